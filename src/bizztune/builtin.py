@@ -1,0 +1,35 @@
+"""Built-in tasks, providers and trainers, registered through the same hooks as any plugin.
+
+Each family registers from its own small module; factories import heavy code lazily so
+``bizztune plugins`` stays fast.
+"""
+
+from __future__ import annotations
+
+from bizztune.hookspecs import Register, hookimpl
+
+
+@hookimpl
+def register_tasks(register: Register) -> None:
+    from bizztune.task import builtin_tasks_dir, load_task_file
+
+    for path in sorted(builtin_tasks_dir().glob("*.yaml")):
+        register(
+            path.stem, lambda p=path: load_task_file(p), description=f"built-in task ({path.name})"
+        )
+
+
+@hookimpl
+def register_providers(register: Register) -> None:
+    from bizztune.providers import api_plugins, baseline_plugins, local_plugins
+
+    baseline_plugins.register(register)
+    api_plugins.register(register)
+    local_plugins.register(register)
+
+
+@hookimpl
+def register_trainers(register: Register) -> None:
+    from bizztune.trainers import plugins as trainer_plugins
+
+    trainer_plugins.register(register)

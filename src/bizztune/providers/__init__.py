@@ -1,0 +1,1 @@
+"""Built-in providers. Each module imports its heavy client library lazily."""

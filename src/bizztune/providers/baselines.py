@@ -1,0 +1,109 @@
+"""Providers that need no model: ``majority`` and ``tfidf`` (scikit-learn), fitted on train.
+
+They answer with JSON text like any model, so the shared parser and scorer see them the same.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from bizztune.errors import ConfigError
+from bizztune.interfaces import Completion, Example, ProviderConfig, Request, Schema
+
+
+def _text(ex: Example) -> str:
+    return " \n ".join(ex.inputs.values())
+
+
+class MajorityProvider:
+    """Predicts the most frequent train label of every field."""
+
+    name = "majority"
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.model = "majority"
+        self.labels: dict[str, str] = {}
+
+    def fit(self, train: Sequence[Example], schema: Schema) -> None:
+        for f in schema.fields:
+            counts = Counter(ex.labels[f.name] for ex in train)
+            # ties broken by taxonomy order, so the result does not depend on row order
+            self.labels[f.name] = max(f.labels, key=lambda lab: (counts[lab], -f.labels.index(lab)))
+
+    def complete(self, requests: Sequence[Request], schema: Schema) -> Iterator[Completion]:
+        if not self.labels:
+            raise ConfigError("the majority provider must be fitted on a train split first")
+        for r in requests:
+            yield Completion(
+                r.id, json.dumps({k: self.labels[k] for k in r.fields}, ensure_ascii=False)
+            )
+
+
+class TfidfProvider:
+    """Word and character n-gram TF-IDF with one logistic regression per field.
+
+    The subcategory model's answer also fixes the category through the hierarchy when the
+    task has one, which is both more accurate and always consistent.
+    """
+
+    name = "tfidf"
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.model = "tfidf-logreg"
+        self.seed = config.seed
+        self.pipes: dict[str, Any] = {}
+
+    def fit(self, train: Sequence[Example], schema: Schema) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import FeatureUnion, make_pipeline
+
+        texts = [_text(ex) for ex in train]
+        for f in schema.fields:
+            y = [ex.labels[f.name] for ex in train]
+            if len(set(y)) < 2:
+                self.pipes[f.name] = y[0]
+                continue
+            feats = FeatureUnion(
+                [
+                    ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+                    (
+                        "char",
+                        TfidfVectorizer(
+                            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2
+                        ),
+                    ),
+                ]
+            )
+            pipe = make_pipeline(
+                feats, LogisticRegression(C=10.0, max_iter=2000, random_state=self.seed)
+            )
+            pipe.fit(texts, y)
+            self.pipes[f.name] = pipe
+        self.schema = schema
+
+    def _predict(self, field: str, texts: list[str]) -> list[str]:
+        p = self.pipes[field]
+        return [p] * len(texts) if isinstance(p, str) else [str(x) for x in p.predict(texts)]
+
+    def complete(self, requests: Sequence[Request], schema: Schema) -> Iterator[Completion]:
+        if not self.pipes:
+            raise ConfigError("the tfidf provider must be fitted on a train split first")
+        t0 = time.perf_counter()
+        texts = [_text(r.example) for r in requests if r.example is not None]
+        if len(texts) != len(requests):
+            raise ConfigError("the tfidf provider needs the raw item of every request")
+        preds = {f: self._predict(f, texts) for f in schema.names}
+        dt = (time.perf_counter() - t0) / max(len(requests), 1)
+        for i, r in enumerate(requests):
+            ans = {f: preds[f][i] for f in schema.names}
+            for f in schema.fields:  # the finer field decides its parent
+                if f.parent and f.parent in ans and ans[f.name] in f.parent_of:
+                    ans[f.parent] = f.parent_of[ans[f.name]]
+            yield Completion(
+                r.id, json.dumps({k: ans[k] for k in r.fields}, ensure_ascii=False), latency_s=dt
+            )

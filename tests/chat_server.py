@@ -1,0 +1,127 @@
+"""A real HTTP server on 127.0.0.1 that speaks the chat-completions protocol of OpenAI and
+Mistral (both POST ``/v1/chat/completions`` with the same request and response shape).
+
+Tests script it with a function from the parsed request body to a reply:
+
+    def script(body, n):            # n counts requests, from 1
+        if n == 1:
+            return Reply(status=429, body={"error": {"message": "slow down"}})
+        return Reply(content='{"category": "Ungewiss"}')
+
+    with ChatServer(script) as srv:
+        client = openai.OpenAI(base_url=srv.url + "/v1", api_key="test")
+        ...
+        assert len(srv.requests) == 2
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    content: str | None = None
+    """Assistant message text for a 200 answer."""
+    status: int = 200
+    body: Any = None
+    """Raw JSON body (dict) or raw text (str) that replaces the normal answer."""
+    delay_s: float = 0.0
+    """Sleep before answering, to provoke client timeouts."""
+    headers: dict[str, str] = field(default_factory=dict)
+    prompt_tokens: int = 50
+    completion_tokens: int = 12
+
+
+Script = Callable[[dict[str, Any], int], Reply]
+
+
+class ChatServer:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                return None
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw or b"{}")
+                except json.JSONDecodeError:
+                    body = {"_raw": raw.decode("utf-8", "replace")}
+                with server._lock:
+                    server.requests.append({"path": self.path, **body})
+                    server.headers.append(dict(self.headers))
+                    n = len(server.requests)
+                if not self.path.rstrip("/").endswith("/chat/completions"):
+                    self._send(404, {"error": {"message": f"no route {self.path}"}}, {})
+                    return
+                reply = server.script(body, n)
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                if reply.body is not None:
+                    self._send(reply.status, reply.body, reply.headers)
+                    return
+                payload = {
+                    "id": f"chatcmpl-{n}",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", "test-model"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": reply.content},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {
+                        "prompt_tokens": reply.prompt_tokens,
+                        "completion_tokens": reply.completion_tokens,
+                        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+                    },
+                }
+                self._send(reply.status, payload, reply.headers)
+
+            def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
+                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> ChatServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
