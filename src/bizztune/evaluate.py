@@ -114,16 +114,30 @@ def _check_resume(run_dir: Path, resolved: dict[str, Any]) -> None:
             )
 
 
-def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
+def read_predictions(path: Path, repair: bool = False) -> dict[str, dict[str, Any]]:
+    """Records by item id. A line cut by a crash is skipped (the item is simply redone);
+    with ``repair`` the file is rewritten without it, so appending continues on a clean line."""
     done: dict[str, dict[str, Any]] = {}
     if not path.is_file():
         return done
-    for line in path.read_text(encoding="utf-8").splitlines():
+    text = path.read_text(encoding="utf-8")
+    bad = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
-            continue  # a line cut by a crash; the item is simply redone
+            bad += 1
+            continue
         done[rec["id"]] = rec
+    if repair and (bad or (text and not text.endswith("\n"))):
+        tmp = path.with_suffix(".jsonl.tmp")
+        tmp.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in done.values()),
+            encoding="utf-8",
+        )
+        tmp.replace(path)
     return done
 
 
@@ -200,7 +214,7 @@ def run_eval(
     (run_dir / "config.json").write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
 
     pred_path = run_dir / "predictions.jsonl"
-    done = read_predictions(pred_path)
+    done = read_predictions(pred_path, repair=True)
     todo = [ex for ex in examples if ex.id not in done]
     t0 = time.perf_counter()
     if todo:

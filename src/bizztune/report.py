@@ -27,11 +27,9 @@ def load_run(run_dir: Path) -> dict[str, Any]:
         raise DataError(f"{run_dir}: not a finished run directory (no metrics.json)")
     metrics = json.loads(mpath.read_text(encoding="utf-8"))
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    preds: dict[str, dict[str, Any]] = {}
-    for line in (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            rec = json.loads(line)
-            preds[rec["id"]] = rec
+    from bizztune.evaluate import read_predictions
+
+    preds = read_predictions(run_dir / "predictions.jsonl")
     return {"dir": run_dir, "metrics": metrics, "config": config, "predictions": preds}
 
 

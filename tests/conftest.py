@@ -1,0 +1,160 @@
+"""Shared fixtures: the built-in task, a small hand-written labelled split, CLI helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+# Hand-written problem phrases per subcategory, and urgency cues. Small on purpose: core tests
+# need a realistic, learnable split that does not depend on the data generator under test.
+PHRASES = {
+    "Geräte-Setup-Probleme": [
+        "Ich bekomme den neuen Router nicht eingerichtet",
+        "Die Smartwatch lässt sich nicht mit dem Handy koppeln",
+        "Bei der Installation des Fernsehers bricht der Assistent ab",
+    ],
+    "Softwarefehler": [
+        "Seit dem letzten Update stürzt die App ständig ab",
+        "Die Firmware zeigt einen Fehlercode beim Start",
+        "Der Laptop friert nach dem Treiber-Update ein",
+    ],
+    "Zahlungsprobleme": [
+        "Meine Kreditkarte wurde zweimal belastet",
+        "Die Zahlung per PayPal wurde abgelehnt",
+        "Auf der Rechnung steht ein falscher Betrag",
+    ],
+    "Rückerstattungsanfragen": [
+        "Ich möchte mein Geld für die zurückgeschickten Kopfhörer",
+        "Die Erstattung für die Stornierung fehlt noch",
+        "Bitte erstatten Sie den Betrag für das defekte Kabel",
+    ],
+    "Produktspezifikationen": [
+        "Unterstützt der Fernseher Dolby Vision",
+        "Wie lange hält der Akku des Tablets",
+        "Ist das Ladegerät mit USB-C Power Delivery kompatibel",
+    ],
+    "Garantieinformationen": [
+        "Gilt die Garantie auch für Wasserschäden",
+        "Wie lange läuft die Herstellergarantie für mein Notebook",
+        "Deckt die Gewährleistung einen Displaybruch ab",
+    ],
+    "Bestellverfolgung": [
+        "Wo ist meine Bestellung gerade",
+        "Die Sendungsverfolgung zeigt seit Tagen nichts an",
+        "Können Sie mir den Status meiner Bestellung nennen",
+    ],
+    "Lieferverzögerungen": [
+        "Meine Lieferung ist schon eine Woche verspätet",
+        "Der zugesagte Liefertermin ist verstrichen",
+        "Das Paket sollte gestern kommen, ist aber nicht da",
+    ],
+    "Unternehmensrichtlinien": [
+        "Wie lautet Ihre Rückgaberichtlinie",
+        "Was steht in Ihren Datenschutzbestimmungen zu meinen Daten",
+        "Welche Bedingungen gelten für Rücksendungen",
+    ],
+    "Feedback und Vorschläge": [
+        "Ich habe einen Vorschlag für Ihre App",
+        "Großes Lob an Ihren Kundendienst",
+        "Es wäre schön, wenn es die Hülle in Grün gäbe",
+    ],
+    "Kein Zusammenhang": [
+        "Haben Sie ein gutes Rezept für Apfelkuchen",
+        "Ich suche die Telefonnummer meines Zahnarztes",
+        "Wie wird das Wetter am Wochenende",
+    ],
+}
+URGENCY = {
+    "Hoch": ["Das ist dringend, bitte sofort helfen.", "Ich brauche heute noch eine Lösung!"],
+    "Mittel": ["Eine Antwort in den nächsten Tagen wäre gut.", "Es stört, aber es geht noch."],
+    "Niedrig": ["Keine Eile, nur eine Frage.", "Melden Sie sich, wann es passt."],
+}
+NAMES = ["Anna Schmidt", "Jonas Weber", "Lea Fischer", "Paul Wagner", "Mia Becker", "Tim Hoffmann"]
+
+
+def parent_of() -> dict[str, str]:
+    from bizztune.registry import load_task
+
+    return dict(load_task("tickets").schema.field("subcategory").parent_of)
+
+
+def make_rows(n_per_cell: int = 2, seed: int = 0) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    cats = parent_of()
+    rows = []
+    i = 0
+    for sub, phrases in PHRASES.items():
+        for urg, cues in URGENCY.items():
+            for _ in range(n_per_cell):
+                i += 1
+                rows.append(
+                    {
+                        "id": f"t{i:04d}",
+                        "title": rng.choice(phrases)[:40],
+                        "description": f"{rng.choice(phrases)}. {rng.choice(cues)} Kunde seit {2010 + i % 14}.",
+                        "user": rng.choice(NAMES),
+                        "date": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                        "category": cats[sub],
+                        "subcategory": sub,
+                        "urgency": urg,
+                    }
+                )
+    rng.shuffle(rows)
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
+    return path
+
+
+@pytest.fixture()
+def split_dir(tmp_path: Path) -> Path:
+    """A split directory in bizztune's layout: train/val/test JSONL of hand-written tickets."""
+    rows = make_rows(n_per_cell=4)
+    d = tmp_path / "split"
+    n = len(rows)
+    write_jsonl(d / "train.jsonl", rows[: int(0.7 * n)])
+    write_jsonl(d / "val.jsonl", rows[int(0.7 * n) : int(0.8 * n)])
+    write_jsonl(d / "test.jsonl", rows[int(0.8 * n) :])
+    return d
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Caches go to a temp dir; never to the user's home."""
+    monkeypatch.setenv("BIZZTUNE_HOME", str(tmp_path / "bizztune-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for key in ("OPENAI_API_KEY", "MISTRAL_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `bizztune` entry point in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    exe = Path(sys.executable).with_name("bizztune")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "bizztune.cli"]
+    return subprocess.run(
+        [*cmd, *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -1,0 +1,121 @@
+"""Plugins: built-ins come through the entry point; a third-party plugin installed by pip
+shows up in `bizztune plugins` and works in `bizztune eval`; the wheel ships the task YAML."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bizztune.registry import get_registry
+
+from conftest import REPO, run_cli
+
+
+def _pip(*args: str) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pip-installs plugins/bizztune-keywords into a private site dir used via PYTHONPATH."""
+    site = tmp_path_factory.mktemp("site")
+    _pip(
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "--target",
+        str(site),
+        str(REPO / "plugins" / "bizztune-keywords"),
+    )
+    return site
+
+
+def test_builtins_register_through_the_entry_point() -> None:
+    reg = get_registry()
+    assert reg.components["task"]["tickets"].distribution == "bizztune"
+    assert reg.components["provider"]["tfidf"].distribution == "bizztune"
+    assert {"majority", "tfidf"} <= set(reg.names("provider"))
+
+
+def test_installed_plugin_is_listed_and_usable(
+    plugin_site: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    env = {"PYTHONPATH": os.pathsep.join([str(plugin_site), os.environ.get("PYTHONPATH", "")])}
+    listing = run_cli("plugins", env=env)
+    assert listing.returncode == 0, listing.stderr
+    rows = [line for line in listing.stdout.splitlines() if "bizztune-keywords" in line]
+    assert any("keywords" in r and "provider" in r for r in rows)
+    assert any("tickets-urgency" in r and "task" in r for r in rows)
+
+    out = tmp_path / "kw"
+    r = run_cli(
+        "eval",
+        "--provider",
+        "keywords",
+        "--task",
+        "tickets",
+        "--data",
+        str(split_dir),
+        "--out",
+        str(out),
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["invalid_rate"] == 0.0 and m["n"] > 0
+    # the plugin's own task works through the same evaluator
+    r = run_cli(
+        "eval",
+        "--provider",
+        "keywords",
+        "--task",
+        "tickets-urgency",
+        "--data",
+        str(split_dir),
+        "--out",
+        str(tmp_path / "kwu"),
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert list(json.loads((tmp_path / "kwu" / "metrics.json").read_text())["fields"]) == [
+        "urgency"
+    ]
+
+    # without the plugin on the path, the provider is unknown
+    assert run_cli("eval", "--provider", "keywords", "--data", str(split_dir)).returncode != 0
+
+
+def test_non_editable_wheel_ships_the_task(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    _pip("wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(REPO))
+    site = tmp_path / "site"
+    _pip("install", "--quiet", "--no-deps", "--target", str(site), *map(str, wheels.glob("*.whl")))
+    code = (
+        "import bizztune.task as t, bizztune.registry as r; "
+        "task = r.load_task('tickets'); "
+        "print(t.builtin_tasks_dir()); print(len(task.schema.field('subcategory').labels))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    where, n = out.stdout.split()
+    assert where.startswith(str(site)) and n == "11"
