@@ -141,6 +141,10 @@ def read_predictions(path: Path, repair: bool = False) -> dict[str, dict[str, An
     return done
 
 
+def _provider_failed(rec: dict[str, Any]) -> bool:
+    return any(str(v).startswith("provider error:") for v in rec.get("errors", {}).values())
+
+
 def _record(task: Task, ex: Example, comps: list[tuple[Request, Completion]]) -> dict[str, Any]:
     parsed: dict[str, str | None] = {}
     errors: dict[str, str] = {}
@@ -215,7 +219,9 @@ def run_eval(
 
     pred_path = run_dir / "predictions.jsonl"
     done = read_predictions(pred_path, repair=True)
-    todo = [ex for ex in examples if ex.id not in done]
+    # Items whose provider call failed for good (after retries) are asked again on a rerun;
+    # the newer record wins because read_predictions keeps the last line of an id.
+    todo = [ex for ex in examples if ex.id not in done or _provider_failed(done[ex.id])]
     t0 = time.perf_counter()
     if todo:
         if isinstance(provider, Fittable):

@@ -1,9 +1,59 @@
-"""Registration of providers (factories import their modules lazily)."""
+"""Registration of the API providers: ``openai``, ``mistral`` and ``litellm``.
+
+    bizztune eval --provider gpt-4o                       # an alias names its model
+    bizztune eval --provider openai --base-url http://localhost:8000/v1 --model <served name>
+    bizztune eval --provider mistral --model open-mistral-nemo
+    bizztune eval --provider litellm --model anthropic/claude-3-5-haiku-latest
+
+Factories import their client module (and so openai, mistralai or litellm) only when called,
+so ``bizztune --help`` and ``bizztune plugins`` stay fast. See docs/providers.md.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bizztune.hookspecs import Register
+from bizztune.interfaces import ProviderConfig
+
+OPENAI_ALIASES = ("gpt-4", "gpt-4o", "gpt-4o-mini", "gpt-3.5-turbo")
+MISTRAL_ALIASES = ("open-mistral-7b", "mistral-small-latest")
+
+
+def _openai(config: ProviderConfig) -> Any:
+    from bizztune.providers.openai_provider import create
+
+    return create(config)
+
+
+def _mistral(config: ProviderConfig) -> Any:
+    from bizztune.providers.mistral_provider import create
+
+    return create(config)
+
+
+def _litellm(config: ProviderConfig) -> Any:
+    from bizztune.providers.litellm_provider import create
+
+    return create(config)
 
 
 def register(register: Register) -> None:
-    return None
+    register(
+        "openai",
+        _openai,
+        description="OpenAI API, or any OpenAI-compatible server with --base-url "
+        "(vLLM, Ollama, llama.cpp server, LM Studio); key: OPENAI_API_KEY",
+        aliases=OPENAI_ALIASES,
+    )
+    register(
+        "mistral",
+        _mistral,
+        description="Mistral API (any --model); key: MISTRAL_API_KEY",
+        aliases=MISTRAL_ALIASES,
+    )
+    register(
+        "litellm",
+        _litellm,
+        description="any litellm model, --model <provider>/<model>; key: that provider's",
+    )
