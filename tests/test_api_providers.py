@@ -503,3 +503,49 @@ def test_cli_eval_against_an_openai_compatible_server(tmp_path: Path) -> None:
         assert len(srv.requests) == 4
         usage = json.loads((tmp_path / "b" / "metrics.json").read_text())["usage"]
         assert (usage["cached_items"], usage["cost_usd"], usage["prompt_tokens"]) == (4, 0.0, 200)
+
+
+def test_rerun_asks_again_only_for_items_whose_call_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed call is scored wrong in the first run; a rerun resumes and re-asks only it."""
+    from bizztune.evaluate import run_eval
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    rows = make_rows(1)[:4]
+    data = write_jsonl(tmp_path / "d.jsonl", rows)
+    bad_title = rows[1]["title"]
+    healthy = {"on": False}
+
+    def script(body: dict[str, Any], n: int) -> Reply:
+        prompt = body["messages"][-1]["content"]
+        row = next(r for r in rows if f"Titel: {r['title']}" in prompt)
+        if row["title"] == bad_title and not healthy["on"]:
+            return Reply(status=500, body={"error": {"message": "boom"}})
+        return Reply(
+            content=json.dumps({k: row[k] for k in ("category", "subcategory", "urgency")})
+        )
+
+    with ChatServer(script) as srv:
+        prov = ProviderConfig(
+            name="openai",
+            model="m",
+            base_url=srv.url + "/v1",
+            max_retries=1,
+            cache_dir=tmp_path / "cache",
+            extra={"backoff_s": 0.001},
+        )
+        cfg = EvalConfig(
+            task="tickets", provider=prov, data=str(data), split="all", out=str(tmp_path / "run")
+        )
+        run_eval(cfg)
+        m1 = json.loads((tmp_path / "run" / "metrics.json").read_text())
+        sent = len(srv.requests)
+        healthy["on"] = True
+        run_eval(cfg)
+        m2 = json.loads((tmp_path / "run" / "metrics.json").read_text())
+        resent = srv.requests[sent:]
+    n_bad = sum(1 for r in rows if r["title"] == bad_title)
+    assert m1["fields"]["category"]["accuracy"] == pytest.approx(1 - n_bad / 4)
+    assert m2["fields"]["category"]["accuracy"] == 1.0 and m2["n"] == 4
+    assert len(resent) == n_bad  # only the failed item was asked again
