@@ -1,0 +1,133 @@
+"""The data-card metrics as pure functions, checked against hand-computed values.
+
+pytest tests/test_datacard.py
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import pytest
+
+from bizztune.datacard import (
+    balance,
+    card_stats,
+    distinct_ngrams,
+    exact_duplicates,
+    label_distribution,
+    length_stats,
+    near_duplicate_pairs,
+    near_duplicate_rate,
+    shingles,
+    title_label_share,
+    write_datacard,
+)
+
+
+def brute_jaccard(a: str, b: str) -> float:
+    sa, sb = shingles(a), shingles(b)
+    return len(sa & sb) / len(sa | sb)
+
+
+def test_shingles_are_normalized_character_5_grams() -> None:
+    assert shingles("Hallo  Welt") == {"hallo", "allo ", "llo w", "lo we", "o wel", " welt"}
+    assert shingles("abc") == {"abc"}
+    assert shingles("ABCDEF") == shingles("abcdef")
+
+
+def test_near_duplicate_pairs_are_exact_jaccard() -> None:
+    rng = random.Random(1)
+    base = "Mein Fernseher zeigt seit dem Update den Fehler E-104 und startet immer wieder neu."
+    texts = [
+        base,
+        base.replace("E-104", "F03"),
+        base.upper(),
+        "Völlig anderer Text über Rechnungen.",
+    ]
+    words = base.split()
+    for _ in range(12):  # random edits: a range of similarities around the threshold
+        w = list(words)
+        for _ in range(rng.randint(1, 8)):
+            w[rng.randrange(len(w))] = rng.choice(["Akku", "Paket", "Garantie", "Lob"])
+        texts.append(" ".join(w))
+    pairs = {(i, j): s for i, j, s in near_duplicate_pairs(texts, threshold=0.5)}
+    for i, j in itertools.combinations(range(len(texts)), 2):
+        expected = brute_jaccard(texts[i], texts[j])
+        if expected >= 0.5:
+            assert pairs[(i, j)] == pytest.approx(expected, abs=1e-4)
+        else:
+            assert (i, j) not in pairs
+    assert pairs[(0, 2)] == 1.0  # case does not matter
+    assert all(3 not in p for p in pairs)
+
+
+def test_near_duplicate_pairs_work_across_blocks() -> None:
+    # more than one 512-row block, with the duplicate pair in different blocks
+    texts = [f"Ticket Nummer {i} über etwas {i * 7919 % 1000} ganz Eigenes {i}" for i in range(600)]
+    texts[550] = texts[3]
+    pairs = near_duplicate_pairs(texts, threshold=0.95)
+    assert (3, 550, 1.0) in pairs
+
+
+def test_near_duplicate_rate_counts_items_not_pairs() -> None:
+    assert near_duplicate_rate(10, [(0, 1, 0.9), (0, 2, 0.8)]) == pytest.approx(0.3)
+    assert near_duplicate_rate(0, []) == 0.0
+
+
+def test_exact_duplicates_ignore_case_and_spacing() -> None:
+    assert exact_duplicates(["A b", "a  B", "c", "C ", "d"]) == 2
+
+
+def test_title_label_share_and_label_distribution() -> None:
+    rows = [
+        {"title": "Softwarefehler in der App", "subcategory": "Softwarefehler", "urgency": "Hoch"},
+        {"title": "App stürzt ab", "subcategory": "Softwarefehler", "urgency": "Hoch"},
+        {"title": "zahlungsprobleme!!", "subcategory": "Zahlungsprobleme", "urgency": "Mittel"},
+        {"title": "Frage", "subcategory": "Zahlungsprobleme", "urgency": "Niedrig"},
+    ]
+    assert title_label_share(rows) == 0.5
+    dist = label_distribution(rows, ("subcategory", "urgency", "category"))
+    assert dist == {
+        "subcategory": {"Softwarefehler": 2, "Zahlungsprobleme": 2},
+        "urgency": {"Hoch": 2, "Mittel": 1, "Niedrig": 1},
+    }
+    assert balance(dist["urgency"]) == 0.5
+
+
+def test_distinct_ngrams_and_length_stats() -> None:
+    assert distinct_ngrams(["a b a b"], 1) == 0.5
+    assert distinct_ngrams(["a b a b"], 2) == pytest.approx(2 / 3)
+    s = length_stats([1, 2, 3, 4, 100])
+    assert (s["min"], s["median"], s["max"], s["mean"]) == (1, 3, 100, 22.0)
+
+
+def test_card_gates_fail_on_duplicated_data(tmp_path: Path) -> None:
+    row = {
+        "title": "Softwarefehler",
+        "description": "Die App stürzt ab.",
+        "subcategory": "Softwarefehler",
+        "urgency": "Hoch",
+    }
+    stats = write_datacard([dict(row) for _ in range(5)], tmp_path / "card.md", "dups")
+    assert stats.exact_duplicates == 4
+    assert stats.near_duplicate_rate == 1.0
+    assert not stats.passed
+    md = (tmp_path / "card.md").read_text(encoding="utf-8")
+    assert "# Data card: dups" in md
+    assert "- FAIL: near-duplicate rate < 2%" in md
+    assert "- FAIL: titles naming their subcategory <= 10%" in md
+    assert "| Softwarefehler | 5 | 100.0% |" in md
+
+
+def test_card_of_distinct_rows_passes() -> None:
+    subs = ["A", "B"]
+    rows = [
+        {"title": f"t{i}", "description": f"{i} " * 3 + "x" * i, "subcategory": subs[i % 2],
+         "urgency": "Hoch"}
+        for i in range(40)
+    ]  # fmt: skip
+    stats = card_stats(rows)
+    assert stats.gates["no exact duplicates"]
+    assert stats.balance["subcategory"] == 1.0

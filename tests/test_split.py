@@ -1,0 +1,163 @@
+"""``split_dataset`` and ``bizztune split``: seeded, stratified, near-duplicates kept together.
+
+pytest tests/test_split.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bizztune.data import SPLITS, load_examples
+from bizztune.datacard import near_duplicate_pairs
+from bizztune.errors import ConfigError
+from bizztune.interfaces import Task
+from bizztune.registry import load_task
+from bizztune.split import assign_splits, clusters_of, parse_ratios, split_dataset
+from bizztune.tickets_gen import generate
+
+from conftest import run_cli, write_jsonl
+
+
+@pytest.fixture(scope="module")
+def task() -> Task:
+    return load_task("tickets")
+
+
+TWINS: dict[str, str] = {}
+"""Injected copy id -> id of the ticket it copies."""
+
+
+def with_near_duplicates(task: Task, n: int = 330) -> list[dict[str, Any]]:
+    """Offline tickets plus 30 lightly edited copies (new ids), so clusters exist for sure."""
+    rows = list(generate(task, n, seed=5))
+    rng = random.Random(0)
+    for k, src in enumerate(rng.sample(rows, 30)):
+        copy = dict(src)
+        copy["id"] = f"dup-{k:03d}"
+        copy["description"] = src["description"].replace(".", "!", 1) + " Danke."
+        TWINS[copy["id"]] = src["id"]
+        rows.append(copy)
+    rng.shuffle(rows)
+    return rows
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def split_of(out: Path) -> dict[str, str]:
+    return {r["id"]: s for s in SPLITS for r in read(out / f"{s}.jsonl")}
+
+
+def test_no_near_duplicate_pair_crosses_a_split(task: Task, tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "rows.jsonl", with_near_duplicates(task))
+    summary = split_dataset(task, src, tmp_path / "split", seed=0)
+    which = split_of(tmp_path / "split")
+    rows = [r for s in SPLITS for r in read(tmp_path / "split" / f"{s}.jsonl")]
+    pairs = near_duplicate_pairs([f"{r['title']}\n{r['description']}" for r in rows])
+    assert len(pairs) >= 30  # the injected copies are found
+    crossing = [(rows[i]["id"], rows[j]["id"]) for i, j, _ in pairs if which[rows[i]["id"]] != which[rows[j]["id"]]]  # fmt: skip
+    assert crossing == []
+    assert summary.crossing_pairs == 0 and summary.near_duplicate_pairs == len(pairs)
+    assert summary.clusters >= 30
+    assert len(TWINS) == 30
+    for copy, original in TWINS.items():  # every copy sits with its original
+        assert which[copy] == which[original]
+
+
+def test_same_seed_same_split_whatever_the_row_order(task: Task, tmp_path: Path) -> None:
+    rows = with_near_duplicates(task)
+    a = write_jsonl(tmp_path / "a.jsonl", rows)
+    shuffled = list(rows)
+    random.Random(9).shuffle(shuffled)
+    b = write_jsonl(tmp_path / "b.jsonl", shuffled)
+    split_dataset(task, a, tmp_path / "A", seed=3)
+    split_dataset(task, b, tmp_path / "B", seed=3)
+    split_dataset(task, a, tmp_path / "C", seed=4)
+    for s in SPLITS:
+        for sub in (f"{s}.jsonl", f"chatml/{s}.jsonl"):
+            assert (tmp_path / "A" / sub).read_bytes() == (tmp_path / "B" / sub).read_bytes()
+    assert split_of(tmp_path / "A") != split_of(tmp_path / "C")
+
+
+def test_split_is_stratified_and_follows_the_ratios(task: Task, tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "rows.jsonl", list(generate(task, 990, seed=1)))
+    summary = split_dataset(task, src, tmp_path / "split", seed=0)
+    assert summary.counts == {"train": 792, "val": 99, "test": 99}
+    for s in ("val", "test"):
+        cells = Counter((r["subcategory"], r["urgency"]) for r in read(tmp_path / "split" / f"{s}.jsonl"))  # fmt: skip
+        assert len(cells) == 33 and set(cells.values()) == {3}  # 30 per cell -> 24/3/3
+
+
+def test_split_writes_chatml_hf_datacard_and_meta(task: Task, tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "rows.jsonl", list(generate(task, 120, seed=2)))
+    out = tmp_path / "split"
+    split_dataset(task, src, out, seed=7, ratios=(0.6, 0.2, 0.2), style="compact")
+
+    test = load_examples(out, task, "test")
+    assert len(test) == 24
+    chat = read(out / "chatml" / "test.jsonl")
+    assert [c["id"] for c in chat] == [e.id for e in test]
+    for c, ex in zip(chat, test, strict=True):
+        assert c["messages"] == task.messages(ex, style="compact", with_answer=True)
+        assert c["messages"][0]["content"].startswith("Ticket klassifizieren")
+        assert json.loads(c["messages"][-1]["content"]) == ex.labels
+
+    from datasets import load_from_disk
+
+    dd = load_from_disk(str(out / "hf"))
+    assert {k: len(v) for k, v in dd.items()} == {"train": 72, "val": 24, "test": 24}
+    assert set(dd["train"].column_names) == {
+        "id", "messages", "title", "description", "user", "date",
+        "category", "subcategory", "urgency",
+    }  # fmt: skip
+    assert dd["test"][0]["messages"] == chat[0]["messages"]
+
+    meta = json.loads((out / "split.json").read_text(encoding="utf-8"))
+    assert meta["seed"] == 7 and meta["ratios"] == [0.6, 0.2, 0.2] and meta["style"] == "compact"
+    assert meta["counts"] == {"train": 72, "val": 24, "test": 24}
+    assert meta["source_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+    assert meta["schema_version"] == 1 and meta["crossing_pairs"] == 0
+    card = (out / "datacard.md").read_text(encoding="utf-8")
+    assert "PASS: near-duplicate rate < 2%" in card
+    assert "| test | 24 |" in card
+
+
+def test_clusters_and_assignment_keep_groups_whole() -> None:
+    assert clusters_of(5, [(0, 3, 0.9), (3, 4, 0.6)]) == [[0, 3, 4], [1], [2]]
+    strata = [("a",)] * 10
+    clusters = [[0, 1, 2, 3], [4], [5], [6], [7], [8], [9]]
+    which = assign_splits(strata, clusters, (0.6, 0.2, 0.2), seed=0)
+    assert len({which[i] for i in (0, 1, 2, 3)}) == 1
+    assert Counter(which) == {"train": 6, "val": 2, "test": 2}
+
+
+def test_bad_ratios_name_the_flag(task: Task, tmp_path: Path) -> None:
+    for bad in ("0.8,0.2", "0.5,0.5,0.5", "a,b,c", "0,0.5,0.5"):
+        with pytest.raises(ConfigError, match="--ratios"):
+            parse_ratios(bad)
+    assert parse_ratios("0.8,0.1,0.1") == (0.8, 0.1, 0.1)
+
+
+def test_cli_split(tmp_path: Path) -> None:
+    src = tmp_path / "t.jsonl"
+    r = run_cli("generate", "-n", "99", "--out", str(src), "--seed", "4")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("split", str(src), "--out", str(tmp_path / "s"), "--ratios", "0.6,0.2,0.2")
+    assert r.returncode == 0, r.stderr
+    assert "train 59, val 20, test 20" in r.stdout
+    assert "PASS near-duplicate rate < 2%" in r.stdout
+    assert len(read(tmp_path / "s" / "test.jsonl")) == 20
+
+    bad = run_cli("split", str(src), "--ratios", "0.9,0.2,0.1")
+    assert bad.returncode == 2
+    assert "error: --ratios must be three shares" in bad.stderr
+    missing = run_cli("split", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and "nope.jsonl" in missing.stderr
