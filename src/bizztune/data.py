@@ -175,7 +175,7 @@ def default_data_dir(task: Task, n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -
 
     Deterministic for a seed, so it is rebuilt identically wherever it is missing.
     """
-    out = home() / "data" / f"{task.name}-offline-n{n}-seed{seed}"
+    out = home() / "data" / f"{task.name}-offline-n{n}-seed{seed}-{generator_fingerprint(task)}"
     if (out / "test.jsonl").is_file():
         return out
     from bizztune.generate import generate_offline
@@ -185,6 +185,25 @@ def default_data_dir(task: Task, n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -
     generate_offline(task, n=n, seed=seed, out=raw)
     split_dataset(task, raw, out, seed=seed)
     return out
+
+
+def generator_fingerprint(task: Task) -> str:
+    """Hash of the task file and the generator's source, so a changed generator means new data."""
+    import importlib.util
+
+    h = hashlib.sha1()
+    src = getattr(task, "source", None)
+    if src is not None and Path(src).is_file():
+        h.update(Path(src).read_bytes())
+    gen = getattr(task, "generator", None)
+    if gen:
+        spec = importlib.util.find_spec(gen.split(":")[0])
+        if spec is not None and spec.origin:
+            root = Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin)
+            files = sorted(root.glob("*.py")) if root.is_dir() else [root]
+            for f in files:
+                h.update(f.read_bytes())
+    return h.hexdigest()[:10]
 
 
 def resolve_data(task: Task, data: Path | None) -> Path:
