@@ -199,7 +199,9 @@ def generator_fingerprint(task: Task) -> str:
     if gen:
         spec = importlib.util.find_spec(gen.split(":")[0])
         if spec is not None and spec.origin:
-            root = Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin)
+            root = (
+                Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin)
+            )
             files = sorted(root.glob("*.py")) if root.is_dir() else [root]
             for f in files:
                 h.update(f.read_bytes())

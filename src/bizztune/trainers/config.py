@@ -1,0 +1,167 @@
+"""The typed training config shared by every built-in trainer (lora, qlora, qlora-fsdp).
+
+    from bizztune.trainers.config import TrainConfig
+    cfg = TrainConfig(model="smollm2-135m", out="runs/train/smollm2", trainer="lora")
+    load_trainer("lora").train(task, cfg)
+
+CLI flags override YAML (``bizztune train --config train.yaml``), YAML overrides these
+defaults. The resolved config is written next to the adapter as ``train_config.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from bizztune.errors import ConfigError
+
+Quantization = Literal["nf4"]
+Bf16 = Literal["auto", True, False]
+Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup"]
+TRAINER_NAMES = ("lora", "qlora", "qlora-fsdp")
+DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj")
+ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass
+class TrainConfig:
+    """One fine-tuning run. Every field maps to a ``bizztune train`` flag of the same name."""
+
+    model: str = "smollm2-135m"
+    """Base model: an embedded name (``smollm2-135m``) or a local HF folder (--model)."""
+    data: str | None = None
+    """Split directory with train.jsonl/val.jsonl; None: the task's embedded default (--data)."""
+    out: str | None = None
+    """Output folder for adapter, tokenizer, loss curve and config (--out).
+    None: ``runs/train/<task>-<model>-<trainer>``."""
+    task: str = "tickets"
+    """Registered task name or task YAML path (--task)."""
+    trainer: str = "lora"
+    """Registered trainer: lora, qlora, qlora-fsdp or a plugin's (--trainer). The CLI and
+    ``bizztune run`` pick the trainer by it; each trainer records its own name here."""
+    style: Literal["long", "compact"] = "compact"
+    """Prompt style used for training AND evaluation of this adapter (--style). Compact is ~3x
+    fewer tokens, hence ~3x faster on CPU; the long prompt includes the full taxonomy."""
+    quantization: Quantization | None = None
+    """"nf4": load the frozen base in 4-bit NF4 with double quantization (QLoRA). None: 16-bit
+    base (LoRA). The qlora/qlora-fsdp trainers set it to "nf4" (--quantization)."""
+    r: int = 8
+    """LoRA rank (--r)."""
+    alpha: int = 8
+    """LoRA alpha; the update is scaled by alpha / r (--alpha)."""
+    dropout: float = 0.05
+    """Dropout on the LoRA branch (--dropout)."""
+    target_modules: list[str] = field(default_factory=lambda: list(DEFAULT_TARGETS))
+    """Linear layers that get LoRA adapters; "all-linear" is accepted too (--target-modules,
+    comma separated)."""
+    epochs: float = 1.0
+    """Passes over the train split (--epochs); ignored when max_steps is set."""
+    max_steps: int | None = None
+    """Stop after this many optimizer steps (--max-steps); None: run all epochs."""
+    learning_rate: float = 2e-4
+    """Peak AdamW learning rate (--learning-rate / --lr)."""
+    lr_scheduler: Scheduler = "cosine"
+    """Learning-rate schedule after warmup (--lr-scheduler)."""
+    warmup_ratio: float = 0.05
+    """Fraction of steps with a linear warmup (--warmup-ratio)."""
+    weight_decay: float = 0.0
+    """AdamW weight decay on the LoRA weights (--weight-decay)."""
+    batch_size: int = 8
+    """Examples per device per micro-batch (--batch-size)."""
+    grad_accum: int = 1
+    """Micro-batches accumulated per optimizer step (--grad-accum)."""
+    max_seq_len: int | None = None
+    """Truncate longer conversations (--max-seq-len). None: fitted to the longest training
+    conversation, so nothing is cut; an answer that would be cut is an error, not silent."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in backward to save memory (--gradient-checkpointing)."""
+    bf16: Bf16 = "auto"
+    """Compute in bfloat16 (--bf16 auto|true|false). auto: on CUDA with bf16 support and on
+    CPUs with AVX512-BF16/AMX (where bf16 matmul is ~3x faster than fp32), fp32 otherwise."""
+    group_by_length: bool = True
+    """Batch conversations of similar length together so little compute goes into padding
+    (--group-by-length/--no-group-by-length)."""
+    seed: int = 0
+    """Seeds data order, LoRA init and dropout (--seed)."""
+    eval_steps: int | None = None
+    """Compute validation loss every N optimizer steps (--eval-steps). None: about 5 times per
+    run; 0 disables validation."""
+    logging_steps: int = 1
+    """Log training loss every N optimizer steps (--logging-steps)."""
+    save_steps: int | None = None
+    """Write a resumable checkpoint every N steps (--save-steps). None: at each evaluation."""
+    limit_train: int | None = None
+    """Train on the first N training examples only (--limit-train)."""
+    limit_val: int | None = 64
+    """Validation loss on the first N validation examples (--limit-val); None: all."""
+    nproc: int = 1
+    """Processes for qlora-fsdp (--nproc): one per GPU, or CPU processes with gloo."""
+    resume: bool = False
+    """Resume from the last checkpoint in ``out`` (--resume)."""
+    device: str | None = None
+    """cpu, cuda, cuda:1 ... (--device). None: cuda if present, else cpu."""
+    num_threads: int | None = None
+    """torch CPU threads (--threads). None: torch's default."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.target_modules, str):
+            self.target_modules = [t.strip() for t in self.target_modules.split(",") if t.strip()]
+        if isinstance(self.bf16, str) and self.bf16.lower() in ("true", "false", "auto"):
+            low = self.bf16.lower()
+            self.bf16 = "auto" if low == "auto" else low == "true"
+        if not self.trainer or not isinstance(self.trainer, str):
+            raise ConfigError(
+                f"--trainer must name a registered trainer ({', '.join(TRAINER_NAMES)}, or a "
+                "plugin's; see 'bizztune plugins')"
+            )
+        if self.style not in ("long", "compact"):
+            raise ConfigError(f"--style must be 'long' or 'compact', not {self.style!r}")
+        if self.quantization not in (None, "nf4"):
+            raise ConfigError(f"--quantization must be 'nf4' or none, not {self.quantization!r}")
+        if self.r < 1:
+            raise ConfigError("--r (LoRA rank) must be at least 1")
+        if self.alpha <= 0:
+            raise ConfigError("--alpha (LoRA alpha) must be positive")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError("--dropout must be in [0, 1)")
+        if not self.target_modules:
+            raise ConfigError("--target-modules must name at least one module, e.g. q_proj,v_proj")
+        if self.epochs <= 0:
+            raise ConfigError("--epochs must be positive")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError("--max-steps must be at least 1 (or unset to run all epochs)")
+        if not 0.0 < self.learning_rate < 1.0:
+            raise ConfigError(f"--learning-rate {self.learning_rate} is out of range (0, 1)")
+        if self.lr_scheduler not in ("cosine", "linear", "constant", "constant_with_warmup"):
+            raise ConfigError(
+                "--lr-scheduler must be cosine, linear, constant or constant_with_warmup"
+            )
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError("--warmup-ratio must be in [0, 1)")
+        if self.weight_decay < 0:
+            raise ConfigError("--weight-decay must be >= 0")
+        if self.batch_size < 1:
+            raise ConfigError("--batch-size must be at least 1")
+        if self.grad_accum < 1:
+            raise ConfigError("--grad-accum must be at least 1")
+        if self.max_seq_len is not None and self.max_seq_len < 16:
+            raise ConfigError("--max-seq-len must be at least 16 tokens (or unset to fit the data)")
+        if self.bf16 not in ("auto", True, False):
+            raise ConfigError(f"--bf16 must be auto, true or false, not {self.bf16!r}")
+        if self.eval_steps is not None and self.eval_steps < 0:
+            raise ConfigError("--eval-steps must be >= 0 (0 disables validation)")
+        if self.logging_steps < 1:
+            raise ConfigError("--logging-steps must be at least 1")
+        if self.save_steps is not None and self.save_steps < 1:
+            raise ConfigError("--save-steps must be at least 1")
+        if self.limit_train is not None and self.limit_train < 1:
+            raise ConfigError("--limit-train must be a positive number of examples")
+        if self.limit_val is not None and self.limit_val < 1:
+            raise ConfigError("--limit-val must be a positive number of examples")
+        if self.nproc < 1:
+            raise ConfigError("--nproc must be at least 1")
+        if self.num_threads is not None and self.num_threads < 1:
+            raise ConfigError("--threads must be at least 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

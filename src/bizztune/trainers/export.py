@@ -1,0 +1,67 @@
+"""Merge a trained LoRA adapter into its base weights: one plain model folder for serving.
+
+    bizztune export runs/train/smollm2-lora --out runs/export/smollm2-tickets
+    bizztune export runs/train/x --model path/to/base --dtype float32
+
+The base model comes from the adapter's ``train_config.json`` unless ``--model`` is given. It
+is loaded in 16-bit (never 4-bit, even for a QLoRA adapter: the adapter is merged into the
+de-quantized weights), the adapter is merged, and the result is written as safetensors with the
+adapter's tokenizer and chat template, ready for ``--provider hf --model OUT``, vLLM or TGI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bizztune.errors import ConfigError
+
+
+def base_model_of(adapter: Path) -> str:
+    """The ``--model`` an adapter was trained from, as recorded in its train_config.json."""
+    cfg = adapter / "train_config.json"
+    if cfg.is_file():
+        train = json.loads(cfg.read_text()).get("train", {})
+        if train.get("model"):
+            return str(train["model"])
+    acfg = adapter / "adapter_config.json"
+    if acfg.is_file():
+        base = json.loads(acfg.read_text()).get("base_model_name_or_path")
+        if base and Path(base).is_dir():
+            return str(base)
+    raise ConfigError(f"{adapter}: cannot tell its base model; pass --model")
+
+
+def export_merged(
+    adapter: Path, out: Path, model: str | None = None, dtype: str = "bfloat16"
+) -> Path:
+    """Merge ``adapter`` into its base and save the full model under ``out``; returns ``out``."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from bizztune.providers.models import prepare_tokenizer, resolve_model
+
+    if not (adapter / "adapter_config.json").is_file():
+        raise ConfigError(f"{adapter}: no adapter_config.json (not a trained adapter folder)")
+    dtypes: dict[str, Any] = {"bfloat16": torch.bfloat16, "float16": torch.float16,
+                              "float32": torch.float32}  # fmt: skip
+    if dtype not in dtypes:
+        raise ConfigError(f"--dtype must be one of {', '.join(dtypes)}, not {dtype!r}")
+    if out.resolve() == adapter.resolve():
+        raise ConfigError("--out must differ from the adapter folder")
+    base_path = resolve_model(model or base_model_of(adapter))
+    base = AutoModelForCausalLM.from_pretrained(str(base_path), dtype=dtypes[dtype])
+    merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+    out.mkdir(parents=True, exist_ok=True)
+    merged.save_pretrained(str(out), safe_serialization=True)
+    tok_dir = adapter if (adapter / "tokenizer_config.json").is_file() else base_path
+    prepare_tokenizer(AutoTokenizer.from_pretrained(str(tok_dir))).save_pretrained(str(out))
+    gen = base_path / "generation_config.json"
+    if gen.is_file() and not (out / "generation_config.json").is_file():
+        (out / "generation_config.json").write_text(gen.read_text())
+    (out / "bizztune-export.json").write_text(
+        json.dumps({"adapter": str(adapter), "base": str(base_path), "dtype": dtype}, indent=2)
+    )
+    return out

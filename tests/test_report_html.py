@@ -1,0 +1,141 @@
+"""The HTML report in a real headless browser: Debian's Chromium loads the file and we read the
+rendered DOM back (``--dump-dom``) after a probe script has measured the tables and images.
+
+    pytest -m browser tests/test_report_html.py        # needs: apt-get install -y chromium
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# What the page looked like to the browser, written into the DOM once everything has loaded.
+PROBE = """
+<script>
+window.addEventListener("load", () => {
+  const out = {
+    tables: [...document.querySelectorAll("table")].map(t => ({
+      id: t.id, cls: t.className, rows: t.tBodies[0] ? t.tBodies[0].rows.length : 0,
+      head: [...t.querySelectorAll("thead th")].map(th => th.textContent)})),
+    images: [...document.images].map(i => ({
+      id: i.id, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight,
+      scheme: i.src.split(":")[0]})),
+    verdict: (document.getElementById("verdict") || {}).textContent || null,
+  };
+  const pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>
+"""
+
+
+def chromium() -> str | None:
+    for cand in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if cand and Path(cand).is_file():
+            return cand
+    return None
+
+
+def render(page: Path, tmp: Path) -> dict[str, Any]:
+    exe = chromium()
+    if exe is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium)")
+    probe_page = tmp / "probe.html"
+    probe_page.write_text(
+        page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8"
+    )
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp / 'chromium-profile'}",
+        "--dump-dom",
+        probe_page.resolve().as_uri(),
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+    m = re.search(r'<pre id="probe">(.*?)</pre>', r.stdout, re.S)
+    assert m, f"no probe in the rendered DOM (exit {r.returncode}): {r.stderr[-2000:]}"
+    return json.loads(html.unescape(m.group(1)))  # type: ignore[no-any-return]
+
+
+@pytest.fixture()
+def report_dir(split_dir: Path, tmp_path: Path) -> Path:
+    """A run folder with two real evals (majority as 'base', tfidf as 'finetuned') and a loss
+    curve, reported by the real report writer."""
+    from bizztune.evaluate import EvalConfig, run_eval
+    from bizztune.interfaces import ProviderConfig
+    from bizztune.report_html import write_experiment_report
+
+    run = tmp_path / "run"
+    evals = []
+    for label, prov in (("base", "majority"), ("finetuned", "tfidf")):
+        out = run / "eval" / label
+        run_eval(EvalConfig(provider=ProviderConfig(name=prov), data=str(split_dir), out=str(out)))
+        evals.append((label, out, f"{prov} as {label}"))
+    train = run / "train"
+    train.mkdir(parents=True)
+    history = [{"step": s, "loss": 3.0 / s} for s in range(1, 9)] + [{"step": 8, "eval_loss": 0.6}]
+    (train / "loss_curve.json").write_text(json.dumps(history))
+    write_experiment_report(run, evals, train_dir=train, skipped={"gpt-4": "no key"})
+    return run
+
+
+def test_report_is_self_contained(report_dir: Path) -> None:
+    page = (report_dir / "report.html").read_text(encoding="utf-8")
+    # nothing to fetch: no external scripts, styles or images
+    assert not re.search(r'(src|href)="(https?:|//|file:)', page)
+    assert "<script" not in page and "<link" not in page
+    assert page.count('src="data:image/png;base64,') == 4  # accuracy, 2 confusion, loss
+
+
+def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
+    dom = render(report_dir / "report.html", tmp_path)
+    tables = {t["id"]: t for t in dom["tables"]}
+    assert set(tables) == {
+        "accuracy-comparison",
+        "finetuned-comparison",
+        "intervals",
+        "usage",
+        "paired-tests",
+        "skipped",
+    }
+    assert all(t["cls"] == "bt-table" for t in dom["tables"])
+    acc = tables["accuracy-comparison"]
+    assert acc["head"][:4] == [
+        "Model",
+        "Category Accuracy",
+        "Subcategory Accuracy",
+        "Urgency Accuracy",
+    ]
+    assert acc["rows"] == 2
+    # the study's second table: both models, the delta row, its interval and McNemar's p
+    assert tables["finetuned-comparison"]["rows"] == 5
+    assert tables["skipped"]["rows"] == 1
+    images = {i["id"]: i for i in dom["images"]}
+    assert set(images) == {
+        "plot-accuracy",
+        "plot-confusion-base",
+        "plot-confusion-finetuned",
+        "plot-loss",
+    }
+    for img in images.values():
+        assert img["scheme"] == "data" and img["complete"], img
+        assert img["w"] > 100 and img["h"] > 100, img  # decoded, not a broken image
+    assert dom["verdict"].startswith("The fine-tuned model beats its base model")
