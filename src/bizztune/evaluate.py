@@ -92,7 +92,8 @@ def default_out(cfg: EvalConfig, task_name: str) -> Path:
     )
     if cfg.provider.adapter:
         tag += "-" + Path(cfg.provider.adapter).name
-    return Path("runs") / "eval" / f"{task_name}-{cfg.split}-{tag}-{cfg.calls}-{cfg.style}"
+    parts = [task_name, cfg.split, tag, cfg.provider.decoding, cfg.calls, cfg.style]
+    return Path("runs") / "eval" / "-".join(parts)
 
 
 def _check_resume(run_dir: Path, resolved: dict[str, Any]) -> None:
