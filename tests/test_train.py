@@ -170,6 +170,24 @@ def test_qlora_nf4_trains_on_cpu(tiny: Path, split_dir: Path, tmp_path: Path) ->
     assert all(p["loss"] == p["loss"] for p in _curve(out)["train"])  # no NaN
 
 
+def test_loraplus_gives_b_matrices_a_higher_learning_rate(
+    tiny: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    out = tmp_path / "plus"
+    r = run_cli(
+        "train", "--trainer", "lora", "--model", str(tiny), "--data", str(split_dir),
+        "--out", str(out), "--max-steps", "2", "--eval-steps", "0", "--save-steps", "2",
+        "--loraplus-ratio", "16", "--lr-scheduler", "constant", *FAST,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "train_config.json").read_text())["train"]["loraplus_ratio"] == 16
+    state = torch.load(out / "checkpoint-2" / "optimizer.pt", weights_only=False)
+    lrs = sorted({g["lr"] for g in state["param_groups"] if g["params"]})
+    assert lrs == pytest.approx([5e-3, 16 * 5e-3])
+
+
 def test_bad_flags_are_one_clear_line(tmp_path: Path) -> None:
     r = run_cli("train", "--r", "0", "--out", str(tmp_path / "x"))
     assert r.returncode == 2 and "--r (LoRA rank) must be at least 1" in r.stderr

@@ -17,7 +17,7 @@ from bizztune.cli import cli, console
 
 _TRAIN_KEYS = (
     "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",
-    "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
+    "loraplus_ratio", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
     "weight_decay", "batch_size", "grad_accum", "max_seq_len", "gradient_checkpointing", "bf16",
     "group_by_length", "seed", "eval_steps", "logging_steps", "save_steps", "limit_train",
     "limit_val", "nproc", "resume", "device", "num_threads",
@@ -46,6 +46,9 @@ def train_options(f: Any) -> Any:
         click.option("--r", "r", type=int, help="LoRA rank (default 8)."),
         click.option("--alpha", type=int, help="LoRA alpha (default 8)."),
         click.option("--dropout", type=float, help="LoRA dropout (default 0.05)."),
+        click.option(
+            "--loraplus-ratio", type=float, help="LoRA+: B learns this many times faster than A."
+        ),
         click.option("--target-modules", help="Comma-separated modules, or all-linear."),
         click.option("--epochs", type=float, help="Epochs (default 1)."),
         click.option("--max-steps", type=int, help="Stop after N optimizer steps."),

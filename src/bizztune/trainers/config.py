@@ -54,6 +54,9 @@ class TrainConfig:
     target_modules: list[str] = field(default_factory=lambda: list(DEFAULT_TARGETS))
     """Linear layers that get LoRA adapters; "all-linear" is accepted too (--target-modules,
     comma separated)."""
+    loraplus_ratio: float | None = None
+    """LoRA+ (--loraplus-ratio): the B matrices learn this many times faster than A (the
+    paper suggests 16); None: plain LoRA, one learning rate."""
     epochs: float = 1.0
     """Passes over the train split (--epochs); ignored when max_steps is set."""
     max_steps: int | None = None
@@ -126,6 +129,8 @@ class TrainConfig:
             raise ConfigError("--dropout must be in [0, 1)")
         if not self.target_modules:
             raise ConfigError("--target-modules must name at least one module, e.g. q_proj,v_proj")
+        if self.loraplus_ratio is not None and self.loraplus_ratio < 1:
+            raise ConfigError(f"loraplus_ratio must be >= 1, not {self.loraplus_ratio}")
         if self.epochs <= 0:
             raise ConfigError("--epochs must be positive")
         if self.max_steps is not None and self.max_steps < 1:

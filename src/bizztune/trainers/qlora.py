@@ -215,6 +215,22 @@ def trainer_class() -> type:
             self.tokens_seen = 0
             self.tokens_this_session = 0
             self.session_start = time.perf_counter()
+            self.loraplus_ratio: float | None = None
+
+        def create_optimizer(self, model: Any = None) -> Any:
+            if self.loraplus_ratio and self.optimizer is None:
+                # LoRA+: B matrices learn loraplus_ratio times faster than A (arXiv 2402.12354).
+                from peft.optimizers import create_loraplus_optimizer
+
+                self.optimizer = create_loraplus_optimizer(
+                    model or self.model,
+                    torch.optim.AdamW,
+                    lr=self.args.learning_rate,
+                    loraplus_lr_ratio=self.loraplus_ratio,
+                    weight_decay=self.args.weight_decay,
+                )
+                return self.optimizer
+            return super().create_optimizer(model)
 
         def compute_loss(
             self,
@@ -541,6 +557,7 @@ def run_training(
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # the rich bar replaces the printed log dicts
+    trainer.loraplus_ratio = cfg.loraplus_ratio
 
     resolved = {
         "schema_version": SUMMARY_VERSION,
