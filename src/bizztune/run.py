@@ -74,6 +74,10 @@ VERSIONED = (
 )
 BASE_LABEL = "base"
 FINETUNED_LABEL = "finetuned"
+RUN_TRAIN_DEFAULTS: dict[str, Any] = {"max_steps": 40, "learning_rate": 2e-3}
+"""Where the run's training defaults differ from TrainConfig's: a short, fast schedule that fits
+the 20-minute CPU budget (a full epoch of 800 tickets does not). A config's ``train`` section is
+laid over these, so ``max_steps: null`` restores whole epochs."""
 
 
 # -- config ---------------------------------------------------------------------------------------
@@ -225,9 +229,10 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     eval: EvalSettings = field(default_factory=EvalSettings)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    """The trainer's config; ``model``, ``data``, ``out``, ``task``, ``style`` and ``seed`` are
-    filled in from this run and may not be set here."""
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(**RUN_TRAIN_DEFAULTS))
+    """The trainer's config: TrainConfig's defaults except ``RUN_TRAIN_DEFAULTS``. ``model``,
+    ``data``, ``out``, ``task``, ``style`` and ``seed`` are filled in from this run and may not
+    be set here."""
     report: ReportConfig = field(default_factory=ReportConfig)
 
     def train_config(self, split_dir: Path, out: Path, resume: bool) -> TrainConfig:
@@ -261,6 +266,8 @@ def load_run_config(path: Path | None = None, overrides: dict[str, Any] | None =
                 )
     if path and "name" not in data:
         data["name"] = path.stem
+    if isinstance(train, dict):
+        data["train"] = {**RUN_TRAIN_DEFAULTS, **train}
     return build(RunConfig, merge(data, overrides or {}), where)
 
 

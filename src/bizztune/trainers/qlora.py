@@ -222,8 +222,9 @@ def trainer_class() -> type:
                 # LoRA+: B matrices learn loraplus_ratio times faster than A (arXiv 2402.12354).
                 from peft.optimizers import create_loraplus_optimizer
 
+                target: Any = model if model is not None else self.model
                 self.optimizer = create_loraplus_optimizer(
-                    model or self.model,
+                    target,
                     torch.optim.AdamW,
                     lr=self.args.learning_rate,
                     loraplus_lr_ratio=self.loraplus_ratio,
