@@ -107,7 +107,7 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
     assert 10 <= n_test <= 20
     resolved = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8"))
     assert resolved["train"]["max_steps"] == 3 and resolved["model"]["name"] == str(tiny_model)
-    assert resolved["train"]["r"] == 8  # defaults are written out too
+    assert resolved["train"]["r"] == 16  # the run's CPU defaults are written out too
     # ... and it is an experiment file: it reads back to the same config
     from bizztune.run import load_run_config
 
@@ -248,6 +248,8 @@ def test_experiment_files() -> None:
         "cosine",
     )
     assert t.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj"]
+    # the run's CPU training defaults do not leak into a config that sets its own
+    assert (t.learning_rate, t.max_steps) == (2e-4, None)
     assert [b.provider for b in study.eval.baselines][-3:] == [
         "gpt-4",
         "gpt-3.5-turbo",
