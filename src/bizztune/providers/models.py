@@ -330,6 +330,24 @@ def pick_dtype(device: str, dtype: str | None) -> Any:
     return torch.bfloat16 if cpu_supports_bf16() else torch.float32
 
 
+def nf4_config(compute_dtype: Any, storage_dtype: Any = None) -> Any:
+    """bitsandbytes' 4-bit NF4 with double quantization, as QLoRA loads its base.
+    ``storage_dtype``: the dtype the packed weights are stored in (FSDP needs a float one);
+    None: bitsandbytes' default (uint8)."""
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise MissingDependencyError("bitsandbytes", "train")
+    from transformers import BitsAndBytesConfig
+
+    extra = {"bnb_4bit_quant_storage": storage_dtype} if storage_dtype is not None else {}
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+        **extra,
+    )
+
+
 def load_model_and_tokenizer(
     name_or_path: str,
     adapter: str | None = None,
@@ -352,16 +370,7 @@ def load_model_and_tokenizer(
     torch_dtype = pick_dtype(device, dtype)
     kwargs: dict[str, Any] = {"dtype": torch_dtype}
     if load_in_4bit:
-        if importlib.util.find_spec("bitsandbytes") is None:
-            raise MissingDependencyError("bitsandbytes", "train")
-        from transformers import BitsAndBytesConfig
-
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch_dtype,
-        )
+        kwargs["quantization_config"] = nf4_config(torch_dtype)
         kwargs["device_map"] = {"": device}
     model: Any = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     if not load_in_4bit:

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bizztune.errors import ConfigError, DataError, MissingDependencyError
+from bizztune.errors import ConfigError, DataError
 from bizztune.interfaces import Example, Task
 from bizztune.trainers.config import ALL_LINEAR, TrainConfig
 
@@ -128,21 +128,11 @@ def load_base(
     dtype = torch.bfloat16 if bf16 else torch.float32
     kwargs: dict[str, Any] = {"dtype": dtype}
     if cfg.quantization == "nf4":
-        import importlib.util
+        from bizztune.providers.models import nf4_config
 
-        if importlib.util.find_spec("bitsandbytes") is None:
-            raise MissingDependencyError("bitsandbytes", "train")
-        from transformers import BitsAndBytesConfig
-
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=dtype,
-            # FSDP shards float tensors only: store the packed 4-bit weights in the same
-            # float dtype as every other parameter (16/4 = 4 values per bf16 element).
-            bnb_4bit_quant_storage=dtype,
-        )
+        # FSDP shards float tensors only: store the packed 4-bit weights in the same float
+        # dtype as every other parameter (16/4 = 4 values per bf16 element).
+        kwargs["quantization_config"] = nf4_config(dtype, storage_dtype=dtype)
         if not fsdp:
             kwargs["device_map"] = {"": device}
     model = AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
