@@ -1,7 +1,7 @@
 """Training throughput: a plain TRL SFTTrainer set-up (the original study's) against bizztune.
 
     python benchmarks/train_throughput.py                      # smollm2-135m, embedded data
-    python benchmarks/train_throughput.py --n-train 64 --arms trl,bizztune,bizztune-long
+    python benchmarks/train_throughput.py --n-train 64 --batch-size 4   # the README's figures
     python benchmarks/train_throughput.py --arms lora,qlora   # 16-bit vs 4-bit base memory
 
 Every arm trains the same model on the same training tickets with the same LoRA config
@@ -16,8 +16,10 @@ Arms:
   text of the long prompt, loss on every token, TRL's defaults otherwise (fp32 weights with
   bf16 autocast, gradient checkpointing on, right padding to the longest in the batch).
 - ``bizztune``: bizztune's ``lora`` trainer as shipped (compact prompt, answer-only loss with
-  logits for the answer positions only, length-grouped left-padded batches, bf16 base).
+  logits for the answer positions only, padding-free micro-batches on CPU, bf16 base).
 - ``bizztune-long``: the same with the long prompt, to separate engineering from prompt length.
+- ``bizztune-padded`` / ``bizztune-long-padded``: with left-padded, length-grouped batches
+  instead of padding-free ones (``--padding-free false``), to measure what that choice buys.
 - ``lora`` / ``qlora``: bizztune with a 16-bit base vs a 4-bit NF4 base (memory).
 """
 
@@ -130,7 +132,9 @@ def arm_trl(args: argparse.Namespace) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def arm_bizztune(args: argparse.Namespace, style: str, quant: str | None) -> dict[str, Any]:
+def arm_bizztune(
+    args: argparse.Namespace, style: str, quant: str | None, padding_free: bool | str = "auto"
+) -> dict[str, Any]:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
@@ -145,7 +149,7 @@ def arm_bizztune(args: argparse.Namespace, style: str, quant: str | None) -> dic
         r=args.r, alpha=args.alpha, dropout=args.dropout,
         target_modules=args.target_modules.split(","), learning_rate=args.lr,
         batch_size=args.batch_size, epochs=1.0, limit_train=None, eval_steps=0,
-        save_steps=10_000, seed=0,
+        save_steps=10_000, seed=0, padding_free=padding_free,  # type: ignore[arg-type]
     )  # fmt: skip
     # The benchmark trains on exactly the first n_train tickets, like the TRL arm.
     split = Path(tempfile.mkdtemp(prefix="bizztune-bench-data-"))
@@ -178,6 +182,10 @@ def run_arm(args: argparse.Namespace) -> None:
         res = arm_bizztune(args, "compact", None)
     elif arm == "bizztune-long":
         res = arm_bizztune(args, "long", None)
+    elif arm == "bizztune-padded":
+        res = arm_bizztune(args, "compact", None, padding_free=False)
+    elif arm == "bizztune-long-padded":
+        res = arm_bizztune(args, "long", None, padding_free=False)
     elif arm == "qlora":
         res = arm_bizztune(args, "compact", "nf4")
     else:
@@ -203,7 +211,7 @@ def main() -> None:
     p.add_argument("--alpha", type=int, default=8)
     p.add_argument("--dropout", type=float, default=0.05)
     p.add_argument("--target-modules", default="q_proj,k_proj,v_proj,o_proj,gate_proj")
-    p.add_argument("--arms", default="trl,bizztune,bizztune-long")
+    p.add_argument("--arms", default="trl,bizztune,bizztune-long,bizztune-long-padded")
     p.add_argument("--out", default="runs/bench/train_throughput.json")
     p.add_argument("--arm", help=argparse.SUPPRESS)
     p.add_argument("--json", help=argparse.SUPPRESS)
@@ -226,11 +234,11 @@ def main() -> None:
         r["throughput_vs_first"] = r["tokens_per_s"] / ref["tokens_per_s"]
         r["examples_per_s_vs_first"] = r["examples_per_s"] / ref["examples_per_s"]
     out.write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
-    head = f"{'arm':15} {'style':8} {'tokens/s':>9} {'ex/s':>7} {'x tok/s':>8} {'x ex/s':>7} {'wall s':>8} {'peak RSS MB':>12} {'base MB':>8} {'val loss':>9}"
+    head = f"{'arm':20} {'style':8} {'tokens/s':>9} {'ex/s':>7} {'x tok/s':>8} {'x ex/s':>7} {'wall s':>8} {'peak RSS MB':>12} {'base MB':>8} {'val loss':>9}"
     print(head)
     for r in results:
         print(
-            f"{r['arm']:15} {r['style']:8} {r['tokens_per_s']:9.1f} {r['examples_per_s']:7.3f} "
+            f"{r['arm']:20} {r['style']:8} {r['tokens_per_s']:9.1f} {r['examples_per_s']:7.3f} "
             f"{r['throughput_vs_first']:8.2f} {r['examples_per_s_vs_first']:7.2f} {r['train_s']:8.1f} "
             f"{r['peak_rss_mb']:12.0f} {r['base_weight_mb']:8.1f} {r['val_answer_loss']:9.4f}"
         )

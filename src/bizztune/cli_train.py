@@ -19,7 +19,7 @@ _TRAIN_KEYS = (
     "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",
     "loraplus_ratio", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
     "weight_decay", "batch_size", "grad_accum", "max_seq_len", "gradient_checkpointing", "bf16",
-    "group_by_length", "seed", "eval_steps", "logging_steps", "save_steps", "limit_train",
+    "group_by_length", "padding_free", "seed", "eval_steps", "logging_steps", "save_steps", "limit_train",
     "limit_val", "nproc", "resume", "device", "num_threads",
 )  # fmt: skip
 
@@ -70,6 +70,11 @@ def train_options(f: Any) -> Any:
         click.option("--bf16", type=click.Choice(["auto", "true", "false"]), help="bf16 compute."),
         click.option(
             "--group-by-length/--no-group-by-length", default=None, help="Length-grouped batches."
+        ),
+        click.option(
+            "--padding-free",
+            type=click.Choice(["auto", "true", "false"]),
+            help="One unpadded sequence per micro-batch, batch-size accumulated (auto: on CPU).",
         ),
         click.option("--seed", type=int),
         click.option("--eval-steps", type=int, help="Validation loss every N steps (0: off)."),

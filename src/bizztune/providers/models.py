@@ -33,12 +33,14 @@ Notes for trainers (chat format, end of turn, padding):
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -330,6 +332,17 @@ def pick_dtype(device: str, dtype: str | None) -> Any:
     return torch.bfloat16 if cpu_supports_bf16() else torch.float32
 
 
+@contextlib.contextmanager
+def quiet_peft_wrap() -> Iterator[None]:
+    """Wrapping a model in peft 0.21 reads transformers' deprecated ``is_gradient_checkpointing``,
+    a FutureWarning on every run that no user of bizztune can act on; hide that one only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+        )
+        yield
+
+
 def nf4_config(compute_dtype: Any, storage_dtype: Any = None) -> Any:
     """bitsandbytes' 4-bit NF4 with double quantization, as QLoRA loads its base.
     ``storage_dtype``: the dtype the packed weights are stored in (FSDP needs a float one);
@@ -385,7 +398,8 @@ def load_model_and_tokenizer(
             tok_dir = adir  # the tokenizer the adapter was trained with
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, str(adir))
+        with quiet_peft_wrap():
+            model = PeftModel.from_pretrained(model, str(adir))
         if not load_in_4bit:
             model = model.merge_and_unload()
     tok = prepare_tokenizer(AutoTokenizer.from_pretrained(tok_dir))

@@ -17,6 +17,7 @@ from bizztune.errors import ConfigError
 
 Quantization = Literal["nf4"]
 Bf16 = Literal["auto", True, False]
+PaddingFree = Literal["auto", True, False]
 Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup"]
 TRAINER_NAMES = ("lora", "qlora", "qlora-fsdp")
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj")
@@ -83,7 +84,14 @@ class TrainConfig:
     CPUs with AVX512-BF16/AMX (where bf16 matmul is ~3x faster than fp32), fp32 otherwise."""
     group_by_length: bool = True
     """Batch conversations of similar length together so little compute goes into padding
-    (--group-by-length/--no-group-by-length)."""
+    (--group-by-length/--no-group-by-length). Has no effect when padding_free is on."""
+    padding_free: PaddingFree = "auto"
+    """Run each conversation as its own unpadded micro-batch and accumulate ``batch_size`` of
+    them per optimizer step (--padding-free auto|true|false). Without padding, attention needs
+    no mask, and PyTorch runs its fused causal kernel instead of materializing every attention
+    matrix: on the 2-core CPU 1.3x faster at a third of the memory. The optimizer sees the same
+    ``batch_size * grad_accum`` examples per step either way. auto: on CPU; off on CUDA, where
+    the masked kernels are fused anyway and wide batches keep the GPU busy."""
     seed: int = 0
     """Seeds data order, LoRA init and dropout (--seed)."""
     eval_steps: int | None = None
@@ -151,6 +159,12 @@ class TrainConfig:
             raise ConfigError("--grad-accum must be at least 1")
         if self.max_seq_len is not None and self.max_seq_len < 16:
             raise ConfigError("--max-seq-len must be at least 16 tokens (or unset to fit the data)")
+        if isinstance(self.padding_free, str) and self.padding_free.lower() in ("true", "false"):
+            self.padding_free = self.padding_free.lower() == "true"
+        if self.padding_free not in ("auto", True, False):
+            raise ConfigError(
+                f"--padding-free must be auto, true or false, not {self.padding_free!r}"
+            )
         if self.bf16 not in ("auto", True, False):
             raise ConfigError(f"--bf16 must be auto, true or false, not {self.bf16!r}")
         if self.eval_steps is not None and self.eval_steps < 0:

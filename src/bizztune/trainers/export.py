@@ -41,7 +41,7 @@ def export_merged(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from bizztune.providers.models import prepare_tokenizer, resolve_model
+    from bizztune.providers.models import prepare_tokenizer, quiet_peft_wrap, resolve_model
 
     if not (adapter / "adapter_config.json").is_file():
         raise ConfigError(f"{adapter}: no adapter_config.json (not a trained adapter folder)")
@@ -53,7 +53,8 @@ def export_merged(
         raise ConfigError("--out must differ from the adapter folder")
     base_path = resolve_model(model or base_model_of(adapter))
     base = AutoModelForCausalLM.from_pretrained(str(base_path), dtype=dtypes[dtype])
-    merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+    with quiet_peft_wrap():
+        merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(str(out), safe_serialization=True)
     tok_dir = adapter if (adapter / "tokenizer_config.json").is_file() else base_path

@@ -14,8 +14,8 @@ train_summary.json (time, tokens/s, memory, losses) and checkpoint-N/ folders (`
 
 The loop is transformers' Trainer. What bizztune adds: the task's own prompt (collate.py),
 loss on the answer and end-of-turn token only, logits for the supervised positions only,
-length-grouped batches, a frozen bf16 (or NF4) base with fp32 LoRA weights, and a rich
-progress bar with tokens/s.
+padding-free micro-batches on CPU (length-grouped padded batches on CUDA), a frozen bf16 (or
+NF4) base with fp32 LoRA weights, and a rich progress bar with tokens/s.
 """
 
 from __future__ import annotations
@@ -80,6 +80,13 @@ def use_bf16(cfg: TrainConfig, device: str) -> bool:
     from bizztune.providers.models import cpu_supports_bf16
 
     return cpu_supports_bf16()
+
+
+def use_padding_free(cfg: TrainConfig, device: str) -> bool:
+    """One unpadded sequence per micro-batch: on when asked, or (auto) on CPU."""
+    if cfg.padding_free != "auto":
+        return bool(cfg.padding_free)
+    return not device.startswith("cuda")
 
 
 def load_splits(task: Task, cfg: TrainConfig) -> tuple[Path, list[Example], list[Example]]:
@@ -156,6 +163,8 @@ def add_lora(model: Any, cfg: TrainConfig, *, uniform_dtype: Any = None) -> Any:
     """Wrap the base with LoRA adapters. ``uniform_dtype``: cast them to it (FSDP)."""
     from peft import LoraConfig, get_peft_model
 
+    from bizztune.providers.models import quiet_peft_wrap
+
     targets: Any = cfg.target_modules
     if targets in (["all-linear"], ["all"]):
         targets = "all-linear"
@@ -168,7 +177,8 @@ def add_lora(model: Any, cfg: TrainConfig, *, uniform_dtype: Any = None) -> Any:
         task_type="CAUSAL_LM",
     )
     try:
-        model = get_peft_model(model, lcfg, autocast_adapter_dtype=uniform_dtype is None)
+        with quiet_peft_wrap():
+            model = get_peft_model(model, lcfg, autocast_adapter_dtype=uniform_dtype is None)
     except ValueError as e:
         if "not found" in str(e) or "Target modules" in str(e):
             names = sorted({n.rsplit(".", 1)[-1] for n, _ in model.named_modules() if "." in n})
@@ -461,6 +471,11 @@ def run_training(
     out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
     device = pick_device(cfg)
     bf16 = use_bf16(cfg, device)
+    padding_free = use_padding_free(cfg, device)
+    # Padding-free: micro-batches of one sequence, batch_size of them accumulated per step, so
+    # the optimizer sees the same examples per step as with padded batches of batch_size.
+    micro_batch = 1 if padding_free else cfg.batch_size
+    accum = cfg.grad_accum * (cfg.batch_size if padding_free else 1)
     distributed = fsdp is not None
     rank0 = not distributed or int(os.environ.get("RANK", "0")) == 0
     if not distributed:
@@ -497,9 +512,9 @@ def run_training(
 
     args = TrainingArguments(
         output_dir=str(out),
-        per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
+        per_device_train_batch_size=micro_batch,
+        per_device_eval_batch_size=micro_batch,
+        gradient_accumulation_steps=accum,
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps or -1,
         learning_rate=cfg.learning_rate,
@@ -519,7 +534,9 @@ def run_training(
         bf16=False,
         activation_checkpointing=cfg.gradient_checkpointing and cfg.quantization is None,
         activation_checkpointing_kwargs={"use_reentrant": False},
-        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+        train_sampling_strategy=(
+            "group_by_length" if cfg.group_by_length and not padding_free else "random"
+        ),
         remove_unused_columns=False,
         report_to=[],
         disable_tqdm=True,
@@ -560,6 +577,9 @@ def run_training(
             "model_path": str(model_path),
             "device": device,
             "bf16": bf16,
+            "padding_free": padding_free,
+            "micro_batch_size": micro_batch,
+            "grad_accum_micro_batches": accum,
             "max_seq_len": max_seq_len,
             "world_size": world,
             "total_steps": total_steps,
@@ -600,6 +620,7 @@ def run_training(
             "style": cfg.style,
             "device": device,
             "bf16": bf16,
+            "padding_free": padding_free,
             "world_size": world,
             "steps": trainer.state.global_step,
             "epochs": round(float(trainer.state.epoch or 0.0), 3),
