@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from conftest import run_cli
 
@@ -90,3 +91,19 @@ def test_eval_with_yaml_config_and_flag_override(split_dir: Path, tmp_path: Path
     r = run_cli("eval", "--config", str(cfg), "--limit", "4", "--out", str(tmp_path / "y"))
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "y" / "metrics.json").read_text())["n"] == 4
+
+
+def test_run_names_tell_base_quantization_adapter_and_decoding_apart() -> None:
+    """Two evaluations of one adapter, on a 4-bit and a 16-bit base, must not share a row name
+    in `bizztune report`."""
+    from bizztune.evaluate import EvalConfig, display_name
+    from bizztune.interfaces import ProviderConfig
+
+    def name(**kw: Any) -> str:
+        p = ProviderConfig(name="hf", model="smollm2-135m", decoding="constrained", **kw)
+        return display_name(EvalConfig(provider=p))
+
+    nf4 = name(adapter="runs/train/qlora", load_in_4bit=True)
+    bf16 = name(adapter="runs/train/qlora")
+    assert nf4 == "hf (smollm2-135m) nf4 + qlora [constrained]"
+    assert bf16 == "hf (smollm2-135m) + qlora [constrained]"

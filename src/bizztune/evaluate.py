@@ -261,6 +261,8 @@ def display_name(cfg: EvalConfig) -> str:
     name = p.name
     if p.model and p.model != p.name:
         name += f" ({Path(p.model).name if '/' in p.model and Path(p.model).exists() else p.model})"
+    if p.load_in_4bit:
+        name += " nf4"
     if p.adapter:
         name += f" + {Path(p.adapter).name}"
     if p.decoding != "free":
