@@ -18,8 +18,9 @@ Arms:
 - ``bizztune``: bizztune's ``lora`` trainer as shipped (compact prompt, answer-only loss with
   logits for the answer positions only, padding-free micro-batches on CPU, bf16 base).
 - ``bizztune-long``: the same with the long prompt, to separate engineering from prompt length.
-- ``bizztune-padded`` / ``bizztune-long-padded``: with left-padded, length-grouped batches
-  instead of padding-free ones (``--padding-free false``), to measure what that choice buys.
+- ``bizztune-padded`` / ``bizztune-free`` (and ``bizztune-long-padded`` / ``-long-free``):
+  left-padded length-grouped batches or padding-free micro-batches forced (``--padding-free
+  false|true``) instead of chosen by ``auto``, to measure what that choice buys.
 - ``lora`` / ``qlora``: bizztune with a 16-bit base vs a 4-bit NF4 base (memory).
 """
 
@@ -171,6 +172,7 @@ def arm_bizztune(
         "style": style, "train_s": summary["train_time_s"], "tokens": summary["tokens_trained"],
         "examples": summary["train_examples"], "val_answer_loss": val_loss,
         "base_weight_mb": summary["base_weight_memory_mb"],
+        "padding_free": summary.get("padding_free"),
     }  # fmt: skip
 
 
@@ -178,16 +180,16 @@ def run_arm(args: argparse.Namespace) -> None:
     arm = args.arm
     if arm == "trl":
         res = arm_trl(args)
-    elif arm in ("bizztune", "lora"):
-        res = arm_bizztune(args, "compact", None)
-    elif arm == "bizztune-long":
-        res = arm_bizztune(args, "long", None)
-    elif arm == "bizztune-padded":
-        res = arm_bizztune(args, "compact", None, padding_free=False)
-    elif arm == "bizztune-long-padded":
-        res = arm_bizztune(args, "long", None, padding_free=False)
-    elif arm == "qlora":
-        res = arm_bizztune(args, "compact", "nf4")
+    elif arm in ("lora", "qlora"):
+        res = arm_bizztune(args, "compact", "nf4" if arm == "qlora" else None)
+    elif arm.startswith("bizztune"):
+        # bizztune[-long][-padded|-free]: prompt style, then padding-free forced off/on
+        # (without a suffix: as shipped, --padding-free auto).
+        parts = arm.split("-")[1:]
+        if any(p not in ("long", "padded", "free") for p in parts):
+            raise SystemExit(f"unknown arm {arm!r}")
+        pf: bool | str = False if "padded" in parts else True if "free" in parts else "auto"
+        res = arm_bizztune(args, "long" if "long" in parts else "compact", None, padding_free=pf)
     else:
         raise SystemExit(f"unknown arm {arm!r}")
     res["arm"] = arm
@@ -211,7 +213,9 @@ def main() -> None:
     p.add_argument("--alpha", type=int, default=8)
     p.add_argument("--dropout", type=float, default=0.05)
     p.add_argument("--target-modules", default="q_proj,k_proj,v_proj,o_proj,gate_proj")
-    p.add_argument("--arms", default="trl,bizztune,bizztune-long,bizztune-long-padded")
+    p.add_argument(
+        "--arms", default="trl,bizztune,bizztune-free,bizztune-long,bizztune-long-padded"
+    )
     p.add_argument("--out", default="runs/bench/train_throughput.json")
     p.add_argument("--arm", help=argparse.SUPPRESS)
     p.add_argument("--json", help=argparse.SUPPRESS)
@@ -234,11 +238,11 @@ def main() -> None:
         r["throughput_vs_first"] = r["tokens_per_s"] / ref["tokens_per_s"]
         r["examples_per_s_vs_first"] = r["examples_per_s"] / ref["examples_per_s"]
     out.write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
-    head = f"{'arm':20} {'style':8} {'tokens/s':>9} {'ex/s':>7} {'x tok/s':>8} {'x ex/s':>7} {'wall s':>8} {'peak RSS MB':>12} {'base MB':>8} {'val loss':>9}"
+    head = f"{'arm':20} {'style':8} {'pf':>5} {'tokens/s':>9} {'ex/s':>7} {'x tok/s':>8} {'x ex/s':>7} {'wall s':>8} {'peak RSS MB':>12} {'base MB':>8} {'val loss':>9}"
     print(head)
     for r in results:
         print(
-            f"{r['arm']:20} {r['style']:8} {r['tokens_per_s']:9.1f} {r['examples_per_s']:7.3f} "
+            f"{r['arm']:20} {r['style']:8} {r.get('padding_free', '-')!s:>5} {r['tokens_per_s']:9.1f} {r['examples_per_s']:7.3f} "
             f"{r['throughput_vs_first']:8.2f} {r['examples_per_s_vs_first']:7.2f} {r['train_s']:8.1f} "
             f"{r['peak_rss_mb']:12.0f} {r['base_weight_mb']:8.1f} {r['val_answer_loss']:9.4f}"
         )

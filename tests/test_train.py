@@ -168,6 +168,9 @@ def test_qlora_nf4_trains_on_cpu(tiny: Path, split_dir: Path, tmp_path: Path) ->
     assert resolved["train"]["quantization"] == "nf4"
     assert (out / "adapter_model.safetensors").is_file()
     assert all(p["loss"] == p["loss"] for p in _curve(out)["train"])  # no NaN
+    # The printed next step scores the adapter on the 4-bit base it was trained on.
+    hint = next(line for line in r.stdout.splitlines() if line.startswith("evaluate: "))
+    assert f"--adapter {out}" in hint and hint.endswith("--load-in-4bit")
 
 
 def test_padding_free_trains_the_same_as_padded_batches(
@@ -287,3 +290,19 @@ def test_export_merges_adapter_into_base(tiny: Path, split_dir: Path, tmp_path: 
         plain = AutoModelForCausalLM.from_pretrained(tiny).eval()(ids).logits
     assert torch.allclose(got, want, atol=1e-4)
     assert not torch.allclose(got, plain, atol=1e-4)  # the adapter changed something
+
+
+def test_shipped_train_configs_build() -> None:
+    """experiments/train-*.yaml are `bizztune train --config` files: every key must be a
+    TrainConfig field with a valid value."""
+    from bizztune.cli_train import build_train_config
+
+    root = Path(__file__).resolve().parents[1] / "experiments"
+    files = sorted(root.glob("train-*.yaml"))
+    assert files
+    for f in files:
+        cfg = build_train_config(f, {})
+        assert cfg.trainer in ("lora", "qlora", "qlora-fsdp"), f
+    qlora = build_train_config(root / "train-qlora-cpu.yaml", {"padding_free": "false"})
+    assert qlora.trainer == "qlora"  # the flag overrides the file, the rest stays
+    assert qlora.padding_free is False and qlora.limit_train == 400

@@ -136,9 +136,12 @@ def train(config_file: Path | None, **kw: Any) -> None:
             + (f", val loss {s['final_val_loss']:.4f}" if s.get("final_val_loss") else "")
         )
     click.echo(f"adapter: {out}")
+    # A QLoRA adapter was fitted to the NF4-rounded weights: score it on the same 4-bit base
+    # (on a 16-bit base it lost 6-14 points per field in docs/training.md, "QLoRA on CPU").
+    nf4 = " --load-in-4bit" if cfg.quantization == "nf4" else ""
     click.echo(
         f"evaluate: bizztune eval --provider hf --model {cfg.model} --adapter {out} "
-        f"--style {cfg.style} --decoding constrained"
+        f"--style {cfg.style} --decoding constrained{nf4}"
     )
 
 
