@@ -125,11 +125,13 @@ def train(config_file: Path | None, **kw: Any) -> None:
     task = load_task(cfg.task)
     trainer = load_trainer(cfg.trainer)
     out = trainer.train(task, cfg)
-    summary = out / "train_summary.json"
-    if summary.is_file():
-        import json
+    import json
 
+    summary = out / "train_summary.json"
+    quantization = cfg.quantization
+    if summary.is_file():
         s = json.loads(summary.read_text())
+        quantization = s.get("quantization", quantization)  # the trainer's, e.g. qlora -> nf4
         console().print(
             f"[bold green]trained[/] {s['steps']} steps in {s['train_time_s']:.0f} s, "
             f"{s['tokens_per_s']:.0f} tokens/s, train loss {s['final_train_loss']:.4f}"
@@ -138,7 +140,7 @@ def train(config_file: Path | None, **kw: Any) -> None:
     click.echo(f"adapter: {out}")
     # A QLoRA adapter was fitted to the NF4-rounded weights: score it on the same 4-bit base
     # (on a 16-bit base it lost 6-14 points per field in docs/training.md, "QLoRA on CPU").
-    nf4 = " --load-in-4bit" if cfg.quantization == "nf4" else ""
+    nf4 = " --load-in-4bit" if quantization == "nf4" else ""
     click.echo(
         f"evaluate: bizztune eval --provider hf --model {cfg.model} --adapter {out} "
         f"--style {cfg.style} --decoding constrained{nf4}"

@@ -90,9 +90,10 @@ class TrainConfig:
     them per optimizer step (--padding-free auto|true|false). Without padding, attention needs
     no mask, and PyTorch runs its fused causal kernel instead of materializing every attention
     matrix. The optimizer sees the same ``batch_size * grad_accum`` examples per step either
-    way. auto: on CPU when conversations average >= 512 tokens (the long prompt: 1.04x faster,
-    40% less memory on the 2-core CPU); off for short ones (compact prompt: 6% slower, though
-    37% less memory) and on CUDA, where masked attention is fused and wide batches pay."""
+    way. auto: on CPU when conversations average >= 512 tokens (the long prompt: 1.04-1.08x
+    faster, 40% less memory on the 2-core CPU); off for short ones (the compact prompt with
+    the default recipe: 6% slower, though 37% less memory) and on CUDA, where masked attention
+    is fused and wide batches pay."""
     seed: int = 0
     """Seeds data order, LoRA init and dropout (--seed)."""
     eval_steps: int | None = None
