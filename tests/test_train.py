@@ -98,6 +98,9 @@ def test_resume_continues_from_the_last_checkpoint(
     assert again.returncode == 2 and "pass --resume" in again.stderr
     other = run_cli("train", *common, "--max-steps", "8", "--r", "4", "--resume")
     assert other.returncode == 2 and "r=8, not 4" in other.stderr
+    # Another micro-batching would skip the wrong number of batches when resuming.
+    other = run_cli("train", *common, "--max-steps", "8", "--padding-free", "true", "--resume")
+    assert other.returncode == 2 and "--padding-free" in other.stderr
     resumed = run_cli("train", *common, "--max-steps", "8", "--save-steps", "2", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     steps = [p["step"] for p in _curve(out)["train"]]

@@ -14,8 +14,8 @@ train_summary.json (time, tokens/s, memory, losses) and checkpoint-N/ folders (`
 
 The loop is transformers' Trainer. What bizztune adds: the task's own prompt (collate.py),
 loss on the answer and end-of-turn token only, logits for the supervised positions only,
-padding-free micro-batches on CPU (length-grouped padded batches on CUDA), a frozen bf16 (or
-NF4) base with fp32 LoRA weights, and a rich progress bar with tokens/s.
+length-grouped padded batches (or, for long conversations on CPU, padding-free micro-batches),
+a frozen bf16 (or NF4) base with fp32 LoRA weights, and a rich progress bar with tokens/s.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ _RESUME_KEYS = (
     "target_modules",
     "batch_size",
     "grad_accum",
+    "padding_free",  # micro-batch size and data order depend on it
+    "group_by_length",
     "seed",
     "limit_train",
 )
