@@ -139,3 +139,42 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
         assert img["scheme"] == "data" and img["complete"], img
         assert img["w"] > 100 and img["h"] > 100, img  # decoded, not a broken image
     assert dom["verdict"].startswith("The fine-tuned model beats its base model")
+
+
+def _run(name: str, correct: list[dict[str, bool]]) -> dict[str, Any]:
+    """A scored run from per-item correctness, in the shape the report reads."""
+    fields = list(correct[0])
+    n = len(correct)
+    return {
+        "dir": Path(name),
+        "metrics": {
+            "model": name,
+            "fields": {f: {"accuracy": sum(c[f] for c in correct) / n} for f in fields},
+            "joint": {"accuracy": sum(all(c.values()) for c in correct) / n},
+        },
+        "predictions": {f"t{i}": {"correct": c} for i, c in enumerate(correct)},
+    }
+
+
+def test_verdict_claims_only_what_the_data_support() -> None:
+    from bizztune.report_html import summarize_answer
+
+    def items(n_right: int, n: int = 100) -> list[dict[str, bool]]:
+        return [{"category": i < n_right, "urgency": i < n_right} for i in range(n)]
+
+    # +1 item out of 100: a positive delta that no test supports (the session-3 long-prompt run)
+    out = summarize_answer({"base": _run("b", items(2)), "finetuned": _run("f", items(3))})
+    assert out["delta_pp"]["joint"] == pytest.approx(1.0)
+    assert out["finetuned_beats_base"] is False
+    assert out["verdict"].startswith("The data cannot tell the fine-tuned model from its base")
+    # +30 items: supported
+    out = summarize_answer({"base": _run("b", items(5)), "finetuned": _run("f", items(35))})
+    assert out["finetuned_beats_base"] is True
+    assert out["verdict"].startswith("The fine-tuned model beats its base model")
+    assert "category +30.0 pp (p=" in out["verdict"] and "significant" in out["verdict"]
+    # and the other way round
+    out = summarize_answer(
+        {"base": _run("b", items(35)), "finetuned": _run("f", items(5)), "x": _run("x", items(6))}
+    )
+    assert out["verdict"].startswith("The fine-tuned model is worse than its base model")
+    assert "the fine-tuned model is not distinguishable from it" in out["verdict"]

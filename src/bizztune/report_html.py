@@ -94,6 +94,15 @@ def versus_table(ref: dict[str, Any], others: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _significant(test: Mapping[str, Any], alpha: float = 0.05) -> int:
+    """+1 / -1 when a paired difference is supported (p < alpha and its interval excludes 0),
+    else 0."""
+    lo, hi = test["diff_ci95"]
+    if test["p_value"] >= alpha:
+        return 0
+    return 1 if lo > 0 else -1 if hi < 0 else 0
+
+
 def summarize_answer(runs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     """The answer to the study's question, as numbers and one sentence."""
     ordered = sorted(runs.values(), key=lambda r: -_acc(r, "joint"))
@@ -112,13 +121,23 @@ def summarize_answer(runs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         finetuned={"model": _name(ft), **{f: _acc(ft, f) for f in fields}},
         delta_pp=delta,
         p_value={f: tests[f]["p_value"] for f in fields},
-        finetuned_beats_base=delta["joint"] > 0,
+        finetuned_beats_base=_significant(tests["joint"]) > 0,
     )
-    per_field = ", ".join(f"{f} {delta[f]:+.1f} pp" for f in fields if f != "joint")
+
+    def field_part(f: str) -> str:
+        mark = "" if _significant(tests[f]) == 0 else ", significant"
+        return f"{f} {delta[f]:+.1f} pp (p={tests[f]['p_value']:.2g}{mark})"
+
+    per_field = "; ".join(field_part(f) for f in fields if f != "joint")
     t = tests["joint"]
-    verb = "beats" if delta["joint"] > 0 else "does not beat"
+    # A claim only where the data support it: McNemar p < 0.05 and a paired interval without 0.
+    lead = {
+        1: "The fine-tuned model beats its base model",
+        -1: "The fine-tuned model is worse than its base model",
+        0: "The data cannot tell the fine-tuned model from its base model",
+    }[_significant(t)]
     sentence = (
-        f"The fine-tuned model {verb} its base model: joint accuracy "
+        f"{lead}: joint accuracy "
         f"{_pct(_acc(base, 'joint'))}% → {_pct(_acc(ft, 'joint'))}% ({delta['joint']:+.1f} pp, "
         f"95% CI [{100 * t['diff_ci95'][0]:+.1f}, {100 * t['diff_ci95'][1]:+.1f}], McNemar "
         f"p={t['p_value']:.3g}); per field: {per_field}."
@@ -126,7 +145,8 @@ def summarize_answer(runs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     others = [r for r in ordered if r is not ft and r is not base]
     if others:
         best = others[0]
-        rel = "ahead of" if _acc(ft, "joint") > _acc(best, "joint") else "behind"
+        sig = _significant(paired_tests(best, ft)["joint"])
+        rel = {1: "ahead of", -1: "behind", 0: "not distinguishable from"}[sig]
         sentence += (
             f" The best other model, {_name(best)}, reaches {_pct(_acc(best, 'joint'))}% "
             f"joint accuracy; the fine-tuned model is {rel} it."
