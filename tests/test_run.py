@@ -256,3 +256,11 @@ def test_experiment_files() -> None:
         "open-mistral-7b",
     ]
     assert study.model.load_in_4bit and study.model.style == "long"
+    # the CPU variants differ from the default in exactly what their names say
+    default = RunConfig()
+    two = load_run_config(REPO / "experiments" / "cpu-2-epochs.yaml")
+    assert two.train.max_steps == 2 * default.train.max_steps  # type: ignore[operator]
+    assert (two.model, two.data, two.eval) == (default.model, default.data, default.eval)
+    long = load_run_config(REPO / "experiments" / "cpu-long-prompt.yaml")
+    assert long.model.style == "long" and long.train.max_steps == default.train.max_steps
+    assert (long.train.r, long.train.alpha, long.train.learning_rate) == (16, 32, 2e-3)
