@@ -35,14 +35,21 @@ def _curve(out: Path) -> dict[str, list[dict[str, float]]]:
     return json.loads((out / "loss_curve.json").read_text())
 
 
+def _train(tiny: Path, split_dir: Path, out: Path, *flags: str, trainer: str = "lora") -> Any:
+    """`bizztune train` on the tiny model and the test split, with the fast settings."""
+    return run_cli(
+        "train", "--trainer", trainer, "--model", str(tiny), "--data", str(split_dir),
+        "--out", str(out), *flags, *FAST,
+    )  # fmt: skip
+
+
 def test_train_cli_writes_adapter_and_loss_decreases(
     tiny: Path, split_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    r = run_cli(
-        "train", "--trainer", "lora", "--model", str(tiny), "--data", str(split_dir),
-        "--out", str(out), "--max-steps", "12", "--eval-steps", "4", "--save-steps", "100", *FAST,
-    )  # fmt: skip
+    r = _train(
+        tiny, split_dir, out, "--max-steps", "12", "--eval-steps", "4", "--save-steps", "100"
+    )
     assert r.returncode == 0, r.stderr
     for name in (
         "adapter_model.safetensors", "adapter_config.json", "tokenizer.json", "chat_template.jinja",
@@ -160,9 +167,9 @@ def test_training_teaches_the_end_of_turn_token(
 def test_qlora_nf4_trains_on_cpu(tiny: Path, split_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("bitsandbytes")
     out = tmp_path / "q"
-    r = run_cli(
-        "train", "--trainer", "qlora", "--model", str(tiny), "--data", str(split_dir),
-        "--out", str(out), "--max-steps", "3", "--eval-steps", "0", "--save-steps", "100", *FAST,
+    r = _train(
+        tiny, split_dir, out, "--max-steps", "3", "--eval-steps", "0", "--save-steps", "100",
+        trainer="qlora",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     summary = json.loads((out / "train_summary.json").read_text())
@@ -184,10 +191,9 @@ def test_padding_free_trains_the_same_as_padded_batches(
     curves = {}
     for mode in ("true", "false"):
         out = tmp_path / f"pf-{mode}"
-        r = run_cli(
-            "train", "--trainer", "lora", "--model", str(tiny), "--data", str(split_dir),
-            "--out", str(out), "--max-steps", "4", "--eval-steps", "0", "--save-steps", "100",
-            "--dropout", "0", "--no-group-by-length", "--padding-free", mode, *FAST,
+        r = _train(
+            tiny, split_dir, out, "--max-steps", "4", "--eval-steps", "0", "--save-steps", "100",
+            "--dropout", "0", "--no-group-by-length", "--padding-free", mode,
         )  # fmt: skip
         assert r.returncode == 0, r.stderr
         resolved = json.loads((out / "train_config.json").read_text())["resolved"]
@@ -207,10 +213,9 @@ def test_loraplus_gives_b_matrices_a_higher_learning_rate(
     import torch
 
     out = tmp_path / "plus"
-    r = run_cli(
-        "train", "--trainer", "lora", "--model", str(tiny), "--data", str(split_dir),
-        "--out", str(out), "--max-steps", "2", "--eval-steps", "0", "--save-steps", "2",
-        "--loraplus-ratio", "16", "--lr-scheduler", "constant", *FAST,
+    r = _train(
+        tiny, split_dir, out, "--max-steps", "2", "--eval-steps", "0", "--save-steps", "2",
+        "--loraplus-ratio", "16", "--lr-scheduler", "constant",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert json.loads((out / "train_config.json").read_text())["train"]["loraplus_ratio"] == 16
@@ -230,10 +235,7 @@ def test_bad_flags_are_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_target_modules_not_in_model(tiny: Path, split_dir: Path, tmp_path: Path) -> None:
-    r = run_cli(
-        "train", "--model", str(tiny), "--data", str(split_dir), "--out", str(tmp_path / "x"),
-        "--target-modules", "c_attn", "--max-steps", "1", *FAST,
-    )  # fmt: skip
+    r = _train(tiny, split_dir, tmp_path / "x", "--target-modules", "c_attn", "--max-steps", "1")
     assert r.returncode == 2 and "--target-modules c_attn" in r.stderr and "q_proj" in r.stderr
 
 
@@ -272,10 +274,7 @@ def test_export_merges_adapter_into_base(tiny: Path, split_dir: Path, tmp_path: 
     from transformers import AutoModelForCausalLM
 
     run = tmp_path / "run"
-    r = run_cli(
-        "train", "--model", str(tiny), "--data", str(split_dir), "--out", str(run),
-        "--max-steps", "3", "--eval-steps", "0", "--save-steps", "100", *FAST,
-    )  # fmt: skip
+    r = _train(tiny, split_dir, run, "--max-steps", "3", "--eval-steps", "0", "--save-steps", "100")
     assert r.returncode == 0, r.stderr
     merged = tmp_path / "merged"
     r = run_cli("export", str(run), "--out", str(merged), "--dtype", "float32")
