@@ -116,12 +116,15 @@ def summarize_answer(runs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     fields = [*base["metrics"]["fields"], "joint"]
     tests = paired_tests(base, ft)
     delta = {f: 100 * (_acc(ft, f) - _acc(base, f)) for f in fields}
+    t = tests["joint"]
+    # A claim only where the data support it: McNemar p < 0.05 and a paired interval without 0.
+    joint_sig = _significant(t)
     out.update(
         base={"model": _name(base), **{f: _acc(base, f) for f in fields}},
         finetuned={"model": _name(ft), **{f: _acc(ft, f) for f in fields}},
         delta_pp=delta,
         p_value={f: tests[f]["p_value"] for f in fields},
-        finetuned_beats_base=_significant(tests["joint"]) > 0,
+        finetuned_beats_base=joint_sig > 0,
     )
 
     def field_part(f: str) -> str:
@@ -129,13 +132,11 @@ def summarize_answer(runs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         return f"{f} {delta[f]:+.1f} pp (p={tests[f]['p_value']:.2g}{mark})"
 
     per_field = "; ".join(field_part(f) for f in fields if f != "joint")
-    t = tests["joint"]
-    # A claim only where the data support it: McNemar p < 0.05 and a paired interval without 0.
     lead = {
         1: "The fine-tuned model beats its base model",
         -1: "The fine-tuned model is worse than its base model",
         0: "The data cannot tell the fine-tuned model from its base model",
-    }[_significant(t)]
+    }[joint_sig]
     sentence = (
         f"{lead}: joint accuracy "
         f"{_pct(_acc(base, 'joint'))}% → {_pct(_acc(ft, 'joint'))}% ({delta['joint']:+.1f} pp, "
