@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
+
 
 @dataclass
 class Reply:
@@ -46,7 +48,9 @@ class ChatServer:
     def __init__(self, script: Script) -> None:
         self.script = script
         self.requests: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
+        # HTTP header names are case-insensitive (RFC 9110): clients may send `authorization`
+        # or `Authorization`, so each request's headers are kept in httpx's case-insensitive map.
+        self.headers: list[httpx.Headers] = []
         self._lock = threading.Lock()
         server = self
 
@@ -65,7 +69,7 @@ class ChatServer:
                     body = {"_raw": raw.decode("utf-8", "replace")}
                 with server._lock:
                     server.requests.append({"path": self.path, **body})
-                    server.headers.append(dict(self.headers))
+                    server.headers.append(httpx.Headers(list(self.headers.items())))
                     n = len(server.requests)
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}}, {})

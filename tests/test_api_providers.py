@@ -23,7 +23,7 @@ import pytest
 from bizztune.errors import ConfigError, MissingKeyError, ProviderError
 from bizztune.evaluate import EvalConfig, build_requests
 from bizztune.interfaces import Completion, Example, ProviderConfig, Request, Task
-from bizztune.providers.api import ApiProvider, price_of
+from bizztune.providers.api import ApiProvider, price_of, retry_after
 from bizztune.registry import load_provider, load_task
 
 from chat_server import ChatServer, Reply
@@ -120,7 +120,26 @@ def test_success_parses_labels_and_sends_deterministic_json_calls(
     assert body["seed" if family == "openai" else "random_seed"] == 0
     assert body["max_tokens"] == 64
     assert body["response_format"] == {"type": "json_object"}
+    # Header names are case-insensitive: clients send `Authorization` or `authorization`.
+    assert srv.headers[0]["authorization"] == srv.headers[0]["Authorization"]
     assert srv.headers[0]["Authorization"] == "Bearer sk-test-123"
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"Retry-After": "3"}, 3.0),
+        ({"retry-after": "3"}, 3.0),
+        ({"RETRY-AFTER-MS": "250"}, 0.25),
+        ({"Retry-After-Ms": "oops", "Retry-After": "1.5"}, 1.5),
+        ({"Content-Type": "application/json"}, None),
+        (None, None),
+    ],
+)
+def test_retry_after_reads_header_names_in_any_case(
+    headers: dict[str, str] | None, seconds: float | None
+) -> None:
+    assert retry_after(headers) == seconds
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -165,6 +165,8 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
     """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
     if not headers:
         return None
+    # Header names are case-insensitive; a plain dict from a client may keep any case.
+    headers = {k.lower(): v for k, v in headers.items()}
     ms = headers.get("retry-after-ms")
     if ms:
         try:
