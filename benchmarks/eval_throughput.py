@@ -61,11 +61,11 @@ def accuracy(task: Any, golds: list[dict[str, str]], preds: list[dict[str, Any]]
 def main() -> None:
     import torch
 
+    from bizztune.core.interfaces import ProviderConfig
     from bizztune.data import DEFAULT_N, default_data_dir, load_examples, resolve_data
     from bizztune.evaluate import EvalConfig, build_requests
-    from bizztune.interfaces import ProviderConfig
     from bizztune.providers.hf import HFProvider
-    from bizztune.registry import load_task
+    from bizztune.tasks import load_task
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=200, help="test tickets")

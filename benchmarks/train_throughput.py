@@ -67,7 +67,7 @@ def _peak_rss_mb() -> float:
 
 def _data(args: argparse.Namespace) -> tuple[Any, list[Any], list[Any], Path]:
     from bizztune.data import load_examples, resolve_data
-    from bizztune.registry import load_task
+    from bizztune.tasks import load_task
 
     task = load_task("tickets")
     data = resolve_data(task, Path(args.data) if args.data else None)
@@ -139,7 +139,7 @@ def arm_bizztune(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from bizztune.registry import load_trainer
+    from bizztune.core.registry import load_trainer
     from bizztune.trainers.config import TrainConfig
     from bizztune.trainers.qlora import load_tokenizer, resolve_model_path
 

@@ -20,11 +20,12 @@ from typing import Any
 
 import pytest
 
-from bizztune.errors import ConfigError, MissingKeyError, ProviderError
+from bizztune.core.errors import ConfigError, MissingKeyError, ProviderError
+from bizztune.core.interfaces import Completion, Example, ProviderConfig, Request, Task
+from bizztune.core.registry import load_provider
 from bizztune.evaluate import EvalConfig, build_requests
-from bizztune.interfaces import Completion, Example, ProviderConfig, Request, Task
 from bizztune.providers.api import ApiProvider, price_of, retry_after
-from bizztune.registry import load_provider, load_task
+from bizztune.tasks import load_task
 
 from chat_server import ChatServer, Reply
 from conftest import make_rows, run_cli, write_jsonl

@@ -19,12 +19,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from bizztune.core.errors import ConfigError, MissingDependencyError  # noqa: E402
+from bizztune.core.interfaces import ProviderConfig, Request  # noqa: E402
 from bizztune.data import row_to_example  # noqa: E402
-from bizztune.errors import ConfigError, MissingDependencyError  # noqa: E402
 from bizztune.evaluate import EvalConfig, build_requests, run_eval  # noqa: E402
-from bizztune.interfaces import ProviderConfig, Request  # noqa: E402
 from bizztune.providers.constrained import AnswerTrie, answer_space  # noqa: E402
-from bizztune.registry import load_task  # noqa: E402
+from bizztune.tasks import load_task  # noqa: E402
 
 from conftest import make_rows, run_cli  # noqa: E402
 

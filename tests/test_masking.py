@@ -11,9 +11,9 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from bizztune.core.interfaces import Example
 from bizztune.data import row_to_example
-from bizztune.interfaces import Example
-from bizztune.registry import load_task
+from bizztune.tasks import load_task
 from bizztune.trainers.collate import (
     IGNORE_INDEX,
     CompletionCollator,

@@ -15,7 +15,7 @@ from bizztune.metrics import (
     paired_diff_ci,
     score,
 )
-from bizztune.registry import load_task
+from bizztune.tasks import load_task
 
 SCHEMA = load_task("tickets").schema
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bizztune.registry import get_registry
+from bizztune.core.registry import get_registry
 
 from conftest import REPO, run_cli
 
@@ -103,9 +103,9 @@ def test_non_editable_wheel_ships_the_task(tmp_path: Path) -> None:
     site = tmp_path / "site"
     _pip("install", "--quiet", "--no-deps", "--target", str(site), *map(str, wheels.glob("*.whl")))
     code = (
-        "import bizztune.task as t, bizztune.registry as r; "
-        "task = r.load_task('tickets'); "
-        "print(t.builtin_tasks_dir()); print(len(task.schema.field('subcategory').labels))"
+        "import bizztune.tasks as t, bizztune.tasks.tickets as tickets; "
+        "task = t.load_task('tickets'); "
+        "print(tickets.TASK_FILE); print(len(task.schema.field('subcategory').labels))"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
     out = subprocess.run(

@@ -79,8 +79,8 @@ def render(page: Path, tmp: Path) -> dict[str, Any]:
 def report_dir(split_dir: Path, tmp_path: Path) -> Path:
     """A run folder with two real evals (majority as 'base', tfidf as 'finetuned') and a loss
     curve, reported by the real report writer."""
+    from bizztune.core.interfaces import ProviderConfig
     from bizztune.evaluate import EvalConfig, run_eval
-    from bizztune.interfaces import ProviderConfig
     from bizztune.report_html import write_experiment_report
 
     run = tmp_path / "run"

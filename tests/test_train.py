@@ -11,7 +11,8 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from bizztune.registry import load_task, load_trainer
+from bizztune.core.registry import load_trainer
+from bizztune.tasks import load_task
 from bizztune.trainers.config import TrainConfig
 
 from conftest import run_cli

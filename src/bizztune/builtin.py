@@ -6,17 +6,14 @@ Each family registers from its own small module; factories import heavy code laz
 
 from __future__ import annotations
 
-from bizztune.hookspecs import Register, hookimpl
+from bizztune.core.hookspecs import Register, hookimpl
 
 
 @hookimpl
 def register_tasks(register: Register) -> None:
-    from bizztune.task import builtin_tasks_dir, load_task_file
+    from bizztune.tasks import tickets
 
-    for path in sorted(builtin_tasks_dir().glob("*.yaml")):
-        register(
-            path.stem, lambda p=path: load_task_file(p), description=f"built-in task ({path.name})"
-        )
+    tickets.register(register)
 
 
 @hookimpl

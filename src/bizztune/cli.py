@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from bizztune import __version__
-from bizztune.errors import BizztuneError
+from bizztune.core.errors import BizztuneError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -50,7 +50,7 @@ def plugins() -> None:
     """List every task, provider and trainer, with the package it came from."""
     from rich.table import Table
 
-    from bizztune.registry import KINDS, get_registry
+    from bizztune.core.registry import KINDS, get_registry
 
     reg = get_registry()
     table = Table(title="bizztune plugins")
@@ -145,8 +145,8 @@ def provider_overrides(kw: dict[str, Any]) -> dict[str, Any]:
 )
 def eval_cmd(config_file: Path | None, **kw: Any) -> None:
     """Score one provider on a task with the shared per-field evaluator."""
-    from bizztune.config import build, merge, read_yaml
-    from bizztune.data import home
+    from bizztune.core.config import build, merge, read_yaml
+    from bizztune.core.paths import responses_dir
     from bizztune.evaluate import EvalConfig
 
     prov = provider_overrides(kw)
@@ -157,7 +157,7 @@ def eval_cmd(config_file: Path | None, **kw: Any) -> None:
     if not data["provider"].get("name"):
         raise click.UsageError("--provider is required (see 'bizztune plugins')")
     if not no_cache:
-        data["provider"].setdefault("cache_dir", str(home() / "cache" / "responses"))
+        data["provider"].setdefault("cache_dir", str(responses_dir()))
     cfg = build(EvalConfig, data, str(config_file or "flags"))
     if no_cache:
         cfg.provider.cache_dir = None

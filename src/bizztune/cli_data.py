@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from bizztune.cli import cli, console
-from bizztune.data import DEFAULT_N, DEFAULT_SEED, home
+from bizztune.core.paths import responses_dir
+from bizztune.data import DEFAULT_N, DEFAULT_SEED
 
 GENERATE_SCHEMA_VERSION = 1
 
@@ -74,11 +75,11 @@ def generate(
     no_cache: bool,
 ) -> None:
     """Generate a labelled data set, offline (built-in generator) or with an LLM provider."""
+    from bizztune.core.errors import ConfigError
+    from bizztune.core.interfaces import ProviderConfig
     from bizztune.datacard import summary_lines, write_datacard
-    from bizztune.errors import ConfigError
     from bizztune.generate import generate_offline, generate_with_provider, read_existing
-    from bizztune.interfaces import ProviderConfig
-    from bizztune.registry import load_task
+    from bizztune.tasks import load_task
 
     t = load_task(task)
     if n < 1:
@@ -106,7 +107,7 @@ def generate(
                 timeout_s=timeout_s,
                 max_retries=max_retries,
                 seed=seed,
-                cache_dir=None if no_cache else home() / "cache" / "responses",
+                cache_dir=None if no_cache else responses_dir(),
             )
             summary = generate_with_provider(
                 t, n=n, seed=seed, out=out, provider_config=pcfg,
@@ -171,10 +172,10 @@ def generate(
 )
 def split(src: Path, task: str, out: Path | None, seed: int, ratios: str, style: str) -> None:
     """Seeded, stratified train/val/test split that keeps near-duplicates together."""
+    from bizztune.core.errors import DataError
     from bizztune.datacard import summary_lines
-    from bizztune.errors import DataError
-    from bizztune.registry import load_task
     from bizztune.split import parse_ratios, split_dataset
+    from bizztune.tasks import load_task
 
     t = load_task(task)
     r3 = parse_ratios(ratios)

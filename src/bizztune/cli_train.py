@@ -98,7 +98,7 @@ def train_options(f: Any) -> Any:
 
 
 def build_train_config(config_file: Path | None, kw: dict[str, Any], section: str = "") -> Any:
-    from bizztune.config import build, merge, read_yaml
+    from bizztune.core.config import build, merge, read_yaml
     from bizztune.trainers.config import TrainConfig
 
     data = read_yaml(config_file) if config_file else {}
@@ -119,7 +119,8 @@ def build_train_config(config_file: Path | None, kw: dict[str, Any], section: st
 @click.option("--resume", is_flag=True, default=None, help="Continue from the last checkpoint.")
 def train(config_file: Path | None, **kw: Any) -> None:
     """Fine-tune an open model with LoRA/QLoRA on a task's train split."""
-    from bizztune.registry import load_task, load_trainer
+    from bizztune.core.registry import load_trainer
+    from bizztune.tasks import load_task
 
     cfg = build_train_config(config_file, kw)
     task = load_task(cfg.task)
@@ -163,8 +164,8 @@ def sweep(config_file: Path | None, **kw: Any) -> None:
     """Search learning rate, r, alpha, epochs, target modules; score on the validation split."""
     from rich.table import Table
 
-    from bizztune.config import build, read_yaml
-    from bizztune.registry import load_task
+    from bizztune.core.config import build, read_yaml
+    from bizztune.tasks import load_task
     from bizztune.trainers.sweep import SweepConfig, parse_grid, run_sweep
 
     yaml_data = read_yaml(config_file) if config_file else {}

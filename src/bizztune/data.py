@@ -12,24 +12,20 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bizztune.errors import DataError
-from bizztune.interfaces import Example, Task
-from bizztune.parsing import match_label
+from bizztune.core.errors import DataError
+from bizztune.core.interfaces import Example, Task
+from bizztune.core.paths import home
+from bizztune.tasks.parsing import match_label
 
 SPLITS = ("train", "val", "test")
 DEFAULT_N = 1000
 DEFAULT_SEED = 0
-
-
-def home() -> Path:
-    """Where bizztune keeps caches: ``$BIZZTUNE_HOME`` or ``~/.cache/bizztune``."""
-    return Path(os.environ.get("BIZZTUNE_HOME") or Path.home() / ".cache" / "bizztune")
 
 
 def example_id(row: dict[str, Any], task: Task) -> str:
@@ -188,22 +184,25 @@ def default_data_dir(task: Task, n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -
 
 
 def generator_fingerprint(task: Task) -> str:
-    """Hash of the task file and the generator's source, so a changed generator means new data."""
-    import importlib.util
+    """Hash of the task file and of the generator's files, so a changed generator means new data.
 
+    The generator's files: every file of the package that defines the generator function, code
+    and the text pools it reads alike (``bizztune/tasks/tickets/``), or its module alone.
+    """
     h = hashlib.sha1()
     src = getattr(task, "source", None)
     if src is not None and Path(src).is_file():
         h.update(Path(src).read_bytes())
-    gen = getattr(task, "generator", None)
-    if gen:
-        spec = importlib.util.find_spec(gen.split(":")[0])
-        if spec is not None and spec.origin:
-            root = (
-                Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin)
-            )
-            files = sorted(root.glob("*.py")) if root.is_dir() else [root]
-            for f in files:
+    if getattr(task, "generator", None):
+        from bizztune.generate import offline_generator
+
+        module = sys.modules[offline_generator(task).__module__]
+        origin = Path(str(module.__file__))
+        in_package = "." in module.__name__ and (origin.parent / "__init__.py").is_file()
+        files = sorted(origin.parent.iterdir()) if in_package else [origin]
+        for f in files:
+            if f.is_file() and not f.name.startswith("."):
+                h.update(f.name.encode("utf-8"))
                 h.update(f.read_bytes())
     return h.hexdigest()[:10]
 

@@ -18,8 +18,8 @@ from typing import Any, Literal
 import numpy as np
 
 from bizztune import __version__
-from bizztune.errors import ConfigError
-from bizztune.interfaces import (
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import (
     Completion,
     Example,
     Fittable,
@@ -195,9 +195,10 @@ def run_eval(
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Evaluate and write the run directory; returns its path."""
+    from bizztune.core.registry import load_provider
     from bizztune.data import load_examples, resolve_data
-    from bizztune.registry import load_provider, load_task
     from bizztune.report import write_run_report
+    from bizztune.tasks import load_task
 
     task = load_task(cfg.task)
     data = resolve_data(task, Path(cfg.data) if cfg.data else None)

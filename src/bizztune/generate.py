@@ -34,9 +34,9 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from bizztune.core.errors import ConfigError, DataError
+from bizztune.core.interfaces import Fittable, Message, ProviderConfig, Request, Task
 from bizztune.datacard import normalize
-from bizztune.errors import ConfigError, DataError
-from bizztune.interfaces import Fittable, ProviderConfig, Request, Task
 
 log = logging.getLogger("bizztune.generate")
 
@@ -181,39 +181,6 @@ def generate_offline(
 
 
 # -- with a provider --------------------------------------------------------------------------------
-STYLES = (
-    "förmlich und höflich",
-    "locker und umgangssprachlich",
-    "sehr knapp, ein bis zwei Sätze",
-    "ausführlich mit Vorgeschichte",
-    "verärgert",
-    "freundlich, mit ein paar Tippfehlern",
-    "sachlich, mit Bestellnummer und Datum im Text",
-)
-
-PROMPT = """Du erzeugst realistische Trainingsdaten für diese Aufgabe: {description}
-Schreibe genau ein neues Ticket auf Deutsch, so wie eine echte Kundin oder ein echter Kunde es schreiben würde.
-
-Taxonomie der Aufgabe:
-{taxonomy}
-
-Das Ticket muss genau zu diesen Labels passen:
-{cell}
-{rubric}
-Für Abwechslung:
-- Schreibstil: {style}
-- Absender: {name}
-- Datum des Tickets: {date}
-- Produkt, falls es zum Anliegen passt: {product}
-
-Regeln:
-- Der Titel ist kurz (2 bis 8 Wörter) und nennt das Label nicht wörtlich.
-- Die Beschreibung nennt weder Kategorie noch Dringlichkeit ausdrücklich; beides muss sich aus dem Inhalt ergeben.
-- Keine Platzhalter wie [Name] oder XXX.
-
-Antworte ausschließlich mit einem JSON-Objekt mit genau diesen Schlüsseln: {keys}"""
-
-
 def leaf_fields(task: Task) -> list[str]:
     """Label fields no other field refines: their labels determine all the others."""
     parents = {f.parent for f in task.schema.fields if f.parent}
@@ -250,33 +217,55 @@ def cells_for(task: Task, n: int, seed: int) -> list[dict[str, str]]:
     return [full_labels(task, c) for c in out[:n]]
 
 
-def generation_messages(
-    task: Task, cell: Mapping[str, str], rng: random.Random
-) -> list[dict[str, str]]:
-    from bizztune.tickets_gen import catalog as cat
+GENERIC_PROMPT = """You write realistic training data for this task: {description}
+Write exactly one new item{language}, the way a real author would write it.
 
-    cell_lines = []
-    rubric_lines = []
+The task's taxonomy:
+{taxonomy}
+
+The item must fit exactly these labels:
+{cell}
+{rubric}
+Do not name the labels verbatim: they must follow from the content.
+
+Answer with one JSON object with exactly these keys: {keys}"""
+
+PromptFn = Callable[[Task, Mapping[str, str], random.Random], list[Message]]
+
+
+def task_prompt(task: Task) -> PromptFn:
+    """The task's own LLM prompt: a ``generation_messages`` function in the module of its
+    offline generator (the tickets task has one); else the generic prompt below."""
+    spec = getattr(task, "generator", None)
+    if spec:
+        try:
+            fn = getattr(import_module(str(spec).partition(":")[0]), "generation_messages", None)
+        except ImportError:
+            fn = None
+        if callable(fn):
+            return fn
+    return generic_messages
+
+
+def generic_messages(task: Task, cell: Mapping[str, str], rng: random.Random) -> list[Message]:
+    """A plain request for one item of ``cell``, from the task's description and taxonomy."""
+    cell_lines = [
+        f"- {f.description or f.name} ({f.name}): {cell[f.name]}" for f in task.schema.fields
+    ]
+    rubric_lines: list[str] = []
     for f in task.schema.fields:
-        title = f.description or f.name
-        cell_lines.append(f"- {title} ({f.name}): {cell[f.name]}")
         if f.rubric:
-            rubric_lines.append(f"So ist „{title}“ festgelegt (genau daran halten):")
+            rubric_lines.append(f"What {f.description or f.name} means (follow it exactly):")
             rubric_lines += [f"- {label}: {meaning}" for label, meaning in f.rubric.items()]
     taxonomy_text = getattr(task, "taxonomy_text", None)
-    first, _ = rng.choice(cat.FIRST_NAMES)
-    product = rng.choice(cat.PRODUCTS)
-    keys = ", ".join(f'"{k}"' for k in (*task.input_fields, *task.schema.names))
-    prompt = PROMPT.format(
+    language = getattr(task, "language", None)
+    prompt = GENERIC_PROMPT.format(
         description=task.description or task.name,
+        language=f" in the language '{language}'" if language else "",
         taxonomy=taxonomy_text() if callable(taxonomy_text) else "",
         cell="\n".join(cell_lines),
         rubric="\n".join(rubric_lines) + ("\n" if rubric_lines else ""),
-        style=rng.choice(STYLES),
-        name=f"{first} {rng.choice(cat.LAST_NAMES)}",
-        date=f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-        product=f"{product.name} ({product.noun})",
-        keys=keys,
+        keys=", ".join(f'"{k}"' for k in (*task.input_fields, *task.schema.names)),
     )
     return [{"role": "user", "content": prompt}]
 
@@ -285,12 +274,12 @@ def validate_answer(
     task: Task, text: str | None, cell: Mapping[str, str]
 ) -> tuple[dict[str, str] | None, str]:
     """The row fields of a valid answer, or None and why it is not valid."""
-    from bizztune.parsing import _balanced_objects
+    from bizztune.tasks.parsing import balanced_objects
 
     if text is None or not text.strip():
         return None, "empty answer"
     obj: Any = None
-    for span in [text.strip(), *_balanced_objects(text)]:
+    for span in [text.strip(), *balanced_objects(text)]:
         try:
             obj = json.loads(span)
             break
@@ -331,7 +320,7 @@ def generate_with_provider(
     progress: Progress | None = None,
 ) -> GenerateSummary:
     """Write up to ``n`` validated rows written by an LLM to ``out``, resuming a partial file."""
-    from bizztune.registry import load_provider
+    from bizztune.core.registry import load_provider
 
     if n < 1:
         raise ConfigError(f"-n must be at least 1, not {n}")
@@ -344,6 +333,7 @@ def generate_with_provider(
             f"--provider {provider_config.name} is a baseline classifier and cannot write "
             "tickets: use an LLM provider (see 'bizztune plugins'), or none for offline"
         )
+    prompt = task_prompt(task)
     existing = read_existing(out)
     have = {str(r.get("id")) for r in existing}
     if len(have) != len(existing):
@@ -372,7 +362,7 @@ def generate_with_provider(
                     Request(
                         id=ids[i],
                         example_id=ids[i],
-                        messages=generation_messages(task, cells[i], rng),
+                        messages=prompt(task, cells[i], rng),
                         fields=(),
                         example=None,
                         params={

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bizztune.interfaces import Schema
+from bizztune.core.interfaces import Schema
 
 INVALID = "<invalid>"
 N_BOOT = 2000

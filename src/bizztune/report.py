@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bizztune.errors import DataError
+from bizztune.core.errors import DataError
 
 
 def _pct(x: float | None) -> str:

@@ -596,7 +596,7 @@ def _html(
         )
     extras = []
     if config is not None:
-        from bizztune.config import to_yaml
+        from bizztune.core.config import to_yaml
 
         extras.append(("Resolved config", to_yaml(config)))
     vpath = run_dir / "versions.json"

@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from bizztune import __version__
-from bizztune.config import build, merge, read_yaml, to_yaml
-from bizztune.errors import BizztuneError, ConfigError, MissingKeyError
+from bizztune.core.config import build, merge, read_yaml, to_yaml
+from bizztune.core.errors import BizztuneError, ConfigError, MissingKeyError
+from bizztune.core.interfaces import Decoding, PromptStyle, ProviderConfig
 from bizztune.evaluate import Calls, EvalConfig
-from bizztune.interfaces import Decoding, PromptStyle, ProviderConfig
 from bizztune.trainers.config import TrainConfig
 
 RUN_SCHEMA_VERSION = 1
@@ -482,14 +482,14 @@ class _Runner:
 
                 generate_offline(task, n=c.data.n, seed=c.seed, out=path, progress=progress)
             else:
-                from bizztune.data import home
+                from bizztune.core.paths import responses_dir
                 from bizztune.generate import generate_with_provider
 
                 pc = ProviderConfig(
                     name=c.data.generator,
                     model=c.data.model,
                     seed=c.seed,
-                    cache_dir=home() / "cache" / "responses",
+                    cache_dir=responses_dir(),
                 )
                 generate_with_provider(
                     task, n=c.data.n, seed=c.seed, out=path, provider_config=pc, progress=progress
@@ -542,8 +542,8 @@ class _Runner:
 
     def eval_jobs(self) -> list[EvalJob]:
         """The baselines in config order, with the open model as is after the offline ones."""
-        from bizztune.data import home
-        from bizztune.registry import get_registry
+        from bizztune.core.paths import responses_dir
+        from bizztune.core.registry import get_registry
 
         c = self.cfg
         reg = get_registry()
@@ -564,7 +564,7 @@ class _Runner:
                 decoding=b.decoding,
                 concurrency=b.concurrency,
                 seed=c.seed,
-                cache_dir=home() / "cache" / "responses" if is_api else None,
+                cache_dir=responses_dir() if is_api else None,
             )
             key_env: str | None = None
             if is_api:
@@ -632,7 +632,7 @@ class _Runner:
         fp = _fingerprint("train", split.token if split else None, probe)
 
         def work() -> dict[str, Any]:
-            from bizztune.registry import load_trainer
+            from bizztune.core.registry import load_trainer
 
             assert split is not None
             resume = any(folder.glob("checkpoint-*"))
@@ -671,7 +671,7 @@ class _Runner:
 
     # -- all of it --------------------------------------------------------------------------
     def run(self) -> RunResult:
-        from bizztune.registry import load_task
+        from bizztune.tasks import load_task
 
         c = self.cfg
         task = load_task(c.task)

@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import Example, PromptStyle, Task
 from bizztune.data import SPLITS, load_examples, write_jsonl
 from bizztune.datacard import (
     NEAR_DUP_THRESHOLD,
@@ -37,8 +39,6 @@ from bizztune.datacard import (
     near_duplicate_pairs,
     render_markdown,
 )
-from bizztune.errors import ConfigError
-from bizztune.interfaces import Example, PromptStyle, Task
 
 SPLIT_SCHEMA_VERSION = 1
 

@@ -47,8 +47,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
-from bizztune.errors import ConfigError, MissingKeyError, ProviderError
-from bizztune.interfaces import Completion, Message, ProviderConfig, Request, Schema
+from bizztune.core.errors import ConfigError, MissingKeyError, ProviderError
+from bizztune.core.interfaces import Completion, Message, ProviderConfig, Request, Schema
 from bizztune.providers.cache import ResponseCache, cache_key
 
 log = logging.getLogger("bizztune.api")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bizztune.hookspecs import Register
-from bizztune.interfaces import ProviderConfig
+from bizztune.core.hookspecs import Register
+from bizztune.core.interfaces import ProviderConfig
 
 OPENAI_ALIASES = ("gpt-4", "gpt-4o", "gpt-4o-mini", "gpt-3.5-turbo")
 MISTRAL_ALIASES = ("open-mistral-7b", "mistral-small-latest")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bizztune.hookspecs import Register
-from bizztune.interfaces import ProviderConfig
+from bizztune.core.hookspecs import Register
+from bizztune.core.interfaces import ProviderConfig
 
 
 def _majority(config: ProviderConfig) -> Any:

@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from bizztune.errors import ConfigError
-from bizztune.interfaces import Completion, Example, ProviderConfig, Request, Schema
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import Completion, Example, ProviderConfig, Request, Schema
 
 
 def _text(ex: Example) -> str:

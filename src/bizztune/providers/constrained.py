@@ -30,8 +30,8 @@ from functools import cache
 from itertools import product
 from typing import Literal
 
-from bizztune.errors import ConfigError
-from bizztune.interfaces import Schema
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import Schema
 
 Key = tuple[str, ...]
 Stages = Literal["group", "field"]

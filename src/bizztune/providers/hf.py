@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bizztune.errors import ConfigError
-from bizztune.interfaces import Completion, ProviderConfig, Request, Schema
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import Completion, ProviderConfig, Request, Schema
 from bizztune.providers.constrained import AnswerSpace, AnswerTrie, Stages, answer_space
 
 log = logging.getLogger(__name__)

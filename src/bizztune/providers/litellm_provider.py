@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from bizztune.errors import ConfigError, MissingKeyError
-from bizztune.interfaces import ProviderConfig
+from bizztune.core.errors import ConfigError, MissingKeyError
+from bizztune.core.interfaces import ProviderConfig
 from bizztune.providers.api import ApiProvider, ChatCall, ChatResult, read_chat_response
 from bizztune.providers.openai_provider import map_openai_error
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bizztune.errors import ConfigError, MissingDependencyError
-from bizztune.interfaces import Completion, ProviderConfig, Request, Schema
+from bizztune.core.errors import ConfigError, MissingDependencyError
+from bizztune.core.interfaces import Completion, ProviderConfig, Request, Schema
 from bizztune.providers.constrained import answer_space
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bizztune.hookspecs import Register
-from bizztune.interfaces import ProviderConfig
+from bizztune.core.hookspecs import Register
+from bizztune.core.interfaces import ProviderConfig
 
 
 def _hf(config: ProviderConfig) -> Any:
-    from bizztune.errors import ConfigError
+    from bizztune.core.errors import ConfigError
 
     if not config.model:
         raise ConfigError(
@@ -34,7 +34,7 @@ def _embedded(alias: str) -> Any:
         from bizztune.providers.hf import HFProvider
 
         if config.model not in (None, alias):
-            from bizztune.errors import ConfigError
+            from bizztune.core.errors import ConfigError
 
             raise ConfigError(
                 f"--provider {alias} is a fixed embedded model; to run another model use "

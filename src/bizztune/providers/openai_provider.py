@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from bizztune.errors import ConfigError
-from bizztune.interfaces import ProviderConfig
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import ProviderConfig
 from bizztune.providers.api import (
     ApiProvider,
     ChatCall,

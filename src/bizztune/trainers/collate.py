@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bizztune.errors import ConfigError, DataError
-from bizztune.interfaces import Example, PromptStyle, Task
+from bizztune.core.errors import ConfigError, DataError
+from bizztune.core.interfaces import Example, PromptStyle, Task
 
 IGNORE_INDEX = -100
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from bizztune.errors import ConfigError
+from bizztune.core.errors import ConfigError
 
 Quantization = Literal["nf4"]
 Bf16 = Literal["auto", True, False]

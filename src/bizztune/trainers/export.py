@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bizztune.errors import ConfigError
+from bizztune.core.errors import ConfigError
 
 
 def base_model_of(adapter: Path) -> str:

@@ -36,8 +36,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bizztune.errors import BizztuneError, ConfigError
-from bizztune.interfaces import Task
+from bizztune.core.errors import BizztuneError, ConfigError
+from bizztune.core.interfaces import Task
 from bizztune.trainers.config import TrainConfig
 
 LAUNCH_FILE = "fsdp_launch.json"
@@ -166,8 +166,8 @@ class FsdpTrainer:
 
 def worker(spec_file: Path) -> None:
     """One FSDP process: the single-process recipe with transformers' FSDP plugin."""
-    from bizztune.config import build
-    from bizztune.registry import load_task
+    from bizztune.core.config import build
+    from bizztune.tasks import load_task
     from bizztune.trainers.qlora import run_training
 
     spec = json.loads(spec_file.read_text())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bizztune.hookspecs import Register
+from bizztune.core.hookspecs import Register
 
 
 def _lora() -> Any:

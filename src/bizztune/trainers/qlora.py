@@ -3,7 +3,8 @@
     bizztune train --trainer lora  --model smollm2-135m --data data/tickets --out runs/train/lora
     bizztune train --trainer qlora --model smollm2-135m --data data/tickets --out runs/train/qlora
 
-    from bizztune.registry import load_task, load_trainer
+    from bizztune.tasks import load_task
+    from bizztune.core.registry import load_trainer
     from bizztune.trainers.config import TrainConfig
     out = load_trainer("lora").train(load_task("tickets"), TrainConfig(out="runs/train/x"))
 
@@ -31,8 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bizztune.errors import ConfigError, DataError
-from bizztune.interfaces import Example, Task
+from bizztune.core.errors import ConfigError, DataError
+from bizztune.core.interfaces import Example, Task
 from bizztune.trainers.config import ALL_LINEAR, TrainConfig
 
 SUMMARY_VERSION = 1

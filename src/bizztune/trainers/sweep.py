@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from bizztune.errors import ConfigError
-from bizztune.interfaces import Task
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import Task
 from bizztune.trainers.config import TrainConfig
 
 SEARCHABLE = ("learning_rate", "r", "alpha", "epochs", "target_modules", "dropout", "max_steps")
@@ -122,9 +122,9 @@ def run_sweep(
     task: Task, cfg: SweepConfig, on_trial: Callable[[int, int, dict[str, Any]], None] | None = None
 ) -> dict[str, Any]:
     """Train and score every trial; writes the leaderboard and OUT/best. Returns the board."""
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.core.registry import load_trainer
     from bizztune.evaluate import EvalConfig, run_eval
-    from bizztune.interfaces import ProviderConfig
-    from bizztune.registry import load_trainer
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)

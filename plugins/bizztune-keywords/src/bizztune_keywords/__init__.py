@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import bizztune
-from bizztune.interfaces import Completion, ProviderConfig, Request, Schema
+from bizztune.core.interfaces import Completion, ProviderConfig, Request, Schema
 
 # Stems are matched against the lower-cased ticket text; for labels without stems the
 # provider falls back to the label's own words.
@@ -79,7 +79,7 @@ def register_providers(register: Any) -> None:
 
 @bizztune.hookimpl
 def register_tasks(register: Any) -> None:
-    from bizztune.task import load_task_file
+    from bizztune.tasks.yaml_task import load_task_file
 
     path = Path(__file__).with_name("tickets_urgency.yaml")
     register("tickets-urgency", lambda: load_task_file(path), description="urgency only (example)")

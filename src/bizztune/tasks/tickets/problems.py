@@ -1,6 +1,6 @@
 """What each subcategory's tickets are about: concrete problems, follow-up details and titles.
 
-Used by ``bizztune.tickets_gen.generate`` (``bizztune generate --task tickets``). Every
+Used by ``bizztune.tasks.tickets.generator`` (``bizztune generate --task tickets``). Every
 subcategory has its own problems, so no two classes share a template. A line is
 ``tag | text``: the product must have the capability ``tag`` (see ``CAPS``), ``*`` takes any
 product, ``-`` none. Slots in braces are filled by the generator (``{p}`` product name, ``{n}``

@@ -2,7 +2,7 @@
 
 bizztune generate --task tickets -n 1000 --out data/tickets.jsonl
 
-from bizztune.tickets_gen import generate
+from bizztune.tasks.tickets.generator import generate
 rows = list(generate(load_task("tickets"), n=1000, seed=0))
 
 Each ticket is composed from independent pools: a greeting and opener by writing style, a
@@ -26,11 +26,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bizztune.errors import ConfigError
-from bizztune.interfaces import Task
-from bizztune.tickets_gen import catalog as cat
-from bizztune.tickets_gen.problems import GENERIC_TITLES, POOLS
-from bizztune.tickets_gen.voice import (
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import Task
+from bizztune.tasks.tickets import catalog as cat
+from bizztune.tasks.tickets.problems import GENERIC_TITLES, POOLS
+from bizztune.tasks.tickets.voice import (
     CLOSERS,
     DATED_CUES,
     DATED_DAYS,

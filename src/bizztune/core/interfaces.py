@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
+from bizztune.core.errors import ConfigError
+
 if TYPE_CHECKING:
     from bizztune.trainers.config import TrainConfig
 
@@ -121,7 +123,11 @@ class Task(Protocol):
     name: str
     description: str
     schema: Schema
-    input_fields: tuple[str, ...]
+
+    @property
+    def input_fields(self) -> tuple[str, ...]:
+        """The input columns of an item, in prompt order."""
+        ...
 
     def messages(
         self,
@@ -209,8 +215,6 @@ class ProviderConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from bizztune.errors import ConfigError
-
         if self.decoding not in ("free", "constrained"):
             raise ConfigError(f"--decoding must be 'free' or 'constrained', not {self.decoding!r}")
         if self.concurrency < 1:

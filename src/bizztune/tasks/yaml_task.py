@@ -1,8 +1,11 @@
 """Tasks defined as YAML data: taxonomy, prompts, gold answers and the shared parser.
 
-from bizztune.task import load_task_file
-task = load_task_file(Path("tasks/tickets.yaml"))
+from bizztune.tasks.yaml_task import load_task_file
+task = load_task_file(Path("my_task.yaml"))
 task.messages(example, style="long", with_answer=True)
+
+The format is documented in docs/tasks.md; ``bizztune/tasks/tickets/tickets.yaml`` is the
+built-in example.
 """
 
 from __future__ import annotations
@@ -11,29 +14,20 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bizztune.errors import ConfigError
-from bizztune.interfaces import Example, LabelField, Message, ParsedAnswer, PromptStyle, Schema
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import Example, LabelField, Message, ParsedAnswer, PromptStyle, Schema
 
 TASK_SCHEMA_VERSION = 1
 
 
-def builtin_tasks_dir() -> Path:
-    """Where the built-in task YAML files live: inside the wheel, or ``tasks/`` in a checkout."""
-    packaged = Path(str(files("bizztune"))) / "tasks"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "tasks"
-
-
 @dataclass
 class YamlTask:
-    """A classification task read from a YAML file (see ``tasks/tickets.yaml``)."""
+    """A classification task read from a YAML file (see ``tasks/tickets/tickets.yaml``)."""
 
     name: str
     description: str
@@ -118,7 +112,7 @@ class YamlTask:
         return json.dumps({n: labels[n] for n in wanted}, ensure_ascii=False)
 
     def parse(self, text: str, fields: Sequence[str] | None = None) -> ParsedAnswer:
-        from bizztune.parsing import parse_answer
+        from bizztune.tasks.parsing import parse_answer
 
         return parse_answer(text, self.schema, fields)
 

@@ -1,8 +1,8 @@
 """How customers write: styles, greetings, openers, urgency cues, distractions and sign-offs.
 
-Used by ``bizztune.tickets_gen.generate`` (``bizztune generate --task tickets``). Every pool
+Used by ``bizztune.tasks.tickets.generator`` (``bizztune generate --task tickets``). Every pool
 here is shared by all subcategories and says nothing about the subcategory. Urgency cues follow
-the rubric in ``tasks/tickets.yaml``: Hoch = the device or service is unusable, money was
+the rubric in ``tickets.yaml``: Hoch = the device or service is unusable, money was
 already wrongly charged, safety, or a deadline that runs out soon; Mittel = it hurts but there
 is a workaround, or an answer within days is expected; Niedrig = information, feedback, no time
 pressure. Cues are grouped by the kind of ticket (device, money, order, info, feedback,

@@ -1,6 +1,6 @@
 """The world of the offline ticket generator: a product catalogue, people, shops and numbers.
 
-Used by ``bizztune.tickets_gen`` (``bizztune generate --task tickets``); nothing here is random
+Used by ``bizztune.tasks.tickets.generator`` (``bizztune generate --task tickets``); nothing here is random
 by itself. Lumetra Elektronik GmbH is a made-up mid-sized electronics maker.
 """
 

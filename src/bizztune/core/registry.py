@@ -1,7 +1,18 @@
 """The plugin registry: loads every ``bizztune`` entry point and collects what it registers.
 
+    reg = get_registry()
+    reg.get("provider", "gpt-4o").needs.key_env        # 'OPENAI_API_KEY'
+    provider = load_provider(ProviderConfig(name="tfidf"))
+
 Built-in components live in ``bizztune.builtin`` and come in through the same entry-point
-group as third-party plugins, so ``bizztune plugins`` shows where each one came from.
+group as third-party plugins, so ``bizztune plugins`` shows where each one came from. From a
+source tree without installation the registry loads that module by name: the one import that
+runs from the core up to the top of the package, and the reason it is made by name.
+
+A component says what it needs when it registers, as simonw/llm's models carry ``needs_key``
+and ``key_env_var``: the environment variable of its API key, whether it is a paid API (its
+answers are cached on disk and priced, and ``--no-api`` skips it), whether it is fitted on the
+train split. The pipeline reads these ``Needs``; no table of built-in names stands elsewhere.
 """
 
 from __future__ import annotations
@@ -11,16 +22,34 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any, Literal
 
 import pluggy
 
-from bizztune import hookspecs
-from bizztune.errors import PluginError
+from bizztune.core import hookspecs
+from bizztune.core.errors import PluginError
+from bizztune.core.interfaces import Provider, ProviderConfig, Task, Trainer
 
 Kind = Literal["task", "provider", "trainer"]
 KINDS: tuple[Kind, ...] = ("task", "provider", "trainer")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a component asks of its surroundings, declared with ``register(..., **needs)``."""
+
+    key_env: str | None = None
+    """Environment variable that holds its API key. None: it needs none, or its client finds
+    its own and says which is missing when it connects (litellm)."""
+    base_url_env: str | None = None
+    """Environment variable that points it at a self-hosted server instead, which takes any
+    key (``OPENAI_BASE_URL``)."""
+    paid: bool = False
+    """It calls a paid API: its answers are cached on disk and priced, and ``--no-api`` or
+    ``eval.api: false`` skips it."""
+    fittable: bool = False
+    """It learns from the train split before it answers (majority, tfidf): a classifier, which
+    cannot write data."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +61,7 @@ class Component:
     distribution: str
     """The installed distribution (pip package) that registered it."""
     aliases: tuple[str, ...] = ()
+    needs: Needs = Needs()
 
 
 @dataclass
@@ -109,28 +139,56 @@ def get_registry() -> Registry:
                 factory: Callable[..., Any],
                 description: str = "",
                 aliases: tuple[str, ...] | list[str] = (),
+                *,
+                key_env: str | None = None,
+                base_url_env: str | None = None,
+                paid: bool = False,
+                fittable: bool = False,
                 _kind: Kind = kind,
                 _dist: str = dist,
             ) -> None:
-                reg.add(Component(_kind, name, factory, description, _dist, tuple(aliases)))
+                needs = Needs(key_env, base_url_env, paid, fittable)
+                reg.add(Component(_kind, name, factory, description, _dist, tuple(aliases), needs))
 
             impl.function(register=register)
     return reg
 
 
-def load_task(name_or_path: str) -> Any:
-    """A registered task by name, or a task YAML file by path."""
-    from bizztune.task import load_task_file
+def check_built(component: Component, obj: object, interface: Any) -> None:
+    """A PluginError naming the plugin when ``obj`` is not the interface its factory promised."""
+    if not isinstance(obj, interface):
+        members = [
+            *getattr(interface, "__annotations__", {}),
+            *(
+                n
+                for n, v in vars(interface).items()
+                if (callable(v) or isinstance(v, property)) and not n.startswith("_")
+            ),
+        ]
+        missing = [m for m in members if not hasattr(obj, m)]
+        raise PluginError(
+            f"{component.kind} '{component.name}' (from {component.distribution}): its factory "
+            f"returned a {type(obj).__name__}, which is not a {interface.__name__}"
+            + (f" (it has no {', '.join(missing)})" if missing else "")
+        )
 
-    if name_or_path.endswith((".yaml", ".yml")) or Path(name_or_path).is_file():
-        return load_task_file(Path(name_or_path))
-    return get_registry().get("task", name_or_path).factory()
+
+def load_registered_task(name: str) -> Task:
+    comp = get_registry().get("task", name)
+    task = comp.factory()
+    check_built(comp, task, Task)
+    return task
 
 
-def load_provider(config: Any) -> Any:
+def load_provider(config: ProviderConfig) -> Provider:
     comp = get_registry().get("provider", config.name)
-    return comp.factory(config)
+    provider = comp.factory(config)
+    check_built(comp, provider, Provider)
+    return provider
 
 
-def load_trainer(name: str) -> Any:
-    return get_registry().get("trainer", name).factory()
+def load_trainer(name: str) -> Trainer:
+    comp = get_registry().get("trainer", name)
+    trainer = comp.factory()
+    check_built(comp, trainer, Trainer)
+    return trainer

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from bizztune.interfaces import ParsedAnswer, Schema
+from bizztune.core.interfaces import ParsedAnswer, Schema
 
 _FENCE = re.compile(r"```(?:json|JSON|python|py)?\s*(.*?)```", re.S)
 _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -34,7 +34,7 @@ def _unescape(text: str) -> str:
     return text
 
 
-def _balanced_objects(text: str) -> list[str]:
+def balanced_objects(text: str) -> list[str]:
     """Every top-level {...} span, tolerating braces inside quoted strings."""
     spans: list[str] = []
     depth, start, quote, escaped = 0, -1, "", False
@@ -174,7 +174,7 @@ def parse_answer(
 
     found: dict[str, Any] = {}
     for body in bodies:
-        for span in _balanced_objects(body):
+        for span in balanced_objects(body):
             obj = _load_obj(span)
             if obj is None:
                 continue

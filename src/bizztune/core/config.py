@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from bizztune.errors import ConfigError
+from bizztune.core.errors import ConfigError
 
 T = TypeVar("T")
 
