@@ -28,7 +28,7 @@ from bizztune.generate import (
 from bizztune.tasks import load_task
 from bizztune.tasks.tickets import catalog as cat
 from bizztune.tasks.tickets.generator import PART_GENDER, caps, generate
-from bizztune.tasks.tickets.problems import GENERIC_TITLES, POOLS
+from bizztune.tasks.tickets.pools import GENERIC_TITLES, POOLS
 from bizztune.tasks.tickets.voice import RED_HERRINGS
 
 from chat_server import ChatServer, Reply

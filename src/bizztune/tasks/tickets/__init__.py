@@ -6,7 +6,7 @@
 
 ``tickets.yaml`` is the task (inputs, taxonomy with the urgency rubric, prompts). The offline
 generator (``generator.py``) composes tickets from the product catalogue (``catalog.py``), the
-problems of each subcategory (``problems.txt``, read by ``problems.py``) and the writing voice
+problems of each subcategory (``problems.txt``, read by ``pools.py``) and the writing voice
 and urgency cues (``voice.py``). ``bizztune.builtin`` registers the task; nothing generic
 imports this folder.
 """

@@ -6,7 +6,7 @@ from bizztune.tasks.tickets.generator import generate
 rows = list(generate(load_task("tickets"), n=1000, seed=0))
 
 Each ticket is composed from independent pools: a greeting and opener by writing style, a
-concrete problem of its subcategory with product slots (``problems.py``), an urgency cue that
+concrete problem of its subcategory with product slots (``problems.txt``), an urgency cue that
 follows the task's rubric (``voice.py``), optional details and distractions, a closer, a
 signature, order numbers, e-mail addresses, dates and typos. Labels are recoverable from the
 text (the problem says what it is about, the cue how urgent it is) without naming the class.
@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Task
 from bizztune.tasks.tickets import catalog as cat
-from bizztune.tasks.tickets.problems import GENERIC_TITLES, POOLS
+from bizztune.tasks.tickets.pools import GENERIC_TITLES, POOLS
 from bizztune.tasks.tickets.voice import (
     CLOSERS,
     DATED_CUES,
@@ -55,7 +55,7 @@ __all__ = ["generate"]
 
 T = TypeVar("T")
 
-# Capabilities a problem may need from its product (the tag before '|' in problems.py).
+# Capabilities a problem may need from its product (the tag before "|" in problems.txt).
 _FAMILY_CAPS: dict[str, set[str]] = {
     "phone": {"wifi", "bt", "screen", "battery", "os", "app"},
     "laptop": {"wifi", "bt", "screen", "battery", "os", "app", "laptop"},
