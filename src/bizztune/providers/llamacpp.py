@@ -35,7 +35,7 @@ class LlamaCppProvider:
             raise MissingDependencyError("llama-cpp-python", "llamacpp")
         from llama_cpp import Llama
 
-        from bizztune.providers.models import EMBEDDED, gguf_path
+        from bizztune.models.embedded import EMBEDDED, gguf_path
 
         model = config.model or "smollm2-135m"
         path = gguf_path(model) if model in EMBEDDED else Path(model)

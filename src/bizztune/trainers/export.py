@@ -41,7 +41,7 @@ def export_merged(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from bizztune.providers.models import prepare_tokenizer, quiet_peft_wrap, resolve_model
+    from bizztune.models.embedded import prepare_tokenizer, quiet_peft_wrap, resolve_model
 
     if not (adapter / "adapter_config.json").is_file():
         raise ConfigError(f"{adapter}: no adapter_config.json (not a trained adapter folder)")

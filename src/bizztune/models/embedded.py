@@ -1,6 +1,6 @@
 """Local model resolution: embedded offline models, local folders, and loading with PEFT/4-bit.
 
-    from bizztune.providers.models import resolve_model, load_model_and_tokenizer
+    from bizztune.models.embedded import resolve_model, load_model_and_tokenizer
     path = resolve_model("smollm2-135m")          # ~/.cache/bizztune/models/smollm2-135m
     model, tok = load_model_and_tokenizer("smollm2-135m", adapter="runs/train/x/adapter")
 
