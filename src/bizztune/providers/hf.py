@@ -71,7 +71,8 @@ class HFProvider:
     def __init__(self, config: ProviderConfig) -> None:
         import torch
 
-        from bizztune.models.embedded import end_of_turn_ids, load_model_and_tokenizer
+        from bizztune.models.loading import load_model_and_tokenizer
+        from bizztune.models.tokenizer import end_of_turn_ids
 
         self.config = config
         self.stages: Stages = config.extra.get("constrained_stages", "group")

@@ -41,7 +41,9 @@ def export_merged(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from bizztune.models.embedded import prepare_tokenizer, quiet_peft_wrap, resolve_model
+    from bizztune.models.embedded import resolve_model
+    from bizztune.models.loading import quiet_peft_wrap
+    from bizztune.models.tokenizer import prepare_tokenizer
 
     if not (adapter / "adapter_config.json").is_file():
         raise ConfigError(f"{adapter}: no adapter_config.json (not a trained adapter folder)")

@@ -80,7 +80,7 @@ def use_bf16(cfg: TrainConfig, device: str) -> bool:
         return bool(cfg.bf16)
     if device.startswith("cuda"):
         return bool(torch.cuda.is_bf16_supported())
-    from bizztune.models.embedded import cpu_supports_bf16
+    from bizztune.models.loading import cpu_supports_bf16
 
     return cpu_supports_bf16()
 
@@ -131,7 +131,7 @@ def resolve_model_path(name: str) -> Path:
 def load_tokenizer(path: Path) -> Any:
     from transformers import AutoTokenizer
 
-    from bizztune.models.embedded import prepare_tokenizer
+    from bizztune.models.tokenizer import prepare_tokenizer
 
     return prepare_tokenizer(AutoTokenizer.from_pretrained(str(path)))
 
@@ -147,7 +147,7 @@ def load_base(
     dtype = torch.bfloat16 if bf16 else torch.float32
     kwargs: dict[str, Any] = {"dtype": dtype}
     if cfg.quantization == "nf4":
-        from bizztune.models.embedded import nf4_config
+        from bizztune.models.loading import nf4_config
 
         # FSDP shards float tensors only: store the packed 4-bit weights in the same float
         # dtype as every other parameter (16/4 = 4 values per bf16 element).
@@ -175,7 +175,7 @@ def add_lora(model: Any, cfg: TrainConfig, *, uniform_dtype: Any = None) -> Any:
     """Wrap the base with LoRA adapters. ``uniform_dtype``: cast them to it (FSDP)."""
     from peft import LoraConfig, get_peft_model
 
-    from bizztune.models.embedded import quiet_peft_wrap
+    from bizztune.models.loading import quiet_peft_wrap
 
     targets: Any = cfg.target_modules
     if targets in (["all-linear"], ["all"]):
