@@ -64,7 +64,7 @@ def main() -> None:
     from bizztune.core.interfaces import ProviderConfig
     from bizztune.data import DEFAULT_N, default_data_dir, load_examples, resolve_data
     from bizztune.evaluate import EvalConfig, build_requests
-    from bizztune.providers.hf import HFProvider
+    from bizztune.providers.local.hf import HFProvider
     from bizztune.tasks import load_task
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

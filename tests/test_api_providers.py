@@ -24,7 +24,7 @@ from bizztune.core.errors import ConfigError, MissingKeyError, ProviderError
 from bizztune.core.interfaces import Completion, Example, ProviderConfig, Request, Task
 from bizztune.core.registry import load_provider
 from bizztune.evaluate import EvalConfig, build_requests
-from bizztune.providers.api import ApiProvider, price_of, retry_after
+from bizztune.providers.api.engine import ApiProvider, price_of, retry_after
 from bizztune.tasks import load_task
 
 from chat_server import ChatServer, Reply

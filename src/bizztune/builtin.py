@@ -18,11 +18,11 @@ def register_tasks(register: Register) -> None:
 
 @hookimpl
 def register_providers(register: Register) -> None:
-    from bizztune.providers import api_plugins, baseline_plugins, local_plugins
+    from bizztune.providers import api, baselines, local
 
-    baseline_plugins.register(register)
-    api_plugins.register(register)
-    local_plugins.register(register)
+    baselines.register(register)
+    api.register(register)
+    local.register(register)
 
 
 @hookimpl

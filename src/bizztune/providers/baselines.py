@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bizztune.core.errors import ConfigError
+from bizztune.core.hookspecs import Register
 from bizztune.core.interfaces import Completion, Example, ProviderConfig, Request, Schema
 
 
@@ -107,3 +108,17 @@ class TfidfProvider:
             yield Completion(
                 r.id, json.dumps({k: ans[k] for k in r.fields}, ensure_ascii=False), latency_s=dt
             )
+
+
+# -- registration ----------------------------------------------------------------------------------
+def _majority(config: ProviderConfig) -> Any:
+    return MajorityProvider(config)
+
+
+def _tfidf(config: ProviderConfig) -> Any:
+    return TfidfProvider(config)
+
+
+def register(register: Register) -> None:
+    register("majority", _majority, description="most frequent train label per field (no model)")
+    register("tfidf", _tfidf, description="TF-IDF + logistic regression fitted on train (no model)")

@@ -20,7 +20,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError, MissingDependencyError
 from bizztune.core.interfaces import Completion, ProviderConfig, Request, Schema
-from bizztune.providers.constrained import answer_space
+from bizztune.providers.local.constrained import answer_space
 
 
 def gbnf_alternatives(texts: Sequence[str]) -> str:

@@ -4,7 +4,7 @@
     trie = AnswerTrie([tokenize(t) for t in space.texts], space.stage_keys)
     plan = trie.plan(trie.ROOT, stage=0)      # which tokens to feed, where to score
 
-Pure Python (no torch), so it is unit-tested on its own; ``bizztune.providers.hf`` runs the
+Pure Python (no torch), so it is unit-tested on its own; ``bizztune.providers.local.hf`` runs the
 model over the plans.
 
 Every valid answer is the JSON text the task's gold answers use, e.g.

@@ -49,7 +49,7 @@ from typing import Any, Literal, Protocol
 
 from bizztune.core.errors import ConfigError, MissingKeyError, ProviderError
 from bizztune.core.interfaces import Completion, Message, ProviderConfig, Request, Schema
-from bizztune.providers.cache import ResponseCache, cache_key
+from bizztune.providers.api.cache import ResponseCache, cache_key
 
 log = logging.getLogger("bizztune.api")
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Completion, ProviderConfig, Request, Schema
-from bizztune.providers.constrained import AnswerSpace, AnswerTrie, Stages, answer_space
+from bizztune.providers.local.constrained import AnswerSpace, AnswerTrie, Stages, answer_space
 
 log = logging.getLogger(__name__)
 _GQA_ENV = "TRANSFORMERS_SDPA_FORCE_GQA"

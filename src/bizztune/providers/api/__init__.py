@@ -21,19 +21,19 @@ MISTRAL_ALIASES = ("open-mistral-7b", "mistral-small-latest")
 
 
 def _openai(config: ProviderConfig) -> Any:
-    from bizztune.providers.openai_provider import create
+    from bizztune.providers.api.openai import create
 
     return create(config)
 
 
 def _mistral(config: ProviderConfig) -> Any:
-    from bizztune.providers.mistral_provider import create
+    from bizztune.providers.api.mistral import create
 
     return create(config)
 
 
 def _litellm(config: ProviderConfig) -> Any:
-    from bizztune.providers.litellm_provider import create
+    from bizztune.providers.api.litellm import create
 
     return create(config)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from bizztune.core.interfaces import ProviderConfig
-from bizztune.providers.api import (
+from bizztune.providers.api.engine import (
     ApiProvider,
     ChatCall,
     ChatResult,

@@ -17,7 +17,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import ProviderConfig
-from bizztune.providers.api import (
+from bizztune.providers.api.engine import (
     ApiProvider,
     ChatCall,
     ChatResult,

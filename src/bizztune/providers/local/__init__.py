@@ -24,14 +24,14 @@ def _hf(config: ProviderConfig) -> Any:
             "--provider hf needs --model: a local model folder, a .gguf file, or an embedded "
             "model (smollm2-135m, gemma3-270m)"
         )
-    from bizztune.providers.hf import HFProvider
+    from bizztune.providers.local.hf import HFProvider
 
     return HFProvider(config)
 
 
 def _embedded(alias: str) -> Any:
     def factory(config: ProviderConfig) -> Any:
-        from bizztune.providers.hf import HFProvider
+        from bizztune.providers.local.hf import HFProvider
 
         if config.model not in (None, alias):
             from bizztune.core.errors import ConfigError
@@ -46,7 +46,7 @@ def _embedded(alias: str) -> Any:
 
 
 def _llamacpp(config: ProviderConfig) -> Any:
-    from bizztune.providers.llamacpp import LlamaCppProvider
+    from bizztune.providers.local.llamacpp import LlamaCppProvider
 
     return LlamaCppProvider(config)
 
