@@ -24,7 +24,9 @@ from bizztune.core.errors import ConfigError, MissingKeyError, ProviderError
 from bizztune.core.interfaces import Completion, Example, ProviderConfig, Request, Task
 from bizztune.core.registry import load_provider
 from bizztune.evaluate import EvalConfig, build_requests
-from bizztune.providers.api.engine import ApiProvider, price_of, retry_after
+from bizztune.providers.api.backend import retry_after
+from bizztune.providers.api.engine import ApiProvider
+from bizztune.providers.api.prices import price_of
 from bizztune.tasks import load_task
 
 from chat_server import ChatServer, Reply

@@ -164,7 +164,7 @@ def _price_cached_answers(run: dict[str, Any]) -> None:
     model = (run["config"].get("provider_info") or {}).get("model")
     if not model or not usage.get("cached_items") or not run["metrics"].get("n"):
         return
-    from bizztune.providers.api.engine import price_of
+    from bizztune.providers.api.prices import price_of
 
     price = price_of(str(model))
     if price is None:

@@ -54,12 +54,6 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 DONE = "stage.done.json"
 STARTED = "stage.started.json"
 RUN_MARKER = "run.json"
-# Registry names of providers that call a paid API, and the variable holding their key.
-API_KEYS: dict[str, str | None] = {
-    "openai": "OPENAI_API_KEY",
-    "mistral": "MISTRAL_API_KEY",
-    "litellm": None,
-}
 VERSIONED = (
     "bizztune",
     "torch",
@@ -555,8 +549,8 @@ class _Runner:
         offline: list[EvalJob] = []
         api: list[EvalJob] = []
         for b in c.eval.baselines:
-            canonical = reg.get("provider", b.provider).name
-            is_api = canonical in API_KEYS
+            needs = reg.get("provider", b.provider).needs  # what it declared when it registered
+            is_api = needs.paid
             pc = ProviderConfig(
                 name=b.provider,
                 model=b.model,
@@ -568,8 +562,11 @@ class _Runner:
             )
             key_env: str | None = None
             if is_api:
-                key_env = API_KEYS[canonical] or ""  # "": the key is checked when connecting
-                if b.base_url or (canonical == "openai" and os.environ.get("OPENAI_BASE_URL")):
+                key_env = needs.key_env or ""  # "": the key is checked when connecting
+                self_hosted = b.base_url or (
+                    needs.base_url_env and os.environ.get(needs.base_url_env)
+                )
+                if self_hosted:
                     key_env = ""  # a self-hosted OpenAI-compatible server takes any key
             job = EvalJob(
                 b.slug,

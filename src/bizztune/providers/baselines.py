@@ -111,14 +111,16 @@ class TfidfProvider:
 
 
 # -- registration ----------------------------------------------------------------------------------
-def _majority(config: ProviderConfig) -> Any:
-    return MajorityProvider(config)
-
-
-def _tfidf(config: ProviderConfig) -> Any:
-    return TfidfProvider(config)
-
-
 def register(register: Register) -> None:
-    register("majority", _majority, description="most frequent train label per field (no model)")
-    register("tfidf", _tfidf, description="TF-IDF + logistic regression fitted on train (no model)")
+    register(
+        "majority",
+        MajorityProvider,
+        description="most frequent train label per field (no model)",
+        fittable=True,
+    )
+    register(
+        "tfidf",
+        TfidfProvider,
+        description="TF-IDF + logistic regression fitted on train (no model)",
+        fittable=True,
+    )

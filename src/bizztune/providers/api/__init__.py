@@ -5,8 +5,11 @@
     bizztune eval --provider mistral --model open-mistral-nemo
     bizztune eval --provider litellm --model anthropic/claude-3-5-haiku-latest
 
-Factories import their client module (and so openai, mistralai or litellm) only when called,
-so ``bizztune --help`` and ``bizztune plugins`` stay fast. See docs/providers.md.
+Each is registered with what it needs: the variable of its key, the variable that points it
+at a self-hosted server, and that it is paid (answers cached on disk and priced, skipped by
+``--no-api``). The vendor modules are light; their factories import the client library
+(openai, mistralai or litellm) only when called, so ``bizztune --help`` and
+``bizztune plugins`` stay fast. See docs/providers.md.
 """
 
 from __future__ import annotations
@@ -39,21 +42,31 @@ def _litellm(config: ProviderConfig) -> Any:
 
 
 def register(register: Register) -> None:
+    from bizztune.providers.api import mistral, openai
+
     register(
         "openai",
         _openai,
         description="OpenAI API, or any OpenAI-compatible server with --base-url "
         "(vLLM, Ollama, llama.cpp server, LM Studio); key: OPENAI_API_KEY",
         aliases=OPENAI_ALIASES,
+        key_env=openai.KEY_ENV,
+        base_url_env=openai.BASE_URL_ENV,
+        paid=True,
     )
     register(
         "mistral",
         _mistral,
         description="Mistral API (any --model); key: MISTRAL_API_KEY",
         aliases=MISTRAL_ALIASES,
+        key_env=mistral.KEY_ENV,
+        paid=True,
     )
+    # litellm reads the key variable of the model's own provider and names a missing one
+    # when it connects, so it declares none here.
     register(
         "litellm",
         _litellm,
         description="any litellm model, --model <provider>/<model>; key: that provider's",
+        paid=True,
     )

@@ -5,10 +5,11 @@
     for completion in provider.complete(requests, task.schema):
         ...
 
-A client module (``openai_provider``, ``mistral_provider``, ``litellm_provider``) supplies a
-``ChatBackend``: ``send(call) -> ChatResult`` makes one HTTP call through its client library,
+A vendor module (``openai.py``, ``mistral.py``, ``litellm.py``) supplies a ``ChatBackend``
+(``backend.py``): ``send(call) -> ChatResult`` makes one HTTP call through its client library,
 with the library's own retries switched off, and turns the library's exceptions into the few
-below. The behaviour lives here, once, and is tested through each real client:
+that ``backend.py`` defines. The behaviour lives here, once, and is tested through each real
+client:
 
 - ``config.concurrency`` requests in flight on a thread pool; completions come back as they
   finish, cached ones first.
@@ -27,236 +28,42 @@ below. The behaviour lives here, once, and is tested through each real client:
 - Each successful answer is written to the on-disk cache (``config.cache_dir``) the moment it
   arrives, keyed by provider, model, base URL, messages and parameters. A rerun is answered
   from the cache (``cached=True``, cost 0, original token counts and latency) without a key.
-- Cost is the backend's own figure (litellm) or the price table below; unknown models cost 0.
+- Cost is the backend's own figure (litellm) or the price table (``prices.py``); unknown
+  models cost 0.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import random
-import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from bizztune.core.errors import ConfigError, MissingKeyError, ProviderError
-from bizztune.core.interfaces import Completion, Message, ProviderConfig, Request, Schema
+from bizztune.core.interfaces import Completion, ProviderConfig, Request, Schema
+from bizztune.providers.api.backend import (
+    ChatBackend,
+    ChatCall,
+    ChatResult,
+    FatalError,
+    FormatRejected,
+    KeyRejected,
+    RequestFailed,
+    TransientError,
+)
 from bizztune.providers.api.cache import ResponseCache, cache_key
+from bizztune.providers.api.prices import price_of
 
 log = logging.getLogger("bizztune.api")
-
-# USD per 1M (input, output) tokens, from the price map shipped with litellm 1.106 (2025) and
-# the providers' price pages. Prices change: check openai.com/api/pricing and
-# mistral.ai/pricing before you quote a cost. Dated snapshots ("gpt-4o-2024-08-06",
-# "mistral-small-2501") use the price of their base name. Unknown models cost 0.
-PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4": (30.0, 60.0),
-    "gpt-4-turbo": (10.0, 30.0),
-    "gpt-4o": (2.5, 10.0),
-    "gpt-4o-mini": (0.15, 0.6),
-    "gpt-4.1": (2.0, 8.0),
-    "gpt-4.1-mini": (0.4, 1.6),
-    "gpt-4.1-nano": (0.1, 0.4),
-    "gpt-3.5-turbo": (0.5, 1.5),
-    "open-mistral-7b": (0.25, 0.25),
-    "open-mixtral-8x7b": (0.7, 0.7),
-    "open-mistral-nemo": (0.3, 0.3),
-    "mistral-small-latest": (0.15, 0.6),
-    "ministral-8b-latest": (0.15, 0.15),
-    "ministral-3b-latest": (0.1, 0.1),
-}
-_SNAPSHOT = re.compile(r"-\d{4}(-\d{2}-\d{2})?$")
 
 Format = Literal["text", "json", "schema"]
 _LEVEL: dict[Format, int] = {"text": 0, "json": 1, "schema": 2}
 _KNOWN_PARAMS = {"json", "temperature", "seed", "max_tokens"}
-
-
-# -- what a backend raises ------------------------------------------------------------------------
-class TransientError(Exception):
-    """Worth retrying: HTTP 429, 408, 409, 5xx, a timeout or a dropped connection."""
-
-    def __init__(
-        self, message: str, retry_after: float | None = None, *, connection: bool = False
-    ) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.connection = connection
-        """The server could not be reached at all (connection refused, DNS)."""
-
-
-class RequestFailed(Exception):
-    """This request failed for good (HTTP 400, a malformed body): an error completion."""
-
-
-class FormatRejected(RequestFailed):
-    """The server refused ``response_format``: ask again without it."""
-
-
-class FatalError(Exception):
-    """Every further request would fail the same way (unknown model, HTTP 403): stop."""
-
-
-class KeyRejected(FatalError):
-    """HTTP 401: the key is missing or wrong."""
-
-
-@dataclass(frozen=True)
-class ChatCall:
-    """One HTTP call, with every parameter resolved."""
-
-    model: str
-    messages: list[Message]
-    temperature: float
-    seed: int | None
-    max_tokens: int
-    response_format: dict[str, Any] | None
-    """OpenAI-shaped: ``{"type": "json_object"}`` or ``{"type": "json_schema", ...}``."""
-    timeout_s: float
-
-
-@dataclass(frozen=True)
-class ChatResult:
-    text: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float | None = None
-    """The backend's own cost figure; None: use the price table."""
-
-
-class ChatBackend(Protocol):
-    def send(self, call: ChatCall) -> ChatResult: ...
-
-
-# -- helpers for backends -------------------------------------------------------------------------
-def api_key(env_var: str, base_url: str | None, what: str) -> str:
-    """The key from the environment (``.env`` is loaded by the CLI).
-
-    A self-hosted ``--base-url`` server usually wants no key; the clients need some string,
-    so it gets "EMPTY", as the vLLM docs do.
-    """
-    key = os.environ.get(env_var, "").strip()
-    if key:
-        return key
-    if base_url:
-        return "EMPTY"
-    raise MissingKeyError(
-        f"{what} needs an API key: set {env_var} in the environment or in a .env file "
-        f"in the current directory ({env_var}=...)"
-    )
-
-
-def resolve_model(config: ProviderConfig, family: str, default: str) -> str:
-    """``--model`` wins; an alias (``gpt-4o``) names its model; else the family default."""
-    if config.model:
-        return config.model
-    return config.name if config.name != family else default
-
-
-def retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    if not headers:
-        return None
-    # Header names are case-insensitive; a plain dict from a client may keep any case.
-    headers = {k.lower(): v for k, v in headers.items()}
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-def error_message(body: Any, limit: int = 300) -> str:
-    """The human part of an error body: ``{"error": {"message": ...}}``, ``{"message": ...}``."""
-    if isinstance(body, (str, bytes)):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-            return text.strip()[:limit] or "(empty body)"
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict):
-            for k in ("message", "detail", "msg"):
-                if inner.get(k):
-                    return str(inner[k])[:limit]
-        elif isinstance(inner, str):
-            return inner[:limit]
-    return json.dumps(body, ensure_ascii=False)[:limit]
-
-
-_FORMAT_WORDS = re.compile(r"response[_ ]?format|json[_ ]schema|json_object|json mode", re.I)
-
-
-def status_error(status: int, message: str, wait: float | None = None) -> Exception:
-    """The exception for an HTTP error status."""
-    what = f"HTTP {status}: {message}"
-    if status == 401:
-        return KeyRejected(what)
-    if status == 429 or status in (408, 409) or status >= 500:
-        return TransientError(what, wait)
-    if status in (400, 422) and _FORMAT_WORDS.search(message):
-        return FormatRejected(what)
-    if status == 404:
-        return FatalError(
-            f"{what}. Check --model (the exact name the server serves) and --base-url "
-            f"(for OpenAI-compatible servers it usually ends in /v1)"
-        )
-    if status == 403:
-        return FatalError(what)
-    return RequestFailed(what)
-
-
-def read_chat_response(resp: Any) -> ChatResult:
-    """Text and usage of an OpenAI-shaped chat response object (openai, mistralai, litellm)."""
-    try:
-        choices = resp.choices
-        if not choices:
-            raise RequestFailed("malformed response: no choices")
-        msg = choices[0].message
-        content = msg.content
-        if isinstance(content, list):  # mistral may answer in typed chunks
-            content = "".join(str(getattr(c, "text", "") or "") for c in content)
-        if not isinstance(content, str):
-            reason = getattr(choices[0], "finish_reason", None)
-            raise RequestFailed(f"empty answer (finish_reason={reason})")
-        usage = getattr(resp, "usage", None)
-        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion = int(getattr(usage, "completion_tokens", 0) or 0)
-    except (AttributeError, TypeError, IndexError, KeyError, ValueError) as e:
-        raise RequestFailed(f"malformed response: {type(e).__name__}: {e}") from e
-    return ChatResult(content, prompt, completion)
-
-
-def price_of(model: str) -> tuple[float, float] | None:
-    """USD per 1M (input, output) tokens, or None when the table does not know the model.
-
-    A litellm prefix ("openai/gpt-4o") and a snapshot date ("gpt-4o-2024-08-06") are ignored.
-    """
-    name = model.rsplit("/", 1)[-1]
-    if name in PRICES:
-        return PRICES[name]
-    return PRICES.get(_SNAPSHOT.sub("", name))
 
 
 def answer_schema(schema: Schema, fields: Sequence[str]) -> dict[str, Any]:
@@ -521,7 +328,7 @@ class ApiProvider:
                 "price",
                 "no price known for model %r: cost counted as 0 (see PRICES in %s)",
                 self.model,
-                __name__,
+                price_of.__module__,
                 level=level,
             )
             return 0.0

@@ -17,7 +17,8 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError, MissingKeyError
 from bizztune.core.interfaces import ProviderConfig
-from bizztune.providers.api.engine import ApiProvider, ChatCall, ChatResult, read_chat_response
+from bizztune.providers.api.backend import ChatCall, ChatResult, read_chat_response
+from bizztune.providers.api.engine import ApiProvider
 from bizztune.providers.api.openai import map_openai_error
 
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from bizztune.core.interfaces import ProviderConfig
-from bizztune.providers.api.engine import (
-    ApiProvider,
+from bizztune.providers.api.backend import (
     ChatCall,
     ChatResult,
     RequestFailed,
@@ -27,6 +26,7 @@ from bizztune.providers.api.engine import (
     retry_after,
     status_error,
 )
+from bizztune.providers.api.engine import ApiProvider
 
 KEY_ENV = "MISTRAL_API_KEY"
 DEFAULT_MODEL = "mistral-small-latest"

@@ -17,8 +17,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import ProviderConfig
-from bizztune.providers.api.engine import (
-    ApiProvider,
+from bizztune.providers.api.backend import (
     ChatCall,
     ChatResult,
     RequestFailed,
@@ -30,8 +29,11 @@ from bizztune.providers.api.engine import (
     retry_after,
     status_error,
 )
+from bizztune.providers.api.engine import ApiProvider
 
 KEY_ENV = "OPENAI_API_KEY"
+BASE_URL_ENV = "OPENAI_BASE_URL"
+"""Points the client (and so this provider) at an OpenAI-compatible server, which takes any key."""
 DEFAULT_MODEL = "gpt-4o-mini"
 OPENAI_URL = "https://api.openai.com/v1"
 
@@ -92,7 +94,7 @@ def map_openai_error(e: Exception, timeout_s: float) -> Exception:
 
 
 def create(config: ProviderConfig) -> ApiProvider:
-    base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    base_url = config.base_url or os.environ.get(BASE_URL_ENV) or None
     if base_url and not config.model and config.name == "openai":
         raise ConfigError(
             "--model is required with --base-url: the name the server serves, e.g. "
