@@ -45,7 +45,7 @@ def task() -> Task:
 
 @pytest.fixture(scope="module")
 def examples(task: Task) -> list[Example]:
-    from bizztune.data import row_to_example
+    from bizztune.data.io import row_to_example
 
     return [row_to_example(r, task, f"row {i}") for i, r in enumerate(make_rows(1)[:6])]
 

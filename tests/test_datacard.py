@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bizztune.datacard import (
+from bizztune.data.datacard import (
     balance,
     card_stats,
     distinct_ngrams,

@@ -16,15 +16,15 @@ import pytest
 
 from bizztune.core.errors import DataError
 from bizztune.core.interfaces import ProviderConfig, Task
-from bizztune.data import load_examples
-from bizztune.datacard import card_stats
-from bizztune.generate import (
+from bizztune.data.datacard import card_stats
+from bizztune.data.generate import (
     cells_for,
     generate_offline,
     generate_with_provider,
     read_existing,
     validate_answer,
 )
+from bizztune.data.io import load_examples
 from bizztune.tasks import load_task
 from bizztune.tasks.tickets import catalog as cat
 from bizztune.tasks.tickets.generator import PART_GENDER, caps, generate

@@ -12,7 +12,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from bizztune.core.interfaces import Example
-from bizztune.data import row_to_example
+from bizztune.data.io import row_to_example
 from bizztune.tasks import load_task
 from bizztune.trainers.collate import (
     IGNORE_INDEX,
@@ -32,7 +32,7 @@ def task() -> Any:
 @pytest.fixture(scope="module")
 def real_example(task: Any, tmp_path_factory: pytest.TempPathFactory) -> Example:
     """A ticket from the task's own offline generator (the rows the study trains on)."""
-    from bizztune.generate import generate_offline
+    from bizztune.data.generate import generate_offline
 
     out = tmp_path_factory.mktemp("gen") / "tickets.jsonl"
     generate_offline(task, n=3, seed=0, out=out)

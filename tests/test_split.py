@@ -16,9 +16,9 @@ import pytest
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Task
-from bizztune.data import SPLITS, load_examples
-from bizztune.datacard import near_duplicate_pairs
-from bizztune.split import assign_splits, clusters_of, parse_ratios, split_dataset
+from bizztune.data.datacard import near_duplicate_pairs
+from bizztune.data.io import SPLITS, load_examples
+from bizztune.data.split import assign_splits, clusters_of, parse_ratios, split_dataset
 from bizztune.tasks import load_task
 from bizztune.tasks.tickets.generator import generate
 

@@ -125,7 +125,7 @@ def test_training_teaches_the_end_of_turn_token(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from bizztune.data import load_examples
+    from bizztune.data.io import load_examples
     from bizztune.trainers.collate import encode_example
 
     # make_tiny_model's embeddings (std 0.02, tied to the LM head) cap every logit near 1, so

@@ -18,7 +18,7 @@ import click
 
 from bizztune.cli import cli, console
 from bizztune.core.paths import responses_dir
-from bizztune.data import DEFAULT_N, DEFAULT_SEED
+from bizztune.data.io import DEFAULT_N, DEFAULT_SEED
 
 GENERATE_SCHEMA_VERSION = 1
 
@@ -77,8 +77,8 @@ def generate(
     """Generate a labelled data set, offline (built-in generator) or with an LLM provider."""
     from bizztune.core.errors import ConfigError
     from bizztune.core.interfaces import ProviderConfig
-    from bizztune.datacard import summary_lines, write_datacard
-    from bizztune.generate import generate_offline, generate_with_provider, read_existing
+    from bizztune.data.datacard import summary_lines, write_datacard
+    from bizztune.data.generate import generate_offline, generate_with_provider, read_existing
     from bizztune.tasks import load_task
 
     t = load_task(task)
@@ -173,8 +173,8 @@ def generate(
 def split(src: Path, task: str, out: Path | None, seed: int, ratios: str, style: str) -> None:
     """Seeded, stratified train/val/test split that keeps near-duplicates together."""
     from bizztune.core.errors import DataError
-    from bizztune.datacard import summary_lines
-    from bizztune.split import parse_ratios, split_dataset
+    from bizztune.data.datacard import summary_lines
+    from bizztune.data.split import parse_ratios, split_dataset
     from bizztune.tasks import load_task
 
     t = load_task(task)

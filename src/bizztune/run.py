@@ -472,12 +472,12 @@ class _Runner:
                 self.rep.progress("generate", i, n)
 
             if c.data.generator == "offline":
-                from bizztune.generate import generate_offline
+                from bizztune.data.generate import generate_offline
 
                 generate_offline(task, n=c.data.n, seed=c.seed, out=path, progress=progress)
             else:
                 from bizztune.core.paths import responses_dir
-                from bizztune.generate import generate_with_provider
+                from bizztune.data.generate import generate_with_provider
 
                 pc = ProviderConfig(
                     name=c.data.generator,
@@ -498,7 +498,7 @@ class _Runner:
         fp = _fingerprint("split", gen.token if gen else None, c.data.ratios, c.model.style, c.seed)
 
         def work() -> dict[str, Any]:
-            from bizztune.split import split_dataset
+            from bizztune.data.split import split_dataset
 
             assert gen is not None
             split_dataset(

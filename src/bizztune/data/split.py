@@ -2,7 +2,7 @@
 
 bizztune split data/tickets.jsonl --out data/split --seed 0 --ratios 0.8,0.1,0.1
 
-from bizztune.split import split_dataset
+from bizztune.data.split import split_dataset
 summary = split_dataset(task, Path("data/tickets.jsonl"), Path("data/split"), seed=0)
 
 Near-duplicate pairs (character 5-gram Jaccard >= 0.5 over title and description, see
@@ -30,15 +30,8 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Example, PromptStyle, Task
-from bizztune.data import SPLITS, load_examples, write_jsonl
-from bizztune.datacard import (
-    NEAR_DUP_THRESHOLD,
-    TEXT_FIELDS,
-    CardStats,
-    card_stats,
-    near_duplicate_pairs,
-    render_markdown,
-)
+from bizztune.data.io import SPLITS, load_examples, write_jsonl
+from bizztune.data.datacard import NEAR_DUP_THRESHOLD, TEXT_FIELDS, CardStats, card_stats, near_duplicate_pairs, render_markdown
 
 SPLIT_SCHEMA_VERSION = 1
 

@@ -3,7 +3,7 @@
 bizztune generate --task tickets -n 1000 --out data/tickets.jsonl
 bizztune generate --task tickets -n 200 --provider gpt-4o --out data/gpt4o.jsonl
 
-from bizztune.generate import generate_offline
+from bizztune.data.generate import generate_offline
 summary = generate_offline(task, n=1000, seed=0, out=Path("data/tickets.jsonl"))
 
 The output is append-only JSONL, one row per line, flushed as it is written. Rerunning the same
@@ -36,7 +36,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import Fittable, Message, ProviderConfig, Request, Task
-from bizztune.datacard import normalize
+from bizztune.data.datacard import normalize
 
 log = logging.getLogger("bizztune.generate")
 

@@ -1,6 +1,6 @@
 """Quality gates of a labelled data set, printed and saved as a Markdown data card.
 
-from bizztune.datacard import card_stats, write_datacard
+from bizztune.data.datacard import card_stats, write_datacard
 stats = write_datacard(rows, Path("data/datacard.md"), title="tickets, offline, seed 0")
 
 ``bizztune generate`` and ``bizztune split`` write one next to their output. Metrics: label

@@ -174,8 +174,8 @@ def default_data_dir(task: Task, n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -
     out = home() / "data" / f"{task.name}-offline-n{n}-seed{seed}-{generator_fingerprint(task)}"
     if (out / "test.jsonl").is_file():
         return out
-    from bizztune.generate import generate_offline
-    from bizztune.split import split_dataset
+    from bizztune.data.generate import generate_offline
+    from bizztune.data.split import split_dataset
 
     raw = out / "tickets.jsonl"
     generate_offline(task, n=n, seed=seed, out=raw)
@@ -194,7 +194,7 @@ def generator_fingerprint(task: Task) -> str:
     if src is not None and Path(src).is_file():
         h.update(Path(src).read_bytes())
     if getattr(task, "generator", None):
-        from bizztune.generate import offline_generator
+        from bizztune.data.generate import offline_generator
 
         module = sys.modules[offline_generator(task).__module__]
         origin = Path(str(module.__file__))
