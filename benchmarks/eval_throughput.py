@@ -62,7 +62,8 @@ def main() -> None:
     import torch
 
     from bizztune.core.interfaces import ProviderConfig
-    from bizztune.data.io import DEFAULT_N, default_data_dir, load_examples, resolve_data
+    from bizztune.data.io import load_examples
+    from bizztune.data.sources import DEFAULT_N, default_data_dir, resolve_data
     from bizztune.evaluate import EvalConfig, build_requests
     from bizztune.providers.local.hf import HFProvider
     from bizztune.tasks import load_task

@@ -66,7 +66,8 @@ def _peak_rss_mb() -> float:
 
 
 def _data(args: argparse.Namespace) -> tuple[Any, list[Any], list[Any], Path]:
-    from bizztune.data.io import load_examples, resolve_data
+    from bizztune.data.io import load_examples
+    from bizztune.data.sources import resolve_data
     from bizztune.tasks import load_task
 
     task = load_task("tickets")

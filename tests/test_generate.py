@@ -17,14 +17,10 @@ import pytest
 from bizztune.core.errors import DataError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.data.datacard import card_stats
-from bizztune.data.generate import (
-    cells_for,
-    generate_offline,
-    generate_with_provider,
-    read_existing,
-    validate_answer,
-)
+from bizztune.data.generate import generate_offline
 from bizztune.data.io import load_examples
+from bizztune.data.llm_generate import cells_for, generate_with_provider, validate_answer
+from bizztune.data.resumable import read_existing
 from bizztune.tasks import load_task
 from bizztune.tasks.tickets import catalog as cat
 from bizztune.tasks.tickets.generator import PART_GENDER, caps, generate
@@ -73,8 +69,8 @@ def test_seeded_reproducible_and_prefix_stable(task: Task, rows: list[dict[str, 
     assert sum(a["description"] == b["description"] for a, b in zip(other, rows, strict=False)) == 0
 
 
-def test_quality_gates_on_1000_tickets(rows: list[dict[str, Any]]) -> None:
-    stats = card_stats(rows)
+def test_quality_gates_on_1000_tickets(task: Task, rows: list[dict[str, Any]]) -> None:
+    stats = card_stats(rows, task.schema)
     assert stats.near_duplicate_rate < 0.02
     assert stats.exact_duplicates == 0
     assert stats.title_label_share["subcategory"] <= 0.10

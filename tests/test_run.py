@@ -103,6 +103,12 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
 
     # the run folder: data, resolved config, versions, one eval per model, adapter, reports
     assert len(lines(out / "data" / "raw" / "tickets.jsonl")) == 150
+    # the generate stage is `bizztune generate`'s step: the same data card and manifest
+    manifest = json.loads((out / "data" / "raw" / "tickets.generate.json").read_text())
+    assert (manifest["schema_version"], manifest["n"], manifest["provider"]) == (1, 150, None)
+    assert manifest["summary"]["total"] == 150 and manifest["datacard"]["n"] == 150
+    card = (out / "data" / "raw" / "tickets.datacard.md").read_text(encoding="utf-8")
+    assert card.startswith("# Data card: tickets, offline, n=150, seed 0")
     n_test = len(lines(out / "data" / "split" / "test.jsonl"))
     assert 10 <= n_test <= 20
     resolved = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8"))

@@ -10,7 +10,6 @@ Rerun an interrupted ``generate`` with the same flags to resume it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,7 @@ import click
 
 from bizztune.cli import cli, console
 from bizztune.core.paths import responses_dir
-from bizztune.data.io import DEFAULT_N, DEFAULT_SEED
-
-GENERATE_SCHEMA_VERSION = 1
+from bizztune.data.sources import DEFAULT_N, DEFAULT_SEED
 
 
 def _progress(label: str) -> Any:
@@ -77,8 +74,8 @@ def generate(
     """Generate a labelled data set, offline (built-in generator) or with an LLM provider."""
     from bizztune.core.errors import ConfigError
     from bizztune.core.interfaces import ProviderConfig
-    from bizztune.data.datacard import summary_lines, write_datacard
-    from bizztune.data.generate import generate_offline, generate_with_provider, read_existing
+    from bizztune.data.datacard import summary_lines
+    from bizztune.data.generate import generate_dataset
     from bizztune.tasks import load_task
 
     t = load_task(task)
@@ -90,49 +87,28 @@ def generate(
     if out.suffix.lower() not in (".jsonl", ".ndjson"):
         raise ConfigError(f"--out must be a .jsonl file, not {out}")
     pcfg: ProviderConfig | None = None
+    if provider is not None:
+        pcfg = ProviderConfig(
+            name=provider,
+            model=model,
+            base_url=base_url,
+            concurrency=concurrency,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            seed=seed,
+            cache_dir=None if no_cache else responses_dir(),
+        )
     with _progress(f"generate {t.name} ({source})") as bar:
         tid = bar.add_task("generate", total=n)
 
         def progress(done: int, total: int) -> None:
             bar.update(tid, completed=done, total=total)
 
-        if provider is None:
-            summary = generate_offline(t, n=n, seed=seed, out=out, progress=progress)
-        else:
-            pcfg = ProviderConfig(
-                name=provider,
-                model=model,
-                base_url=base_url,
-                concurrency=concurrency,
-                timeout_s=timeout_s,
-                max_retries=max_retries,
-                seed=seed,
-                cache_dir=None if no_cache else responses_dir(),
-            )
-            summary = generate_with_provider(
-                t, n=n, seed=seed, out=out, provider_config=pcfg,
-                max_attempts=max_attempts, progress=progress,
-            )  # fmt: skip
+        result = generate_dataset(
+            t, n=n, seed=seed, out=out, provider=pcfg, max_attempts=max_attempts, progress=progress
+        )
+        summary = result.summary
         bar.update(tid, completed=summary.total)
-
-    rows = read_existing(out)
-    card_path = out.with_name(out.stem + ".datacard.md")
-    stats = write_datacard(rows, card_path, f"{t.name}, {source}, n={n}, seed {seed}")
-    meta = {
-        "schema_version": GENERATE_SCHEMA_VERSION,
-        "task": t.name,
-        "n": n,
-        "seed": seed,
-        "provider": None if pcfg is None else {
-            "name": pcfg.name, "model": summary.model, "base_url": pcfg.base_url,
-            "concurrency": pcfg.concurrency, "max_attempts": max_attempts,
-        },
-        "summary": summary.to_dict(),
-        "datacard": stats.to_dict(),
-    }  # fmt: skip
-    out.with_name(out.stem + ".generate.json").write_text(
-        json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
 
     click.echo(
         f"{out}: {summary.total} rows ({summary.written} new, {summary.resumed} resumed) "
@@ -147,9 +123,9 @@ def generate(
         )
         for why, count in summary.reasons.items():
             click.echo(f"  rejected {count}x: {why}")
-    for line in summary_lines(stats):
+    for line in summary_lines(result.card):
         click.echo(line)
-    click.echo(f"data card: {card_path}")
+    click.echo(f"data card: {result.card_path}")
 
 
 @cli.command()

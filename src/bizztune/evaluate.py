@@ -196,7 +196,8 @@ def run_eval(
 ) -> Path:
     """Evaluate and write the run directory; returns its path."""
     from bizztune.core.registry import load_provider
-    from bizztune.data.io import load_examples, resolve_data
+    from bizztune.data.io import load_examples
+    from bizztune.data.sources import resolve_data
     from bizztune.report import write_run_report
     from bizztune.tasks import load_task
 

@@ -468,26 +468,24 @@ class _Runner:
         fp = _fingerprint("generate", task_def, asdict(c.data) | {"ratios": None}, c.seed)
 
         def work() -> dict[str, Any]:
+            from bizztune.core.paths import responses_dir
+            from bizztune.data.generate import generate_dataset
+
             def progress(i: int, n: int) -> None:
                 self.rep.progress("generate", i, n)
 
-            if c.data.generator == "offline":
-                from bizztune.data.generate import generate_offline
-
-                generate_offline(task, n=c.data.n, seed=c.seed, out=path, progress=progress)
-            else:
-                from bizztune.core.paths import responses_dir
-                from bizztune.data.generate import generate_with_provider
-
-                pc = ProviderConfig(
+            provider = None
+            if c.data.generator != "offline":
+                provider = ProviderConfig(
                     name=c.data.generator,
                     model=c.data.model,
                     seed=c.seed,
                     cache_dir=responses_dir(),
                 )
-                generate_with_provider(
-                    task, n=c.data.n, seed=c.seed, out=path, provider_config=pc, progress=progress
-                )
+            # The same step as `bizztune generate`: rows, data card and manifest.
+            generate_dataset(
+                task, n=c.data.n, seed=c.seed, out=path, provider=provider, progress=progress
+            )
             return {"path": self.rel(path)}
 
         return self.stage("generate", "generate", folder, fp, work)

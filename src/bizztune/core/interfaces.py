@@ -47,6 +47,12 @@ class Schema:
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
 
+    @property
+    def leaves(self) -> tuple[str, ...]:
+        """Fields no other field refines (subcategory, urgency): their labels fix the rest."""
+        parents = {f.parent for f in self.fields if f.parent}
+        return tuple(f.name for f in self.fields if f.name not in parents)
+
     def field(self, name: str) -> LabelField:
         for f in self.fields:
             if f.name == name:

@@ -1,7 +1,7 @@
 """Quality gates of a labelled data set, printed and saved as a Markdown data card.
 
 from bizztune.data.datacard import card_stats, write_datacard
-stats = write_datacard(rows, Path("data/datacard.md"), title="tickets, offline, seed 0")
+stats = write_datacard(rows, Path("data/datacard.md"), "tickets, offline, seed 0", task.schema)
 
 ``bizztune generate`` and ``bizztune split`` write one next to their output. Metrics: label
 distribution, length distribution, exact duplicates, near-duplicates (exact Jaccard similarity
@@ -9,6 +9,12 @@ of character 5-gram shingles, computed block-wise as a sparse matrix product, so
 MinHash approximation), the share of titles that contain their own label, and distinct-1/2-gram
 ratios. Gates: near-duplicate rate below 2%, at most 10% of titles naming their subcategory,
 no exact duplicates, and the rarest label at least half as frequent as the most common one.
+
+What is measured comes from the task's schema: every output field gets its label distribution;
+the balance gate applies to the fields no other field refines (subcategory and urgency, not
+category, which has one or two subcategories each), the title gate to the fields that refine
+another (subcategory). The free text is ``title`` and ``description`` (``TEXT_FIELDS``), the
+row schema's names for an item's own words.
 """
 
 from __future__ import annotations
@@ -22,16 +28,16 @@ from typing import Any
 
 import numpy as np
 
-LABEL_FIELDS = ("category", "subcategory", "urgency")
+from bizztune.core.interfaces import Schema
+
 TEXT_FIELDS = ("title", "description")
+"""The inputs that hold an item's own words: compared for duplicates, measured for length."""
 NEAR_DUP_THRESHOLD = 0.5
 """Jaccard similarity of 5-gram shingle sets from which two texts count as near-duplicates."""
 SHINGLE = 5
 MAX_NEAR_DUP_RATE = 0.02
 MAX_TITLE_LABEL_SHARE = 0.10
 MIN_BALANCE = 0.5
-BALANCED_FIELDS = ("subcategory", "urgency")
-"""Fields whose balance is a gate. Category is not: it has 1 to 2 subcategories each."""
 
 
 # -- pure metrics -------------------------------------------------------------------------------
@@ -45,7 +51,7 @@ def row_text(row: Mapping[str, Any], fields: Sequence[str] = TEXT_FIELDS) -> str
 
 
 def label_distribution(
-    rows: Sequence[Mapping[str, Any]], fields: Sequence[str] = LABEL_FIELDS
+    rows: Sequence[Mapping[str, Any]], fields: Sequence[str]
 ) -> dict[str, dict[str, int]]:
     """Field -> label -> count, most common first."""
     return {
@@ -138,7 +144,7 @@ def near_duplicate_rate(n: int, pairs: Iterable[tuple[int, int, float]]) -> floa
     return len(involved) / n if n else 0.0
 
 
-def title_label_share(rows: Sequence[Mapping[str, Any]], field: str = "subcategory") -> float:
+def title_label_share(rows: Sequence[Mapping[str, Any]], field: str) -> float:
     """Share of titles that contain their own label verbatim (case-insensitive)."""
     if not rows:
         return 0.0
@@ -185,13 +191,11 @@ class CardStats:
 
 
 def card_stats(
-    rows: Sequence[Mapping[str, Any]],
-    label_fields: Sequence[str] = LABEL_FIELDS,
-    threshold: float = NEAR_DUP_THRESHOLD,
+    rows: Sequence[Mapping[str, Any]], schema: Schema, threshold: float = NEAR_DUP_THRESHOLD
 ) -> CardStats:
     texts = [row_text(r) for r in rows]
     pairs = near_duplicate_pairs(texts, threshold)
-    labels = label_distribution(rows, label_fields)
+    labels = label_distribution(rows, schema.names)
     descs = [str(r.get("description", "")) for r in rows]
     share = {f: title_label_share(rows, f) for f in labels}
     stats = CardStats(
@@ -217,11 +221,11 @@ def card_stats(
         < MAX_NEAR_DUP_RATE,
         "no exact duplicates": stats.exact_duplicates == 0,
     }
-    if "subcategory" in share:
-        key = f"titles naming their subcategory <= {MAX_TITLE_LABEL_SHARE:.0%}"
-        stats.gates[key] = share["subcategory"] <= MAX_TITLE_LABEL_SHARE
+    for f in (f.name for f in schema.fields if f.parent and f.name in share):
+        key = f"titles naming their {f} <= {MAX_TITLE_LABEL_SHARE:.0%}"
+        stats.gates[key] = share[f] <= MAX_TITLE_LABEL_SHARE
     for f, b in stats.balance.items():
-        if f not in BALANCED_FIELDS:
+        if f not in schema.leaves:
             continue
         stats.gates[f"{f} balance (rarest/most common) >= {MIN_BALANCE}"] = b >= MIN_BALANCE
     return stats
@@ -279,13 +283,10 @@ def render_markdown(stats: CardStats, title: str) -> str:
 
 
 def write_datacard(
-    rows: Sequence[Mapping[str, Any]],
-    path: Path,
-    title: str,
-    label_fields: Sequence[str] = LABEL_FIELDS,
+    rows: Sequence[Mapping[str, Any]], path: Path, title: str, schema: Schema
 ) -> CardStats:
     """Compute the card of ``rows`` and write it as Markdown to ``path``."""
-    stats = card_stats(rows, label_fields)
+    stats = card_stats(rows, schema)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_markdown(stats, title), encoding="utf-8")
     return stats

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +19,9 @@ from typing import Any
 
 from bizztune.core.errors import DataError
 from bizztune.core.interfaces import Example, Task
-from bizztune.core.paths import home
 from bizztune.tasks.parsing import match_label
 
 SPLITS = ("train", "val", "test")
-DEFAULT_N = 1000
-DEFAULT_SEED = 0
 
 
 def example_id(row: dict[str, Any], task: Task) -> str:
@@ -164,52 +160,3 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
             n += 1
     return n
-
-
-def default_data_dir(task: Task, n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> Path:
-    """The embedded default: the task's offline generator, split, cached under ``home()``.
-
-    Deterministic for a seed, so it is rebuilt identically wherever it is missing.
-    """
-    out = home() / "data" / f"{task.name}-offline-n{n}-seed{seed}-{generator_fingerprint(task)}"
-    if (out / "test.jsonl").is_file():
-        return out
-    from bizztune.data.generate import generate_offline
-    from bizztune.data.split import split_dataset
-
-    raw = out / "tickets.jsonl"
-    generate_offline(task, n=n, seed=seed, out=raw)
-    split_dataset(task, raw, out, seed=seed)
-    return out
-
-
-def generator_fingerprint(task: Task) -> str:
-    """Hash of the task file and of the generator's files, so a changed generator means new data.
-
-    The generator's files: every file of the package that defines the generator function, code
-    and the text pools it reads alike (``bizztune/tasks/tickets/``), or its module alone.
-    """
-    h = hashlib.sha1()
-    src = getattr(task, "source", None)
-    if src is not None and Path(src).is_file():
-        h.update(Path(src).read_bytes())
-    if getattr(task, "generator", None):
-        from bizztune.data.generate import offline_generator
-
-        module = sys.modules[offline_generator(task).__module__]
-        origin = Path(str(module.__file__))
-        in_package = "." in module.__name__ and (origin.parent / "__init__.py").is_file()
-        files = sorted(origin.parent.iterdir()) if in_package else [origin]
-        for f in files:
-            if f.is_file() and not f.name.startswith("."):
-                h.update(f.name.encode("utf-8"))
-                h.update(f.read_bytes())
-    return h.hexdigest()[:10]
-
-
-def resolve_data(task: Task, data: Path | None) -> Path:
-    if data is not None:
-        return data
-    if not getattr(task, "generator", None):
-        raise DataError(f"task '{task.name}' ships no offline generator: pass --data FILE")
-    return default_data_dir(task)

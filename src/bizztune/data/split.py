@@ -30,8 +30,15 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Example, PromptStyle, Task
+from bizztune.data.datacard import (
+    NEAR_DUP_THRESHOLD,
+    TEXT_FIELDS,
+    CardStats,
+    card_stats,
+    near_duplicate_pairs,
+    render_markdown,
+)
 from bizztune.data.io import SPLITS, load_examples, write_jsonl
-from bizztune.data.datacard import NEAR_DUP_THRESHOLD, TEXT_FIELDS, CardStats, card_stats, near_duplicate_pairs, render_markdown
 
 SPLIT_SCHEMA_VERSION = 1
 
@@ -188,7 +195,7 @@ def split_dataset(
         source_sha256=digest,
     )
     rows = [e.to_record() for e in examples]
-    summary.card = card_stats(rows, task.schema.names)
+    summary.card = card_stats(rows, task.schema)
     md = render_markdown(summary.card, f"{task.name} from {src.name}, seed {seed}")
     md += _split_section(summary, parts, task)
     (out_dir / "datacard.md").write_text(md, encoding="utf-8")

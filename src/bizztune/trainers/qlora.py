@@ -103,7 +103,8 @@ def use_padding_free(cfg: TrainConfig, device: str, mean_tokens: float) -> bool:
 
 def load_splits(task: Task, cfg: TrainConfig) -> tuple[Path, list[Example], list[Example]]:
     """(data path, train examples, validation examples); validation is empty if there is none."""
-    from bizztune.data.io import load_examples, resolve_data
+    from bizztune.data.io import load_examples
+    from bizztune.data.sources import resolve_data
 
     data = resolve_data(task, Path(cfg.data) if cfg.data else None)
     train = load_examples(data, task, "train")
