@@ -23,7 +23,7 @@ import pytest
 from bizztune.core.errors import ConfigError, MissingKeyError, ProviderError
 from bizztune.core.interfaces import Completion, Example, ProviderConfig, Request, Task
 from bizztune.core.registry import load_provider
-from bizztune.evaluate import EvalConfig, build_requests
+from bizztune.eval.evaluate import EvalConfig, build_requests
 from bizztune.providers.api.backend import retry_after
 from bizztune.providers.api.engine import ApiProvider
 from bizztune.providers.api.prices import price_of
@@ -531,7 +531,7 @@ def test_rerun_asks_again_only_for_items_whose_call_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failed call is scored wrong in the first run; a rerun resumes and re-asks only it."""
-    from bizztune.evaluate import run_eval
+    from bizztune.eval.evaluate import run_eval
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     rows = make_rows(1)[:4]

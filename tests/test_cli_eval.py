@@ -97,7 +97,7 @@ def test_run_names_tell_base_quantization_adapter_and_decoding_apart() -> None:
     """Two evaluations of one adapter, on a 4-bit and a 16-bit base, must not share a row name
     in `bizztune report`."""
     from bizztune.core.interfaces import ProviderConfig
-    from bizztune.evaluate import EvalConfig, display_name
+    from bizztune.eval.evaluate import EvalConfig, display_name
 
     def name(**kw: Any) -> str:
         p = ProviderConfig(name="hf", model="smollm2-135m", decoding="constrained", **kw)

@@ -22,7 +22,7 @@ pytest.importorskip("transformers")
 from bizztune.core.errors import ConfigError, MissingDependencyError  # noqa: E402
 from bizztune.core.interfaces import ProviderConfig, Request  # noqa: E402
 from bizztune.data.io import row_to_example  # noqa: E402
-from bizztune.evaluate import EvalConfig, build_requests, run_eval  # noqa: E402
+from bizztune.eval.evaluate import EvalConfig, build_requests, run_eval  # noqa: E402
 from bizztune.providers.local.constrained import AnswerTrie, answer_space  # noqa: E402
 from bizztune.tasks import load_task  # noqa: E402
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bizztune.metrics import (
+from bizztune.eval.metrics import (
     INVALID,
     bootstrap_ci,
     confusion,

@@ -147,7 +147,7 @@ def eval_cmd(config_file: Path | None, **kw: Any) -> None:
     """Score one provider on a task with the shared per-field evaluator."""
     from bizztune.core.config import build, merge, read_yaml
     from bizztune.core.paths import responses_dir
-    from bizztune.evaluate import EvalConfig
+    from bizztune.eval.evaluate import EvalConfig
 
     prov = provider_overrides(kw)
     no_cache = prov.pop("_no_cache", False)
@@ -169,7 +169,7 @@ def eval_cmd(config_file: Path | None, **kw: Any) -> None:
 def run_eval_with_progress(cfg: Any) -> Path:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from bizztune.evaluate import run_eval
+    from bizztune.eval.evaluate import run_eval
 
     with Progress(
         "[progress.description]{task.description}",
@@ -193,7 +193,7 @@ def run_eval_with_progress(cfg: Any) -> Path:
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Write the Markdown here too.")
 def report(run_dirs: tuple[Path, ...], out: Path | None) -> None:
     """Put eval runs side by side, with McNemar p-values against the first."""
-    from bizztune.report import compare_md
+    from bizztune.eval.tables import compare_md
 
     md = compare_md(list(run_dirs))
     if out:

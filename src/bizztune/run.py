@@ -39,7 +39,7 @@ from bizztune import __version__
 from bizztune.core.config import build, merge, read_yaml, to_yaml
 from bizztune.core.errors import BizztuneError, ConfigError, MissingKeyError
 from bizztune.core.interfaces import Decoding, PromptStyle, ProviderConfig
-from bizztune.evaluate import Calls, EvalConfig
+from bizztune.eval.evaluate import Calls, EvalConfig
 from bizztune.trainers.config import TrainConfig
 
 RUN_SCHEMA_VERSION = 1
@@ -598,7 +598,7 @@ class _Runner:
                     )
 
         def work() -> dict[str, Any]:
-            from bizztune.evaluate import run_eval
+            from bizztune.eval.evaluate import run_eval
 
             run_eval(job.config, progress=lambda i, n: self.rep.progress(key, i, n))
             m = _read_json(folder / "metrics.json") or {}
@@ -648,7 +648,7 @@ class _Runner:
         )
 
         def work() -> dict[str, Any]:
-            from bizztune.report_html import write_experiment_report
+            from bizztune.report.experiment import write_experiment_report
 
             out = write_experiment_report(
                 self.dir,

@@ -124,7 +124,7 @@ def run_sweep(
     """Train and score every trial; writes the leaderboard and OUT/best. Returns the board."""
     from bizztune.core.interfaces import ProviderConfig
     from bizztune.core.registry import load_trainer
-    from bizztune.evaluate import EvalConfig, run_eval
+    from bizztune.eval.evaluate import EvalConfig, run_eval
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
     bizztune run                       # writes runs/default/report.md and report.html
 
-    from bizztune.report_html import write_experiment_report
+    from bizztune.report.experiment import write_experiment_report
     write_experiment_report(run_dir, [("base", eval_dir_a, "base"), ("finetuned", eval_dir_b, "ft")])
 
 The tables are the ones of ``bizztune.report`` (the study's Accuracy Comparison, intervals and
@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bizztune.report import (
+from bizztune.eval.tables import (
     _pct,
     _title,
     accuracy_table,

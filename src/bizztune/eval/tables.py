@@ -27,7 +27,7 @@ def load_run(run_dir: Path) -> dict[str, Any]:
         raise DataError(f"{run_dir}: not a finished run directory (no metrics.json)")
     metrics = json.loads(mpath.read_text(encoding="utf-8"))
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    from bizztune.evaluate import read_predictions
+    from bizztune.eval.evaluate import read_predictions
 
     preds = read_predictions(run_dir / "predictions.jsonl")
     return {"dir": run_dir, "metrics": metrics, "config": config, "predictions": preds}
@@ -106,7 +106,7 @@ def usage_table(runs: list[dict[str, Any]]) -> str:
 
 def paired_tests(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """McNemar exact p and paired-bootstrap difference per field and joint, on shared items."""
-    from bizztune.metrics import mcnemar_exact, paired_diff_ci
+    from bizztune.eval.metrics import mcnemar_exact, paired_diff_ci
 
     ids = [i for i in base["predictions"] if i in other["predictions"]]
     fields = list(base["metrics"]["fields"])

@@ -173,7 +173,7 @@ def _record(task: Task, ex: Example, comps: list[tuple[Request, Completion]]) ->
 
 
 def summarize(task: Task, records: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
-    from bizztune.metrics import score
+    from bizztune.eval.metrics import score
 
     m = score(task.schema, [r["gold"] for r in records], [r["parsed"] for r in records], seed=seed)
     lat = np.array([r["latency_s"] for r in records], dtype=float)
@@ -198,7 +198,7 @@ def run_eval(
     from bizztune.core.registry import load_provider
     from bizztune.data.io import load_examples
     from bizztune.data.sources import resolve_data
-    from bizztune.report import write_run_report
+    from bizztune.eval.tables import write_run_report
     from bizztune.tasks import load_task
 
     task = load_task(cfg.task)
