@@ -157,7 +157,7 @@ def _run(name: str, correct: list[dict[str, bool]]) -> dict[str, Any]:
 
 
 def test_verdict_claims_only_what_the_data_support() -> None:
-    from bizztune.report.experiment import summarize_answer
+    from bizztune.eval.paired import summarize_answer
 
     def items(n_right: int, n: int = 100) -> list[dict[str, bool]]:
         return [{"category": i < n_right, "urgency": i < n_right} for i in range(n)]

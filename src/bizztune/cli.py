@@ -193,7 +193,7 @@ def run_eval_with_progress(cfg: Any) -> Path:
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Write the Markdown here too.")
 def report(run_dirs: tuple[Path, ...], out: Path | None) -> None:
     """Put eval runs side by side, with McNemar p-values against the first."""
-    from bizztune.eval.tables import compare_md
+    from bizztune.report.compare import compare_md
 
     md = compare_md(list(run_dirs))
     if out:

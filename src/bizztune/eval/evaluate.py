@@ -2,8 +2,12 @@
 
     bizztune eval --provider tfidf --task tickets --split test --out runs/tfidf
 
-Writes a run directory: config.json (resolved), predictions.jsonl (append-only; a rerun with
-the same config resumes), metrics.json and report.md.
+    from bizztune.eval.evaluate import EvalConfig, run_eval
+    run_dir = run_eval(EvalConfig(task="tickets", provider=ProviderConfig(name="tfidf")))
+
+Writes a run directory (``bizztune.eval.rundir``): config.json (resolved), predictions.jsonl
+(append-only; a rerun with the same config resumes), metrics.json and report.md. Fittable
+providers (majority, tfidf) are fitted on ``train_split`` of the same data first.
 """
 
 from __future__ import annotations
@@ -28,11 +32,20 @@ from bizztune.core.interfaces import (
     Request,
     Task,
 )
+from bizztune.core.registry import load_provider
+from bizztune.data.io import load_examples
+from bizztune.data.sources import resolve_data
+from bizztune.eval.metrics import score
+from bizztune.eval.rundir import (
+    EVAL_RUN_SCHEMA_VERSION,
+    check_resume,
+    provider_failed,
+    read_predictions,
+    write_run_report,
+)
+from bizztune.tasks import load_task
 
-RUN_SCHEMA_VERSION = 1
 Calls = Literal["joint", "per-field"]
-# Keys that must match for a rerun to resume an existing run directory.
-_RESUME_KEYS = ("task", "provider", "data", "split", "style", "calls", "limit")
 
 
 @dataclass
@@ -96,56 +109,6 @@ def default_out(cfg: EvalConfig, task_name: str) -> Path:
     return Path("runs") / "eval" / "-".join(parts)
 
 
-def _check_resume(run_dir: Path, resolved: dict[str, Any]) -> None:
-    cfg_path = run_dir / "config.json"
-    if not cfg_path.is_file():
-        return
-    old = json.loads(cfg_path.read_text())
-    for k in _RESUME_KEYS:
-        if old.get("eval", {}).get(k) != resolved["eval"].get(k) and k != "provider":
-            raise ConfigError(
-                f"{run_dir} holds a run with another {k} ({old['eval'].get(k)!r}); "
-                f"pass another --out or delete it"
-            )
-    for k in ("name", "model", "adapter", "decoding"):
-        if old["eval"]["provider"].get(k) != resolved["eval"]["provider"].get(k):
-            raise ConfigError(
-                f"{run_dir} holds a run of another provider {k} "
-                f"({old['eval']['provider'].get(k)!r}); pass another --out or delete it"
-            )
-
-
-def read_predictions(path: Path, repair: bool = False) -> dict[str, dict[str, Any]]:
-    """Records by item id. A line cut by a crash is skipped (the item is simply redone);
-    with ``repair`` the file is rewritten without it, so appending continues on a clean line."""
-    done: dict[str, dict[str, Any]] = {}
-    if not path.is_file():
-        return done
-    text = path.read_text(encoding="utf-8")
-    bad = 0
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            bad += 1
-            continue
-        done[rec["id"]] = rec
-    if repair and (bad or (text and not text.endswith("\n"))):
-        tmp = path.with_suffix(".jsonl.tmp")
-        tmp.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in done.values()),
-            encoding="utf-8",
-        )
-        tmp.replace(path)
-    return done
-
-
-def _provider_failed(rec: dict[str, Any]) -> bool:
-    return any(str(v).startswith("provider error:") for v in rec.get("errors", {}).values())
-
-
 def _record(task: Task, ex: Example, comps: list[tuple[Request, Completion]]) -> dict[str, Any]:
     parsed: dict[str, str | None] = {}
     errors: dict[str, str] = {}
@@ -173,8 +136,6 @@ def _record(task: Task, ex: Example, comps: list[tuple[Request, Completion]]) ->
 
 
 def summarize(task: Task, records: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
-    from bizztune.eval.metrics import score
-
     m = score(task.schema, [r["gold"] for r in records], [r["parsed"] for r in records], seed=seed)
     lat = np.array([r["latency_s"] for r in records], dtype=float)
     cost = float(sum(r["cost_usd"] for r in records))
@@ -195,12 +156,6 @@ def run_eval(
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Evaluate and write the run directory; returns its path."""
-    from bizztune.core.registry import load_provider
-    from bizztune.data.io import load_examples
-    from bizztune.data.sources import resolve_data
-    from bizztune.eval.tables import write_run_report
-    from bizztune.tasks import load_task
-
     task = load_task(cfg.task)
     data = resolve_data(task, Path(cfg.data) if cfg.data else None)
     examples = load_examples(data, task, cfg.split)
@@ -208,12 +163,12 @@ def run_eval(
         examples = examples[: cfg.limit]
     run_dir = Path(cfg.out) if cfg.out else default_out(cfg, task.name)
     resolved = {
-        "schema_version": RUN_SCHEMA_VERSION,
+        "schema_version": EVAL_RUN_SCHEMA_VERSION,
         "bizztune_version": __version__,
         "eval": {**cfg.to_dict(), "task": task.name, "data": str(data)},
         "task_source": str(getattr(task, "source", "") or ""),
     }
-    _check_resume(run_dir, resolved)
+    check_resume(run_dir, resolved)
     run_dir.mkdir(parents=True, exist_ok=True)
 
     provider = load_provider(cfg.provider)
@@ -224,7 +179,7 @@ def run_eval(
     done = read_predictions(pred_path, repair=True)
     # Items whose provider call failed for good (after retries) are asked again on a rerun;
     # the newer record wins because read_predictions keeps the last line of an id.
-    todo = [ex for ex in examples if ex.id not in done or _provider_failed(done[ex.id])]
+    todo = [ex for ex in examples if ex.id not in done or provider_failed(done[ex.id])]
     t0 = time.perf_counter()
     if todo:
         if isinstance(provider, Fittable):
