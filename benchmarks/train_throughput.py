@@ -43,7 +43,7 @@ def _answer_loss(model: Any, tok: Any, task: Any, examples: list[Any], style: st
     import torch
     import torch.nn.functional as F
 
-    from bizztune.trainers.collate import encode_example
+    from bizztune.trainers.lora.collate import encode_example
 
     model.eval()
     total, count = 0.0, 0
@@ -85,7 +85,7 @@ def arm_trl(args: argparse.Namespace) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    from bizztune.trainers.qlora import load_tokenizer, resolve_model_path
+    from bizztune.trainers.lora.recipe import load_tokenizer, resolve_model_path
 
     task, train, val, _ = _data(args)
     path = resolve_model_path(args.model)
@@ -142,7 +142,7 @@ def arm_bizztune(
 
     from bizztune.core.registry import load_trainer
     from bizztune.trainers.config import TrainConfig
-    from bizztune.trainers.qlora import load_tokenizer, resolve_model_path
+    from bizztune.trainers.lora.recipe import load_tokenizer, resolve_model_path
 
     task, train, val, data = _data(args)
     out = Path(tempfile.mkdtemp(prefix="bizztune-bench-")) / "run"

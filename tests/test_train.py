@@ -126,7 +126,7 @@ def test_training_teaches_the_end_of_turn_token(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from bizztune.data.io import load_examples
-    from bizztune.trainers.collate import encode_example
+    from bizztune.trainers.lora.collate import encode_example
 
     # make_tiny_model's embeddings (std 0.02, tied to the LM head) cap every logit near 1, so
     # no LoRA update could make any token likely; larger embeddings let the logits move.

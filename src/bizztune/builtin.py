@@ -27,6 +27,6 @@ def register_providers(register: Register) -> None:
 
 @hookimpl
 def register_trainers(register: Register) -> None:
-    from bizztune.trainers import plugins as trainer_plugins
+    from bizztune import trainers
 
-    trainer_plugins.register(register)
+    trainers.register(register)

@@ -3,7 +3,7 @@
     bizztune train --trainer qlora-fsdp --nproc 2 --model smollm2-135m --out runs/train/fsdp
 
 ``bizztune train`` writes the resolved TrainConfig to ``OUT/fsdp_launch.json`` and starts
-``python -m torch.distributed.run --nproc_per_node N -m bizztune.trainers.fsdp OUT/fsdp_launch.json``.
+``python -m torch.distributed.run --nproc_per_node N -m bizztune.trainers.lora.fsdp OUT/fsdp_launch.json``.
 Every process runs the same single-process recipe (qlora.py) with transformers' Trainer, which
 shards the model through accelerate's FSDP2 plugin: one process per GPU with NCCL, or CPU
 processes with gloo.
@@ -102,7 +102,7 @@ def launch(task: Task, cfg: TrainConfig) -> Path:
     """Start ``cfg.nproc`` worker processes and wait for them; returns the output folder."""
     import torch
 
-    from bizztune.trainers.qlora import check_resume, default_out, pick_device
+    from bizztune.trainers.lora.recipe import check_resume, default_out, pick_device
 
     out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
     cfg = dataclasses.replace(cfg, out=str(out))
@@ -134,7 +134,7 @@ def launch(task: Task, cfg: TrainConfig) -> Path:
         f"--nproc_per_node={cfg.nproc}",
         f"--master_port={_free_port()}",
         "--master_addr=127.0.0.1",
-        "-m", "bizztune.trainers.fsdp", str(out / LAUNCH_FILE),
+        "-m", "bizztune.trainers.lora.fsdp", str(out / LAUNCH_FILE),
     ]  # fmt: skip
     env = dict(os.environ)
     env.setdefault(
@@ -168,7 +168,7 @@ def worker(spec_file: Path) -> None:
     """One FSDP process: the single-process recipe with transformers' FSDP plugin."""
     from bizztune.core.config import build
     from bizztune.tasks import load_task
-    from bizztune.trainers.qlora import run_training
+    from bizztune.trainers.lora.recipe import run_training
 
     spec = json.loads(spec_file.read_text())
     cfg = build(TrainConfig, spec["config"], str(spec_file))

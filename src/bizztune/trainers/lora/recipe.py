@@ -216,7 +216,7 @@ def trainer_class() -> type:
     import torch.nn.functional as F
     from transformers import Trainer
 
-    from bizztune.trainers.collate import IGNORE_INDEX
+    from bizztune.trainers.lora.collate import IGNORE_INDEX
 
     class AnswerLossTrainer(Trainer):
         # Our loss is already sum / (answer tokens of the whole accumulated batch).
@@ -477,7 +477,7 @@ def run_training(
     from transformers import TrainingArguments, set_seed
 
     from bizztune import __version__
-    from bizztune.trainers.collate import CompletionCollator, encode_examples
+    from bizztune.trainers.lora.collate import CompletionCollator, encode_examples
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
@@ -564,7 +564,7 @@ def run_training(
     collator = CompletionCollator(pad_id=int(tok.pad_token_id), padding_side="left")
     cls = trainer_class()
     if distributed:
-        from bizztune.trainers.fsdp import with_cpu_fsdp
+        from bizztune.trainers.lora.fsdp import with_cpu_fsdp
 
         cls = with_cpu_fsdp(cls)
     trainer = cls(

@@ -1,6 +1,6 @@
 """Turn a task's conversations into training sequences where only the answer carries loss.
 
-    from bizztune.trainers.collate import encode_example, CompletionCollator
+    from bizztune.trainers.lora.collate import encode_example, CompletionCollator
     enc = encode_example(task, tokenizer, example, style="compact")
     tokenizer.decode(enc.completion_ids())   # '{"category": ...}<|im_end|>'
     batch = CompletionCollator(pad_id=tokenizer.pad_token_id)([enc.features(), ...])
