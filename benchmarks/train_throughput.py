@@ -85,10 +85,11 @@ def arm_trl(args: argparse.Namespace) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    from bizztune.trainers.lora.recipe import load_tokenizer, resolve_model_path
+    from bizztune.models.embedded import resolve_model
+    from bizztune.models.tokenizer import load_tokenizer
 
     task, train, val, _ = _data(args)
-    path = resolve_model_path(args.model)
+    path = resolve_model(args.model)
     tok = load_tokenizer(path)
     texts = [
         tok.apply_chat_template(task.messages(ex, style="long", with_answer=True), tokenize=False)
@@ -141,8 +142,9 @@ def arm_bizztune(
     from transformers import AutoModelForCausalLM
 
     from bizztune.core.registry import load_trainer
+    from bizztune.models.embedded import resolve_model
+    from bizztune.models.tokenizer import load_tokenizer
     from bizztune.trainers.config import TrainConfig
-    from bizztune.trainers.lora.recipe import load_tokenizer, resolve_model_path
 
     task, train, val, data = _data(args)
     out = Path(tempfile.mkdtemp(prefix="bizztune-bench-")) / "run"
@@ -164,7 +166,7 @@ def arm_bizztune(
     trainer = load_trainer("qlora" if quant else "lora")
     trainer.train(task, cfg)
     summary = json.loads((out / "train_summary.json").read_text())
-    path = resolve_model_path(args.model)
+    path = resolve_model(args.model)
     tok = load_tokenizer(out)
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(path)), str(out))
     val_loss = _answer_loss(model, tok, task, val, style)

@@ -1,4 +1,6 @@
-"""Registration of the built-in trainers (factories import torch/transformers lazily).
+"""Trainers turn a task's data into an adapter folder. ``config.py`` is the TrainConfig every
+trainer receives; ``lora/`` the built-in LoRA trainer; ``export.py`` merges an adapter into its
+base. Registered here (factories import the trainer, and torch with it, only when called):
 
 bizztune train --trainer lora --model smollm2-135m --out runs/train/lora
 bizztune train --trainer qlora --model smollm2-135m --out runs/train/qlora
@@ -10,40 +12,32 @@ from __future__ import annotations
 from typing import Any
 
 from bizztune.core.hookspecs import Register
+from bizztune.trainers.config import Quantization
 
 
-def _lora() -> Any:
-    from bizztune.trainers.lora.recipe import LoraTrainer
+def _trainer(name: str, quantization: Quantization | None = None, fsdp: bool = False) -> Any:
+    def factory() -> Any:
+        from bizztune.trainers.lora import LoraTrainer
 
-    return LoraTrainer()
+        return LoraTrainer(name, quantization, fsdp)
 
-
-def _qlora() -> Any:
-    from bizztune.trainers.lora.recipe import QLoraTrainer
-
-    return QLoraTrainer()
-
-
-def _fsdp() -> Any:
-    from bizztune.trainers.lora.fsdp import FsdpTrainer
-
-    return FsdpTrainer()
+    return factory
 
 
 def register(register: Register) -> None:
     register(
         "lora",
-        _lora,
+        _trainer("lora"),
         description="LoRA on a 16-bit base (bf16 where the CPU/GPU has it); default on CPU",
     )
     register(
         "qlora",
-        _qlora,
+        _trainer("qlora", "nf4"),
         description="QLoRA: 4-bit NF4 base with double quantization (bitsandbytes) + LoRA",
     )
     register(
         "qlora-fsdp",
-        _fsdp,
+        _trainer("qlora-fsdp", "nf4", fsdp=True),
         description="QLoRA under FSDP2 in --nproc processes (GPUs; CPU with gloo and LoRA)",
         aliases=("fsdp",),
     )

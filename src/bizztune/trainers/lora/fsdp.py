@@ -1,12 +1,12 @@
-"""QLoRA (or LoRA) under PyTorch FSDP2 in N processes, launched by bizztune itself.
+"""QLoRA (or LoRA) under PyTorch FSDP2 in N processes: the launcher and the worker.
 
     bizztune train --trainer qlora-fsdp --nproc 2 --model smollm2-135m --out runs/train/fsdp
 
-``bizztune train`` writes the resolved TrainConfig to ``OUT/fsdp_launch.json`` and starts
-``python -m torch.distributed.run --nproc_per_node N -m bizztune.trainers.lora.fsdp OUT/fsdp_launch.json``.
-Every process runs the same single-process recipe (qlora.py) with transformers' Trainer, which
-shards the model through accelerate's FSDP2 plugin: one process per GPU with NCCL, or CPU
-processes with gloo.
+The launcher (``launch``) writes the resolved TrainConfig to ``OUT/fsdp_launch.json`` and starts
+``python -m torch.distributed.run --nproc_per_node N -m bizztune.trainers.lora.fsdp
+OUT/fsdp_launch.json``. Every process runs ``worker``: the same single-process recipe
+(``recipe.run_training``) with transformers' Trainer, which shards the model through
+accelerate's FSDP2 plugin: one process per GPU with NCCL, or CPU processes with gloo.
 
 What 4-bit weights need under FSDP (see docs/training.md for a 70B run on N GPUs):
 
@@ -20,7 +20,7 @@ What 4-bit weights need under FSDP (see docs/training.md for a 70B run on N GPUs
   so frozen base weights and trainable LoRA weights may share a sharded unit.
 
 On CPU, accelerate refuses FSDP ("no available devices") and quietly falls back to DDP;
-:func:`with_cpu_fsdp` switches its state to FSDP so the very same fully_shard path runs over
+``hf_trainer.with_cpu_fsdp`` switches its state to FSDP so the very same fully_shard path runs over
 gloo. bitsandbytes' CPU 4-bit weights cannot be sharded, so on CPU the FSDP run is LoRA on a
 16-bit base (the brief's fallback), logged as such.
 """
@@ -36,9 +36,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bizztune.core.config import build
 from bizztune.core.errors import BizztuneError, ConfigError
 from bizztune.core.interfaces import Task
+from bizztune.tasks import load_task
 from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.lora.recipe import pick_device, run_training
+from bizztune.trainers.lora.run_folder import check_resume, default_out
 
 LAUNCH_FILE = "fsdp_launch.json"
 
@@ -56,42 +60,6 @@ def fsdp_config(cfg: TrainConfig, device: str) -> dict[str, Any]:
     }
 
 
-def with_cpu_fsdp(cls: Any) -> Any:
-    """A Trainer subclass that runs accelerate's FSDP2 path on CPU processes (gloo) too."""
-
-    class CpuFsdpTrainer(cls):
-        is_fsdp_enabled: bool
-
-        def create_accelerator_and_postprocess(self) -> None:
-            super().create_accelerator_and_postprocess()
-            if not (self.args.use_cpu and self.args.fsdp) or self.is_fsdp_enabled:
-                return
-            from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
-
-            state = self.accelerator.state
-            state.fsdp_plugin = FullyShardedDataParallelPlugin(**self.args.fsdp_plugin_args)
-            state.distributed_type = DistributedType.FSDP
-            self.is_fsdp_enabled = True
-
-        def _save(self, output_dir: str | None = None, state_dict: Any = None) -> None:
-            # On CPU, torch's full-state-dict gather hands back the DTensor shards unchanged
-            # (its CPU offload is a no-op there). Gather the adapter weights on every rank
-            # (a collective), drop the frozen base shards PEFT would not save anyway.
-            if self.args.use_cpu and state_dict is not None:
-                from torch.distributed.tensor import DTensor
-
-                full = {}
-                for k, v in state_dict.items():
-                    if not isinstance(v, DTensor):
-                        full[k] = v
-                    elif "lora_" in k or "modules_to_save" in k:
-                        full[k] = v.full_tensor()
-                state_dict = full
-            super()._save(output_dir, state_dict)
-
-    return CpuFsdpTrainer
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -101,8 +69,6 @@ def _free_port() -> int:
 def launch(task: Task, cfg: TrainConfig) -> Path:
     """Start ``cfg.nproc`` worker processes and wait for them; returns the output folder."""
     import torch
-
-    from bizztune.trainers.lora.recipe import check_resume, default_out, pick_device
 
     out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
     cfg = dataclasses.replace(cfg, out=str(out))
@@ -153,23 +119,8 @@ def launch(task: Task, cfg: TrainConfig) -> Path:
     return out
 
 
-@dataclasses.dataclass
-class FsdpTrainer:
-    """QLoRA under FSDP2 in ``--nproc`` processes (GPUs with NCCL, or CPU with gloo)."""
-
-    name: str = "qlora-fsdp"
-
-    def train(self, task: Task, config: TrainConfig) -> Path:
-        cfg = dataclasses.replace(config, trainer=self.name, quantization="nf4")
-        return launch(task, cfg)
-
-
 def worker(spec_file: Path) -> None:
     """One FSDP process: the single-process recipe with transformers' FSDP plugin."""
-    from bizztune.core.config import build
-    from bizztune.tasks import load_task
-    from bizztune.trainers.lora.recipe import run_training
-
     spec = json.loads(spec_file.read_text())
     cfg = build(TrainConfig, spec["config"], str(spec_file))
     task = load_task(spec["task"])

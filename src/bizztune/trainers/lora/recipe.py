@@ -21,49 +21,39 @@ a frozen bf16 (or NF4) base with fp32 LoRA weights, and a rich progress bar with
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
 import random
-import resource
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import Example, Task
-from bizztune.trainers.config import ALL_LINEAR, TrainConfig
-
-SUMMARY_VERSION = 1
-CONFIG_FILE = "train_config.json"
-# Fields that must match for --resume to continue an earlier run in the same folder.
-_RESUME_KEYS = (
-    "model",
-    "data",
-    "task",
-    "style",
-    "quantization",
-    "r",
-    "alpha",
-    "target_modules",
-    "batch_size",
-    "grad_accum",
-    "padding_free",  # micro-batch size and data order depend on it
-    "group_by_length",
-    "seed",
-    "limit_train",
+from bizztune.data.io import load_examples
+from bizztune.data.sources import resolve_data
+from bizztune.models.embedded import resolve_model
+from bizztune.models.loading import cpu_supports_bf16, nf4_config, quiet_peft_wrap
+from bizztune.models.tokenizer import load_tokenizer
+from bizztune.trainers.config import ALL_LINEAR, LoraParams, RuntimeParams, TrainConfig
+from bizztune.trainers.lora.collate import CompletionCollator, encode_examples
+from bizztune.trainers.lora.hf_trainer import progress_callback, trainer_class, with_cpu_fsdp
+from bizztune.trainers.lora.run_folder import (
+    CONFIG_FILE,
+    SUMMARY_VERSION,
+    already_done,
+    check_resume,
+    default_out,
+    last_checkpoint,
+    loss_curve,
+    peak_rss_mb,
+    write_loss_curve,
 )
 
 
-# -- paths, devices, data -----------------------------------------------------------------------
-def default_out(task_name: str, cfg: TrainConfig) -> Path:
-    model = Path(cfg.model).name if ("/" in cfg.model or Path(cfg.model).exists()) else cfg.model
-    return Path("runs") / "train" / f"{task_name}-{model}-{cfg.trainer}"
-
-
-def pick_device(cfg: TrainConfig) -> str:
+# -- devices and data -----------------------------------------------------------------------------
+def pick_device(cfg: RuntimeParams) -> str:
     import torch
 
     device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -72,7 +62,7 @@ def pick_device(cfg: TrainConfig) -> str:
     return device
 
 
-def use_bf16(cfg: TrainConfig, device: str) -> bool:
+def use_bf16(cfg: RuntimeParams, device: str) -> bool:
     """bf16 when asked, or (auto) where it is fast: CUDA with bf16, CPUs with AVX512-BF16/AMX."""
     import torch
 
@@ -80,8 +70,6 @@ def use_bf16(cfg: TrainConfig, device: str) -> bool:
         return bool(cfg.bf16)
     if device.startswith("cuda"):
         return bool(torch.cuda.is_bf16_supported())
-    from bizztune.models.loading import cpu_supports_bf16
-
     return cpu_supports_bf16()
 
 
@@ -93,7 +81,7 @@ def use_bf16(cfg: TrainConfig, device: str) -> bool:
 PADDING_FREE_MIN_MEAN_TOKENS = 512
 
 
-def use_padding_free(cfg: TrainConfig, device: str, mean_tokens: float) -> bool:
+def use_padding_free(cfg: RuntimeParams, device: str, mean_tokens: float) -> bool:
     """One unpadded sequence per micro-batch: on when asked, or (auto) on CPU for long
     conversations, where materialized attention matrices dominate time and memory."""
     if cfg.padding_free != "auto":
@@ -103,9 +91,6 @@ def use_padding_free(cfg: TrainConfig, device: str, mean_tokens: float) -> bool:
 
 def load_splits(task: Task, cfg: TrainConfig) -> tuple[Path, list[Example], list[Example]]:
     """(data path, train examples, validation examples); validation is empty if there is none."""
-    from bizztune.data.io import load_examples
-    from bizztune.data.sources import resolve_data
-
     data = resolve_data(task, Path(cfg.data) if cfg.data else None)
     train = load_examples(data, task, "train")
     if cfg.limit_train is not None and cfg.limit_train < len(train):
@@ -123,20 +108,6 @@ def load_splits(task: Task, cfg: TrainConfig) -> tuple[Path, list[Example], list
     return data, train, val
 
 
-def resolve_model_path(name: str) -> Path:
-    from bizztune.models.embedded import resolve_model
-
-    return resolve_model(name)
-
-
-def load_tokenizer(path: Path) -> Any:
-    from transformers import AutoTokenizer
-
-    from bizztune.models.tokenizer import prepare_tokenizer
-
-    return prepare_tokenizer(AutoTokenizer.from_pretrained(str(path)))
-
-
 # -- model ----------------------------------------------------------------------------------------
 def load_base(
     cfg: TrainConfig, path: Path, device: str, bf16: bool, *, fsdp: bool = False
@@ -148,8 +119,6 @@ def load_base(
     dtype = torch.bfloat16 if bf16 else torch.float32
     kwargs: dict[str, Any] = {"dtype": dtype}
     if cfg.quantization == "nf4":
-        from bizztune.models.loading import nf4_config
-
         # FSDP shards float tensors only: store the packed 4-bit weights in the same float
         # dtype as every other parameter (16/4 = 4 values per bf16 element).
         kwargs["quantization_config"] = nf4_config(dtype, storage_dtype=dtype)
@@ -172,11 +141,9 @@ def load_base(
     return model, memory
 
 
-def add_lora(model: Any, cfg: TrainConfig, *, uniform_dtype: Any = None) -> Any:
+def add_lora(model: Any, cfg: LoraParams, *, uniform_dtype: Any = None) -> Any:
     """Wrap the base with LoRA adapters. ``uniform_dtype``: cast them to it (FSDP)."""
     from peft import LoraConfig, get_peft_model
-
-    from bizztune.models.loading import quiet_peft_wrap
 
     targets: Any = cfg.target_modules
     if targets in (["all-linear"], ["all"]):
@@ -208,264 +175,6 @@ def add_lora(model: Any, cfg: TrainConfig, *, uniform_dtype: Any = None) -> Any:
     return model
 
 
-# -- the Trainer ----------------------------------------------------------------------------------
-def trainer_class() -> type:
-    """transformers.Trainer with the answer-only loss on the last positions, token counting
-    and loss-only evaluation. Built lazily so importing this module needs no torch."""
-    import torch
-    import torch.nn.functional as F
-    from transformers import Trainer
-
-    from bizztune.trainers.lora.collate import IGNORE_INDEX
-
-    class AnswerLossTrainer(Trainer):
-        # Our loss is already sum / (answer tokens of the whole accumulated batch).
-        loss_is_scaled_for_ga = True
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.model_accepts_loss_kwargs = True  # so Trainer counts num_items_in_batch
-            self.tokens_seen = 0
-            self.tokens_this_session = 0
-            self.session_start = time.perf_counter()
-            self.loraplus_ratio: float | None = None
-
-        def create_optimizer(self, model: Any = None) -> Any:
-            if self.loraplus_ratio and self.optimizer is None:
-                # LoRA+: B matrices learn loraplus_ratio times faster than A (arXiv 2402.12354).
-                from peft.optimizers import create_loraplus_optimizer
-
-                target: Any = model if model is not None else self.model
-                self.optimizer = create_loraplus_optimizer(
-                    target,
-                    torch.optim.AdamW,
-                    lr=self.args.learning_rate,
-                    loraplus_lr_ratio=self.loraplus_ratio,
-                    weight_decay=self.args.weight_decay,
-                )
-                return self.optimizer
-            return super().create_optimizer(model)
-
-        def compute_loss(
-            self,
-            model: Any,
-            inputs: dict[str, Any],
-            return_outputs: bool = False,
-            num_items_in_batch: Any = None,
-        ) -> Any:
-            labels = inputs.pop("labels")
-            keep = int(inputs.pop("logits_to_keep", 0) or 0)
-            if model.training:
-                n = int(inputs["attention_mask"].sum())
-                self.tokens_seen += n
-                self.tokens_this_session += n
-            out = model(**inputs, logits_to_keep=keep, use_cache=False)
-            logits = out.logits[:, :-1]
-            targets = labels[:, labels.size(1) - logits.size(1) :]
-            loss_sum = F.cross_entropy(
-                logits.float().flatten(0, 1),
-                targets.flatten(),
-                ignore_index=IGNORE_INDEX,
-                reduction="sum",
-            )
-            if num_items_in_batch is None or not model.training:
-                loss = loss_sum / (targets != IGNORE_INDEX).sum().clamp(min=1)
-            else:
-                loss = loss_sum / num_items_in_batch
-                if self.args.average_tokens_across_devices and self.args.world_size > 1:
-                    # num_items_in_batch counts every rank's tokens; DDP/FSDP average gradients.
-                    loss = loss * self.args.world_size
-            return (loss, out) if return_outputs else loss
-
-        def prediction_step(
-            self,
-            model: Any,
-            inputs: dict[str, Any],
-            prediction_loss_only: bool,
-            ignore_keys: list[str] | None = None,
-        ) -> tuple[Any, None, None]:
-            inputs = self._prepare_inputs(inputs)
-            with torch.no_grad(), self.compute_loss_context_manager():
-                loss = self.compute_loss(model, inputs)
-            return loss.detach(), None, None
-
-        def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-            if "loss" in logs:
-                elapsed = max(time.perf_counter() - self.session_start, 1e-9)
-                world = max(1, self.args.world_size)
-                logs["tokens_seen"] = self.tokens_seen * world
-                logs["tokens_per_s"] = round(self.tokens_this_session * world / elapsed, 1)
-            super().log(logs, start_time)
-
-    return AnswerLossTrainer
-
-
-def progress_callback(total_hint: int, enabled: bool = True) -> Any:
-    """A rich progress bar: step, train loss, validation loss, tokens/s."""
-    from transformers import TrainerCallback
-
-    class RichProgress(TrainerCallback):
-        def __init__(self) -> None:
-            self.bar: Any = None
-            self.task: Any = None
-            self.fields = {"loss": "-", "val": "-", "tps": "-"}
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if not enabled or not state.is_world_process_zero:
-                return
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(
-                TextColumn("[bold]train"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn(
-                    "loss {task.fields[loss]} · val {task.fields[val]} · {task.fields[tps]} tok/s"
-                ),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-            )
-            self.bar.start()
-            self.task = self.bar.add_task(
-                "train",
-                total=state.max_steps or total_hint,
-                completed=state.global_step,
-                **self.fields,
-            )
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if self.bar is not None:
-                self.bar.update(self.task, completed=state.global_step, **self.fields)
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
-            if self.bar is None or not logs:
-                return
-            if "loss" in logs:
-                self.fields["loss"] = f"{logs['loss']:.4f}"
-            if "eval_loss" in logs:
-                self.fields["val"] = f"{logs['eval_loss']:.4f}"
-            if "tokens_per_s" in logs:
-                self.fields["tps"] = f"{logs['tokens_per_s']:.0f}"
-            self.bar.update(self.task, **self.fields)
-            if not self.bar.console.is_terminal and ("loss" in logs or "eval_loss" in logs):
-                # a log file: one plain line per train/eval log
-                f = self.fields
-                self.bar.console.print(
-                    f"step {state.global_step}/{state.max_steps} loss {f['loss']} "
-                    f"val {f['val']} {f['tps']} tok/s"
-                )
-
-        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if self.bar is not None:
-                self.bar.stop()
-                self.bar = None
-
-    return RichProgress()
-
-
-# -- outputs --------------------------------------------------------------------------------------
-def loss_curve(log_history: list[dict[str, Any]]) -> dict[str, list[dict[str, float]]]:
-    train = [
-        {"step": h["step"], "loss": h["loss"], "lr": h.get("learning_rate", 0.0)}
-        for h in log_history
-        if "loss" in h and "step" in h
-    ]
-    val = [{"step": h["step"], "loss": h["eval_loss"]} for h in log_history if "eval_loss" in h]
-    return {"train": train, "val": val}
-
-
-def write_loss_curve(out: Path, curve: dict[str, list[dict[str, float]]], title: str) -> None:
-    (out / "loss_curve.json").write_text(json.dumps(curve, indent=1))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
-    if curve["train"]:
-        ax.plot(
-            [p["step"] for p in curve["train"]],
-            [p["loss"] for p in curve["train"]],
-            label="train",
-            lw=1.2,
-        )
-    if curve["val"]:
-        ax.plot(
-            [p["step"] for p in curve["val"]],
-            [p["loss"] for p in curve["val"]],
-            "o-",
-            label="validation",
-            lw=1.5,
-        )
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("loss (answer tokens)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "loss_curve.png")
-    plt.close(fig)
-
-
-def check_resume(out: Path, cfg: TrainConfig) -> None:
-    """Refuse to overwrite a run with checkpoints or an adapter unless --resume is given, and
-    refuse to resume a run trained with another setup. A folder with nothing to lose (a run
-    that stopped before its first checkpoint) is simply started again."""
-    has_ckpt = last_checkpoint(out) is not None
-    finished = (out / "adapter_model.safetensors").is_file()
-    if not cfg.resume:
-        if has_ckpt or finished:
-            raise ConfigError(
-                f"{out} already holds a training run; pass --resume to continue it, or another --out"
-            )
-        return
-    path = out / CONFIG_FILE
-    if not path.is_file():
-        return
-    old = json.loads(path.read_text()).get("train", {})
-    for k in _RESUME_KEYS:
-        if k in old and old[k] != getattr(cfg, k):
-            raise ConfigError(
-                f"--resume: {out} was trained with {k}={old[k]!r}, not {getattr(cfg, k)!r}; "
-                f"use the same --{k.replace('_', '-')} or another --out"
-            )
-
-
-def already_done(out: Path, total_steps: int) -> bool:
-    """A finished run of the same length: --resume has nothing left to do."""
-    try:
-        summary = json.loads((out / "train_summary.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
-    return bool(
-        summary.get("steps") == total_steps and (out / "adapter_model.safetensors").is_file()
-    )
-
-
-def last_checkpoint(out: Path) -> str | None:
-    """The newest ``checkpoint-N`` folder the Trainer wrote into ``out``."""
-    ckpts = sorted(
-        (p for p in out.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
-        key=lambda p: int(p.name.split("-")[-1]),
-    )
-    return str(ckpts[-1]) if ckpts else None
-
-
-def peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux, bytes on macOS.
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
-
-
 # -- the run --------------------------------------------------------------------------------------
 def run_training(
     task: Task, cfg: TrainConfig, *, fsdp: dict[str, Any] | None = None, show_progress: bool = True
@@ -477,7 +186,6 @@ def run_training(
     from transformers import TrainingArguments, set_seed
 
     from bizztune import __version__
-    from bizztune.trainers.lora.collate import CompletionCollator, encode_examples
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
@@ -489,7 +197,7 @@ def run_training(
     if not distributed:
         check_resume(out, cfg)
     data, train_ex, val_ex = load_splits(task, cfg)
-    model_path = resolve_model_path(cfg.model)
+    model_path = resolve_model(cfg.model)
     tok = load_tokenizer(model_path)
     train_enc = encode_examples(task, tok, train_ex, cfg.style, cfg.max_seq_len, "train")
     val_enc = (
@@ -533,6 +241,8 @@ def run_training(
         max_steps=cfg.max_steps or -1,
         learning_rate=cfg.learning_rate,
         lr_scheduler_type=cfg.lr_scheduler,
+        # A fraction, not a count: transformers 5 reads a warmup_steps below 1 as a share of
+        # all steps (it has no warmup_ratio any more); TrainConfig keeps it in [0, 1).
         warmup_steps=cfg.warmup_ratio,
         weight_decay=cfg.weight_decay,
         logging_steps=cfg.logging_steps,
@@ -564,8 +274,6 @@ def run_training(
     collator = CompletionCollator(pad_id=int(tok.pad_token_id), padding_side="left")
     cls = trainer_class()
     if distributed:
-        from bizztune.trainers.lora.fsdp import with_cpu_fsdp
-
         cls = with_cpu_fsdp(cls)
     trainer = cls(
         model=model,
@@ -662,26 +370,3 @@ def run_training(
         title = f"{cfg.trainer} {cfg.model} r={cfg.r} α={cfg.alpha} lr={cfg.learning_rate:g}"
         write_loss_curve(out, curve, title)
     return out
-
-
-# -- the registered trainers ----------------------------------------------------------------------
-@dataclasses.dataclass
-class LoraTrainer:
-    """LoRA on a 16-bit (bf16 where fast, else fp32) base; the sensible default on CPU."""
-
-    name: str = "lora"
-
-    def train(self, task: Task, config: TrainConfig) -> Path:
-        cfg = dataclasses.replace(config, trainer=self.name, quantization=None)
-        return run_training(task, cfg)
-
-
-@dataclasses.dataclass
-class QLoraTrainer:
-    """QLoRA: the frozen base in 4-bit NF4 with double quantization (bitsandbytes)."""
-
-    name: str = "qlora"
-
-    def train(self, task: Task, config: TrainConfig) -> Path:
-        cfg = dataclasses.replace(config, trainer=self.name, quantization="nf4")
-        return run_training(task, cfg)
