@@ -165,8 +165,8 @@ def sweep(config_file: Path | None, **kw: Any) -> None:
     from rich.table import Table
 
     from bizztune.core.config import build, read_yaml
+    from bizztune.pipeline.sweep import SweepConfig, parse_grid, run_sweep
     from bizztune.tasks import load_task
-    from bizztune.trainers.sweep import SweepConfig, parse_grid, run_sweep
 
     yaml_data = read_yaml(config_file) if config_file else {}
     out = kw.pop("out", None)
@@ -193,7 +193,7 @@ def sweep(config_file: Path | None, **kw: Any) -> None:
     cols = list(board["rows"][0].keys())
     for c in cols:
         table.add_column(c)
-    from bizztune.trainers.sweep import _fmt
+    from bizztune.pipeline.sweep import _fmt
 
     for r in board["rows"]:
         table.add_row(*(_fmt(r[c]) for c in cols))

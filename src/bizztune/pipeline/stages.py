@@ -4,7 +4,7 @@
     bizztune run --config experiments/study-gpu.yaml    # the original study's set-up on a GPU
     bizztune run --stages train,finetuned,report --force
 
-    from bizztune.run import RunConfig, run_experiment
+    from bizztune.pipeline.stages import RunConfig, run_experiment
     result = run_experiment(RunConfig(), Path("runs/default"))
 
 Stages, in order: ``generate`` (tickets) -> ``split`` (train/val/test) -> ``baselines`` (majority,
