@@ -115,7 +115,7 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
     assert resolved["train"]["max_steps"] == 3 and resolved["model"]["name"] == str(tiny_model)
     assert resolved["train"]["r"] == 16  # the run's CPU defaults are written out too
     # ... and it is an experiment file: it reads back to the same config
-    from bizztune.pipeline.stages import load_run_config
+    from bizztune.pipeline.config import load_run_config
 
     assert load_run_config(out / "config.yaml") == load_run_config(cfg)
     versions = json.loads((out / "versions.json").read_text())
@@ -238,7 +238,7 @@ def test_config_errors_name_the_key(tmp_path: Path, tiny_model: Path) -> None:
 
 
 def test_experiment_files() -> None:
-    from bizztune.pipeline.stages import RunConfig, load_run_config
+    from bizztune.pipeline.config import RunConfig, load_run_config
 
     # `bizztune run` without --config is experiments/default.yaml
     assert load_run_config(REPO / "experiments" / "default.yaml") == RunConfig()

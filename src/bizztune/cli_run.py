@@ -128,7 +128,8 @@ def run_cmd(
     """Generate data, benchmark baselines, fine-tune, benchmark again, and write the report."""
     from rich.table import Table
 
-    from bizztune.pipeline.stages import default_out, load_run_config, run_experiment
+    from bizztune.pipeline.config import default_out, load_run_config
+    from bizztune.pipeline.stages import run_experiment
 
     overrides: dict[str, Any] = {"seed": seed, "eval": {"limit": limit}}
     if no_api:

@@ -193,10 +193,10 @@ def sweep(config_file: Path | None, **kw: Any) -> None:
     cols = list(board["rows"][0].keys())
     for c in cols:
         table.add_column(c)
-    from bizztune.pipeline.sweep import _fmt
+    from bizztune.pipeline.sweep import cell_text
 
     for r in board["rows"]:
-        table.add_row(*(_fmt(r[c]) for c in cols))
+        table.add_row(*(cell_text(r[c]) for c in cols))
     from rich.console import Console
 
     Console(width=200).print(table)

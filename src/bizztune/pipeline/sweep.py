@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bizztune.core.errors import ConfigError
-from bizztune.core.interfaces import Task
+from bizztune.core.interfaces import ProviderConfig, Task
+from bizztune.core.registry import load_trainer
+from bizztune.eval.evaluate import EvalConfig, run_eval
 from bizztune.trainers.config import TrainConfig
 
 SEARCHABLE = ("learning_rate", "r", "alpha", "epochs", "target_modules", "dropout", "max_steps")
@@ -122,9 +124,6 @@ def run_sweep(
     task: Task, cfg: SweepConfig, on_trial: Callable[[int, int, dict[str, Any]], None] | None = None
 ) -> dict[str, Any]:
     """Train and score every trial; writes the leaderboard and OUT/best. Returns the board."""
-    from bizztune.core.interfaces import ProviderConfig
-    from bizztune.core.registry import load_trainer
-    from bizztune.eval.evaluate import EvalConfig, run_eval
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -191,12 +190,13 @@ def leaderboard_md(board: dict[str, Any]) -> str:
         "|" + "|".join("---" for _ in cols) + "|",
     ]
     for r in rows:
-        lines.append("| " + " | ".join(_fmt(r[c]) for c in cols) + " |")
+        lines.append("| " + " | ".join(cell_text(r[c]) for c in cols) + " |")
     lines += ["", f"Best: {board['best']['trial']} (copied to best/)", ""]
     return "\n".join(lines)
 
 
-def _fmt(v: Any) -> str:
+def cell_text(v: Any) -> str:
+    """A leaderboard cell: module lists joined by commas, floats to 4 significant digits."""
     if isinstance(v, list):
         return ",".join(map(str, v))
     if isinstance(v, float):
