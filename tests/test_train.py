@@ -298,7 +298,7 @@ def test_export_merges_adapter_into_base(tiny: Path, split_dir: Path, tmp_path: 
 def test_shipped_train_configs_build() -> None:
     """experiments/train-*.yaml are `bizztune train --config` files: every key must be a
     TrainConfig field with a valid value."""
-    from bizztune.cli_train import build_train_config
+    from bizztune.cli.train import build_train_config
 
     root = Path(__file__).resolve().parents[1] / "experiments"
     files = sorted(root.glob("train-*.yaml"))

@@ -206,7 +206,7 @@ def _attach_subcommands() -> None:
     """Commands of the other pipeline steps live in their own small modules."""
     import importlib
 
-    for mod in ("bizztune.cli_data", "bizztune.cli_train", "bizztune.cli_run"):
+    for mod in ("bizztune.cli.data", "bizztune.cli.train", "bizztune.cli.run"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from bizztune.cli import cli, console
+from bizztune.cli.main import cli, console
 
 _ICONS = {
     "start": "[bold cyan]▶[/]",

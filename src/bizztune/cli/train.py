@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from bizztune.cli import cli, console
+from bizztune.cli.main import cli, console
 
 _TRAIN_KEYS = (
     "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",

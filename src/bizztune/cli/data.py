@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from bizztune.cli import cli, console
+from bizztune.cli.main import cli, console
 from bizztune.core.paths import responses_dir
 from bizztune.data.sources import DEFAULT_N, DEFAULT_SEED
 
