@@ -4,36 +4,23 @@ bizztune generate --task tickets -n 1000 --out data/tickets.jsonl            # o
 bizztune generate -n 330 --provider gpt-4o --concurrency 8 --out data/gpt4o.jsonl
 bizztune split data/tickets.jsonl --out data/split --seed 0 --ratios 0.8,0.1,0.1
 
-Parses flags and shows progress; the work is in ``bizztune.generate`` and ``bizztune.split``.
+Parses flags and shows progress; the work is in ``bizztune.data.generate`` (the one generate
+step, shared with ``bizztune run``) and ``bizztune.data.split``.
 Rerun an interrupted ``generate`` with the same flags to resume it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from bizztune.cli.main import cli, console
+from bizztune.cli.common import console, progress_bar
 from bizztune.core.paths import responses_dir
 from bizztune.data.sources import DEFAULT_N, DEFAULT_SEED
 
 
-def _progress(label: str) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    return Progress(
-        f"[progress.description]{label}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console(),
-        transient=False,
-    )
-
-
-@cli.command()
+@click.command()
 @click.option("--task", "-t", default="tickets", show_default=True, help="Task name or YAML file.")
 @click.option("-n", "n", type=int, default=DEFAULT_N, show_default=True, help="Items to generate.")
 @click.option(
@@ -98,8 +85,8 @@ def generate(
             seed=seed,
             cache_dir=None if no_cache else responses_dir(),
         )
-    with _progress(f"generate {t.name} ({source})") as bar:
-        tid = bar.add_task("generate", total=n)
+    with progress_bar() as bar:
+        tid = bar.add_task(f"generate {t.name} ({source})", total=n)
 
         def progress(done: int, total: int) -> None:
             bar.update(tid, completed=done, total=total)
@@ -128,7 +115,7 @@ def generate(
     click.echo(f"data card: {result.card_path}")
 
 
-@cli.command()
+@click.command()
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--task", "-t", default="tickets", show_default=True, help="Task name or YAML file.")
 @click.option(

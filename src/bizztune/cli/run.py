@@ -5,7 +5,7 @@
     bizztune run --stages train,finetuned,report --force      # redo just these
     bizztune run --no-api                                     # skip API baselines, fully offline
 
-Parses flags and shows progress; the pipeline is ``bizztune.run``.
+Parses flags and shows progress; the pipeline is ``bizztune.pipeline.stages``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from bizztune.cli.main import cli, console
+from bizztune.cli.common import console
 
 _ICONS = {
     "start": "[bold cyan]▶[/]",
@@ -91,7 +91,7 @@ class RichReporter:
             self.bar = None
 
 
-@cli.command("run")
+@click.command("run")
 @click.option(
     "--config",
     "config_file",

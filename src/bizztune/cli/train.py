@@ -8,12 +8,13 @@ bizztune export runs/train/lora --out runs/export/lora
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from bizztune.cli.main import cli, console
+from bizztune.cli.common import console
 
 _TRAIN_KEYS = (
     "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",
@@ -113,7 +114,7 @@ def build_train_config(config_file: Path | None, kw: dict[str, Any], section: st
     return build(TrainConfig, merge(data, flags), str(config_file or "flags"))
 
 
-@cli.command()
+@click.command()
 @train_options
 @click.option("--out", "-o", help="Output folder (default: runs/train/<task>-<model>-<trainer>).")
 @click.option("--resume", is_flag=True, default=None, help="Continue from the last checkpoint.")
@@ -126,8 +127,6 @@ def train(config_file: Path | None, **kw: Any) -> None:
     task = load_task(cfg.task)
     trainer = load_trainer(cfg.trainer)
     out = trainer.train(task, cfg)
-    import json
-
     summary = out / "train_summary.json"
     quantization = cfg.quantization
     if summary.is_file():
@@ -148,7 +147,7 @@ def train(config_file: Path | None, **kw: Any) -> None:
     )
 
 
-@cli.command()
+@click.command()
 @train_options
 @click.option("--out", "-o", help="Sweep folder (default: runs/sweep).")
 @click.option(
@@ -162,10 +161,11 @@ def train(config_file: Path | None, **kw: Any) -> None:
 @click.option("--decoding", type=click.Choice(["free", "constrained"]), help="Scoring decoding.")
 def sweep(config_file: Path | None, **kw: Any) -> None:
     """Search learning rate, r, alpha, epochs, target modules; score on the validation split."""
+    from rich.console import Console
     from rich.table import Table
 
     from bizztune.core.config import build, read_yaml
-    from bizztune.pipeline.sweep import SweepConfig, parse_grid, run_sweep
+    from bizztune.pipeline.sweep import SweepConfig, cell_text, parse_grid, run_sweep
     from bizztune.tasks import load_task
 
     yaml_data = read_yaml(config_file) if config_file else {}
@@ -193,17 +193,13 @@ def sweep(config_file: Path | None, **kw: Any) -> None:
     cols = list(board["rows"][0].keys())
     for c in cols:
         table.add_column(c)
-    from bizztune.pipeline.sweep import cell_text
-
     for r in board["rows"]:
         table.add_row(*(cell_text(r[c]) for c in cols))
-    from rich.console import Console
-
     Console(width=200).print(table)
     click.echo(f"best: {board['best']['trial']} -> {Path(cfg.out) / 'best'}")
 
 
-@cli.command("export")
+@click.command("export")
 @click.argument("adapter", type=click.Path(path_type=Path))
 @click.option(
     "--out", "-o", type=click.Path(path_type=Path), required=True, help="Merged model folder."
