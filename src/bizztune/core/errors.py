@@ -1,4 +1,5 @@
-"""Project exceptions. Domain code raises these; ``cli.py`` turns them into one clear line."""
+"""Project exceptions. Domain code raises these; the CLI (``bizztune.cli.main``) turns them into one
+clear line and a non-zero exit."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from bizztune.data.split import split_dataset
 summary = split_dataset(task, Path("data/tickets.jsonl"), Path("data/split"), seed=0)
 
 Near-duplicate pairs (character 5-gram Jaccard >= 0.5 over title and description, see
-``bizztune.datacard``) are joined into clusters with union-find; a cluster always lands in one
+``bizztune.data.datacard``) are joined into clusters with union-find; a cluster always lands in one
 split. Clusters are stratified by their label combination (subcategory, urgency, ...) and
 assigned greedily to the split furthest below its target share, in a seeded order, so the same
 file and seed always give the same split, whatever the row order of the file.

@@ -41,7 +41,7 @@ from bizztune.trainers.lora.collate import CompletionCollator, encode_examples
 from bizztune.trainers.lora.hf_trainer import progress_callback, trainer_class, with_cpu_fsdp
 from bizztune.trainers.lora.run_folder import (
     CONFIG_FILE,
-    SUMMARY_VERSION,
+    TRAIN_SCHEMA_VERSION,
     already_done,
     check_resume,
     default_out,
@@ -290,7 +290,7 @@ def run_training(
     trainer.loraplus_ratio = cfg.loraplus_ratio
 
     resolved = {
-        "schema_version": SUMMARY_VERSION,
+        "schema_version": TRAIN_SCHEMA_VERSION,
         "bizztune_version": __version__,
         "train": {**cfg.to_dict(), "data": cfg.data, "out": str(out)},
         "resolved": {

@@ -22,8 +22,8 @@ from typing import Any
 from bizztune.core.errors import ConfigError
 from bizztune.trainers.config import TrainConfig
 
-SUMMARY_VERSION = 1
-"""The ``schema_version`` of train_config.json."""
+TRAIN_SCHEMA_VERSION = 1
+"""The ``schema_version`` of a training output folder, in its train_config.json."""
 CONFIG_FILE = "train_config.json"
 RESUME_KEYS = (
     "model",
