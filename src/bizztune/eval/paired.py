@@ -22,11 +22,13 @@ FINETUNED_LABEL = "finetuned"
 
 
 def accuracy_of(run: dict[str, Any], field: str) -> float:
+    """A run's accuracy on one field, or on all of them (``"joint"``)."""
     m = run["metrics"]
     return float(m["joint"]["accuracy"] if field == "joint" else m["fields"][field]["accuracy"])
 
 
 def run_name(run: dict[str, Any]) -> str:
+    """The model's name as reports show it."""
     return str(run["metrics"].get("model", run["dir"].name))
 
 

@@ -26,9 +26,11 @@ from bizztune.eval.tables import accuracy_table, interval_table, usage_table
 EVAL_RUN_SCHEMA_VERSION = 1
 """The ``schema_version`` of an eval run's config.json."""
 RESUME_KEYS = ("task", "provider", "data", "split", "style", "calls", "limit")
+"""What must match for a rerun to resume an existing run directory."""
 
 
 def check_resume(run_dir: Path, resolved: dict[str, Any]) -> None:
+    """A ConfigError when ``run_dir`` holds a run of another config (it is not resumed)."""
     cfg_path = run_dir / "config.json"
     if not cfg_path.is_file():
         return

@@ -37,7 +37,7 @@ RUN_FOLDER_SCHEMA_VERSION = 1
 DONE = "stage.done.json"
 STARTED = "stage.started.json"
 RUN_MARKER = "run.json"
-VERSIONED = (
+VERSIONED = (  # recorded in versions.json and in every stage marker
     "bizztune",
     "torch",
     "transformers",
@@ -51,6 +51,7 @@ VERSIONED = (
 )
 
 
+# -- progress -------------------------------------------------------------------------------------
 Status = Literal["start", "cached", "done", "skipped", "redo"]
 
 
@@ -72,7 +73,9 @@ class PrintReporter:
         return None
 
 
+# -- markers --------------------------------------------------------------------------------------
 def fingerprint(*parts: Any) -> str:
+    """A short hash of everything that decides a stage's output."""
     blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
@@ -130,6 +133,7 @@ class Marker:
         return f"{self.fingerprint}@{self.finished_at}"
 
 
+# -- the engine -----------------------------------------------------------------------------------
 class StageEngine:
     """Runs the stages a pipeline asks for, in its order, each unless its marker is current."""
 
