@@ -51,6 +51,22 @@ def test_builtins_register_through_the_entry_point() -> None:
     assert {"majority", "tfidf"} <= set(reg.names("provider"))
 
 
+def test_a_factory_that_returns_no_provider_is_an_error_naming_the_plugin() -> None:
+    from bizztune.core.errors import PluginError
+    from bizztune.core.interfaces import Provider
+    from bizztune.core.registry import Component, check_built
+
+    comp = Component("provider", "broken", object, "", "some-plugin")
+    with pytest.raises(PluginError, match=r"provider 'broken' \(from some-plugin\).*no complete"):
+        check_built(comp, object(), Provider)
+
+    class Quiet:  # only what is called: attributes stay duck-typed, as before
+        def complete(self, requests: object, schema: object) -> list[object]:
+            return []
+
+    check_built(comp, Quiet(), Provider)
+
+
 def test_installed_plugin_is_listed_and_usable(
     plugin_site: Path, split_dir: Path, tmp_path: Path
 ) -> None:

@@ -155,21 +155,16 @@ def get_registry() -> Registry:
 
 
 def check_built(component: Component, obj: object, interface: Any) -> None:
-    """A PluginError naming the plugin when ``obj`` is not the interface its factory promised."""
-    if not isinstance(obj, interface):
-        members = [
-            *getattr(interface, "__annotations__", {}),
-            *(
-                n
-                for n, v in vars(interface).items()
-                if (callable(v) or isinstance(v, property)) and not n.startswith("_")
-            ),
-        ]
-        missing = [m for m in members if not hasattr(obj, m)]
+    """A PluginError naming the plugin when ``obj`` lacks a method of the interface its factory
+    promised (``complete`` of a Provider, ``train`` of a Trainer, ...). Attributes are left to
+    duck typing, as they always were, so a plugin that worked before still loads."""
+    methods = [n for n, v in vars(interface).items() if callable(v) and not n.startswith("_")]
+    missing = [m for m in methods if not callable(getattr(obj, m, None))]
+    if missing:
         raise PluginError(
             f"{component.kind} '{component.name}' (from {component.distribution}): its factory "
-            f"returned a {type(obj).__name__}, which is not a {interface.__name__}"
-            + (f" (it has no {', '.join(missing)})" if missing else "")
+            f"returned a {type(obj).__name__}, which is not a {interface.__name__} "
+            f"(it has no {', '.join(missing)})"
         )
 
 
