@@ -45,7 +45,7 @@ def matmul_rate(dtype: Any, m: int = 2048, k: int = 576, n: int = 1536, reps: in
 
 
 def accuracy(task: Any, golds: list[dict[str, str]], preds: list[dict[str, Any]]) -> dict[str, Any]:
-    from bizztune.metrics import score
+    from bizztune.eval.metrics import score
 
     m = score(task.schema, golds, preds)
     return {
@@ -61,11 +61,12 @@ def accuracy(task: Any, golds: list[dict[str, str]], preds: list[dict[str, Any]]
 def main() -> None:
     import torch
 
-    from bizztune.data import DEFAULT_N, default_data_dir, load_examples, resolve_data
-    from bizztune.evaluate import EvalConfig, build_requests
-    from bizztune.interfaces import ProviderConfig
-    from bizztune.providers.hf import HFProvider
-    from bizztune.registry import load_task
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.data.io import load_examples
+    from bizztune.data.sources import DEFAULT_N, default_data_dir, resolve_data
+    from bizztune.eval.evaluate import EvalConfig, build_requests
+    from bizztune.providers.local.hf import HFProvider
+    from bizztune.tasks import load_task
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=200, help="test tickets")

@@ -43,7 +43,7 @@ def _answer_loss(model: Any, tok: Any, task: Any, examples: list[Any], style: st
     import torch
     import torch.nn.functional as F
 
-    from bizztune.trainers.collate import encode_example
+    from bizztune.trainers.lora.collate import encode_example
 
     model.eval()
     total, count = 0.0, 0
@@ -66,8 +66,9 @@ def _peak_rss_mb() -> float:
 
 
 def _data(args: argparse.Namespace) -> tuple[Any, list[Any], list[Any], Path]:
-    from bizztune.data import load_examples, resolve_data
-    from bizztune.registry import load_task
+    from bizztune.data.io import load_examples
+    from bizztune.data.sources import resolve_data
+    from bizztune.tasks import load_task
 
     task = load_task("tickets")
     data = resolve_data(task, Path(args.data) if args.data else None)
@@ -84,10 +85,11 @@ def arm_trl(args: argparse.Namespace) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    from bizztune.trainers.qlora import load_tokenizer, resolve_model_path
+    from bizztune.models.embedded import resolve_model
+    from bizztune.models.tokenizer import load_tokenizer
 
     task, train, val, _ = _data(args)
-    path = resolve_model_path(args.model)
+    path = resolve_model(args.model)
     tok = load_tokenizer(path)
     texts = [
         tok.apply_chat_template(task.messages(ex, style="long", with_answer=True), tokenize=False)
@@ -139,9 +141,10 @@ def arm_bizztune(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from bizztune.registry import load_trainer
+    from bizztune.core.registry import load_trainer
+    from bizztune.models.embedded import resolve_model
+    from bizztune.models.tokenizer import load_tokenizer
     from bizztune.trainers.config import TrainConfig
-    from bizztune.trainers.qlora import load_tokenizer, resolve_model_path
 
     task, train, val, data = _data(args)
     out = Path(tempfile.mkdtemp(prefix="bizztune-bench-")) / "run"
@@ -163,7 +166,7 @@ def arm_bizztune(
     trainer = load_trainer("qlora" if quant else "lora")
     trainer.train(task, cfg)
     summary = json.loads((out / "train_summary.json").read_text())
-    path = resolve_model_path(args.model)
+    path = resolve_model(args.model)
     tok = load_tokenizer(out)
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(path)), str(out))
     val_loss = _answer_loss(model, tok, task, val, style)

@@ -83,7 +83,7 @@ NAMES = ["Anna Schmidt", "Jonas Weber", "Lea Fischer", "Paul Wagner", "Mia Becke
 
 
 def parent_of() -> dict[str, str]:
-    from bizztune.registry import load_task
+    from bizztune.tasks import load_task
 
     return dict(load_task("tickets").schema.field("subcategory").parent_of)
 

@@ -20,11 +20,14 @@ from typing import Any
 
 import pytest
 
-from bizztune.errors import ConfigError, MissingKeyError, ProviderError
-from bizztune.evaluate import EvalConfig, build_requests
-from bizztune.interfaces import Completion, Example, ProviderConfig, Request, Task
-from bizztune.providers.api import ApiProvider, price_of, retry_after
-from bizztune.registry import load_provider, load_task
+from bizztune.core.errors import ConfigError, MissingKeyError, ProviderError
+from bizztune.core.interfaces import Completion, Example, ProviderConfig, Request, Task
+from bizztune.core.registry import load_provider
+from bizztune.eval.evaluate import EvalConfig, build_requests
+from bizztune.providers.api.backend import retry_after
+from bizztune.providers.api.engine import ApiProvider
+from bizztune.providers.api.prices import price_of
+from bizztune.tasks import load_task
 
 from chat_server import ChatServer, Reply
 from conftest import make_rows, run_cli, write_jsonl
@@ -42,7 +45,7 @@ def task() -> Task:
 
 @pytest.fixture(scope="module")
 def examples(task: Task) -> list[Example]:
-    from bizztune.data import row_to_example
+    from bizztune.data.io import row_to_example
 
     return [row_to_example(r, task, f"row {i}") for i, r in enumerate(make_rows(1)[:6])]
 
@@ -528,7 +531,7 @@ def test_rerun_asks_again_only_for_items_whose_call_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failed call is scored wrong in the first run; a rerun resumes and re-asks only it."""
-    from bizztune.evaluate import run_eval
+    from bizztune.eval.evaluate import run_eval
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     rows = make_rows(1)[:4]

@@ -96,8 +96,8 @@ def test_eval_with_yaml_config_and_flag_override(split_dir: Path, tmp_path: Path
 def test_run_names_tell_base_quantization_adapter_and_decoding_apart() -> None:
     """Two evaluations of one adapter, on a 4-bit and a 16-bit base, must not share a row name
     in `bizztune report`."""
-    from bizztune.evaluate import EvalConfig, display_name
-    from bizztune.interfaces import ProviderConfig
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.eval.evaluate import EvalConfig, display_name
 
     def name(**kw: Any) -> str:
         p = ProviderConfig(name="hf", model="smollm2-135m", decoding="constrained", **kw)

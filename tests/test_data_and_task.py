@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bizztune.data import load_examples
-from bizztune.errors import ConfigError, DataError
-from bizztune.interfaces import Example
-from bizztune.registry import load_task
-from bizztune.task import builtin_tasks_dir, load_task_file
+from bizztune.core.errors import ConfigError, DataError
+from bizztune.core.interfaces import Example
+from bizztune.data.io import load_examples
+from bizztune.tasks import load_task
+from bizztune.tasks.tickets import TASK_FILE
+from bizztune.tasks.yaml_task import load_task_file
 
 from conftest import make_rows, write_jsonl
 
@@ -95,7 +96,7 @@ def test_builtin_task_knows_hierarchy_and_prompt() -> None:
         assert label in msgs[0]["content"]
     assert "Titel: T" in msgs[0]["content"] and "Datum: 2024-01-01" in msgs[0]["content"]
     assert json.loads(msgs[1]["content"]) == ex.labels
-    assert (builtin_tasks_dir() / "tickets.yaml").is_file()
+    assert TASK_FILE.is_file() and TASK_FILE.name == "tickets.yaml"
 
 
 CUSTOM = """

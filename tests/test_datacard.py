@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bizztune.datacard import (
+from bizztune.data.datacard import (
     balance,
     card_stats,
     distinct_ngrams,
@@ -24,6 +24,9 @@ from bizztune.datacard import (
     title_label_share,
     write_datacard,
 )
+from bizztune.tasks import load_task
+
+SCHEMA = load_task("tickets").schema
 
 
 def brute_jaccard(a: str, b: str) -> float:
@@ -87,7 +90,7 @@ def test_title_label_share_and_label_distribution() -> None:
         {"title": "zahlungsprobleme!!", "subcategory": "Zahlungsprobleme", "urgency": "Mittel"},
         {"title": "Frage", "subcategory": "Zahlungsprobleme", "urgency": "Niedrig"},
     ]
-    assert title_label_share(rows) == 0.5
+    assert title_label_share(rows, "subcategory") == 0.5
     dist = label_distribution(rows, ("subcategory", "urgency", "category"))
     assert dist == {
         "subcategory": {"Softwarefehler": 2, "Zahlungsprobleme": 2},
@@ -110,7 +113,7 @@ def test_card_gates_fail_on_duplicated_data(tmp_path: Path) -> None:
         "subcategory": "Softwarefehler",
         "urgency": "Hoch",
     }
-    stats = write_datacard([dict(row) for _ in range(5)], tmp_path / "card.md", "dups")
+    stats = write_datacard([dict(row) for _ in range(5)], tmp_path / "card.md", "dups", SCHEMA)
     assert stats.exact_duplicates == 4
     assert stats.near_duplicate_rate == 1.0
     assert not stats.passed
@@ -128,6 +131,6 @@ def test_card_of_distinct_rows_passes() -> None:
          "urgency": "Hoch"}
         for i in range(40)
     ]  # fmt: skip
-    stats = card_stats(rows)
+    stats = card_stats(rows, SCHEMA)
     assert stats.gates["no exact duplicates"]
     assert stats.balance["subcategory"] == 1.0

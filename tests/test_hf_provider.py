@@ -19,12 +19,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from bizztune.data import row_to_example  # noqa: E402
-from bizztune.errors import ConfigError, MissingDependencyError  # noqa: E402
-from bizztune.evaluate import EvalConfig, build_requests, run_eval  # noqa: E402
-from bizztune.interfaces import ProviderConfig, Request  # noqa: E402
-from bizztune.providers.constrained import AnswerTrie, answer_space  # noqa: E402
-from bizztune.registry import load_task  # noqa: E402
+from bizztune.core.errors import ConfigError, MissingDependencyError  # noqa: E402
+from bizztune.core.interfaces import ProviderConfig, Request  # noqa: E402
+from bizztune.data.io import row_to_example  # noqa: E402
+from bizztune.eval.evaluate import EvalConfig, build_requests, run_eval  # noqa: E402
+from bizztune.providers.local.constrained import AnswerTrie, answer_space  # noqa: E402
+from bizztune.tasks import load_task  # noqa: E402
 
 from conftest import make_rows, run_cli  # noqa: E402
 
@@ -49,7 +49,7 @@ def _requests(task: Any, n: int, calls: str = "joint") -> list[Request]:
 
 
 def _provider(model: Path | str, **kw: Any) -> Any:
-    from bizztune.providers.hf import HFProvider
+    from bizztune.providers.local.hf import HFProvider
 
     kw.setdefault("dtype", "float32")
     return HFProvider(ProviderConfig(name="hf", model=str(model), **kw))
@@ -243,7 +243,7 @@ def test_load_in_4bit_constrained(tiny: Path, task: Any) -> None:
 def test_resolve_model_errors_and_local_paths(
     tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bizztune.providers import models
+    from bizztune.models import embedded as models
 
     assert models.resolve_model(str(tiny)) == tiny
     with pytest.raises(ConfigError, match=r"offline.*local path"):
@@ -281,7 +281,7 @@ def test_cli_constrained_per_field(tiny: Path, split_dir: Path, tmp_path: Path) 
 def test_llamacpp_missing_is_a_clear_error() -> None:
     if importlib.util.find_spec("llama_cpp") is not None:
         pytest.skip("llama-cpp-python is installed")
-    from bizztune.providers.llamacpp import LlamaCppProvider
+    from bizztune.providers.local.llamacpp import LlamaCppProvider
 
     with pytest.raises(MissingDependencyError, match="llama-cpp-python"):
         LlamaCppProvider(ProviderConfig(name="llamacpp", model="smollm2-135m"))

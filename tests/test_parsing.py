@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bizztune.parsing import match_label, norm, parse_answer
-from bizztune.registry import load_task
+from bizztune.tasks import load_task
+from bizztune.tasks.parsing import match_label, norm, parse_answer
 
 SCHEMA = load_task("tickets").schema
 TS, SW = "Technischer Support", "Softwarefehler"

@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from bizztune.registry import get_registry
+from bizztune.core.registry import get_registry
 
+from chat_server import ChatServer, Reply
 from conftest import REPO, run_cli
 
 
@@ -47,6 +49,22 @@ def test_builtins_register_through_the_entry_point() -> None:
     assert reg.components["task"]["tickets"].distribution == "bizztune"
     assert reg.components["provider"]["tfidf"].distribution == "bizztune"
     assert {"majority", "tfidf"} <= set(reg.names("provider"))
+
+
+def test_a_factory_that_returns_no_provider_is_an_error_naming_the_plugin() -> None:
+    from bizztune.core.errors import PluginError
+    from bizztune.core.interfaces import Provider
+    from bizztune.core.registry import Component, check_built
+
+    comp = Component("provider", "broken", object, "", "some-plugin")
+    with pytest.raises(PluginError, match=r"provider 'broken' \(from some-plugin\).*no complete"):
+        check_built(comp, object(), Provider)
+
+    class Quiet:  # only what is called: attributes stay duck-typed, as before
+        def complete(self, requests: object, schema: object) -> list[object]:
+            return []
+
+    check_built(comp, Quiet(), Provider)
 
 
 def test_installed_plugin_is_listed_and_usable(
@@ -97,15 +115,63 @@ def test_installed_plugin_is_listed_and_usable(
     assert run_cli("eval", "--provider", "keywords", "--data", str(split_dir)).returncode != 0
 
 
+def test_run_treats_a_plugin_api_provider_like_the_built_ins(
+    plugin_site: Path, tmp_path: Path
+) -> None:
+    """The plugin's 'acme' declares its key variable and that it is paid when it registers;
+    'bizztune run' reads that: skipped without ACME_API_KEY, skipped with --no-api, and scored
+    through bizztune's API engine against a self-hosted server (base_url: any key will do)."""
+    from bizztune.testing import make_tiny_model
+
+    STAGES = "generate,split,baselines"  # the base model is scored too; no training
+    tiny = make_tiny_model(tmp_path / "tiny")
+    answer = '{"category": "Ungewiss", "subcategory": "Kein Zusammenhang", "urgency": "Niedrig"}'
+    env = {"PYTHONPATH": os.pathsep.join([str(plugin_site), os.environ.get("PYTHONPATH", "")])}
+    with ChatServer(lambda body, n: Reply(content=answer)) as srv:
+        local = {"provider": "acme", "label": "acme-local", "base_url": srv.url + "/v1"}
+        cfg = tmp_path / "plugin-run.yaml"
+        cfg.write_text(
+            yaml.safe_dump(
+                {
+                    "name": "plugin-run",
+                    "data": {"n": 60},
+                    "model": {"name": str(tiny), "provider": "hf", "style": "compact"},
+                    "eval": {"baselines": ["majority", "acme", local]},
+                }
+            ),
+            encoding="utf-8",
+        )
+        out = tmp_path / "run"
+        r = run_cli("run", "--config", str(cfg), "--out", str(out), "--stages", STAGES, env=env)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert "eval:acme skipped: ACME_API_KEY is not set" in r.stderr
+        assert "eval:acme-local done" in r.stderr and "eval:majority done" in r.stderr
+        n_test = len((out / "data" / "split" / "test.jsonl").read_text().splitlines())
+        assert len(srv.requests) == n_test and srv.requests[0]["model"] == "acme-small"
+        m = json.loads((out / "eval" / "acme-local" / "metrics.json").read_text())
+        assert m["n"] == n_test and m["invalid_rate"] == 0.0
+        assert not (out / "eval" / "acme" / "stage.done.json").exists()
+
+        r = run_cli(
+            "run", "--config", str(cfg), "--out", str(out), "--stages", STAGES, "--no-api",
+            env=env,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr[-3000:]
+        for label in ("acme", "acme-local"):
+            assert f"eval:{label} skipped: API baselines are off" in r.stderr
+        assert "eval:majority cached" in r.stderr
+        assert len(srv.requests) == n_test
+
+
 def test_non_editable_wheel_ships_the_task(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     _pip("wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(REPO))
     site = tmp_path / "site"
     _pip("install", "--quiet", "--no-deps", "--target", str(site), *map(str, wheels.glob("*.whl")))
     code = (
-        "import bizztune.task as t, bizztune.registry as r; "
-        "task = r.load_task('tickets'); "
-        "print(t.builtin_tasks_dir()); print(len(task.schema.field('subcategory').labels))"
+        "import bizztune.tasks as t, bizztune.tasks.tickets as tickets; "
+        "task = t.load_task('tickets'); "
+        "print(tickets.TASK_FILE); print(len(task.schema.field('subcategory').labels))"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
     out = subprocess.run(

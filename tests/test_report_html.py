@@ -79,9 +79,9 @@ def render(page: Path, tmp: Path) -> dict[str, Any]:
 def report_dir(split_dir: Path, tmp_path: Path) -> Path:
     """A run folder with two real evals (majority as 'base', tfidf as 'finetuned') and a loss
     curve, reported by the real report writer."""
-    from bizztune.evaluate import EvalConfig, run_eval
-    from bizztune.interfaces import ProviderConfig
-    from bizztune.report_html import write_experiment_report
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.eval.evaluate import EvalConfig, run_eval
+    from bizztune.report.experiment import write_experiment_report
 
     run = tmp_path / "run"
     evals = []
@@ -157,7 +157,7 @@ def _run(name: str, correct: list[dict[str, bool]]) -> dict[str, Any]:
 
 
 def test_verdict_claims_only_what_the_data_support() -> None:
-    from bizztune.report_html import summarize_answer
+    from bizztune.eval.paired import summarize_answer
 
     def items(n_right: int, n: int = 100) -> list[dict[str, bool]]:
         return [{"category": i < n_right, "urgency": i < n_right} for i in range(n)]

@@ -103,13 +103,19 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
 
     # the run folder: data, resolved config, versions, one eval per model, adapter, reports
     assert len(lines(out / "data" / "raw" / "tickets.jsonl")) == 150
+    # the generate stage is `bizztune generate`'s step: the same data card and manifest
+    manifest = json.loads((out / "data" / "raw" / "tickets.generate.json").read_text())
+    assert (manifest["schema_version"], manifest["n"], manifest["provider"]) == (1, 150, None)
+    assert manifest["summary"]["total"] == 150 and manifest["datacard"]["n"] == 150
+    card = (out / "data" / "raw" / "tickets.datacard.md").read_text(encoding="utf-8")
+    assert card.startswith("# Data card: tickets, offline, n=150, seed 0")
     n_test = len(lines(out / "data" / "split" / "test.jsonl"))
     assert 10 <= n_test <= 20
     resolved = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8"))
     assert resolved["train"]["max_steps"] == 3 and resolved["model"]["name"] == str(tiny_model)
     assert resolved["train"]["r"] == 16  # the run's CPU defaults are written out too
     # ... and it is an experiment file: it reads back to the same config
-    from bizztune.run import load_run_config
+    from bizztune.pipeline.config import load_run_config
 
     assert load_run_config(out / "config.yaml") == load_run_config(cfg)
     versions = json.loads((out / "versions.json").read_text())
@@ -232,7 +238,7 @@ def test_config_errors_name_the_key(tmp_path: Path, tiny_model: Path) -> None:
 
 
 def test_experiment_files() -> None:
-    from bizztune.run import RunConfig, load_run_config
+    from bizztune.pipeline.config import RunConfig, load_run_config
 
     # `bizztune run` without --config is experiments/default.yaml
     assert load_run_config(REPO / "experiments" / "default.yaml") == RunConfig()

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from bizztune.data import SPLITS, load_examples
-from bizztune.datacard import near_duplicate_pairs
-from bizztune.errors import ConfigError
-from bizztune.interfaces import Task
-from bizztune.registry import load_task
-from bizztune.split import assign_splits, clusters_of, parse_ratios, split_dataset
-from bizztune.tickets_gen import generate
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import Task
+from bizztune.data.datacard import near_duplicate_pairs
+from bizztune.data.io import SPLITS, load_examples
+from bizztune.data.split import assign_splits, clusters_of, parse_ratios, split_dataset
+from bizztune.tasks import load_task
+from bizztune.tasks.tickets.generator import generate
 
 from conftest import run_cli, write_jsonl
 

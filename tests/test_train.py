@@ -11,7 +11,8 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from bizztune.registry import load_task, load_trainer
+from bizztune.core.registry import load_trainer
+from bizztune.tasks import load_task
 from bizztune.trainers.config import TrainConfig
 
 from conftest import run_cli
@@ -124,8 +125,8 @@ def test_training_teaches_the_end_of_turn_token(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from bizztune.data import load_examples
-    from bizztune.trainers.collate import encode_example
+    from bizztune.data.io import load_examples
+    from bizztune.trainers.lora.collate import encode_example
 
     # make_tiny_model's embeddings (std 0.02, tied to the LM head) cap every logit near 1, so
     # no LoRA update could make any token likely; larger embeddings let the logits move.
@@ -297,7 +298,7 @@ def test_export_merges_adapter_into_base(tiny: Path, split_dir: Path, tmp_path: 
 def test_shipped_train_configs_build() -> None:
     """experiments/train-*.yaml are `bizztune train --config` files: every key must be a
     TrainConfig field with a valid value."""
-    from bizztune.cli_train import build_train_config
+    from bizztune.cli.train import build_train_config
 
     root = Path(__file__).resolve().parents[1] / "experiments"
     files = sorted(root.glob("train-*.yaml"))

@@ -6,30 +6,27 @@ Each family registers from its own small module; factories import heavy code laz
 
 from __future__ import annotations
 
-from bizztune.hookspecs import Register, hookimpl
+from bizztune.core.hookspecs import Register, hookimpl
 
 
 @hookimpl
 def register_tasks(register: Register) -> None:
-    from bizztune.task import builtin_tasks_dir, load_task_file
+    from bizztune.tasks import tickets
 
-    for path in sorted(builtin_tasks_dir().glob("*.yaml")):
-        register(
-            path.stem, lambda p=path: load_task_file(p), description=f"built-in task ({path.name})"
-        )
+    tickets.register(register)
 
 
 @hookimpl
 def register_providers(register: Register) -> None:
-    from bizztune.providers import api_plugins, baseline_plugins, local_plugins
+    from bizztune.providers import api, baselines, local
 
-    baseline_plugins.register(register)
-    api_plugins.register(register)
-    local_plugins.register(register)
+    baselines.register(register)
+    api.register(register)
+    local.register(register)
 
 
 @hookimpl
 def register_trainers(register: Register) -> None:
-    from bizztune.trainers import plugins as trainer_plugins
+    from bizztune import trainers
 
-    trainer_plugins.register(register)
+    trainers.register(register)

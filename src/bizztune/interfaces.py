@@ -1,219 +1,38 @@
-"""The three plugin interfaces (Task, Provider, Trainer) and the small records they exchange.
+"""The plugin interfaces under their first import path, for plugins written against bizztune 0.1.
 
-A task knows its schema, prompt, parser and gold answers. A provider answers a batch of chat
-requests. A trainer turns a dataset into an adapter directory. Everything else is a function.
+New code imports ``bizztune.core.interfaces``, where they live (docs/plugins.md).
 """
 
-from __future__ import annotations
+from bizztune.core.interfaces import (
+    Completion,
+    Decoding,
+    Example,
+    Fittable,
+    LabelField,
+    Message,
+    ParsedAnswer,
+    PromptStyle,
+    Provider,
+    ProviderConfig,
+    Request,
+    Schema,
+    Task,
+    Trainer,
+)
 
-import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from bizztune.trainers.config import TrainConfig
-
-Message = dict[str, str]
-PromptStyle = Literal["long", "compact"]
-Decoding = Literal["free", "constrained"]
-
-
-@dataclass(frozen=True)
-class LabelField:
-    """One output field of a task, e.g. ``subcategory``, with its closed label set."""
-
-    name: str
-    labels: tuple[str, ...]
-    description: str = ""
-    parent: str | None = None
-    """Name of the field this one refines (``category`` for ``subcategory``)."""
-    parent_of: Mapping[str, str] = field(default_factory=dict)
-    """Label -> label of the parent field; the hierarchy, e.g. Softwarefehler -> Technischer Support."""
-    rubric: Mapping[str, str] = field(default_factory=dict)
-    """Label -> what it means; shown to generators and in the prompt when present."""
-
-
-@dataclass(frozen=True)
-class Schema:
-    """The closed output schema of a classification task."""
-
-    fields: tuple[LabelField, ...]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
-
-    def field(self, name: str) -> LabelField:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(name)
-
-    def consistent(self, labels: Mapping[str, str | None]) -> bool | None:
-        """Whether every child label belongs to its predicted parent label.
-
-        None when a needed label is missing (unparseable), so it can be left out of the rate.
-        """
-        verdicts: list[bool] = []
-        for f in self.fields:
-            if f.parent is None:
-                continue
-            child, parent = labels.get(f.name), labels.get(f.parent)
-            if child is None or parent is None:
-                return None
-            verdicts.append(f.parent_of.get(child) == parent)
-        return all(verdicts) if verdicts else None
-
-
-@dataclass
-class Example:
-    """One item: the inputs shown to the model and (for labelled data) the gold labels."""
-
-    id: str
-    inputs: dict[str, str]
-    labels: dict[str, str] = field(default_factory=dict)
-
-    def to_record(self) -> dict[str, Any]:
-        return {"id": self.id, **self.inputs, **self.labels}
-
-
-@dataclass
-class Request:
-    """One chat call. ``fields`` are the output fields this call must answer."""
-
-    id: str
-    example_id: str
-    messages: list[Message]
-    fields: tuple[str, ...]
-    example: Example | None = None
-    """The raw item, for providers that do not read prompts (majority, tfidf)."""
-    params: dict[str, Any] = field(default_factory=dict)
-    """Per-request overrides (temperature, seed, json: bool, max_tokens); part of the cache key."""
-
-    def cache_payload(self) -> str:
-        return json.dumps(
-            {"messages": self.messages, "fields": self.fields, "params": self.params},
-            ensure_ascii=False,
-            sort_keys=True,
-        )
-
-
-@dataclass
-class Completion:
-    """A provider's answer to one request. ``text`` is None when the call failed for good."""
-
-    request_id: str
-    text: str | None
-    error: str | None = None
-    latency_s: float = 0.0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    cached: bool = False
-
-
-@runtime_checkable
-class Task(Protocol):
-    """A classification task: inputs, a closed schema, prompts, gold answers, a parser."""
-
-    name: str
-    description: str
-    schema: Schema
-    input_fields: tuple[str, ...]
-
-    def messages(
-        self,
-        example: Example,
-        *,
-        style: PromptStyle = "long",
-        fields: Sequence[str] | None = None,
-        with_answer: bool = False,
-    ) -> list[Message]:
-        """ChatML messages for one example; with the assistant's gold answer for training."""
-        ...
-
-    def answer(self, labels: Mapping[str, str], fields: Sequence[str] | None = None) -> str:
-        """The gold assistant answer (JSON text) for the given labels."""
-        ...
-
-    def parse(self, text: str, fields: Sequence[str] | None = None) -> ParsedAnswer:
-        """Parse a model answer into labels of the schema (None for a missing/invalid field)."""
-        ...
-
-
-@dataclass
-class ParsedAnswer:
-    labels: dict[str, str | None]
-    """Field -> label in the taxonomy, or None when missing or outside it."""
-    errors: dict[str, str] = field(default_factory=dict)
-    """Field -> why it is None ("unparseable", "missing", "out of taxonomy: 'X'")."""
-
-    @property
-    def valid(self) -> bool:
-        return not self.errors
-
-
-@runtime_checkable
-class Provider(Protocol):
-    """Answers chat requests. Completions may come back in any order."""
-
-    name: str
-    model: str
-
-    def complete(self, requests: Sequence[Request], schema: Schema) -> Iterator[Completion]: ...
-
-
-@runtime_checkable
-class Fittable(Protocol):
-    """A provider that learns from the train split before answering (majority, tfidf)."""
-
-    def fit(self, train: Sequence[Example], schema: Schema) -> None: ...
-
-
-@runtime_checkable
-class Trainer(Protocol):
-    """Turns a task's instruction dataset into an adapter directory."""
-
-    name: str
-
-    def train(self, task: Task, config: TrainConfig) -> Path: ...
-
-
-@dataclass
-class ProviderConfig:
-    """Everything a provider factory may need. Providers ignore what does not apply to them."""
-
-    name: str
-    """The name the user asked for (``gpt-4``, ``tfidf``, ``hf``...)."""
-    model: str | None = None
-    """Model id or local path; providers have a default."""
-    base_url: str | None = None
-    """OpenAI-compatible server URL (vLLM, Ollama, llama.cpp server, LM Studio)."""
-    adapter: str | None = None
-    """PEFT adapter directory for local models."""
-    decoding: Decoding = "free"
-    concurrency: int = 4
-    timeout_s: float = 60.0
-    max_retries: int = 5
-    temperature: float = 0.0
-    seed: int = 0
-    max_new_tokens: int = 64
-    batch_size: int = 8
-    load_in_4bit: bool = False
-    device: str | None = None
-    dtype: str | None = None
-    cache_dir: Path | None = None
-    """On-disk response cache for API providers; None disables it."""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        from bizztune.errors import ConfigError
-
-        if self.decoding not in ("free", "constrained"):
-            raise ConfigError(f"--decoding must be 'free' or 'constrained', not {self.decoding!r}")
-        if self.concurrency < 1:
-            raise ConfigError("--concurrency must be at least 1")
-        if self.batch_size < 1:
-            raise ConfigError("--batch-size must be at least 1")
+__all__ = [
+    "Completion",
+    "Decoding",
+    "Example",
+    "Fittable",
+    "LabelField",
+    "Message",
+    "ParsedAnswer",
+    "PromptStyle",
+    "Provider",
+    "ProviderConfig",
+    "Request",
+    "Schema",
+    "Task",
+    "Trainer",
+]

@@ -1,1 +1,2 @@
-"""Built-in providers. Each module imports its heavy client library lazily."""
+"""Providers: answer chat requests. ``baselines`` (no model), ``api/`` (paid APIs and
+OpenAI-compatible servers, one engine and one file per vendor), ``local/`` (local models)."""

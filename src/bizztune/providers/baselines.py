@@ -11,8 +11,9 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from bizztune.errors import ConfigError
-from bizztune.interfaces import Completion, Example, ProviderConfig, Request, Schema
+from bizztune.core.errors import ConfigError
+from bizztune.core.hookspecs import Register
+from bizztune.core.interfaces import Completion, Example, ProviderConfig, Request, Schema
 
 
 def _text(ex: Example) -> str:
@@ -107,3 +108,19 @@ class TfidfProvider:
             yield Completion(
                 r.id, json.dumps({k: ans[k] for k in r.fields}, ensure_ascii=False), latency_s=dt
             )
+
+
+# -- registration ----------------------------------------------------------------------------------
+def register(register: Register) -> None:
+    register(
+        "majority",
+        MajorityProvider,
+        description="most frequent train label per field (no model)",
+        fittable=True,
+    )
+    register(
+        "tfidf",
+        TfidfProvider,
+        description="TF-IDF + logistic regression fitted on train (no model)",
+        fittable=True,
+    )

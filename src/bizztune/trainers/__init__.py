@@ -1,1 +1,43 @@
-"""Built-in trainers."""
+"""Trainers turn a task's data into an adapter folder. ``config.py`` is the TrainConfig every
+trainer receives; ``lora/`` the built-in LoRA trainer; ``export.py`` merges an adapter into its
+base. Registered here (factories import the trainer, and torch with it, only when called):
+
+bizztune train --trainer lora --model smollm2-135m --out runs/train/lora
+bizztune train --trainer qlora --model smollm2-135m --out runs/train/qlora
+bizztune train --trainer qlora-fsdp --nproc 2 --out runs/train/fsdp
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bizztune.core.hookspecs import Register
+from bizztune.trainers.config import Quantization
+
+
+def _trainer(name: str, quantization: Quantization | None = None, fsdp: bool = False) -> Any:
+    def factory() -> Any:
+        from bizztune.trainers.lora import LoraTrainer
+
+        return LoraTrainer(name, quantization, fsdp)
+
+    return factory
+
+
+def register(register: Register) -> None:
+    register(
+        "lora",
+        _trainer("lora"),
+        description="LoRA on a 16-bit base (bf16 where the CPU/GPU has it); default on CPU",
+    )
+    register(
+        "qlora",
+        _trainer("qlora", "nf4"),
+        description="QLoRA: 4-bit NF4 base with double quantization (bitsandbytes) + LoRA",
+    )
+    register(
+        "qlora-fsdp",
+        _trainer("qlora-fsdp", "nf4", fsdp=True),
+        description="QLoRA under FSDP2 in --nproc processes (GPUs; CPU with gloo and LoRA)",
+        aliases=("fsdp",),
+    )

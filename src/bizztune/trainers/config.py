@@ -6,6 +6,11 @@
 
 CLI flags override YAML (``bizztune train --config train.yaml``), YAML overrides these
 defaults. The resolved config is written next to the adapter as ``train_config.json``.
+
+``TrainConfig`` is one flat set of fields (one per ``bizztune train`` flag, one key per field in
+YAML and in train_config.json), defined in four parts that each check their own values: what
+to train (``TrainJob``), the adapter (``LoraParams``), the optimiser (``OptimizerParams``) and
+how it runs (``RuntimeParams``). Code that reads one part says so in its signature.
 """
 
 from __future__ import annotations
@@ -13,20 +18,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from bizztune.errors import ConfigError
+from bizztune.core.errors import ConfigError
 
 Quantization = Literal["nf4"]
 Bf16 = Literal["auto", True, False]
 PaddingFree = Literal["auto", True, False]
 Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup"]
-TRAINER_NAMES = ("lora", "qlora", "qlora-fsdp")
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj")
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 @dataclass
-class TrainConfig:
-    """One fine-tuning run. Every field maps to a ``bizztune train`` flag of the same name."""
+class TrainJob:
+    """What to train: the base model, the data, the task and where the adapter goes."""
 
     model: str = "smollm2-135m"
     """Base model: an embedded name (``smollm2-135m``) or a local HF folder (--model)."""
@@ -43,6 +47,18 @@ class TrainConfig:
     style: Literal["long", "compact"] = "compact"
     """Prompt style used for training AND evaluation of this adapter (--style). Compact is ~3x
     fewer tokens, hence ~3x faster on CPU; the long prompt includes the full taxonomy."""
+
+    def check_job(self) -> None:
+        if not self.trainer or not isinstance(self.trainer, str):
+            raise ConfigError("--trainer must name a registered trainer (see 'bizztune plugins')")
+        if self.style not in ("long", "compact"):
+            raise ConfigError(f"--style must be 'long' or 'compact', not {self.style!r}")
+
+
+@dataclass
+class LoraParams:
+    """The adapter: which layers get LoRA, its rank and scale, and the base's quantization."""
+
     quantization: Quantization | None = None
     """"nf4": load the frozen base in 4-bit NF4 with double quantization (QLoRA). None: 16-bit
     base (LoRA). The qlora/qlora-fsdp trainers set it to "nf4" (--quantization)."""
@@ -58,6 +74,28 @@ class TrainConfig:
     loraplus_ratio: float | None = None
     """LoRA+ (--loraplus-ratio): the B matrices learn this many times faster than A (the
     paper suggests 16); None: plain LoRA, one learning rate."""
+
+    def check_lora(self) -> None:
+        if isinstance(self.target_modules, str):
+            self.target_modules = [t.strip() for t in self.target_modules.split(",") if t.strip()]
+        if self.quantization not in (None, "nf4"):
+            raise ConfigError(f"--quantization must be 'nf4' or none, not {self.quantization!r}")
+        if self.r < 1:
+            raise ConfigError("--r (LoRA rank) must be at least 1")
+        if self.alpha <= 0:
+            raise ConfigError("--alpha (LoRA alpha) must be positive")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError("--dropout must be in [0, 1)")
+        if not self.target_modules:
+            raise ConfigError("--target-modules must name at least one module, e.g. q_proj,v_proj")
+        if self.loraplus_ratio is not None and self.loraplus_ratio < 1:
+            raise ConfigError(f"loraplus_ratio must be >= 1, not {self.loraplus_ratio}")
+
+
+@dataclass
+class OptimizerParams:
+    """How long and how fast: epochs or steps, learning rate and its schedule, batch size."""
+
     epochs: float = 1.0
     """Passes over the train split (--epochs); ignored when max_steps is set."""
     max_steps: int | None = None
@@ -74,6 +112,33 @@ class TrainConfig:
     """Examples per device per micro-batch (--batch-size)."""
     grad_accum: int = 1
     """Micro-batches accumulated per optimizer step (--grad-accum)."""
+
+    def check_optimizer(self) -> None:
+        if self.epochs <= 0:
+            raise ConfigError("--epochs must be positive")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError("--max-steps must be at least 1 (or unset to run all epochs)")
+        if not 0.0 < self.learning_rate < 1.0:
+            raise ConfigError(f"--learning-rate {self.learning_rate} is out of range (0, 1)")
+        if self.lr_scheduler not in ("cosine", "linear", "constant", "constant_with_warmup"):
+            raise ConfigError(
+                "--lr-scheduler must be cosine, linear, constant or constant_with_warmup"
+            )
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError("--warmup-ratio must be in [0, 1)")
+        if self.weight_decay < 0:
+            raise ConfigError("--weight-decay must be >= 0")
+        if self.batch_size < 1:
+            raise ConfigError("--batch-size must be at least 1")
+        if self.grad_accum < 1:
+            raise ConfigError("--grad-accum must be at least 1")
+
+
+@dataclass
+class RuntimeParams:
+    """How it runs: sequence length, memory and speed switches, seed, logging and checkpoints,
+    processes, device and threads."""
+
     max_seq_len: int | None = None
     """Truncate longer conversations (--max-seq-len). None: fitted to the longest training
     conversation, so nothing is cut; an answer that would be cut is an error, not silent."""
@@ -116,49 +181,10 @@ class TrainConfig:
     num_threads: int | None = None
     """torch CPU threads (--threads). None: torch's default."""
 
-    def __post_init__(self) -> None:
-        if isinstance(self.target_modules, str):
-            self.target_modules = [t.strip() for t in self.target_modules.split(",") if t.strip()]
+    def check_runtime(self) -> None:
         if isinstance(self.bf16, str) and self.bf16.lower() in ("true", "false", "auto"):
             low = self.bf16.lower()
             self.bf16 = "auto" if low == "auto" else low == "true"
-        if not self.trainer or not isinstance(self.trainer, str):
-            raise ConfigError(
-                f"--trainer must name a registered trainer ({', '.join(TRAINER_NAMES)}, or a "
-                "plugin's; see 'bizztune plugins')"
-            )
-        if self.style not in ("long", "compact"):
-            raise ConfigError(f"--style must be 'long' or 'compact', not {self.style!r}")
-        if self.quantization not in (None, "nf4"):
-            raise ConfigError(f"--quantization must be 'nf4' or none, not {self.quantization!r}")
-        if self.r < 1:
-            raise ConfigError("--r (LoRA rank) must be at least 1")
-        if self.alpha <= 0:
-            raise ConfigError("--alpha (LoRA alpha) must be positive")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError("--dropout must be in [0, 1)")
-        if not self.target_modules:
-            raise ConfigError("--target-modules must name at least one module, e.g. q_proj,v_proj")
-        if self.loraplus_ratio is not None and self.loraplus_ratio < 1:
-            raise ConfigError(f"loraplus_ratio must be >= 1, not {self.loraplus_ratio}")
-        if self.epochs <= 0:
-            raise ConfigError("--epochs must be positive")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError("--max-steps must be at least 1 (or unset to run all epochs)")
-        if not 0.0 < self.learning_rate < 1.0:
-            raise ConfigError(f"--learning-rate {self.learning_rate} is out of range (0, 1)")
-        if self.lr_scheduler not in ("cosine", "linear", "constant", "constant_with_warmup"):
-            raise ConfigError(
-                "--lr-scheduler must be cosine, linear, constant or constant_with_warmup"
-            )
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ConfigError("--warmup-ratio must be in [0, 1)")
-        if self.weight_decay < 0:
-            raise ConfigError("--weight-decay must be >= 0")
-        if self.batch_size < 1:
-            raise ConfigError("--batch-size must be at least 1")
-        if self.grad_accum < 1:
-            raise ConfigError("--grad-accum must be at least 1")
         if self.max_seq_len is not None and self.max_seq_len < 16:
             raise ConfigError("--max-seq-len must be at least 16 tokens (or unset to fit the data)")
         if isinstance(self.padding_free, str) and self.padding_free.lower() in ("true", "false"):
@@ -183,6 +209,18 @@ class TrainConfig:
             raise ConfigError("--nproc must be at least 1")
         if self.num_threads is not None and self.num_threads < 1:
             raise ConfigError("--threads must be at least 1")
+
+
+@dataclass
+class TrainConfig(RuntimeParams, OptimizerParams, LoraParams, TrainJob):
+    """One fine-tuning run. Every field maps to a ``bizztune train`` flag of the same name; the
+    fields come in the order of the parts: job, LoRA, optimiser, runtime."""
+
+    def __post_init__(self) -> None:
+        self.check_job()
+        self.check_lora()
+        self.check_optimizer()
+        self.check_runtime()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

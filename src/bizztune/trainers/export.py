@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bizztune.errors import ConfigError
+from bizztune.core.errors import ConfigError
 
 
 def base_model_of(adapter: Path) -> str:
@@ -41,7 +41,9 @@ def export_merged(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from bizztune.providers.models import prepare_tokenizer, quiet_peft_wrap, resolve_model
+    from bizztune.models.embedded import resolve_model
+    from bizztune.models.loading import quiet_peft_wrap
+    from bizztune.models.tokenizer import prepare_tokenizer
 
     if not (adapter / "adapter_config.json").is_file():
         raise ConfigError(f"{adapter}: no adapter_config.json (not a trained adapter folder)")

@@ -1,4 +1,12 @@
-"""An example bizztune plugin: one provider and one task, registered through pluggy hooks."""
+"""An example bizztune plugin: two providers and a task, registered through pluggy hooks.
+
+- ``keywords``: a keyword-rule baseline (no model, no key).
+- ``acme``: a paid API of its own (an imaginary OpenAI-compatible vendor) on bizztune's API
+  engine, which brings retries, the response cache and cost. It declares its key variable and
+  that it is paid when it registers, so ``bizztune run`` skips it without ``ACME_API_KEY`` (or
+  with ``--no-api``), exactly as it skips the built-in API providers.
+- ``tickets-urgency``: a task of its own (``tickets_urgency.yaml``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import bizztune
-from bizztune.interfaces import Completion, ProviderConfig, Request, Schema
+from bizztune.core.interfaces import Completion, ProviderConfig, Request, Schema
 
 # Stems are matched against the lower-cased ticket text; for labels without stems the
 # provider falls back to the label's own words.
@@ -72,14 +80,48 @@ class KeywordProvider:
             yield Completion(r.id, json.dumps(ordered, ensure_ascii=False))
 
 
+ACME_KEY_ENV = "ACME_API_KEY"
+ACME_URL = "https://api.acme.example/v1"
+
+
+def acme_provider(config: ProviderConfig) -> Any:
+    """An OpenAI-compatible API through bizztune's engine; ``--base-url`` points it elsewhere."""
+    from bizztune.providers.api.backend import api_key, resolve_model
+    from bizztune.providers.api.engine import ApiProvider
+    from bizztune.providers.api.openai import OpenAIBackend
+
+    base_url = config.base_url or ACME_URL
+
+    def connect() -> OpenAIBackend:
+        key = api_key(ACME_KEY_ENV, config.base_url, f"provider '{config.name}' (Acme)")
+        return OpenAIBackend(key, base_url, config.timeout_s)
+
+    return ApiProvider(
+        config,
+        family="acme",
+        model=resolve_model(config, "acme", "acme-small"),
+        key_env=ACME_KEY_ENV,
+        base_url=base_url,
+        where=base_url,
+        connect=connect,
+    )
+
+
 @bizztune.hookimpl
 def register_providers(register: Any) -> None:
     register("keywords", KeywordProvider, description="keyword-rule baseline (example plugin)")
+    register(
+        "acme",
+        acme_provider,
+        description=f"Acme's API (example plugin); key: {ACME_KEY_ENV}",
+        key_env=ACME_KEY_ENV,
+        paid=True,
+    )
 
 
 @bizztune.hookimpl
 def register_tasks(register: Any) -> None:
-    from bizztune.task import load_task_file
+    from bizztune.tasks.yaml_task import load_task_file
 
     path = Path(__file__).with_name("tickets_urgency.yaml")
     register("tickets-urgency", lambda: load_task_file(path), description="urgency only (example)")

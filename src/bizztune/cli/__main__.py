@@ -1,0 +1,3 @@
+from bizztune.cli import main
+
+main()

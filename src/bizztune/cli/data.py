@@ -1,0 +1,157 @@
+"""``bizztune generate`` and ``bizztune split``: make a labelled data set and its splits.
+
+bizztune generate --task tickets -n 1000 --out data/tickets.jsonl            # offline, no key
+bizztune generate -n 330 --provider gpt-4o --concurrency 8 --out data/gpt4o.jsonl
+bizztune split data/tickets.jsonl --out data/split --seed 0 --ratios 0.8,0.1,0.1
+
+Parses flags and shows progress; the work is in ``bizztune.data.generate`` (the one generate
+step, shared with ``bizztune run``) and ``bizztune.data.split``.
+Rerun an interrupted ``generate`` with the same flags to resume it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bizztune.cli.common import console, progress_bar
+from bizztune.core.paths import responses_dir
+from bizztune.data.sources import DEFAULT_N, DEFAULT_SEED
+
+
+@click.command()
+@click.option("--task", "-t", default="tickets", show_default=True, help="Task name or YAML file.")
+@click.option("-n", "n", type=int, default=DEFAULT_N, show_default=True, help="Items to generate.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSONL file, appended to and resumed (default: data/<task>-<source>-n<N>-seed<S>.jsonl).",
+)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+@click.option("--provider", "-p", help="Generate with this LLM provider (default: offline).")
+@click.option("--model", "-m", help="Model id (provider default if unset).")
+@click.option("--base-url", help="OpenAI-compatible server URL (vLLM, Ollama, llama.cpp).")
+@click.option("--concurrency", type=int, default=4, show_default=True, help="Concurrent requests.")
+@click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True)
+@click.option("--max-retries", type=int, default=5, show_default=True, help="HTTP retries.")
+@click.option(
+    "--max-attempts",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Attempts per item before an invalid answer is dropped.",
+)
+@click.option("--no-cache", is_flag=True, help="Do not use the API response cache.")
+def generate(
+    task: str,
+    n: int,
+    out: Path | None,
+    seed: int,
+    provider: str | None,
+    model: str | None,
+    base_url: str | None,
+    concurrency: int,
+    timeout_s: float,
+    max_retries: int,
+    max_attempts: int,
+    no_cache: bool,
+) -> None:
+    """Generate a labelled data set, offline (built-in generator) or with an LLM provider."""
+    from bizztune.core.errors import ConfigError
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.data.datacard import summary_lines
+    from bizztune.data.generate import generate_dataset
+    from bizztune.tasks import load_task
+
+    t = load_task(task)
+    if n < 1:
+        raise ConfigError(f"-n must be at least 1, not {n}")
+    source = provider or "offline"
+    if out is None:
+        out = Path("data") / f"{t.name}-{source.replace('/', '_')}-n{n}-seed{seed}.jsonl"
+    if out.suffix.lower() not in (".jsonl", ".ndjson"):
+        raise ConfigError(f"--out must be a .jsonl file, not {out}")
+    pcfg: ProviderConfig | None = None
+    if provider is not None:
+        pcfg = ProviderConfig(
+            name=provider,
+            model=model,
+            base_url=base_url,
+            concurrency=concurrency,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            seed=seed,
+            cache_dir=None if no_cache else responses_dir(),
+        )
+    with progress_bar() as bar:
+        tid = bar.add_task(f"generate {t.name} ({source})", total=n)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(tid, completed=done, total=total)
+
+        result = generate_dataset(
+            t, n=n, seed=seed, out=out, provider=pcfg, max_attempts=max_attempts, progress=progress
+        )
+        summary = result.summary
+        bar.update(tid, completed=summary.total)
+
+    click.echo(
+        f"{out}: {summary.total} rows ({summary.written} new, {summary.resumed} resumed) "
+        f"in {summary.seconds:.1f}s"
+    )
+    if provider is not None:
+        click.echo(
+            f"requests {summary.requests}, invalid answers {summary.invalid_answers}, failed "
+            f"requests {summary.failed_requests}, dropped {summary.dropped}; tokens "
+            f"{summary.prompt_tokens} in / {summary.completion_tokens} out, "
+            f"cost ${summary.cost_usd:.4f}"
+        )
+        for why, count in summary.reasons.items():
+            click.echo(f"  rejected {count}x: {why}")
+    for line in summary_lines(result.card):
+        click.echo(line)
+    click.echo(f"data card: {result.card_path}")
+
+
+@click.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--task", "-t", default="tickets", show_default=True, help="Task name or YAML file.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Split directory (default: next to SRC, named <SRC stem>-split).",
+)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+@click.option("--ratios", default="0.8,0.1,0.1", show_default=True, help="train,val,test shares.")
+@click.option(
+    "--style",
+    type=click.Choice(["long", "compact"]),
+    default="long",
+    show_default=True,
+    help="Prompt format of the instruction data.",
+)
+def split(src: Path, task: str, out: Path | None, seed: int, ratios: str, style: str) -> None:
+    """Seeded, stratified train/val/test split that keeps near-duplicates together."""
+    from bizztune.core.errors import DataError
+    from bizztune.data.datacard import summary_lines
+    from bizztune.data.split import parse_ratios, split_dataset
+    from bizztune.tasks import load_task
+
+    t = load_task(task)
+    r3 = parse_ratios(ratios)
+    if not src.exists():
+        raise DataError(f"SRC not found: {src}")
+    out = out or src.with_name(src.stem + "-split")
+    with console().status(f"splitting {src}"):
+        s = split_dataset(t, src, out, seed=seed, ratios=r3, style=style)
+    click.echo(
+        f"{out}: " + ", ".join(f"{k} {v}" for k, v in s.counts.items())
+        + f"; {s.clusters} near-duplicate clusters kept whole, {s.crossing_pairs} pairs cross"
+    )  # fmt: skip
+    if s.card is not None:
+        for line in summary_lines(s.card):
+            click.echo(line)
+    click.echo(f"data card: {out / 'datacard.md'}")

@@ -1,0 +1,144 @@
+"""``bizztune eval`` and ``bizztune report``: score one provider, put finished runs side by side.
+
+bizztune eval --provider tfidf --task tickets --data data/split
+bizztune eval --provider gpt-4o --task tickets --limit 50          # OPENAI_API_KEY
+bizztune report runs/eval/A runs/eval/B --out comparison.md
+
+Parses flags and shows progress; the work is in ``bizztune.eval.evaluate`` and
+``bizztune.report.compare``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bizztune.cli.common import progress_bar
+
+
+def provider_options(f: Any) -> Any:
+    opts = [
+        click.option("--provider", "-p", help="Provider name or alias (see 'bizztune plugins')."),
+        click.option("--model", "-m", help="Model id or local path (provider default if unset)."),
+        click.option("--base-url", help="OpenAI-compatible server URL (vLLM, Ollama, llama.cpp)."),
+        click.option("--adapter", type=click.Path(path_type=Path), help="PEFT adapter directory."),
+        click.option(
+            "--decoding",
+            type=click.Choice(["free", "constrained"]),
+            help="free generation parsed afterwards, or constrained to valid answers.",
+        ),
+        click.option("--concurrency", type=int, help="Concurrent API requests."),
+        click.option("--timeout", "timeout_s", type=float, help="Per-request timeout in seconds."),
+        click.option("--max-retries", type=int, help="Retries on 429, 5xx and timeouts."),
+        click.option("--batch-size", type=int, help="Local model batch size."),
+        click.option("--max-new-tokens", type=int, help="Generation limit for free decoding."),
+        click.option(
+            "--load-in-4bit/--no-load-in-4bit",
+            default=None,
+            help="Load a local model in 4-bit NF4 (bitsandbytes).",
+        ),
+        click.option("--device", help="cpu, cuda, cuda:1 ... (default: cuda if present)."),
+        click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16", "float16"])),
+        click.option("--no-cache", is_flag=True, default=None, help="Do not use the API cache."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def provider_overrides(kw: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "model",
+        "base_url",
+        "adapter",
+        "decoding",
+        "concurrency",
+        "timeout_s",
+        "max_retries",
+        "batch_size",
+        "max_new_tokens",
+        "load_in_4bit",
+        "device",
+        "dtype",
+    )
+    out = {k: kw.pop(k, None) for k in keys}
+    out["name"] = kw.pop("provider", None)
+    if out["adapter"] is not None:
+        out["adapter"] = str(out["adapter"])
+    if kw.pop("no_cache", None):
+        out["cache_dir"] = None
+        out["_no_cache"] = True
+    return out
+
+
+@click.command("eval")
+@provider_options
+@click.option("--task", "-t", help="Task name or task YAML file (default: tickets).")
+@click.option("--data", "-d", help="JSONL/CSV file, datasets folder or split directory.")
+@click.option("--split", help="Split to score (default: test).")
+@click.option("--limit", type=int, help="Score only the first N items.")
+@click.option("--style", type=click.Choice(["long", "compact"]), help="Prompt style.")
+@click.option(
+    "--calls",
+    type=click.Choice(["joint", "per-field"]),
+    help="One call for all fields, or one per field.",
+)
+@click.option(
+    "--out", "-o", help="Run directory (default: runs/eval/<task>-<split>-<provider>...)."
+)
+@click.option("--seed", type=int)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="EvalConfig YAML; flags override it.",
+)
+def eval_cmd(config_file: Path | None, **kw: Any) -> None:
+    """Score one provider on a task with the shared per-field evaluator."""
+    from bizztune.core.config import build, merge, read_yaml
+    from bizztune.core.paths import responses_dir
+    from bizztune.eval.evaluate import EvalConfig
+
+    prov = provider_overrides(kw)
+    no_cache = prov.pop("_no_cache", False)
+    data = read_yaml(config_file) if config_file else {}
+    data = merge(data, {**kw, "provider": prov})
+    data.setdefault("provider", {})
+    if not data["provider"].get("name"):
+        raise click.UsageError("--provider is required (see 'bizztune plugins')")
+    if not no_cache:
+        data["provider"].setdefault("cache_dir", str(responses_dir()))
+    cfg = build(EvalConfig, data, str(config_file or "flags"))
+    if no_cache:
+        cfg.provider.cache_dir = None
+    run_dir = run_eval_with_progress(cfg)
+    click.echo((run_dir / "report.md").read_text(encoding="utf-8"))
+    click.echo(f"run directory: {run_dir}")
+
+
+def run_eval_with_progress(cfg: Any) -> Path:
+    from bizztune.eval.evaluate import run_eval
+
+    with progress_bar() as bar:
+        tid = bar.add_task(f"eval {cfg.provider.name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(tid, completed=done, total=total)
+
+        return run_eval(cfg, progress=progress)
+
+
+@click.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), help="Write the Markdown here too.")
+def report(run_dirs: tuple[Path, ...], out: Path | None) -> None:
+    """Put eval runs side by side, with McNemar p-values against the first."""
+    from bizztune.report.compare import compare_md
+
+    md = compare_md(list(run_dirs))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(md, encoding="utf-8")
+    click.echo(md)

@@ -1,0 +1,57 @@
+"""The command line. Parses flags and maps project errors to one clear line; no domain logic.
+
+bizztune plugins
+bizztune generate --task tickets -n 1000 --out data/tickets.jsonl
+bizztune eval --provider tfidf --task tickets
+bizztune report runs/eval/A runs/eval/B
+bizztune run --config experiments/default.yaml
+
+Each command group is a module of this folder (plugins, data, eval, train, run) that defines
+its commands with click and imports its domain code inside them, so ``bizztune --help`` stays
+fast; they are added to the group here, by name.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bizztune import __version__
+from bizztune.cli.common import load_dotenv
+from bizztune.cli.data import generate, split
+from bizztune.cli.eval import eval_cmd, report
+from bizztune.cli.plugins import plugins
+from bizztune.cli.run import run_cmd
+from bizztune.cli.train import export_cmd, sweep, train
+from bizztune.core.errors import BizztuneError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="bizztune")
+def cli() -> None:
+    """Benchmark open and closed LLMs on a business classification task, and fine-tune them."""
+
+
+for command in (plugins, generate, split, eval_cmd, report, train, sweep, export_cmd, run_cmd):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        load_dotenv()
+        cli.main(args=argv, prog_name="bizztune", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("interrupted: rerun the same command to resume where it stopped", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except BizztuneError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)

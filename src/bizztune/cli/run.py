@@ -1,0 +1,166 @@
+"""``bizztune run``: the whole experiment with one command, resumable.
+
+    bizztune run                                              # defaults = experiments/default.yaml
+    bizztune run --config experiments/study-gpu.yaml --out runs/study
+    bizztune run --stages train,finetuned,report --force      # redo just these
+    bizztune run --no-api                                     # skip API baselines, fully offline
+
+Parses flags and shows progress; the pipeline is ``bizztune.pipeline.stages``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bizztune.cli.common import console
+
+_ICONS = {
+    "start": "[bold cyan]▶[/]",
+    "cached": "[green]✓[/]",
+    "done": "[bold green]✓[/]",
+    "skipped": "[yellow]–[/]",
+    "redo": "[magenta]↻[/]",
+}
+_WORDS = {"cached": "cached", "done": "done", "skipped": "skipped", "redo": "redo", "start": ""}
+
+
+class RichReporter:
+    """One line per stage event, a progress bar while an evaluation scores items."""
+
+    def __init__(self, con: Any) -> None:
+        self.console = con
+        self.bar: Any = None
+        self.task_id: Any = None
+        self.shown = 0
+        self.t0 = time.perf_counter()
+
+    def _clock(self) -> str:
+        s = int(time.perf_counter() - self.t0)
+        return f"[dim]{s // 60:02d}:{s % 60:02d}[/]"
+
+    def stage(self, key: str, status: str, detail: str = "") -> None:
+        from rich.markup import escape
+
+        self._stop_bar()
+        word = _WORDS.get(status, status)
+        text = f"{self._clock()} {_ICONS.get(status, '')} [bold]{escape(key)}[/]"
+        if word:
+            text += f" {word}"
+        if detail:
+            text += f"[dim]: {escape(detail)}[/]"
+        self.console.print(text, soft_wrap=True)
+        if status != "start" or not (key.startswith("eval:") or key == "generate"):
+            return
+        self.shown = 0
+        if self.console.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                "  [progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.bar.start()
+            self.task_id = self.bar.add_task(key, total=None)
+
+    def progress(self, key: str, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task_id, completed=done, total=total)
+        elif total and done * 4 // total > self.shown:
+            # not a terminal (a log file, CI): a line at every quarter instead of a bar
+            self.shown = done * 4 // total
+            self.console.print(f"{self._clock()}   {key}: {done}/{total}", soft_wrap=True)
+
+    def _stop_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+@click.command("run")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="Experiment YAML (experiments/*.yaml); default: the built-in defaults, which are "
+    "experiments/default.yaml.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Run folder (default: runs/<name>; name defaults to the config file's stem).",
+)
+@click.option(
+    "--stages",
+    help="Comma-separated stages to run (default: all): generate,split,baselines,train,"
+    "finetuned,report. Stages they need must have finished.",
+)
+@click.option("--force", is_flag=True, help="Redo the chosen stages even when they finished.")
+@click.option("--seed", type=int, help="Seed for everything (overrides the config).")
+@click.option("--limit", type=int, help="Score only the first N test items.")
+@click.option(
+    "--no-api", is_flag=True, default=False, help="Skip the API baselines even if keys are set."
+)
+def run_cmd(
+    config_file: Path | None,
+    out: Path | None,
+    stages: str | None,
+    force: bool,
+    seed: int | None,
+    limit: int | None,
+    no_api: bool,
+) -> None:
+    """Generate data, benchmark baselines, fine-tune, benchmark again, and write the report."""
+    from rich.table import Table
+
+    from bizztune.pipeline.config import default_out, load_run_config
+    from bizztune.pipeline.stages import run_experiment
+
+    overrides: dict[str, Any] = {"seed": seed, "eval": {"limit": limit}}
+    if no_api:
+        overrides["eval"]["api"] = False
+    cfg = load_run_config(config_file, overrides)
+    run_dir = out or default_out(cfg)
+    wanted = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
+    con = console()
+    con.print(
+        f"[bold]bizztune run[/] {cfg.name}: task {cfg.task}, model {cfg.model.name}, "
+        f"trainer {cfg.train.trainer}, seed {cfg.seed} -> {run_dir}",
+        soft_wrap=True,
+    )
+    reporter = RichReporter(con)
+    try:
+        result = run_experiment(cfg, run_dir, stages=wanted, force=force, reporter=reporter)
+    finally:
+        reporter._stop_bar()
+    summary = result.summary
+    if summary.get("ranking"):
+        table = Table(title="Joint accuracy (all fields right)")
+        table.add_column("model")
+        table.add_column("joint accuracy %", justify="right")
+        for row in summary["ranking"]:
+            table.add_row(row["model"], f"{100 * row['joint_accuracy']:.1f}")
+        con.print(table)
+    if summary.get("verdict"):
+        con.print(f"[bold]{summary['verdict']}[/]", soft_wrap=True)
+    for label, why in result.skipped.items():
+        con.print(f"[yellow]skipped {label}[/]: {why}", soft_wrap=True)
+    for path in result.reports:
+        if path.suffix in (".md", ".html"):
+            con.print(f"report: {path}")
+    click.echo(f"run folder: {run_dir}")

@@ -1,0 +1,96 @@
+"""Typed dataclass configs from YAML, with CLI overrides: flags > YAML > defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from bizztune.core.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file must be a YAML mapping")
+    return data
+
+
+def build(cls: type[T], data: dict[str, Any], where: str) -> T:
+    """Instantiate a (possibly nested) dataclass from a mapping, naming unknown keys."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(cls)
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(f"{where}: unknown key '{key}'; allowed: {', '.join(sorted(names))}")
+        hint = hints[key]
+        sub = _dataclass_in(hint)
+        if sub is not None and isinstance(value, dict):
+            value = build(sub, value, f"{where}.{key}")
+        elif _is_path(hint) and isinstance(value, str):
+            value = Path(value)
+        kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def _dataclass_in(hint: Any) -> type | None:
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return hint
+    for arg in typing.get_args(hint):
+        if dataclasses.is_dataclass(arg) and isinstance(arg, type):
+            return arg
+    return None
+
+
+def _is_path(hint: Any) -> bool:
+    return hint is Path or (
+        isinstance(hint, types.UnionType | typing._UnionGenericAlias)  # type: ignore[attr-defined]
+        and Path in typing.get_args(hint)
+    )
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Recursively overlay ``overrides`` (None values are ignored: the flag was not given)."""
+    out = dict(base)
+    for k, v in overrides.items():
+        if v is None:
+            continue
+        if isinstance(v, dict):
+            out[k] = merge(out[k] if isinstance(out.get(k), dict) else {}, v)
+        else:
+            out[k] = v
+    return out
+
+
+def to_yaml(obj: Any) -> str:
+    def conv(x: Any) -> Any:
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            return {f.name: conv(getattr(x, f.name)) for f in dataclasses.fields(x)}
+        if isinstance(x, Path):
+            return str(x)
+        if isinstance(x, dict):
+            return {k: conv(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [conv(v) for v in x]
+        return x
+
+    return yaml.safe_dump(conv(obj), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,138 @@
+"""The generate step: a labelled data set, its data card and its manifest, in one call.
+
+    bizztune generate --task tickets -n 1000 --out data/tickets.jsonl        # offline
+    bizztune generate --task tickets -n 200 --provider gpt-4o --out data/gpt4o.jsonl
+
+    from bizztune.data.generate import generate_dataset
+    result = generate_dataset(task, n=1000, seed=0, out=Path("data/tickets.jsonl"))
+
+``bizztune generate`` and the ``generate`` stage of ``bizztune run`` both call
+``generate_dataset``, so both write the same three files:
+
+- ``<out>``: append-only JSONL, one row per line (``resumable.py``). Offline, the task's own
+  generator (``generator: module:function`` in its YAML) writes it; it is deterministic and
+  prefix-stable, so a resumed file is byte-identical to an uninterrupted one. With a provider,
+  ``llm_generate.py`` writes it.
+- ``<stem>.datacard.md``: the quality gates of the rows (``datacard.py``).
+- ``<stem>.generate.json``: the manifest: schema version, task, n, seed, provider, the summary
+  of what was written and the data card's numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from bizztune.core.errors import ConfigError, DataError
+from bizztune.core.interfaces import ProviderConfig, Task
+from bizztune.data.datacard import CardStats, write_datacard
+from bizztune.data.llm_generate import generate_with_provider
+from bizztune.data.resumable import Appender, GenerateSummary, Progress, read_existing
+
+GENERATE_SCHEMA_VERSION = 1
+"""Of ``<stem>.generate.json``."""
+
+
+@dataclass
+class Generated:
+    summary: GenerateSummary
+    card: CardStats
+    card_path: Path
+    manifest_path: Path
+
+
+def generate_dataset(
+    task: Task,
+    n: int,
+    seed: int,
+    out: Path,
+    provider: ProviderConfig | None = None,
+    max_attempts: int = 3,
+    progress: Progress | None = None,
+) -> Generated:
+    """Write (or complete) ``n`` rows to ``out``, offline or with ``provider``, then the data
+    card and the manifest next to it."""
+    if provider is None:
+        summary = generate_offline(task, n=n, seed=seed, out=out, progress=progress)
+    else:
+        summary = generate_with_provider(
+            task, n=n, seed=seed, out=out, provider_config=provider,
+            max_attempts=max_attempts, progress=progress,
+        )  # fmt: skip
+    source = provider.name if provider is not None else "offline"
+    card_path = out.with_name(out.stem + ".datacard.md")
+    title = f"{task.name}, {source}, n={n}, seed {seed}"
+    card = write_datacard(read_existing(out), card_path, title, task.schema)
+    manifest = {
+        "schema_version": GENERATE_SCHEMA_VERSION,
+        "task": task.name,
+        "n": n,
+        "seed": seed,
+        "provider": None if provider is None else {
+            "name": provider.name, "model": summary.model, "base_url": provider.base_url,
+            "concurrency": provider.concurrency, "max_attempts": max_attempts,
+        },
+        "summary": summary.to_dict(),
+        "datacard": card.to_dict(),
+    }  # fmt: skip
+    manifest_path = out.with_name(out.stem + ".generate.json")
+    manifest_path.write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    return Generated(summary, card, card_path, manifest_path)
+
+
+# -- offline --------------------------------------------------------------------------------------
+def offline_generator(task: Task) -> Callable[[Task, int, int], Iterator[dict[str, Any]]]:
+    spec = getattr(task, "generator", None)
+    if not spec:
+        raise ConfigError(
+            f"task '{task.name}' ships no offline generator: pass --provider to generate with an LLM"
+        )
+    module, _, func = str(spec).partition(":")
+    try:
+        gen = getattr(import_module(module), func)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(
+            f"task '{task.name}': generator '{spec}' cannot be loaded ({e})"
+        ) from None
+    return gen
+
+
+def generate_offline(
+    task: Task, n: int, seed: int, out: Path, progress: Progress | None = None
+) -> GenerateSummary:
+    """Write ``n`` rows of the task's built-in generator to ``out``, resuming a partial file."""
+    if n < 1:
+        raise ConfigError(f"-n must be at least 1, not {n}")
+    t0 = time.perf_counter()
+    gen = offline_generator(task)
+    existing = read_existing(out)
+    summary = GenerateSummary(out=out, requested=n, resumed=min(len(existing), n))
+    if len(existing) > n:
+        raise DataError(
+            f"{out} already holds {len(existing)} rows, more than -n {n}: choose another --out"
+        )
+    rows = gen(task, n, seed)
+    for i, (old, new) in enumerate(zip(existing, rows, strict=False)):
+        if old != new:
+            raise DataError(
+                f"{out}:{i + 1}: differs from what seed {seed} generates; the file comes from "
+                "another seed, task or version: choose another --out or delete it"
+            )
+    app = Appender(out)
+    try:
+        for row in rows:  # the same iterator: continues right after the existing prefix
+            app.write(row)
+            summary.written += 1
+            if progress:
+                progress(summary.total, n)
+    finally:
+        app.close()
+    summary.seconds = round(time.perf_counter() - t0, 3)
+    return summary

@@ -1,0 +1,162 @@
+"""Read and write labelled items: JSONL, CSV, a ``datasets`` folder, or a split directory.
+
+Row schema (the tickets task): id (optional), title, description, user, date, category,
+subcategory, urgency. Input and label columns come from the task, so other tasks work too.
+
+A split directory (written by ``bizztune split``) holds ``train.jsonl``, ``val.jsonl``,
+``test.jsonl`` (raw rows), ``chatml/`` (instruction data) and ``hf/`` (a DatasetDict).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bizztune.core.errors import DataError
+from bizztune.core.interfaces import Example, Task
+from bizztune.tasks.parsing import match_label
+
+SPLITS = ("train", "val", "test")
+
+
+def example_id(row: dict[str, Any], task: Task) -> str:
+    if row.get("id") not in (None, ""):
+        return str(row["id"])
+    text = "\x1f".join(str(row.get(k, "")) for k in task.input_fields)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass
+class RowProblem:
+    where: str
+    """``file:line``"""
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: field '{self.field}': {self.message}"
+
+
+def row_to_example(row: Any, task: Task, where: str, labelled: bool = True) -> Example:
+    """Validate one row; raises DataError naming file, line and field."""
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: expected an object with fields {', '.join(task.input_fields)}")
+    inputs: dict[str, str] = {}
+    for k in task.input_fields:
+        v = row.get(k)
+        if v is None:
+            raise DataError(f"{where}: field '{k}' is missing")
+        if not isinstance(v, (str, int, float)):
+            raise DataError(f"{where}: field '{k}' must be text, not {type(v).__name__}")
+        inputs[k] = str(v)
+    if not inputs[task.input_fields[0]].strip() and not any(v.strip() for v in inputs.values()):
+        raise DataError(f"{where}: all input fields are empty")
+    labels: dict[str, str] = {}
+    if labelled:
+        for f in task.schema.fields:
+            v = row.get(f.name)
+            if v is None or str(v).strip() == "":
+                raise DataError(f"{where}: field '{f.name}' is missing (a gold label is needed)")
+            if str(v) in f.labels:
+                labels[f.name] = str(v)
+                continue
+            near = match_label(v, f.labels)
+            hint = f"; did you mean '{near}'?" if near else ""
+            raise DataError(
+                f"{where}: field '{f.name}': label {str(v)!r} is not in the taxonomy "
+                f"({', '.join(f.labels)}){hint}"
+            )
+        if task.schema.consistent(labels) is False:
+            pairs = ", ".join(f"{f.name}={labels[f.name]!r}" for f in task.schema.fields)
+            raise DataError(f"{where}: labels are inconsistent with the hierarchy ({pairs})")
+    return Example(id=example_id(row, task), inputs=inputs, labels=labels)
+
+
+def _rows_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield f"{path}:{i}", json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{i}: invalid JSON ({e.msg} at column {e.colno})") from None
+
+
+def _rows_csv(path: Path) -> Iterator[tuple[str, Any]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        for row in reader:
+            # line_num is the physical line the row ended on; good enough to find it.
+            yield f"{path}:{reader.line_num}", dict(row)
+
+
+def _rows_datasets(path: Path, split: str | None) -> Iterator[tuple[str, Any]]:
+    from datasets import Dataset, DatasetDict, load_from_disk
+
+    ds = load_from_disk(str(path))
+    if isinstance(ds, DatasetDict):
+        if split is None or split not in ds:
+            raise DataError(f"{path}: split '{split}' not found; it has: {', '.join(ds)}")
+        ds = ds[split]
+    assert isinstance(ds, Dataset)
+    for i, row in enumerate(ds):
+        yield f"{path}[{split or 'all'}]:row {i}", row
+
+
+def iter_rows(path: Path, split: str | None = None) -> Iterator[tuple[str, Any]]:
+    """(``file:line``, row) pairs from any supported source."""
+    if not path.exists():
+        raise DataError(f"data not found: {path}")
+    if path.is_dir():
+        if split and (path / f"{split}.jsonl").is_file():
+            yield from _rows_jsonl(path / f"{split}.jsonl")
+        elif (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+            yield from _rows_datasets(path, split)
+        elif (path / "hf" / "dataset_dict.json").is_file():
+            yield from _rows_datasets(path / "hf", split)
+        else:
+            raise DataError(
+                f"{path}: not a split directory (no {split}.jsonl) nor a datasets folder"
+            )
+        return
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        yield from _rows_jsonl(path)
+    elif suffix == ".csv":
+        yield from _rows_csv(path)
+    else:
+        raise DataError(
+            f"{path}: unsupported data format '{suffix}' (use .jsonl, .csv or a folder)"
+        )
+
+
+def load_examples(
+    path: Path, task: Task, split: str | None = None, labelled: bool = True
+) -> list[Example]:
+    out: list[Example] = []
+    seen: dict[str, str] = {}
+    for where, row in iter_rows(path, split):
+        ex = row_to_example(row, task, where, labelled=labelled)
+        if ex.id in seen:
+            raise DataError(f"{where}: duplicate id '{ex.id}' (first at {seen[ex.id]})")
+        seen[ex.id] = where
+        out.append(ex)
+    if not out:
+        raise DataError(f"{path}: no rows{f' in split {split!r}' if split else ''}")
+    return out
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+            n += 1
+    return n

@@ -1,0 +1,229 @@
+"""The eval step: run one provider over a task's split and score it with the shared evaluator.
+
+    bizztune eval --provider tfidf --task tickets --split test --out runs/tfidf
+
+    from bizztune.eval.evaluate import EvalConfig, run_eval
+    run_dir = run_eval(EvalConfig(task="tickets", provider=ProviderConfig(name="tfidf")))
+
+Writes a run directory (``bizztune.eval.rundir``): config.json (resolved), predictions.jsonl
+(append-only; a rerun with the same config resumes), metrics.json and report.md. Fittable
+providers (majority, tfidf) are fitted on ``train_split`` of the same data first.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from bizztune import __version__
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import (
+    Completion,
+    Example,
+    Fittable,
+    PromptStyle,
+    ProviderConfig,
+    Request,
+    Task,
+)
+from bizztune.core.registry import load_provider
+from bizztune.data.io import load_examples
+from bizztune.data.sources import resolve_data
+from bizztune.eval.metrics import score
+from bizztune.eval.rundir import (
+    EVAL_RUN_SCHEMA_VERSION,
+    check_resume,
+    provider_failed,
+    read_predictions,
+    write_run_report,
+)
+from bizztune.tasks import load_task
+
+Calls = Literal["joint", "per-field"]
+
+
+@dataclass
+class EvalConfig:
+    """One evaluation. CLI flags override YAML, YAML overrides these defaults."""
+
+    task: str = "tickets"
+    """Registered task name or a task YAML path."""
+    provider: ProviderConfig = field(default_factory=lambda: ProviderConfig(name="majority"))
+    data: str | None = None
+    """JSONL/CSV file, datasets folder or split directory; None: the task's embedded default."""
+    split: str = "test"
+    train_split: str = "train"
+    """Split that fittable providers (majority, tfidf) learn from."""
+    limit: int | None = None
+    """Score only the first N items of the split."""
+    style: PromptStyle = "long"
+    """Prompt style: the long prompt with the taxonomy, or the compact one."""
+    calls: Calls = "joint"
+    """One call for all fields ("joint") or one call per field ("per-field")."""
+    out: str | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError("--limit must be a positive number of items")
+        if self.calls not in ("joint", "per-field"):
+            raise ConfigError(f"--calls must be 'joint' or 'per-field', not {self.calls!r}")
+        if self.style not in ("long", "compact"):
+            raise ConfigError(f"--style must be 'long' or 'compact', not {self.style!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["provider"]["cache_dir"] = (
+            str(self.provider.cache_dir) if self.provider.cache_dir else None
+        )
+        return d
+
+
+def build_requests(task: Task, examples: Iterable[Example], cfg: EvalConfig) -> list[Request]:
+    reqs: list[Request] = []
+    for ex in examples:
+        groups = (
+            [(n,) for n in task.schema.names] if cfg.calls == "per-field" else [task.schema.names]
+        )
+        for fields in groups:
+            rid = ex.id if cfg.calls == "joint" else f"{ex.id}::{fields[0]}"
+            msgs = task.messages(ex, style=cfg.style, fields=list(fields))
+            reqs.append(Request(rid, ex.id, msgs, tuple(fields), ex))
+    return reqs
+
+
+def default_out(cfg: EvalConfig, task_name: str) -> Path:
+    model = cfg.provider.model or ""
+    tag = cfg.provider.name + (
+        f"-{Path(model).name}" if model and model != cfg.provider.name else ""
+    )
+    if cfg.provider.adapter:
+        tag += "-" + Path(cfg.provider.adapter).name
+    parts = [task_name, cfg.split, tag, cfg.provider.decoding, cfg.calls, cfg.style]
+    return Path("runs") / "eval" / "-".join(parts)
+
+
+def _record(task: Task, ex: Example, comps: list[tuple[Request, Completion]]) -> dict[str, Any]:
+    parsed: dict[str, str | None] = {}
+    errors: dict[str, str] = {}
+    raw: dict[str, str | None] = {}
+    for req, c in comps:
+        p = task.parse(c.text or "", req.fields)
+        parsed.update(p.labels)
+        errors.update(p.errors)
+        raw[",".join(req.fields)] = c.text
+        if c.error:
+            errors.update({f: f"provider error: {c.error}" for f in req.fields})
+    return {
+        "id": ex.id,
+        "raw": raw[next(iter(raw))] if len(raw) == 1 else raw,
+        "parsed": parsed,
+        "errors": errors,
+        "gold": ex.labels,
+        "correct": {k: parsed.get(k) == v for k, v in ex.labels.items()},
+        "latency_s": round(sum(c.latency_s for _, c in comps), 4),
+        "prompt_tokens": sum(c.prompt_tokens for _, c in comps),
+        "completion_tokens": sum(c.completion_tokens for _, c in comps),
+        "cost_usd": sum(c.cost_usd for _, c in comps),
+        "cached": all(c.cached for _, c in comps),
+    }
+
+
+def summarize(task: Task, records: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
+    m = score(task.schema, [r["gold"] for r in records], [r["parsed"] for r in records], seed=seed)
+    lat = np.array([r["latency_s"] for r in records], dtype=float)
+    cost = float(sum(r["cost_usd"] for r in records))
+    m["usage"] = {
+        "prompt_tokens": int(sum(r["prompt_tokens"] for r in records)),
+        "completion_tokens": int(sum(r["completion_tokens"] for r in records)),
+        "cost_usd": cost,
+        "cost_per_1000": cost / len(records) * 1000 if records else 0.0,
+        "latency_mean_s": float(lat.mean()) if lat.size else 0.0,
+        "latency_p95_s": float(np.quantile(lat, 0.95)) if lat.size else 0.0,
+        "cached_items": int(sum(1 for r in records if r["cached"])),
+    }
+    return m
+
+
+def run_eval(
+    cfg: EvalConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Evaluate and write the run directory; returns its path."""
+    task = load_task(cfg.task)
+    data = resolve_data(task, Path(cfg.data) if cfg.data else None)
+    examples = load_examples(data, task, cfg.split)
+    if cfg.limit:
+        examples = examples[: cfg.limit]
+    run_dir = Path(cfg.out) if cfg.out else default_out(cfg, task.name)
+    resolved = {
+        "schema_version": EVAL_RUN_SCHEMA_VERSION,
+        "bizztune_version": __version__,
+        "eval": {**cfg.to_dict(), "task": task.name, "data": str(data)},
+        "task_source": str(getattr(task, "source", "") or ""),
+    }
+    check_resume(run_dir, resolved)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    provider = load_provider(cfg.provider)
+    resolved["provider_info"] = {"name": provider.name, "model": provider.model}
+    (run_dir / "config.json").write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
+
+    pred_path = run_dir / "predictions.jsonl"
+    done = read_predictions(pred_path, repair=True)
+    # Items whose provider call failed for good (after retries) are asked again on a rerun;
+    # the newer record wins because read_predictions keeps the last line of an id.
+    todo = [ex for ex in examples if ex.id not in done or provider_failed(done[ex.id])]
+    t0 = time.perf_counter()
+    if todo:
+        if isinstance(provider, Fittable):
+            provider.fit(load_examples(data, task, cfg.train_split), task.schema)
+        requests = build_requests(task, todo, cfg)
+        by_id = {r.id: r for r in requests}
+        need = {ex.id: sum(1 for r in requests if r.example_id == ex.id) for ex in todo}
+        pending: dict[str, list[tuple[Request, Completion]]] = {}
+        exs = {ex.id: ex for ex in todo}
+        finished = len(done)
+        with pred_path.open("a", encoding="utf-8") as fh:
+            for comp in provider.complete(requests, task.schema):
+                req = by_id[comp.request_id]
+                pending.setdefault(req.example_id, []).append((req, comp))
+                if len(pending[req.example_id]) == need[req.example_id]:
+                    rec = _record(task, exs[req.example_id], pending.pop(req.example_id))
+                    fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    fh.flush()
+                    done[rec["id"]] = rec
+                    finished += 1
+                    if progress:
+                        progress(finished, len(examples))
+    wall = time.perf_counter() - t0
+    records = [done[ex.id] for ex in examples if ex.id in done]
+    metrics = summarize(task, records, seed=cfg.seed)
+    metrics["usage"]["wall_s_this_session"] = wall
+    metrics["usage"]["items_per_s"] = len(todo) / wall if todo and wall > 0 else None
+    metrics["model"] = display_name(cfg)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+    write_run_report(run_dir)
+    return run_dir
+
+
+def display_name(cfg: EvalConfig) -> str:
+    p = cfg.provider
+    name = p.name
+    if p.model and p.model != p.name:
+        name += f" ({Path(p.model).name if '/' in p.model and Path(p.model).exists() else p.model})"
+    if p.load_in_4bit:
+        name += " nf4"
+    if p.adapter:
+        name += f" + {Path(p.adapter).name}"
+    if p.decoding != "free":
+        name += f" [{p.decoding}]"
+    if cfg.calls != "joint":
+        name += f" [{cfg.calls}]"
+    return name

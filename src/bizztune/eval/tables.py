@@ -1,0 +1,108 @@
+"""Markdown tables of eval runs, shared by one run's report.md and every comparison of runs.
+
+    from bizztune.eval.tables import accuracy_table
+    print(accuracy_table([load_run(Path("runs/eval/A")), load_run(Path("runs/eval/B"))]))
+
+A run is the dict ``bizztune.eval.rundir.load_run`` reads: ``metrics``, ``config``,
+``predictions`` and its ``dir``. Accuracies are printed in percent with one decimal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+
+def pct(x: float | None) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
+
+
+def ci(ci: list[float]) -> str:
+    return f"[{pct(ci[0])}, {pct(ci[1])}]"
+
+
+def field_title(field: str) -> str:
+    return field.replace("_", " ").title()
+
+
+def accuracy_table(runs: list[dict[str, Any]]) -> str:
+    """The study's table: Model | <Field> Accuracy ... plus joint accuracy and invalid rate."""
+    fields = list(runs[0]["metrics"]["fields"])
+    head = [
+        "Model",
+        *(f"{field_title(f)} Accuracy" for f in fields),
+        "Joint Accuracy",
+        "Invalid %",
+        "n",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in runs:
+        m = r["metrics"]
+        cells = [m.get("model", r["dir"].name)]
+        cells += [pct(m["fields"][f]["accuracy"]) for f in fields]
+        cells += [pct(m["joint"]["accuracy"]), pct(m["invalid_rate"]), str(m["n"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def interval_table(runs: list[dict[str, Any]]) -> str:
+    fields = list(runs[0]["metrics"]["fields"])
+    head = [
+        "Model",
+        *(f"{field_title(f)} 95% CI" for f in fields),
+        "Joint 95% CI",
+        *(f"{field_title(f)} macro-F1" for f in fields),
+        "Hierarchy consistent %",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in runs:
+        m = r["metrics"]
+        cells = [m.get("model", r["dir"].name)]
+        cells += [ci(m["fields"][f]["ci95"]) for f in fields]
+        cells += [ci(m["joint"]["ci95"])]
+        cells += [f"{m['fields'][f]['macro_f1']:.3f}" for f in fields]
+        cells += [pct(m.get("hierarchy_consistency"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def usage_table(runs: list[dict[str, Any]]) -> str:
+    head = [
+        "Model",
+        "Mean latency s",
+        "Items/s",
+        "Prompt tokens",
+        "Completion tokens",
+        "Cost USD",
+        "Cost per 1,000 USD",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in runs:
+        u = r["metrics"].get("usage", {})
+        ips = u.get("items_per_s")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r["metrics"].get("model", r["dir"].name),
+                    f"{u.get('latency_mean_s', 0):.3f}",
+                    f"{ips:.2f}" if ips else "n/a",
+                    str(u.get("prompt_tokens", 0)),
+                    str(u.get("completion_tokens", 0)),
+                    f"{u.get('cost_usd', 0):.4f}",
+                    f"{u.get('cost_per_1000', 0):.2f}",
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def paired_cell(test: Mapping[str, Any]) -> str:
+    """One field of a paired test: the difference in pp, its interval, McNemar's p, * if < 0.05."""
+    sig = " *" if test["p_value"] < 0.05 else ""
+    return (
+        f"{100 * test['diff']:+.1f} [{100 * test['diff_ci95'][0]:+.1f}, "
+        f"{100 * test['diff_ci95'][1]:+.1f}], p={test['p_value']:.3g}{sig}"
+    )

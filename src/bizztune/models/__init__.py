@@ -1,0 +1,1 @@
+"""Model weights shared by providers and trainers: embedded GGUF models, tokenizers, loading."""

@@ -1,0 +1,140 @@
+"""Load a local model for inference: device, dtype, 4-bit NF4, and a LoRA adapter on top.
+
+    from bizztune.models.loading import load_model_and_tokenizer
+    model, tok = load_model_and_tokenizer("smollm2-135m", adapter="runs/train/x")
+
+Shared by the ``hf`` provider and the trainers (``pick_dtype``, ``nf4_config``,
+``quiet_peft_wrap``). torch, transformers, peft and bitsandbytes are imported inside the
+functions that need them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bizztune.core.errors import ConfigError, MissingDependencyError
+from bizztune.models.embedded import resolve_model
+from bizztune.models.tokenizer import prepare_tokenizer
+
+
+def quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU has native bf16 matmul (AVX512-BF16 or AMX), where bf16 beats fp32."""
+    import torch
+
+    try:
+        if bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+            return True
+    except (AttributeError, RuntimeError):
+        pass
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pick_dtype(device: str, dtype: str | None) -> Any:
+    """The torch dtype for ``--dtype`` (None/auto: bf16 on CUDA and bf16-capable CPUs, else fp32)."""
+    import torch
+
+    table = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+    if dtype and dtype != "auto":
+        if dtype not in table:
+            raise ConfigError(f"--dtype must be one of auto, {', '.join(table)}; not {dtype!r}")
+        return table[dtype]
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if cpu_supports_bf16() else torch.float32
+
+
+@contextlib.contextmanager
+def quiet_peft_wrap() -> Iterator[None]:
+    """Wrapping a model in peft 0.21 reads transformers' deprecated ``is_gradient_checkpointing``,
+    a FutureWarning on every run that no user of bizztune can act on; hide that one only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+        )
+        yield
+
+
+def nf4_config(compute_dtype: Any, storage_dtype: Any = None) -> Any:
+    """bitsandbytes' 4-bit NF4 with double quantization, as QLoRA loads its base.
+    ``storage_dtype``: the dtype the packed weights are stored in (FSDP needs a float one);
+    None: bitsandbytes' default (uint8)."""
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise MissingDependencyError("bitsandbytes", "train")
+    from transformers import BitsAndBytesConfig
+
+    extra = {"bnb_4bit_quant_storage": storage_dtype} if storage_dtype is not None else {}
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+        **extra,
+    )
+
+
+def load_model_and_tokenizer(
+    name_or_path: str,
+    adapter: str | None = None,
+    load_in_4bit: bool = False,
+    device: str | None = None,
+    dtype: str | None = None,
+) -> tuple[Any, Any]:
+    """(model in eval mode, tokenizer) for an alias or local folder, with an optional adapter.
+
+    A LoRA adapter is merged into the weights (faster inference) unless the base is 4-bit.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_model(name_or_path)
+    quiet_transformers()
+    device = device or default_device()
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: CUDA is not available on this machine")
+    torch_dtype = pick_dtype(device, dtype)
+    kwargs: dict[str, Any] = {"dtype": torch_dtype}
+    if load_in_4bit:
+        kwargs["quantization_config"] = nf4_config(torch_dtype)
+        kwargs["device_map"] = {"": device}
+    model: Any = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    if not load_in_4bit:
+        model.to(device)
+
+    tok_dir = path
+    if adapter is not None:
+        adir = Path(adapter)
+        if not (adir / "adapter_config.json").is_file():
+            raise ConfigError(f"--adapter {adapter}: no adapter_config.json (not a PEFT adapter)")
+        if (adir / "tokenizer_config.json").is_file():
+            tok_dir = adir  # the tokenizer the adapter was trained with
+        from peft import PeftModel
+
+        with quiet_peft_wrap():
+            model = PeftModel.from_pretrained(model, str(adir))
+        if not load_in_4bit:
+            model = model.merge_and_unload()
+    tok = prepare_tokenizer(AutoTokenizer.from_pretrained(tok_dir))
+    model.eval()
+    return model, tok

@@ -1,0 +1,2 @@
+"""The pipelines: ``bizztune run`` (the whole study as resumable stages) and ``bizztune sweep``
+(one trained and scored adapter per trial)."""

@@ -1,0 +1,254 @@
+"""The experiment report of ``bizztune run``: report.md with its plots, summary.json, report.html.
+
+    bizztune run                       # writes runs/default/report.md and report.html
+
+    from bizztune.report.experiment import write_experiment_report
+    write_experiment_report(run_dir, [("base", eval_dir_a, "base"), ("finetuned", eval_dir_b, "ft")])
+
+The tables are the ones of ``bizztune.eval.tables`` (the study's Accuracy Comparison, intervals
+and macro-F1, usage) plus the study's Fine-Tuned Model Comparison (deltas in percentage points
+against the base model) and paired tests of the fine-tuned model against every other model.
+The verdict is ``bizztune.eval.paired.summarize_answer``'s; the plots are ``plots.py``'s and
+the HTML page is ``html.py``'s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bizztune.eval.paired import (
+    BASE_LABEL,
+    FINETUNED_LABEL,
+    accuracy_of,
+    paired_tests,
+    run_name,
+    summarize_answer,
+)
+from bizztune.eval.rundir import load_run
+from bizztune.eval.tables import (
+    accuracy_table,
+    field_title,
+    interval_table,
+    paired_cell,
+    pct,
+    usage_table,
+)
+from bizztune.providers.api.prices import price_of
+from bizztune.report.html import Section, render_html
+from bizztune.report.plots import plot_accuracy, plot_confusion, plot_loss
+
+PLOTS_DIR = Path("report") / "plots"
+
+
+def finetune_table(base: dict[str, Any], ft: dict[str, Any]) -> str:
+    """The study's Fine-Tuned Model Comparison: both models, the delta in pp, McNemar's p."""
+    fields = [*base["metrics"]["fields"], "joint"]
+    tests = paired_tests(base, ft)
+    head = ["Model", *(f"{field_title(f)} Accuracy" for f in fields)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in (base, ft):
+        lines.append(
+            "| " + " | ".join([run_name(r), *(pct(accuracy_of(r, f)) for f in fields)]) + " |"
+        )
+    delta = [f"{100 * (accuracy_of(ft, f) - accuracy_of(base, f)):+.1f}" for f in fields]
+    lines.append("| " + " | ".join(["Δ vs base (pp)", *delta]) + " |")
+    ci = [
+        f"[{100 * tests[f]['diff_ci95'][0]:+.1f}, {100 * tests[f]['diff_ci95'][1]:+.1f}]"
+        for f in fields
+    ]
+    lines.append("| " + " | ".join(["Δ 95% CI (paired bootstrap)", *ci]) + " |")
+    lines.append(
+        "| " + " | ".join(["McNemar p", *(f"{tests[f]['p_value']:.3g}" for f in fields)]) + " |"
+    )
+    return "\n".join(lines)
+
+
+def versus_table(ref: dict[str, Any], others: Sequence[dict[str, Any]]) -> str:
+    """Paired tests of ``ref`` against each other model: Δ = ref - model, on shared items."""
+    fields = [*ref["metrics"]["fields"], "joint"]
+    head = [
+        f"{run_name(ref)} vs",
+        "Shared items",
+        *(f"{field_title(f)} Δ pp [95% CI], McNemar p" for f in fields),
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in others:
+        t = paired_tests(r, ref)
+        cells = [run_name(r), str(t["n_shared"]), *(paired_cell(t[f]) for f in fields)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _price_cached_answers(run: dict[str, Any]) -> None:
+    """Answers from the API response cache cost 0 in metrics.json (nothing was paid this time).
+    The report prices their recorded token counts at list price, so cost per 1,000 tickets is
+    what the tickets cost, whether or not a cache answered."""
+    usage = run["metrics"].get("usage") or {}
+    model = (run["config"].get("provider_info") or {}).get("model")
+    if not model or not usage.get("cached_items") or not run["metrics"].get("n"):
+        return
+    price = price_of(str(model))
+    if price is None:
+        return
+    cost = (usage["prompt_tokens"] * price[0] + usage["completion_tokens"] * price[1]) / 1e6
+    usage["cost_usd"] = cost
+    usage["cost_per_1000"] = cost / run["metrics"]["n"] * 1000
+
+
+def write_experiment_report(
+    run_dir: Path,
+    evals: Sequence[tuple[str, Path, str]],
+    train_dir: Path | None = None,
+    skipped: Mapping[str, str] | None = None,
+    title: str = "Experiment report",
+    write_html: bool = True,
+    confusion: str = "all",
+    config: Any = None,
+) -> dict[str, Any]:
+    """Write ``report.md`` (plots under ``report/plots``) and ``report.html`` into ``run_dir``.
+
+    ``evals``: (label, eval run folder, display name); labels ``base`` and ``finetuned`` mark
+    the open model before and after fine-tuning. Returns the files written and the summary.
+    """
+    runs: dict[str, dict[str, Any]] = {}
+    for label, d, display in evals:
+        r = load_run(d)
+        r["metrics"]["model"] = display
+        _price_cached_answers(r)
+        runs[label] = r
+    ordered = list(runs.values())
+    skipped = dict(skipped or {})
+    summary = summarize_answer(runs)
+
+    plots: list[tuple[str, str, bytes]] = [
+        ("accuracy", "Per-field accuracy with 95% intervals", plot_accuracy(ordered))
+    ]
+    for label, r in runs.items():
+        if confusion == "all" or label in (BASE_LABEL, FINETUNED_LABEL):
+            plots.append(
+                (f"confusion-{label}", f"Confusion matrices: {run_name(r)}", plot_confusion(r))
+            )
+    loss = plot_loss(train_dir) if train_dir is not None else None
+    if loss is not None:
+        plots.append(("loss", "Training loss", loss))
+    plot_dir = run_dir / PLOTS_DIR
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    for key, _, png in plots:
+        (plot_dir / f"{key}.png").write_bytes(png)
+
+    sections = _sections(runs, summary, skipped, config)
+    intro = [str(summary["verdict"]), _setup_line(config, ordered[0]["metrics"]["n"])]
+    md = _markdown(title, intro, sections, plots)
+    files = [run_dir / "report.md"]
+    files[0].write_text(md, encoding="utf-8")
+    (run_dir / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    files.append(run_dir / "summary.json")
+    if write_html:
+        page = render_html(title, intro, sections, plots, config, run_dir)
+        (run_dir / "report.html").write_text(page, encoding="utf-8")
+        files.append(run_dir / "report.html")
+    return {"files": [str(f) for f in files], "summary": summary}
+
+
+def _sections(
+    runs: Mapping[str, dict[str, Any]],
+    summary: Mapping[str, Any],
+    skipped: Mapping[str, str],
+    config: Any,
+) -> list[Section]:
+    ordered = list(runs.values())
+    n = ordered[0]["metrics"]["n"]
+    out: list[Section] = [
+        (
+            "accuracy-comparison",
+            "Accuracy Comparison",
+            accuracy_table(ordered),
+            f"Accuracy in percent on the {n} test items; joint: all fields right; invalid: at "
+            f"least one field unparseable or outside the taxonomy. One item moves an accuracy by "
+            f"{100 / max(n, 1):.1f} points.",
+        )
+    ]
+    base, ft = runs.get(BASE_LABEL), runs.get(FINETUNED_LABEL)
+    if base is not None and ft is not None:
+        out.append(
+            (
+                "finetuned-comparison",
+                "Fine-Tuned Model Comparison",
+                finetune_table(base, ft),
+                "Δ: fine-tuned minus base in percentage points on the same items; the interval "
+                "is a paired bootstrap; p is McNemar's exact test on the paired outcomes.",
+            )
+        )
+    out += [
+        (
+            "intervals",
+            "Intervals and macro-F1",
+            interval_table(ordered),
+            "95% percentile-bootstrap intervals over items (2,000 resamples, seeded). Macro-F1 "
+            "averages per-label F1 with every label weighted equally.",
+        ),
+        (
+            "usage",
+            "Latency, throughput and cost",
+            usage_table(ordered),
+            "Mean latency per ticket; items/s over the stage's wall time (n/a when every answer "
+            "came from the cache); cost: token counts times list prices, also for answers from "
+            "the response cache (local models and baselines: 0).",
+        ),
+    ]
+    ref = ft or base
+    others = [r for r in ordered if r is not ref]
+    if ref is not None and others:
+        out.append(
+            (
+                "paired-tests",
+                f"Paired tests: {run_name(ref)} against every other model",
+                versus_table(ref, others),
+                "Δ = reference minus model in percentage points on the shared items, with a "
+                "paired-bootstrap interval; McNemar's exact p; * marks p < 0.05 (no correction "
+                "for multiple comparisons).",
+            )
+        )
+    if skipped:
+        rows = "\n".join(f"| {k} | {v} |" for k, v in skipped.items())
+        out.append(
+            (
+                "skipped",
+                "Skipped models",
+                f"| Model | Why |\n|---|---|\n{rows}",
+                "Set the key and rerun the same command: finished stages are reused.",
+            )
+        )
+    return out
+
+
+def _setup_line(config: Any, n: int) -> str:
+    """One sentence of set-up, from a RunConfig (duck-typed to keep this module standalone)."""
+    if config is None:
+        return f"{n} test items."
+    t = config.train
+    length = f"{t.max_steps} steps" if t.max_steps else f"{t.epochs:g} epoch(s)"
+    return (
+        f"Task {config.task}; {n} test items; open model {config.model.name} evaluated with "
+        f"{config.model.decoding} decoding and the {config.model.style} prompt, fine-tuned with "
+        f"{t.trainer} (r={t.r}, alpha={t.alpha}, {length}, lr {t.learning_rate:g}, "
+        f"{t.lr_scheduler}); seed {config.seed}. The resolved config is in config.yaml, the "
+        f"package versions in versions.json."
+    )
+
+
+def _markdown(
+    title: str, intro: list[str], sections: list[Section], plots: list[tuple[str, str, bytes]]
+) -> str:
+    parts = [f"# {title}", "", f"**{intro[0]}**", "", *intro[1:], ""]
+    for _key, heading, table, note in sections:
+        parts += [f"## {heading}", "", table, "", note, ""]
+    parts += ["## Plots", ""]
+    for key, caption, _ in plots:
+        parts += [f"![{caption}]({(PLOTS_DIR / f'{key}.png').as_posix()})", ""]
+    return "\n".join(parts)

@@ -1,0 +1,30 @@
+"""The built-in ``tickets`` task: German support tickets of a mid-sized electronics company.
+
+    bizztune eval --provider tfidf --task tickets
+    bizztune generate --task tickets -n 1000            # generator.py, offline
+    bizztune generate --task tickets --provider gpt-4o  # prompt.py, with an LLM
+
+``tickets.yaml`` is the task (inputs, taxonomy with the urgency rubric, prompts). The offline
+generator (``generator.py``) composes tickets from the product catalogue (``catalog.py``), the
+problems of each subcategory (``problems.txt``, read by ``pools.py``) and the writing voice
+and urgency cues (``voice.py``). ``bizztune.builtin`` registers the task; nothing generic
+imports this folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bizztune.core.hookspecs import Register
+
+TASK_FILE = Path(__file__).with_name("tickets.yaml")
+
+
+def register(register: Register) -> None:
+    from bizztune.tasks.yaml_task import load_task_file
+
+    register(
+        "tickets",
+        lambda: load_task_file(TASK_FILE),
+        description=f"built-in task ({TASK_FILE.name})",
+    )

@@ -1,0 +1,34 @@
+"""The LoRA trainer: one recipe for ``lora``, ``qlora`` and ``qlora-fsdp``.
+
+    load_trainer("qlora").train(task, TrainConfig(model="smollm2-135m", out="runs/train/q"))
+
+``LoraTrainer`` is parametrised by what the three differ in: the base's quantization (16-bit or
+NF4) and whether it runs in one process or under FSDP in ``--nproc`` processes. The recipe is
+``recipe.py`` (model, data, the run); ``hf_trainer.py`` is transformers' Trainer as it runs
+it; ``collate.py`` builds the sequences that carry loss on the answer only; ``run_folder.py``
+is the output folder (resume rules, loss curve, summary); ``fsdp.py`` the launcher and worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from bizztune.core.interfaces import Task
+from bizztune.trainers.config import Quantization, TrainConfig
+from bizztune.trainers.lora.fsdp import launch
+from bizztune.trainers.lora.recipe import run_training
+
+
+@dataclasses.dataclass
+class LoraTrainer:
+    """LoRA on a frozen base: 16-bit (bf16 where fast, else fp32) or 4-bit NF4 with double
+    quantization (QLoRA), in one process or under FSDP2 in ``config.nproc`` processes."""
+
+    name: str = "lora"
+    quantization: Quantization | None = None
+    fsdp: bool = False
+
+    def train(self, task: Task, config: TrainConfig) -> Path:
+        cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)
+        return launch(task, cfg) if self.fsdp else run_training(task, cfg)

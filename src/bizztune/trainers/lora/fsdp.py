@@ -1,0 +1,131 @@
+"""QLoRA (or LoRA) under PyTorch FSDP2 in N processes: the launcher and the worker.
+
+    bizztune train --trainer qlora-fsdp --nproc 2 --model smollm2-135m --out runs/train/fsdp
+
+The launcher (``launch``) writes the resolved TrainConfig to ``OUT/fsdp_launch.json`` and starts
+``python -m torch.distributed.run --nproc_per_node N -m bizztune.trainers.lora.fsdp
+OUT/fsdp_launch.json``. Every process runs ``worker``: the same single-process recipe
+(``recipe.run_training``) with transformers' Trainer, which shards the model through
+accelerate's FSDP2 plugin: one process per GPU with NCCL, or CPU processes with gloo.
+
+What 4-bit weights need under FSDP (see docs/training.md for a 70B run on N GPUs):
+
+- ``bnb_4bit_quant_storage`` = the compute dtype (bf16): FSDP shards float tensors only, so the
+  packed NF4 weights are stored as bf16 elements; the model is loaded in that same dtype.
+- Uniform dtypes: the LoRA weights are cast to that dtype as well (no fp32 upcast), so every
+  parameter of a sharded unit has one dtype.
+- ``cpu_ram_efficient_loading`` on GPUs: rank 0 loads the checkpoint, the others get the weights
+  by broadcast, so host RAM holds one copy, not N.
+- FSDP2 keeps the original parameters (the FSDP1 ``use_orig_params`` question does not arise),
+  so frozen base weights and trainable LoRA weights may share a sharded unit.
+
+On CPU, accelerate refuses FSDP ("no available devices") and quietly falls back to DDP;
+``hf_trainer.with_cpu_fsdp`` switches its state to FSDP so the very same fully_shard path runs over
+gloo. bitsandbytes' CPU 4-bit weights cannot be sharded, so on CPU the FSDP run is LoRA on a
+16-bit base (the brief's fallback), logged as such.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bizztune.core.config import build
+from bizztune.core.errors import BizztuneError, ConfigError
+from bizztune.core.interfaces import Task
+from bizztune.tasks import load_task
+from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.lora.recipe import pick_device, run_training
+from bizztune.trainers.lora.run_folder import check_resume, default_out
+
+LAUNCH_FILE = "fsdp_launch.json"
+
+
+def fsdp_config(cfg: TrainConfig, device: str) -> dict[str, Any]:
+    """transformers' ``fsdp_config`` for this run (FSDP2, one unit per decoder layer)."""
+    on_gpu = device.startswith("cuda")
+    return {
+        "version": 2,
+        "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+        "reshard_after_forward": True,
+        "state_dict_type": "FULL_STATE_DICT",
+        "cpu_ram_efficient_loading": on_gpu,
+        "activation_checkpointing": cfg.gradient_checkpointing,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def launch(task: Task, cfg: TrainConfig) -> Path:
+    """Start ``cfg.nproc`` worker processes and wait for them; returns the output folder."""
+    import torch
+
+    out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
+    cfg = dataclasses.replace(cfg, out=str(out))
+    device = pick_device(cfg)
+    if device.startswith("cuda"):
+        gpus = torch.cuda.device_count()
+        if cfg.nproc > gpus:
+            raise ConfigError(
+                f"--nproc {cfg.nproc}: only {gpus} GPU(s) visible; one process per GPU"
+            )
+    elif cfg.quantization == "nf4":
+        # bitsandbytes keeps CPU 4-bit weights in a layout FSDP cannot shard.
+        print(
+            "qlora-fsdp on CPU: 4-bit weights cannot be sharded on CPU; training LoRA on a 16-bit "
+            "base under FSDP instead (on GPUs the base is NF4).",
+            file=sys.stderr,
+        )
+        cfg = dataclasses.replace(cfg, quantization=None)
+    check_resume(out, cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "task": str(getattr(task, "source", None) or task.name),
+        "config": cfg.to_dict(),
+        "fsdp": fsdp_config(cfg, device),
+    }
+    (out / LAUNCH_FILE).write_text(json.dumps(spec, indent=2, ensure_ascii=False))
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run",
+        f"--nproc_per_node={cfg.nproc}",
+        f"--master_port={_free_port()}",
+        "--master_addr=127.0.0.1",
+        "-m", "bizztune.trainers.lora.fsdp", str(out / LAUNCH_FILE),
+    ]  # fmt: skip
+    env = dict(os.environ)
+    env.setdefault(
+        "OMP_NUM_THREADS", str(cfg.num_threads or max(1, (os.cpu_count() or 2) // cfg.nproc))
+    )
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if device.startswith("cuda"):
+        # transformers loads on rank 0 only and broadcasts (one host copy of a 70B model).
+        env["ACCELERATE_USE_FSDP"] = "true"
+        env["FSDP_CPU_RAM_EFFICIENT_LOADING"] = "true"
+    proc = subprocess.run(cmd, env=env, check=False)
+    if proc.returncode != 0:
+        raise BizztuneError(
+            f"qlora-fsdp: a worker process failed (exit {proc.returncode}); see the log above"
+        )
+    return out
+
+
+def worker(spec_file: Path) -> None:
+    """One FSDP process: the single-process recipe with transformers' FSDP plugin."""
+    spec = json.loads(spec_file.read_text())
+    cfg = build(TrainConfig, spec["config"], str(spec_file))
+    task = load_task(spec["task"])
+    run_training(task, cfg, fsdp=spec["fsdp"], show_progress=True)
+
+
+if __name__ == "__main__":
+    worker(Path(sys.argv[1]))
