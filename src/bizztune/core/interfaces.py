@@ -82,9 +82,11 @@ class Example:
     id: str
     inputs: dict[str, str]
     labels: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Columns about the item that no model sees: ``ambiguous`` (bool), when the data has it."""
 
     def to_record(self) -> dict[str, Any]:
-        return {"id": self.id, **self.inputs, **self.labels}
+        return {"id": self.id, **self.inputs, **self.labels, **self.meta}
 
 
 @dataclass

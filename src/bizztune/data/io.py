@@ -1,7 +1,8 @@
 """Read and write labelled items: JSONL, CSV, a ``datasets`` folder, or a split directory.
 
 Row schema (the tickets task): id (optional), title, description, user, date, category,
-subcategory, urgency. Input and label columns come from the task, so other tasks work too.
+subcategory, urgency, and optionally ``ambiguous`` (true/false). Input and label columns come
+from the task, so other tasks work too; other columns are ignored.
 
 A split directory (written by ``bizztune split``) holds ``train.jsonl``, ``val.jsonl``,
 ``test.jsonl`` (raw rows), ``chatml/`` (instruction data) and ``hf/`` (a DatasetDict).
@@ -22,6 +23,23 @@ from bizztune.core.interfaces import Example, Task
 from bizztune.tasks.parsing import match_label
 
 SPLITS = ("train", "val", "test")
+AMBIGUOUS = "ambiguous"
+"""Optional yes/no column: a careful second labeller could choose another label. Kept with the
+item (``Example.meta``), never shown to a model; evaluations report such items separately."""
+_TRUE = {"true", "1", "yes", "ja", "y"}
+_FALSE = {"false", "0", "no", "nein", "n", ""}
+
+
+def _flag(value: Any, where: str, name: str) -> bool:
+    """A yes/no column (JSON bool, or text as CSV has it)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise DataError(f"{where}: field '{name}': expected true or false, not {value!r}")
 
 
 def example_id(row: dict[str, Any], task: Task) -> str:
@@ -74,7 +92,10 @@ def row_to_example(row: Any, task: Task, where: str, labelled: bool = True) -> E
         if task.schema.consistent(labels) is False:
             pairs = ", ".join(f"{f.name}={labels[f.name]!r}" for f in task.schema.fields)
             raise DataError(f"{where}: labels are inconsistent with the hierarchy ({pairs})")
-    return Example(id=example_id(row, task), inputs=inputs, labels=labels)
+    meta: dict[str, Any] = {}
+    if row.get(AMBIGUOUS) is not None and AMBIGUOUS not in (*inputs, *labels):
+        meta[AMBIGUOUS] = _flag(row[AMBIGUOUS], where, AMBIGUOUS)
+    return Example(id=example_id(row, task), inputs=inputs, labels=labels, meta=meta)
 
 
 def _rows_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
@@ -107,6 +128,21 @@ def _rows_datasets(path: Path, split: str | None) -> Iterator[tuple[str, Any]]:
     assert isinstance(ds, Dataset)
     for i, row in enumerate(ds):
         yield f"{path}[{split or 'all'}]:row {i}", row
+
+
+def has_split(path: Path, split: str) -> bool:
+    """Whether ``path`` is a split folder (or a datasets DatasetDict) that holds ``split``."""
+    if not path.is_dir():
+        return False
+    if (path / f"{split}.jsonl").is_file():
+        return True
+    for d in (path, path / "hf"):
+        try:
+            names = json.loads((d / "dataset_dict.json").read_text(encoding="utf-8"))["splits"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        return split in names
+    return False
 
 
 def iter_rows(path: Path, split: str | None = None) -> Iterator[tuple[str, Any]]:

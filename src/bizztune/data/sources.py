@@ -2,6 +2,7 @@
 
     data = resolve_data(task, None)        # ~/.cache/bizztune/data/tickets-offline-n1000-seed0-<key>
     data = resolve_data(task, Path("data/split"))
+    data = resolve_data(task, "tickets:foreign")  # a set shipped with the task
 
 Without ``--data``, commands use the embedded default: the task's offline generator (1,000
 items, seed 0), split 80/10/10, cached under ``home() / "data"``. It is deterministic, so it is
@@ -12,15 +13,19 @@ of the generator's files, so a changed generator means new data.
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from pathlib import Path
 
 from bizztune.core.errors import DataError
 from bizztune.core.interfaces import Task
 from bizztune.core.paths import home
+from bizztune.tasks.yaml_task import NamedDataset
 
 DEFAULT_N = 1000
 DEFAULT_SEED = 0
+DEFAULT_SPEC = "default"
+"""``--data default`` (or no ``--data``): the embedded default set."""
 
 
 def default_data_dir(task: Task, n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> Path:
@@ -65,9 +70,47 @@ def generator_fingerprint(task: Task) -> str:
     return h.hexdigest()[:10]
 
 
-def resolve_data(task: Task, data: Path | None) -> Path:
-    if data is not None:
-        return data
+def named_dataset(task: Task, spec: str) -> NamedDataset | None:
+    """The data set ``TASK:NAME`` names, None when ``spec`` is not of that form (a path)."""
+    m = re.fullmatch(r"([A-Za-z0-9_.-]+):([A-Za-z0-9_.-]+)", spec)
+    if m is None or Path(spec).exists():
+        return None
+    owner, name = m.groups()
+    known: dict[str, NamedDataset] = getattr(task, "datasets", None) or {}
+    if owner != task.name:
+        raise DataError(
+            f"--data {spec}: names a data set of task '{owner}', but the task is '{task.name}'"
+            + (f" (its sets: {', '.join(f'{task.name}:{k}' for k in known)})" if known else "")
+        )
+    if name not in known:
+        have = f"its sets: {', '.join(f'{task.name}:{k}' for k in known)}" if known else "none"
+        raise DataError(f"--data {spec}: task '{task.name}' ships no data set '{name}' ({have})")
+    ds = known[name]
+    if not ds.path.is_file():
+        raise DataError(f"--data {spec}: its file is missing from the installation: {ds.path}")
+    return ds
+
+
+def resolve_data(task: Task, data: str | Path | None) -> Path:
+    """The path behind ``--data``: a file or folder, a named set ``TASK:NAME``, or (None or
+    ``default``) the embedded default."""
+    if data is not None and not (str(data) == DEFAULT_SPEC and not Path(data).exists()):
+        ds = named_dataset(task, str(data))
+        return ds.path if ds is not None else Path(data)
     if not getattr(task, "generator", None):
         raise DataError(f"task '{task.name}' ships no offline generator: pass --data FILE")
     return default_data_dir(task)
+
+
+def resolve_train_data(task: Task, data: str | Path | None, flag: str = "--data") -> Path:
+    """Like ``resolve_data``, for data a model learns from: a named set that is there to
+    measure (role ``test`` or ``dev``) is refused, so it can never leak into training."""
+    if data is not None:
+        ds = named_dataset(task, str(data))
+        if ds is not None and not ds.trainable:
+            raise DataError(
+                f"{flag} {data}: this set is for {'measuring' if ds.role == 'test' else 'choosing settings'}"
+                f" only (role: {ds.role}), never for training or fitting; train on a split of your "
+                f"own data or on the embedded default"
+            )
+    return resolve_data(task, data)

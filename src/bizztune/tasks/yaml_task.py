@@ -23,6 +23,23 @@ from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Example, LabelField, Message, ParsedAnswer, PromptStyle, Schema
 
 TASK_SCHEMA_VERSION = 1
+DATASET_ROLES = ("test", "dev", "train")
+"""What a data set shipped with a task is for: ``test`` measures only, ``dev`` chooses models and
+settings; neither may be trained or fitted on. ``train`` data may be."""
+
+
+@dataclass(frozen=True)
+class NamedDataset:
+    """A labelled data set shipped with a task, selected as ``--data TASK:NAME``."""
+
+    name: str
+    path: Path
+    role: str = "test"
+    description: str = ""
+
+    @property
+    def trainable(self) -> bool:
+        return self.role == "train"
 
 
 @dataclass
@@ -41,6 +58,8 @@ class YamlTask:
     """``module:function`` of an offline data generator, if the task ships one."""
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    datasets: dict[str, NamedDataset] = field(default_factory=dict)
+    """Labelled sets shipped with the task (``--data tickets:foreign``)."""
 
     @property
     def input_fields(self) -> tuple[str, ...]:
@@ -179,6 +198,34 @@ def _parse_fields(raw: Any, where: str) -> Schema:
     return Schema(tuple(out))
 
 
+def _parse_datasets(raw: Any, where: str, source: Path | None) -> dict[str, NamedDataset]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: 'datasets' must map a name to a file (path, role)")
+    out: dict[str, NamedDataset] = {}
+    base = source.parent if source is not None else Path(".")
+    for name, spec in raw.items():
+        at = f"{where}: datasets.{name}"
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", str(name)):
+            raise ConfigError(f"{at}: a name of letters, digits, '.', '_' or '-'")
+        if isinstance(spec, str):
+            spec = {"path": spec}
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{at}: expected a path or a mapping with 'path' and 'role'")
+        role = str(spec.get("role") or "test")
+        if role not in DATASET_ROLES:
+            raise ConfigError(f"{at}: role must be one of {', '.join(DATASET_ROLES)}, not {role!r}")
+        path = Path(str(_need(spec, "path", at)))
+        out[str(name)] = NamedDataset(
+            name=str(name),
+            path=path if path.is_absolute() else base / path,
+            role=role,
+            description=" ".join(str(spec.get("description") or "").split()),
+        )
+    return out
+
+
 def task_from_dict(data: Any, where: str, source: Path | None = None) -> YamlTask:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: a task file must be a YAML mapping")
@@ -217,6 +264,7 @@ def task_from_dict(data: Any, where: str, source: Path | None = None) -> YamlTas
         generator=data.get("generator"),
         source=source,
         raw=data,
+        datasets=_parse_datasets(data.get("datasets"), where, source),
     )
 
 

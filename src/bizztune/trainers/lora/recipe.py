@@ -32,7 +32,7 @@ from typing import Any
 from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import Example, Task
 from bizztune.data.io import load_examples
-from bizztune.data.sources import resolve_data
+from bizztune.data.sources import resolve_train_data
 from bizztune.models.embedded import resolve_model
 from bizztune.models.loading import cpu_supports_bf16, nf4_config, quiet_peft_wrap
 from bizztune.models.tokenizer import load_tokenizer
@@ -91,7 +91,7 @@ def use_padding_free(cfg: RuntimeParams, device: str, mean_tokens: float) -> boo
 
 def load_splits(task: Task, cfg: TrainConfig) -> tuple[Path, list[Example], list[Example]]:
     """(data path, train examples, validation examples); validation is empty if there is none."""
-    data = resolve_data(task, Path(cfg.data) if cfg.data else None)
+    data = resolve_train_data(task, cfg.data)
     train = load_examples(data, task, "train")
     if cfg.limit_train is not None and cfg.limit_train < len(train):
         # A seeded sample, in file order: robust to split files sorted by label.
