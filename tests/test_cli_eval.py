@@ -107,3 +107,63 @@ def test_run_names_tell_base_quantization_adapter_and_decoding_apart() -> None:
     bf16 = name(adapter="runs/train/qlora")
     assert nf4 == "hf (smollm2-135m) nf4 + qlora [constrained]"
     assert bf16 == "hf (smollm2-135m) + qlora [constrained]"
+
+
+# -- train on one set, test on another ------------------------------------------------------------
+def test_train_data_fits_on_one_set_and_scores_another(split_dir: Path, tmp_path: Path) -> None:
+    from conftest import make_rows, write_jsonl
+
+    rows = make_rows(n_per_cell=1, seed=9)
+    for i, r in enumerate(rows):
+        r["id"] = f"other-{i}"
+        r["ambiguous"] = "true" if i < 5 else "false"  # as a CSV export would write it
+    other = write_jsonl(tmp_path / "other.jsonl", rows)
+
+    # a plain file has no train split: tfidf used to learn from the very items it scored
+    r = run_cli("eval", "--provider", "tfidf", "--data", str(other), "--out", str(tmp_path / "x"))
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "has no 'train' split: pass --train-data" in r.stderr
+    r = run_cli(
+        "eval", "--provider", "tfidf", "--data", str(other), "--train-data", str(other),
+        "--out", str(tmp_path / "x"),
+    )  # fmt: skip
+    assert r.returncode != 0 and "learn from the very items it is scored on" in r.stderr
+
+    out = tmp_path / "tfidf-other"
+    m = _eval(other, out, "tfidf", "--train-data", str(split_dir))
+    assert m["n"] == len(rows)
+    assert (m["subsets"]["clear"]["n"], m["subsets"]["ambiguous"]["n"]) == (len(rows) - 5, 5)
+    # the fitted model is the one a split-folder eval fits: same train split, same answers
+    same = _eval(split_dir, tmp_path / "tfidf-split", "tfidf")
+    assert same["n"] != m["n"]
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["eval"]["train_data"] == str(split_dir) and cfg["eval"]["data"] == str(other)
+    preds = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+    assert sum(1 for p in preds if p.get("meta", {}).get("ambiguous")) == 5
+    report = (out / "report.md").read_text()
+    assert f"fitted on `{split_dir}`" in report and "## Clear and ambiguous items" in report
+    # a changed --train-data is another run: it does not resume into the same folder
+    r = run_cli(
+        "eval", "--provider", "tfidf", "--data", str(other), "--train-data", "default",
+        "--out", str(out),
+    )  # fmt: skip
+    assert r.returncode != 0 and "another train_data" in r.stderr
+
+
+def test_named_sets_of_the_task_measure_only(split_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "maj"
+    m = _eval(Path("tickets:foreign-dev"), out, "majority", "--train-data", str(split_dir))
+    assert m["n"] == 132 and m["subsets"]["ambiguous"]["n"] > 0
+    assert "data `tickets:foreign-dev`" in (out / "report.md").read_text()
+    for flag in ("--train-data", "--data"):
+        args = ["--data", "tickets:foreign"] if flag == "--train-data" else []
+        cmd = "eval" if flag == "--train-data" else "train"
+        extra = ["--provider", "tfidf"] if cmd == "eval" else ["--trainer", "lora"]
+        r = run_cli(cmd, *extra, *args, flag, "tickets:foreign", "--out", str(tmp_path / "y"))
+        assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
+        assert f"{flag} tickets:foreign: this set is for measuring only (role: test)" in r.stderr
+    r = run_cli("eval", "--provider", "majority", "--data", "tickets:nope", "--out", str(out))
+    assert r.returncode != 0
+    assert "task 'tickets' ships no data set 'nope' (its sets: tickets:foreign" in r.stderr
+    r = run_cli("eval", "--provider", "majority", "--data", "reviews:foreign", "--out", str(out))
+    assert "names a data set of task 'reviews', but the task is 'tickets'" in r.stderr

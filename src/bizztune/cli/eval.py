@@ -1,6 +1,7 @@
 """``bizztune eval`` and ``bizztune report``: score one provider, put finished runs side by side.
 
 bizztune eval --provider tfidf --task tickets --data data/split
+bizztune eval --provider tfidf --data tickets:foreign --train-data data/split   # train on one set, test on another
 bizztune eval --provider gpt-4o --task tickets --limit 50          # OPENAI_API_KEY
 bizztune report runs/eval/A runs/eval/B --out comparison.md
 
@@ -76,8 +77,18 @@ def provider_overrides(kw: dict[str, Any]) -> dict[str, Any]:
 @click.command("eval")
 @provider_options
 @click.option("--task", "-t", help="Task name or task YAML file (default: tickets).")
-@click.option("--data", "-d", help="JSONL/CSV file, datasets folder or split directory.")
-@click.option("--split", help="Split to score (default: test).")
+@click.option(
+    "--data",
+    "-d",
+    help="JSONL/CSV file, datasets folder, split directory, or a set the task ships "
+    "(tickets:foreign). Default: the embedded default set.",
+)
+@click.option("--split", help="Split to score when --data is a split folder (default: test).")
+@click.option(
+    "--train-data",
+    help="What fittable providers (tfidf, majority) learn from: a split folder (its train "
+    "split), a labelled file, or 'default'. Default: the train split of --data.",
+)
 @click.option("--limit", type=int, help="Score only the first N items.")
 @click.option("--style", type=click.Choice(["long", "compact"]), help="Prompt style.")
 @click.option(

@@ -7,14 +7,15 @@
 
 Writes a run directory (``bizztune.eval.rundir``): config.json (resolved), predictions.jsonl
 (append-only; a rerun with the same config resumes), metrics.json and report.md. Fittable
-providers (majority, tfidf) are fitted on ``train_split`` of the same data first.
+providers (majority, tfidf) are fitted first, on ``train_data`` when it is given (train on one
+set, test on another) or on ``train_split`` of the same data.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,8 +34,8 @@ from bizztune.core.interfaces import (
     Task,
 )
 from bizztune.core.registry import load_provider
-from bizztune.data.io import load_examples
-from bizztune.data.sources import resolve_data
+from bizztune.data.io import AMBIGUOUS, has_split, load_examples
+from bizztune.data.sources import resolve_data, resolve_train_data
 from bizztune.eval.metrics import score
 from bizztune.eval.rundir import (
     EVAL_RUN_SCHEMA_VERSION,
@@ -58,8 +59,13 @@ class EvalConfig:
     data: str | None = None
     """JSONL/CSV file, datasets folder or split directory; None: the task's embedded default."""
     split: str = "test"
+    """Split of ``data`` to score; a plain file (or a named set) is scored whole."""
     train_split: str = "train"
     """Split that fittable providers (majority, tfidf) learn from."""
+    train_data: str | None = None
+    """Where fittable providers learn from: a split folder (its ``train_split``) or a labelled
+    file (all of it). None: the ``train_split`` of ``data``, which must then be a split folder.
+    Train on one set, test on another: ``--data tickets:foreign --train-data data/split``."""
     limit: int | None = None
     """Score only the first N items of the split."""
     style: PromptStyle = "long"
@@ -132,11 +138,25 @@ def _record(task: Task, ex: Example, comps: list[tuple[Request, Completion]]) ->
         "completion_tokens": sum(c.completion_tokens for _, c in comps),
         "cost_usd": sum(c.cost_usd for _, c in comps),
         "cached": all(c.cached for _, c in comps),
+        **({"meta": ex.meta} if ex.meta else {}),
     }
 
 
 def summarize(task: Task, records: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     m = score(task.schema, [r["gold"] for r in records], [r["parsed"] for r in records], seed=seed)
+    ambiguous = [bool((r.get("meta") or {}).get(AMBIGUOUS)) for r in records]
+    if any(ambiguous):
+        # Items a second labeller could label otherwise are scored apart as well, so a model is
+        # judged on the clear items and the ambiguous ones do not blur the comparison.
+        m["subsets"] = {
+            name: score(
+                task.schema,
+                [r["gold"] for r, a in zip(records, ambiguous, strict=True) if a == want],
+                [r["parsed"] for r, a in zip(records, ambiguous, strict=True) if a == want],
+                seed=seed,
+            )
+            for name, want in (("clear", False), ("ambiguous", True))
+        }
     lat = np.array([r["latency_s"] for r in records], dtype=float)
     cost = float(sum(r["cost_usd"] for r in records))
     m["usage"] = {
@@ -151,6 +171,33 @@ def summarize(task: Task, records: list[dict[str, Any]], seed: int = 0) -> dict[
     return m
 
 
+def fit_examples(
+    task: Task, cfg: EvalConfig, data: Path, scored: Sequence[Example]
+) -> list[Example]:
+    """What a fittable provider learns from: ``train_data`` (its train split, or a whole file),
+    else the train split of ``data``. Never the items it is scored on."""
+    if cfg.train_data is None:
+        if not has_split(data, cfg.train_split):
+            raise ConfigError(
+                f"--provider {cfg.provider.name} learns from a train split, and --data "
+                f"{cfg.data or data} has no '{cfg.train_split}' split: pass --train-data (a split "
+                f"folder from 'bizztune split' or a labelled file)"
+            )
+        path = data
+    else:
+        path = resolve_train_data(task, cfg.train_data, flag="--train-data")
+    split = cfg.train_split if has_split(path, cfg.train_split) else None
+    train = load_examples(path, task, split)
+    overlap = {ex.id for ex in scored} & {ex.id for ex in train}
+    same_file = path.resolve() == data.resolve() and split is None
+    if same_file or (scored and len(overlap) == len(scored)):
+        raise ConfigError(
+            f"--train-data {cfg.train_data}: the provider would learn from the very items it is "
+            f"scored on; pass training data apart from --data"
+        )
+    return train
+
+
 def run_eval(
     cfg: EvalConfig,
     progress: Callable[[int, int], None] | None = None,
@@ -158,20 +205,22 @@ def run_eval(
     """Evaluate and write the run directory; returns its path."""
     task = load_task(cfg.task)
     data = resolve_data(task, Path(cfg.data) if cfg.data else None)
-    examples = load_examples(data, task, cfg.split)
+    examples = load_examples(data, task, cfg.split if data.is_dir() else None)
     if cfg.limit:
         examples = examples[: cfg.limit]
     run_dir = Path(cfg.out) if cfg.out else default_out(cfg, task.name)
     resolved = {
         "schema_version": EVAL_RUN_SCHEMA_VERSION,
         "bizztune_version": __version__,
-        "eval": {**cfg.to_dict(), "task": task.name, "data": str(data)},
+        "eval": {**cfg.to_dict(), "task": task.name, "data": str(data), "data_spec": cfg.data},
         "task_source": str(getattr(task, "source", "") or ""),
     }
     check_resume(run_dir, resolved)
     run_dir.mkdir(parents=True, exist_ok=True)
 
     provider = load_provider(cfg.provider)
+    # Where a fittable provider learns from is checked before anything is written.
+    fit_on = fit_examples(task, cfg, data, examples) if isinstance(provider, Fittable) else None
     resolved["provider_info"] = {"name": provider.name, "model": provider.model}
     (run_dir / "config.json").write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
 
@@ -182,8 +231,8 @@ def run_eval(
     todo = [ex for ex in examples if ex.id not in done or provider_failed(done[ex.id])]
     t0 = time.perf_counter()
     if todo:
-        if isinstance(provider, Fittable):
-            provider.fit(load_examples(data, task, cfg.train_split), task.schema)
+        if isinstance(provider, Fittable) and fit_on is not None:
+            provider.fit(fit_on, task.schema)
         requests = build_requests(task, todo, cfg)
         by_id = {r.id: r for r in requests}
         need = {ex.id: sum(1 for r in requests if r.example_id == ex.id) for ex in todo}

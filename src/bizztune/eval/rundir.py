@@ -10,8 +10,9 @@
 
 A prediction record: ``id``, ``raw`` (the answer text; a mapping per call for per-field calls),
 ``parsed``, ``errors`` (field -> why it is None), ``gold``, ``correct``, ``latency_s``,
-``prompt_tokens``, ``completion_tokens``, ``cost_usd``, ``cached``. Old run directories read
-back the same way, so they re-score and report.
+``prompt_tokens``, ``completion_tokens``, ``cost_usd``, ``cached``, and ``meta`` (e.g.
+``{"ambiguous": true}``) when the item has one. Old run directories read back the same way,
+so they re-score and report.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from bizztune.core.errors import ConfigError, DataError
-from bizztune.eval.tables import accuracy_table, interval_table, usage_table
+from bizztune.eval.tables import (
+    accuracy_table,
+    data_name,
+    interval_table,
+    subset_table,
+    usage_table,
+)
 
 EVAL_RUN_SCHEMA_VERSION = 1
 """The ``schema_version`` of an eval run's config.json."""
-RESUME_KEYS = ("task", "provider", "data", "split", "style", "calls", "limit")
+RESUME_KEYS = ("task", "provider", "data", "split", "train_data", "style", "calls", "limit")
 """What must match for a rerun to resume an existing run directory."""
 
 
@@ -96,8 +103,10 @@ def run_report_md(run: dict[str, Any]) -> str:
     parts = [
         f"# Evaluation: {m.get('model')}",
         "",
-        f"Task `{cfg['task']}`, split `{cfg['split']}`, {m['n']} items, prompt `{cfg['style']}`, "
-        f"calls `{cfg['calls']}`, decoding `{cfg['provider']['decoding']}`.",
+        f"Task `{cfg['task']}`, data `{data_name(run)}`, {m['n']} items, prompt "
+        f"`{cfg['style']}`, calls `{cfg['calls']}`, decoding `{cfg['provider']['decoding']}`"
+        + (f", fitted on `{cfg['train_data']}`" if cfg.get("train_data") else "")
+        + ".",
         "",
         accuracy_table([run]),
         "",
@@ -105,6 +114,19 @@ def run_report_md(run: dict[str, Any]) -> str:
         "",
         interval_table([run]),
         "",
+        *(
+            [
+                "## Clear and ambiguous items",
+                "",
+                subsets,
+                "",
+                "Ambiguous: items the data flags as ones a careful second labeller could label "
+                "otherwise; judge models on the clear ones first.",
+                "",
+            ]
+            if (subsets := subset_table([run]))
+            else []
+        ),
         "## Usage",
         "",
         usage_table([run]),

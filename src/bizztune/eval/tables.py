@@ -106,3 +106,32 @@ def paired_cell(test: Mapping[str, Any]) -> str:
         f"{100 * test['diff']:+.1f} [{100 * test['diff_ci95'][0]:+.1f}, "
         f"{100 * test['diff_ci95'][1]:+.1f}], p={test['p_value']:.3g}{sig}"
     )
+
+
+def subset_table(runs: list[dict[str, Any]]) -> str | None:
+    """Accuracy with interval on the clear and on the ambiguous items (data with an
+    ``ambiguous`` column); None when no run has such subsets."""
+    have = [r for r in runs if r["metrics"].get("subsets")]
+    if not have:
+        return None
+    fields = [*have[0]["metrics"]["fields"], "joint"]
+    head = ["Model", "Items", "n", *(f"{field_title(f)} Accuracy [95% CI]" for f in fields)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in have:
+        for name, m in r["metrics"]["subsets"].items():
+            cells = [r["metrics"].get("model", r["dir"].name), name, str(m["n"])]
+            for f in fields:
+                x = m["joint"] if f == "joint" else m["fields"][f]
+                cells.append(f"{pct(x['accuracy'])} {ci(x['ci95'])}")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def data_name(run: Mapping[str, Any]) -> str:
+    """What a run was scored on, as reports name it: ``tickets:foreign``, a path, or a split."""
+    cfg = run["config"]["eval"]
+    spec = cfg.get("data_spec")
+    if spec and ":" in str(spec) and not str(spec).startswith(("/", ".")):
+        return str(spec)
+    data = str(cfg.get("data") or spec or "embedded default")
+    return f"{data} (split {cfg['split']})" if not data.endswith((".jsonl", ".csv")) else data
