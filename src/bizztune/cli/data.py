@@ -155,3 +155,48 @@ def split(src: Path, task: str, out: Path | None, seed: int, ratios: str, style:
         for line in summary_lines(s.card):
             click.echo(line)
     click.echo(f"data card: {out / 'datacard.md'}")
+
+
+@click.command("compare-data")
+@click.argument("train")
+@click.argument("tests", nargs=-1, required=True)
+@click.option("--task", "-t", default="tickets", show_default=True, help="Task name or YAML file.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), help="Write the Markdown here too.")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+def compare_data(
+    train: str, tests: tuple[str, ...], task: str, out: Path | None, seed: int
+) -> None:
+    """How far each test set is from the training data: label shift, length, vocabulary,
+    near-duplicates and a domain classifier's AUC.
+
+    TRAIN and TESTS are split folders (their train / test split), labelled files, or sets the
+    task ships (tickets:foreign); 'default' is the embedded default set, and a TEST 'test' or
+    'val' is that split of TRAIN:
+
+        bizztune compare-data default test tickets:foreign
+    """
+    from bizztune.data.io import load_examples
+    from bizztune.data.shift import compare_sets, render_shift, shift_table
+    from bizztune.data.sources import resolve_data
+    from bizztune.tasks import load_task
+
+    t = load_task(task)
+
+    def rows(spec: str, split: str) -> list[dict[str, object]]:
+        path = resolve_data(t, spec)
+        return [e.to_record() for e in load_examples(path, t, split if path.is_dir() else None)]
+
+    base = rows(train, "train")
+    results = []
+    with console().status(f"comparing {len(tests)} set(s) with {train}"):
+        for spec in tests:
+            own = spec in ("val", "test") and not Path(spec).exists()  # a split of TRAIN
+            test = rows(train, spec) if own else rows(spec, "test")
+            results.append((spec, compare_sets(base, test, t.schema, seed=seed)))
+    parts = [shift_table(results, t.schema.names)] if len(results) > 1 else []
+    parts += [render_shift(r, train, spec) for spec, r in results]
+    md = "\n\n".join(parts)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(md + "\n", encoding="utf-8")
+    click.echo(md)

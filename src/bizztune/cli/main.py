@@ -19,7 +19,7 @@ import click
 
 from bizztune import __version__
 from bizztune.cli.common import load_dotenv
-from bizztune.cli.data import generate, split
+from bizztune.cli.data import compare_data, generate, split
 from bizztune.cli.eval import eval_cmd, report
 from bizztune.cli.plugins import plugins
 from bizztune.cli.run import run_cmd
@@ -33,7 +33,18 @@ def cli() -> None:
     """Benchmark open and closed LLMs on a business classification task, and fine-tune them."""
 
 
-for command in (plugins, generate, split, eval_cmd, report, train, sweep, export_cmd, run_cmd):
+for command in (
+    plugins,
+    generate,
+    split,
+    compare_data,
+    eval_cmd,
+    report,
+    train,
+    sweep,
+    export_cmd,
+    run_cmd,
+):
     cli.add_command(command)
 
 
