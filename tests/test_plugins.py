@@ -136,7 +136,7 @@ def test_run_treats_a_plugin_api_provider_like_the_built_ins(
                     "name": "plugin-run",
                     "data": {"n": 60},
                     "model": {"name": str(tiny), "provider": "hf", "style": "compact"},
-                    "eval": {"baselines": ["majority", "acme", local]},
+                    "eval": {"baselines": ["majority", "acme", local], "test_sets": ["test"]},
                 }
             ),
             encoding="utf-8",

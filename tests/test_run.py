@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from chat_server import ChatServer, Reply
-from conftest import REPO, run_cli
+from conftest import REPO, make_rows, run_cli, write_jsonl
 
 ANSWER = '{"category": "Ungewiss", "subcategory": "Kein Zusammenhang", "urgency": "Niedrig"}'
 
@@ -37,7 +37,10 @@ def write_config(path: Path, model: Path, **changes: Any) -> Path:
         "seed": 0,
         "data": {"n": 150},
         "model": {"name": str(model), "provider": "hf", "style": "compact", "batch_size": 8},
-        "eval": {"baselines": ["majority", "tfidf", "gpt-4", "open-mistral-7b"]},
+        "eval": {
+            "baselines": ["majority", "tfidf", "gpt-4", "open-mistral-7b"],
+            "test_sets": ["test"],  # the run's own split only; test_other_test_sets adds more
+        },
         "train": {"trainer": "lora", "max_steps": 3, "batch_size": 4, "limit_val": 8},
         "report": {"title": "Tiny run"},
     }
@@ -54,7 +57,7 @@ def write_config(path: Path, model: Path, **changes: Any) -> Path:
 def statuses(stderr: str) -> dict[str, str]:
     """Stage -> its last status word from the CLI's stage lines."""
     out: dict[str, str] = {}
-    for m in re.finditer(r"([a-z]+(?::[\w.-]+)?) (cached|done|skipped|redo)\b", stderr):
+    for m in re.finditer(r"([a-z][\w@.-]*(?::[\w.-]+)?) (cached|done|skipped|redo)\b", stderr):
         out[m.group(1)] = m.group(2)
     return out
 
@@ -196,6 +199,88 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
     r = run(cfg, out, server, "--stages", "report", "--force")
     st = statuses(r.stderr)
     assert st["report"] == "done" and st["train"] == "cached" and st["eval:finetuned"] == "cached"
+
+
+def test_other_test_sets_get_their_own_evals_and_report_sections(
+    tiny_model: Path, tmp_path: Path, server: ChatServer
+) -> None:
+    """Train on one set, test on another: every model is scored on the run's split and on an
+    outside file; tfidf learns from the run's train split for both; the report compares the
+    models per set (with the clear/ambiguous split the file flags) and the data shift."""
+    rows = make_rows(n_per_cell=1, seed=5)
+    for i, r in enumerate(rows):
+        r["id"] = f"mine-{i:03d}"
+        r["ambiguous"] = i % 4 == 0
+    mine = write_jsonl(tmp_path / "my-tickets.jsonl", rows)
+    cfg = write_config(
+        tmp_path / "tiny.yaml",
+        tiny_model,
+        **{
+            "eval.baselines": ["majority", "tfidf"],
+            "eval.test_sets": ["test", str(mine)],
+            "train.max_steps": 2,
+        },
+    )
+    out = tmp_path / "run"
+    r = run(cfg, out, server)
+    st = statuses(r.stderr)
+    for label in ("majority", "tfidf", "base", "finetuned"):
+        assert st[f"eval:{label}"] == "done" and st[f"eval@my-tickets:{label}"] == "done", r.stderr
+        preds = lines(out / "eval-my-tickets" / label / "predictions.jsonl")
+        assert sorted(json.loads(x)["id"] for x in preds) == sorted(x["id"] for x in rows)
+        m = json.loads((out / "eval-my-tickets" / label / "metrics.json").read_text())
+        assert m["n"] == len(rows)
+        assert (m["subsets"]["clear"]["n"], m["subsets"]["ambiguous"]["n"]) == (24, 9)
+    tfidf_cfg = json.loads((out / "eval-my-tickets" / "tfidf" / "config.json").read_text())
+    assert tfidf_cfg["eval"]["train_data"] == str(out / "data" / "split")
+    assert tfidf_cfg["eval"]["data"] == str(mine)
+
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Accuracy Comparison\n" in md
+    assert f"## Accuracy Comparison ({mine})" in md
+    assert f"## Fine-Tuned Model Comparison ({mine})" in md
+    assert f"## Clear and ambiguous items ({mine})" in md
+    assert "## How far each test set is from the training data" in md
+    assert re.search(r"\| test split \| \d+ \| 0\.\d\d \[", md)
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["test_sets"]) == {"test split", str(mine)}
+    assert summary["verdict"].startswith("On test split: ") and f"On {mine}: " in summary["verdict"]
+    shift = summary["data_shift"][str(mine)]
+    assert 0.0 <= shift["domain_auc"] <= 1.0 and 0.0 < shift["token_coverage"] <= 1.0
+    tf = json.loads((out / "eval-my-tickets" / "tfidf" / "metrics.json").read_text())
+    acc = f"{100 * tf['fields']['category']['accuracy']:.1f}"
+    part = md.split(f"## Accuracy Comparison ({mine})")[1]
+    assert f"| tfidf | {acc} |" in part.split("##")[0]
+    for plot in ("accuracy-my-tickets", "confusion-finetuned-my-tickets"):
+        assert (out / "report" / "plots" / f"{plot}.png").is_file(), plot
+
+    # editing the outside file redoes its evaluations, and only those
+    write_jsonl(mine, rows[:-1])
+    r = run(cfg, out, server)
+    st = statuses(r.stderr)
+    assert st["eval@my-tickets:tfidf"] == "done" and st["eval:tfidf"] == "cached"
+    assert st["train"] == "cached"
+
+
+def test_default_test_sets_are_the_split_and_the_tasks_test_sets(tmp_path: Path) -> None:
+    from bizztune.pipeline.config import RunConfig
+    from bizztune.pipeline.engine import PrintReporter
+    from bizztune.pipeline.stages import ExperimentRun
+    from bizztune.tasks import load_task
+
+    task = load_task("tickets")
+    run = ExperimentRun(RunConfig(), tmp_path / "r", None, False, PrintReporter())
+    sets = run.test_sets(task)
+    assert [(t.name, t.folder(), t.spec) for t in sets] == [
+        ("test split", "eval", None),
+        ("tickets:foreign", "eval-foreign", "tickets:foreign"),
+    ]  # the dev set is for choosing settings, not a test set of every run
+    from dataclasses import replace
+
+    cfg = RunConfig()
+    cfg.eval = replace(cfg.eval, test_sets=["test", "tickets:nope"])
+    with pytest.raises(Exception, match="ships no data set 'nope'"):
+        ExperimentRun(cfg, tmp_path / "r", None, False, PrintReporter()).test_sets(task)
 
 
 def test_same_seed_same_metrics(tiny_model: Path, tmp_path: Path, server: ChatServer) -> None:

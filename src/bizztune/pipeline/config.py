@@ -135,8 +135,14 @@ class EvalSection:
     on (the `baselines` and `finetuned` stages). Each model becomes one EvalConfig."""
 
     split: str = "test"
+    """Split of the run's own data that is its first test set (when ``test_sets`` is unset)."""
+    test_sets: list[str] | None = None
+    """Sets every model is scored on, each in a report section of its own: ``test``/``val``
+    (the run's own split), a set the task ships (``tickets:foreign``), or a labelled file or
+    split folder of yours. None: ``split``, then every set the task ships for testing (role
+    ``test``). Fittable baselines (tfidf) learn from the run's train split for every set."""
     limit: int | None = None
-    """Score only the first N test items (None: all)."""
+    """Score only the first N items of each test set (None: all)."""
     baselines: list[BaselineConfig] = field(default_factory=_default_baselines)
     """Models benchmarked besides the open model, which is always included."""
     api: bool = True
@@ -145,6 +151,13 @@ class EvalSection:
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit < 1:
             raise ConfigError("eval.limit must be a positive number of items")
+        if self.test_sets is not None:
+            if not isinstance(self.test_sets, list) or not self.test_sets:
+                raise ConfigError("eval.test_sets must be a non-empty list of data sets")
+            self.test_sets = [str(x) for x in self.test_sets]
+            dup = {x for x in self.test_sets if self.test_sets.count(x) > 1}
+            if dup:
+                raise ConfigError(f"eval.test_sets lists {', '.join(sorted(dup))} twice")
         items: list[BaselineConfig] = []
         for i, b in enumerate(self.baselines or []):
             if isinstance(b, str):

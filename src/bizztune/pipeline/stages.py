@@ -35,6 +35,9 @@ from bizztune.core.interfaces import PromptStyle, ProviderConfig, Task
 from bizztune.core.paths import responses_dir
 from bizztune.core.registry import get_registry, load_trainer
 from bizztune.data.generate import generate_dataset
+from bizztune.data.io import load_examples
+from bizztune.data.shift import compare_sets
+from bizztune.data.sources import resolve_data
 from bizztune.data.split import split_dataset
 from bizztune.eval.evaluate import Calls, EvalConfig, run_eval
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
@@ -45,6 +48,7 @@ from bizztune.pipeline.engine import (
     PrintReporter,
     Reporter,
     StageEngine,
+    content_token,
     fingerprint,
     read_json,
 )
@@ -61,6 +65,26 @@ NEEDS: dict[str, tuple[str, ...]] = {
 """A stage needs these stages finished; the report reads whatever evals have finished."""
 
 
+@dataclass(frozen=True)
+class TestSet:
+    """One set every model of the run is scored on. ``spec`` None: the run's own ``split``."""
+
+    name: str
+    """How the report names it: ``test split``, ``tickets:foreign``, a path."""
+    slug: str
+    """Its folder: ``eval/`` for the first set, ``eval-<slug>/`` for the others."""
+    spec: str | None
+    split: str
+    first: bool
+
+    def folder(self) -> str:
+        return "eval" if self.first else f"eval-{self.slug}"
+
+    def key(self, label: str) -> str:
+        """The stage key of one model's evaluation on this set."""
+        return f"eval:{label}" if self.first else f"eval@{self.slug}:{label}"
+
+
 @dataclass
 class PlannedEval:
     """One evaluation the run will make: its label (folder under eval/), its EvalConfig, the
@@ -70,6 +94,7 @@ class PlannedEval:
     config: EvalConfig
     display: str
     api_key_env: str | None = None
+    test_set: TestSet | None = None
 
 
 @dataclass
@@ -149,31 +174,68 @@ class ExperimentRun(StageEngine):
 
         return self.stage("split", "split", folder, fp, work)
 
+    def test_sets(self, task: Task) -> list[TestSet]:
+        """``eval.test_sets`` resolved; by default the run's split and the task's test sets."""
+        c = self.cfg
+        specs = c.eval.test_sets
+        if specs is None:
+            shipped = getattr(task, "datasets", None) or {}
+            specs = [c.eval.split] + [
+                f"{task.name}:{k}" for k, d in shipped.items() if d.role == "test"
+            ]
+        out: list[TestSet] = []
+        for i, spec in enumerate(specs):
+            own = spec in ("train", "val", "test")
+            if own and spec == "train":
+                raise BizztuneError("eval.test_sets: 'train' is what the models learn from")
+            if not own:
+                resolve_data(task, spec)  # a clear error now for a set that does not exist
+            stem = spec if own else spec.split(":", 1)[1] if ":" in spec else Path(spec).stem
+            slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in stem)
+            if any(t.slug == slug for t in out):
+                raise BizztuneError(f"eval.test_sets: two sets would share the folder '{slug}'")
+            name = f"{spec} split" if own else spec
+            out.append(TestSet(name, slug, None if own else spec, spec if own else "test", i == 0))
+        return out
+
     def eval_config(
-        self, label: str, provider: ProviderConfig, style: PromptStyle, calls: Calls = "joint"
+        self,
+        label: str,
+        provider: ProviderConfig,
+        style: PromptStyle,
+        calls: Calls = "joint",
+        test_set: TestSet | None = None,
+        fittable: bool = False,
     ) -> EvalConfig:
         c = self.cfg
+        ts = test_set or TestSet("", "", None, c.eval.split, True)
+        split_dir = str(self.dir / "data" / "split")
         return EvalConfig(
             task=c.task,
             provider=provider,
-            data=str(self.dir / "data" / "split"),
-            split=c.eval.split,
+            data=ts.spec or split_dir,
+            split=ts.split,
+            # Train on one set, test on another: fittable baselines learn from the run's split.
+            train_data=split_dir if fittable and ts.spec else None,
             limit=c.eval.limit,
             style=style,
             calls=calls,
-            out=str(self.dir / "eval" / label),
+            out=str(self.dir / ts.folder() / label),
             seed=c.seed,
         )
 
-    def plan_evals(self) -> list[PlannedEval]:
+    def plan_evals(self, test_set: TestSet | None = None) -> list[PlannedEval]:
         """The baselines in config order, with the open model as is after the offline ones."""
 
         c = self.cfg
         reg = get_registry()
         base = PlannedEval(
             BASE_LABEL,
-            self.eval_config(BASE_LABEL, c.model.provider_config(c.seed), c.model.style),
+            self.eval_config(
+                BASE_LABEL, c.model.provider_config(c.seed), c.model.style, test_set=test_set
+            ),
             f"{Path(c.model.name).name} (base)",
+            test_set=test_set,
         )
         offline: list[PlannedEval] = []
         api: list[PlannedEval] = []
@@ -199,22 +261,27 @@ class ExperimentRun(StageEngine):
                     key_env = ""  # a self-hosted OpenAI-compatible server takes any key
             job = PlannedEval(
                 b.slug,
-                self.eval_config(b.slug, pc, b.style, b.calls),
+                self.eval_config(b.slug, pc, b.style, b.calls, test_set, needs.fittable),
                 b.label or b.provider,
                 key_env,
+                test_set,
             )
             (api if is_api else offline).append(job)
         return [*offline, base, *api]
 
     def evaluate(self, job: PlannedEval, group: str, upstream: str) -> Marker | None:
-        key = f"eval:{job.label}"
+        ts = job.test_set
+        key = ts.key(job.label) if ts else f"eval:{job.label}"
         folder = Path(job.config.out or "")
         d = job.config.to_dict()
         for k in ("out",):
             d.pop(k)
         for k in ("cache_dir", "concurrency", "timeout_s", "max_retries"):
             d["provider"].pop(k)
-        d["data"] = None  # the upstream token stands for the data and the adapter
+        # The upstream token stands for the run's data and the adapter; a set from outside the
+        # run is stood for by its content, so editing it redoes its evaluations.
+        d["data"] = content_token(self.data_path(ts)) if ts and ts.spec else None
+        d["train_data"] = None
         if d["provider"].get("adapter"):
             d["provider"]["adapter"] = "<train>"
         fp = fingerprint("eval", upstream, d)
@@ -245,8 +312,12 @@ class ExperimentRun(StageEngine):
 
     def _skip(self, job: PlannedEval, why: str) -> Marker | None:
         self.result.skipped[job.label] = why
-        self.rep.stage(f"eval:{job.label}", "skipped", why)
+        ts = job.test_set
+        self.rep.stage(ts.key(job.label) if ts else f"eval:{job.label}", "skipped", why)
         return None
+
+    def data_path(self, ts: TestSet) -> Path:
+        return resolve_data(load_task(self.cfg.task), ts.spec)
 
     def train(self, task: Task, split: Marker | None) -> Marker | None:
         folder = self.dir / "train"
@@ -265,31 +336,60 @@ class ExperimentRun(StageEngine):
         return self.stage("train", "train", folder, fp, work)
 
     def report(
-        self, evals: list[tuple[PlannedEval, Marker]], train: Marker | None
+        self,
+        task: Task,
+        evals: list[tuple[PlannedEval, Marker]],
+        train: Marker | None,
+        split: Marker | None,
     ) -> Marker | None:
         folder = self.dir / "report"
+        sets: dict[str, list[tuple[str, Path, str]]] = {}
+        for j, m in evals:
+            name = j.test_set.name if j.test_set else f"{self.cfg.eval.split} split"
+            sets.setdefault(name, []).append((j.label, self.dir / m.outputs["dir"], j.display))
         fp = fingerprint(
             "report",
             asdict(self.cfg.report),
-            [(j.label, j.display, m.token) for j, m in evals],
+            [(j.label, j.test_set and j.test_set.slug, j.display, m.token) for j, m in evals],
             train.token if train else None,
+            split.token if split else None,
             sorted(self.result.skipped.items()),
         )
 
         def work() -> dict[str, Any]:
+            shift = self.data_shift(task, split, [j.test_set for j, _ in evals if j.test_set])
             out = write_experiment_report(
                 self.dir,
-                [(j.label, self.dir / m.outputs["dir"], j.display) for j, m in evals],
+                sets,
                 train_dir=self.dir / train.outputs["dir"] if train else None,
                 skipped=self.result.skipped,
                 title=self.cfg.report.title,
                 write_html=self.cfg.report.html,
                 confusion=self.cfg.report.confusion,
                 config=self.cfg,
+                shift=shift,
             )
             return {"files": [self.rel(f) for f in out["files"]], "summary": out["summary"]}
 
         return self.stage("report", "report", folder, fp, work)
+
+    def data_shift(
+        self, task: Task, split: Marker | None, test_sets: Sequence[TestSet]
+    ) -> dict[str, dict[str, Any]]:
+        """Each test set against the run's train split (bizztune.data.shift), by set name."""
+        if split is None:
+            return {}
+        split_dir = self.dir / split.outputs["dir"]
+        train = [e.to_record() for e in load_examples(split_dir, task, "train")]
+        out: dict[str, dict[str, Any]] = {}
+        for ts in dict.fromkeys(test_sets):
+            path = self.data_path(ts) if ts.spec else split_dir
+            rows = [
+                e.to_record()
+                for e in load_examples(path, task, ts.split if path.is_dir() else None)
+            ]
+            out[ts.name] = compare_sets(train, rows, task.schema, seed=self.cfg.seed)
+        return out
 
     # -- all of it --------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -297,31 +397,38 @@ class ExperimentRun(StageEngine):
         c = self.cfg
         task = load_task(c.task)
         self.claim_folder(resolved_yaml(c))
+        test_sets = self.test_sets(task)
         # Every stage is visited: one that was not asked for gives its marker when it is current.
         gen = self.generate(task)
         split = self.split(task, gen)
         evals: list[tuple[PlannedEval, Marker]] = []
         if split is not None:
-            for job in self.plan_evals():
-                m = self.evaluate(job, "baselines", split.token)
-                if m is not None:
-                    evals.append((job, m))
+            for ts in test_sets:
+                for job in self.plan_evals(ts):
+                    m = self.evaluate(job, "baselines", split.token)
+                    if m is not None:
+                        evals.append((job, m))
         train = self.train(task, split) if split is not None else None
         if train is not None:
             adapter = str(self.dir / train.outputs["adapter"])
-            ft = PlannedEval(
-                FINETUNED_LABEL,
-                self.eval_config(
-                    FINETUNED_LABEL, c.model.provider_config(c.seed, adapter), c.model.style
-                ),
-                f"{Path(c.model.name).name} (fine-tuned, {train.outputs.get('trainer', 'lora')})",
-            )
-            m = self.evaluate(ft, "finetuned", train.token)
-            if m is not None:
-                evals.append((ft, m))
+            for ts in test_sets:
+                ft = PlannedEval(
+                    FINETUNED_LABEL,
+                    self.eval_config(
+                        FINETUNED_LABEL,
+                        c.model.provider_config(c.seed, adapter),
+                        c.model.style,
+                        test_set=ts,
+                    ),
+                    f"{Path(c.model.name).name} (fine-tuned, {train.outputs.get('trainer', 'lora')})",
+                    test_set=ts,
+                )
+                m = self.evaluate(ft, "finetuned", train.token)
+                if m is not None:
+                    evals.append((ft, m))
         if not evals and "report" in self.selected:
             raise BizztuneError("no evaluation has finished, so there is nothing to report")
-        rep = self.report(evals, train) if evals else None
+        rep = self.report(task, evals, train, split) if evals else None
         if rep is not None:
             self.result.summary = rep.outputs.get("summary", {})
             self.result.reports = [self.dir / p for p in rep.outputs.get("files", [])]

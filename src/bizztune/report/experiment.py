@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bizztune.data.shift import shift_note, shift_table
 from bizztune.eval.paired import (
     BASE_LABEL,
     FINETUNED_LABEL,
@@ -34,6 +35,7 @@ from bizztune.eval.tables import (
     interval_table,
     paired_cell,
     pct,
+    subset_table,
     usage_table,
 )
 from bizztune.providers.api.prices import price_of
@@ -100,37 +102,71 @@ def _price_cached_answers(run: dict[str, Any]) -> None:
 
 def write_experiment_report(
     run_dir: Path,
-    evals: Sequence[tuple[str, Path, str]],
+    evals: Sequence[tuple[str, Path, str]] | Mapping[str, Sequence[tuple[str, Path, str]]],
     train_dir: Path | None = None,
     skipped: Mapping[str, str] | None = None,
     title: str = "Experiment report",
     write_html: bool = True,
     confusion: str = "all",
     config: Any = None,
+    shift: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Write ``report.md`` (plots under ``report/plots``) and ``report.html`` into ``run_dir``.
 
-    ``evals``: (label, eval run folder, display name); labels ``base`` and ``finetuned`` mark
-    the open model before and after fine-tuning. Returns the files written and the summary.
+    ``evals``: (label, eval run folder, display name) per model, or such lists by test set
+    name (the first set is the run's own test split); labels ``base`` and ``finetuned`` mark
+    the open model before and after fine-tuning. ``shift``: ``bizztune.data.shift`` results by
+    test set name. Returns the files written and the summary: the first set's at the top level,
+    every set's under ``test_sets``, and one verdict that names each set.
     """
-    runs: dict[str, dict[str, Any]] = {}
-    for label, d, display in evals:
-        r = load_run(d)
-        r["metrics"]["model"] = display
-        _price_cached_answers(r)
-        runs[label] = r
-    ordered = list(runs.values())
+    by_set = dict(evals) if isinstance(evals, Mapping) else {"test split": evals}
     skipped = dict(skipped or {})
-    summary = summarize_answer(runs)
-
-    plots: list[tuple[str, str, bytes]] = [
-        ("accuracy", "Per-field accuracy with 95% intervals", plot_accuracy(ordered))
-    ]
-    for label, r in runs.items():
-        if confusion == "all" or label in (BASE_LABEL, FINETUNED_LABEL):
-            plots.append(
-                (f"confusion-{label}", f"Confusion matrices: {run_name(r)}", plot_confusion(r))
+    plots: list[tuple[str, str, bytes]] = []
+    sections: list[Section] = []
+    summaries: dict[str, dict[str, Any]] = {}
+    first_n = 0
+    for i, (set_name, items) in enumerate(by_set.items()):
+        runs: dict[str, dict[str, Any]] = {}
+        for label, d, display in items:
+            r = load_run(d)
+            r["metrics"]["model"] = display
+            _price_cached_answers(r)
+            runs[label] = r
+        if not runs:
+            continue
+        suffix = "" if i == 0 else f"-{_slug(set_name)}"
+        if not summaries:
+            first_n = int(next(iter(runs.values()))["metrics"]["n"])
+        summaries[set_name] = summarize_answer(runs)
+        sections += _sections(runs, set_name, suffix, skipped if i == 0 else {})
+        plots.append(
+            (
+                f"accuracy{suffix}",
+                f"Per-field accuracy with 95% intervals: {set_name}",
+                plot_accuracy(list(runs.values())),
             )
+        )
+        for label, r in runs.items():
+            if label in (BASE_LABEL, FINETUNED_LABEL) or (confusion == "all" and i == 0):
+                plots.append(
+                    (
+                        f"confusion-{label}{suffix}",
+                        f"Confusion matrices: {run_name(r)}, {set_name}",
+                        plot_confusion(r),
+                    )
+                )
+    if shift:
+        fields = list(next(iter(shift.values()))["labels"])
+        sections.append(
+            (
+                "data-shift",
+                "How far each test set is from the training data",
+                shift_table(list(shift.items()), fields),
+                shift_note()
+                + " A test set the training data does not resemble is where a score says "
+                "something about tickets that were not generated.",
+            )
+        )
     loss = plot_loss(train_dir) if train_dir is not None else None
     if loss is not None:
         plots.append(("loss", "Training loss", loss))
@@ -139,8 +175,24 @@ def write_experiment_report(
     for key, _, png in plots:
         (plot_dir / f"{key}.png").write_bytes(png)
 
-    sections = _sections(runs, summary, skipped, config)
-    intro = [str(summary["verdict"]), _setup_line(config, ordered[0]["metrics"]["n"])]
+    first = next(iter(summaries.values()))
+    many = len(summaries) > 1
+    verdict = " ".join(
+        (f"On {name}: " if many else "") + str(sm["verdict"]) for name, sm in summaries.items()
+    )
+    summary = {**first, "verdict": verdict}
+    if many:
+        summary["test_sets"] = summaries
+    if shift:
+        summary["data_shift"] = {
+            name: {
+                "domain_auc": r["domain_classifier"]["auc"],
+                "token_coverage": r["vocabulary"]["token_coverage"],
+                "label_tv": {f: x["tv_distance"] for f, x in r["labels"].items()},
+            }
+            for name, r in shift.items()
+        }
+    intro = [verdict, _setup_line(config, first_n, list(summaries))]
     md = _markdown(title, intro, sections, plots)
     files = [run_dir / "report.md"]
     files[0].write_text(md, encoding="utf-8")
@@ -155,59 +207,79 @@ def write_experiment_report(
     return {"files": [str(f) for f in files], "summary": summary}
 
 
+def _slug(name: str) -> str:
+    stem = name.split(":", 1)[1] if ":" in name else Path(name).stem
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in stem).strip("-") or "set"
+
+
 def _sections(
     runs: Mapping[str, dict[str, Any]],
-    summary: Mapping[str, Any],
+    set_name: str,
+    suffix: str,
     skipped: Mapping[str, str],
-    config: Any,
 ) -> list[Section]:
     ordered = list(runs.values())
     n = ordered[0]["metrics"]["n"]
+    on = f" ({set_name})" if suffix else ""
     out: list[Section] = [
         (
-            "accuracy-comparison",
-            "Accuracy Comparison",
+            f"accuracy-comparison{suffix}",
+            f"Accuracy Comparison{on}",
             accuracy_table(ordered),
-            f"Accuracy in percent on the {n} test items; joint: all fields right; invalid: at "
-            f"least one field unparseable or outside the taxonomy. One item moves an accuracy by "
-            f"{100 / max(n, 1):.1f} points.",
+            f"Accuracy in percent on the {n} items of {set_name}; joint: all fields right; "
+            f"invalid: at least one field unparseable or outside the taxonomy. One item moves "
+            f"an accuracy by {100 / max(n, 1):.1f} points.",
         )
     ]
     base, ft = runs.get(BASE_LABEL), runs.get(FINETUNED_LABEL)
     if base is not None and ft is not None:
         out.append(
             (
-                "finetuned-comparison",
-                "Fine-Tuned Model Comparison",
+                f"finetuned-comparison{suffix}",
+                f"Fine-Tuned Model Comparison{on}",
                 finetune_table(base, ft),
                 "Δ: fine-tuned minus base in percentage points on the same items; the interval "
                 "is a paired bootstrap; p is McNemar's exact test on the paired outcomes.",
             )
         )
-    out += [
+    out.append(
         (
-            "intervals",
-            "Intervals and macro-F1",
+            f"intervals{suffix}",
+            f"Intervals and macro-F1{on}",
             interval_table(ordered),
             "95% percentile-bootstrap intervals over items (2,000 resamples, seeded). Macro-F1 "
             "averages per-label F1 with every label weighted equally.",
-        ),
-        (
-            "usage",
-            "Latency, throughput and cost",
-            usage_table(ordered),
-            "Mean latency per ticket; items/s over the stage's wall time (n/a when every answer "
-            "came from the cache); cost: token counts times list prices, also for answers from "
-            "the response cache (local models and baselines: 0).",
-        ),
-    ]
+        )
+    )
+    subsets = subset_table(ordered)
+    if subsets:
+        out.append(
+            (
+                f"subsets{suffix}",
+                f"Clear and ambiguous items{on}",
+                subsets,
+                "Ambiguous: items the data flags as ones a careful second labeller could label "
+                "otherwise. Judge models on the clear items first.",
+            )
+        )
+    if not suffix:
+        out.append(
+            (
+                "usage",
+                "Latency, throughput and cost",
+                usage_table(ordered),
+                "Mean latency per ticket; items/s over the stage's wall time (n/a when every "
+                "answer came from the cache); cost: token counts times list prices, also for "
+                "answers from the response cache (local models and baselines: 0).",
+            )
+        )
     ref = ft or base
     others = [r for r in ordered if r is not ref]
     if ref is not None and others:
         out.append(
             (
-                "paired-tests",
-                f"Paired tests: {run_name(ref)} against every other model",
+                f"paired-tests{suffix}",
+                f"Paired tests: {run_name(ref)} against every other model{on}",
                 versus_table(ref, others),
                 "Δ = reference minus model in percentage points on the shared items, with a "
                 "paired-bootstrap interval; McNemar's exact p; * marks p < 0.05 (no correction "
@@ -227,14 +299,15 @@ def _sections(
     return out
 
 
-def _setup_line(config: Any, n: int) -> str:
+def _setup_line(config: Any, n: int, sets: Sequence[str] = ()) -> str:
     """One sentence of set-up, from a RunConfig (duck-typed to keep this module standalone)."""
+    scored = f"{n} test items" + (f"; test sets: {', '.join(sets)}" if len(sets) > 1 else "")
     if config is None:
-        return f"{n} test items."
+        return f"{scored}."
     t = config.train
     length = f"{t.max_steps} steps" if t.max_steps else f"{t.epochs:g} epoch(s)"
     return (
-        f"Task {config.task}; {n} test items; open model {config.model.name} evaluated with "
+        f"Task {config.task}; {scored}; open model {config.model.name} evaluated with "
         f"{config.model.decoding} decoding and the {config.model.style} prompt, fine-tuned with "
         f"{t.trainer} (r={t.r}, alpha={t.alpha}, {length}, lr {t.learning_rate:g}, "
         f"{t.lr_scheduler}); seed {config.seed}. The resolved config is in config.yaml, the "
