@@ -24,6 +24,17 @@ def _hf(config: ProviderConfig) -> Any:
             "--provider hf needs --model: a local model folder, a .gguf file, or an embedded "
             "model (smollm2-135m, gemma3-270m)"
         )
+    return _local(config)
+
+
+def _local(config: ProviderConfig) -> Any:
+    """A head trainer's adapter (it has heads.json) is answered by its heads, else by decoding."""
+    from bizztune.models.adapters import is_head_adapter
+
+    if is_head_adapter(config.adapter):
+        from bizztune.providers.local.head import HeadProvider
+
+        return HeadProvider(config)
     from bizztune.providers.local.hf import HFProvider
 
     return HFProvider(config)
@@ -31,8 +42,6 @@ def _hf(config: ProviderConfig) -> Any:
 
 def _embedded(alias: str) -> Any:
     def factory(config: ProviderConfig) -> Any:
-        from bizztune.providers.local.hf import HFProvider
-
         if config.model not in (None, alias):
             from bizztune.core.errors import ConfigError
 
@@ -40,7 +49,7 @@ def _embedded(alias: str) -> Any:
                 f"--provider {alias} is a fixed embedded model; to run another model use "
                 f"--provider hf --model {config.model}"
             )
-        return HFProvider(replace(config, model=alias))
+        return _local(replace(config, model=alias))
 
     return factory
 

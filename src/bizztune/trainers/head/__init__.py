@@ -1,0 +1,33 @@
+"""The ``head`` trainer: LoRA on a model's body plus one linear head per output field.
+
+    bizztune train --trainer head --model gemma3-270m --data data/split --out runs/train/head
+    bizztune eval --provider gemma3-270m --adapter runs/train/head --data tickets:foreign
+
+One forward pass per ticket and no decoding: the body reads the task's own chat prompt, the
+state it ends in (the last token, where an answer would start) goes through a LayerNorm and a
+linear layer per field, and the loss is the cross-entropy of every field. The folder it writes
+is a PEFT adapter with ``heads.json`` and ``heads.safetensors`` beside it
+(``bizztune.models.heads``); the local providers recognise it by ``heads.json`` and answer
+with the heads, with a probability for every label. ``quantization: nf4`` trains the same on
+a 4-bit base (QLoRA).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from bizztune.core.interfaces import Task
+from bizztune.trainers.config import Quantization, TrainConfig
+
+
+@dataclasses.dataclass
+class HeadTrainer:
+    name: str = "head"
+    quantization: Quantization | None = None
+
+    def train(self, task: Task, config: TrainConfig) -> Path:
+        from bizztune.trainers.head.loop import train_heads
+
+        cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)
+        return train_heads(task, cfg)

@@ -1,0 +1,415 @@
+"""The head trainer's run, top to bottom: data, model, the loop, the output folder.
+
+    from bizztune.trainers.head.loop import train_heads
+    out = train_heads(load_task("tickets"), TrainConfig(model="gemma3-270m", trainer="head"))
+
+A plain PyTorch loop (no transformers Trainer: there is no generation, no label masking and no
+LM head to work around). Batches group tickets of similar length (a shuffled pool of 32
+batches is sorted by length, then cut), so little compute goes into padding; with
+``padding_free`` every ticket is its own micro-batch and attention needs no mask. The base is
+frozen in bf16 (or NF4), the LoRA weights and heads train in fp32 with AdamW.
+
+Checkpoints (``checkpoint-N/``: the trainable weights, optimizer, scheduler and the loss
+history) are written every ``save_steps``; ``--resume`` continues from the newest, and the
+batch order is a function of the seed and the epoch, so a resumed run sees the same batches.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from bizztune.core.errors import ConfigError
+from bizztune.core.interfaces import Example, Task
+from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.lora.recipe import load_splits, pick_device, use_bf16
+from bizztune.trainers.lora.run_folder import (
+    CONFIG_FILE,
+    TRAIN_SCHEMA_VERSION,
+    already_done,
+    check_resume,
+    default_out,
+    last_checkpoint,
+    peak_rss_mb,
+    write_loss_curve,
+)
+
+DEFAULT_MAX_LEN = 512
+"""Prompt tokens kept when ``max_seq_len`` is unset (longer tickets are cut in the middle)."""
+POOL_BATCHES = 32
+"""Batches shuffled together and sorted by length, for batches of similar length."""
+
+
+def epoch_batches(
+    lengths: Sequence[int], batch_size: int, seed: int, epoch: int
+) -> list[list[int]]:
+    """One epoch's batches: a seeded shuffle, cut into pools sorted by length, cut into batches,
+    and the batches shuffled again so long and short ones alternate."""
+    rng = random.Random(seed * 100_003 + epoch)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = POOL_BATCHES * batch_size
+    batches: list[list[int]] = []
+    for i in range(0, len(order), pool):
+        chunk = sorted(order[i : i + pool], key=lambda j: -lengths[j])
+        batches += [chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def batch_stream(
+    lengths: Sequence[int], batch_size: int, seed: int, total_steps: int
+) -> Iterator[list[int]]:
+    epoch, done = 0, 0
+    while done < total_steps:
+        for b in epoch_batches(lengths, batch_size, seed, epoch):
+            if done == total_steps:
+                return
+            yield b
+            done += 1
+        epoch += 1
+
+
+def encode(
+    task: Task, tok: Any, examples: Sequence[Example], style: str, max_len: int
+) -> tuple[list[list[int]], int]:
+    """Prompt token ids of every example, and how many were cut to ``max_len``."""
+    from bizztune.models.heads import encode_prompt
+
+    seqs, cut = [], 0
+    for ex in examples:
+        ids, was_cut = encode_prompt(tok, task.messages(ex, style=style), max_len)  # type: ignore[arg-type]
+        seqs.append(ids)
+        cut += was_cut
+    return seqs, cut
+
+
+def targets(task: Task, examples: Sequence[Example]) -> dict[str, Any]:
+    import torch
+
+    return {
+        f.name: torch.tensor([f.labels.index(ex.labels[f.name]) for ex in examples])
+        for f in task.schema.fields
+    }
+
+
+def add_lora(body: Any, cfg: TrainConfig) -> Any:
+    """LoRA on the body's linear layers; the adapters train in fp32 over a 16-bit base."""
+    from peft import LoraConfig, get_peft_model
+
+    from bizztune.models.loading import quiet_peft_wrap
+
+    targets_: Any = cfg.target_modules
+    if targets_ in (["all-linear"], ["all"]):
+        targets_ = "all-linear"
+    lcfg = LoraConfig(
+        r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=targets_
+    )
+    try:
+        with quiet_peft_wrap():
+            return get_peft_model(body, lcfg)
+    except ValueError as e:
+        names = sorted({n.rsplit(".", 1)[-1] for n, _ in body.named_modules() if "." in n})
+        raise ConfigError(
+            f"--target-modules {','.join(cfg.target_modules)}: not in this model ({e}); its "
+            f"modules include {', '.join(names[:16])}"
+        ) from None
+
+
+def _loss(logits: dict[str, Any], y: dict[str, Any], idx: list[int]) -> Any:
+    import torch.nn.functional as F
+
+    return sum(F.cross_entropy(logits[f], y[f][idx]) for f in logits)
+
+
+def validate(clf: Any, seqs: list[list[int]], y: dict[str, Any], pad_id: int) -> dict[str, float]:
+    """Mean loss (summed over fields) and per-field accuracy on the validation examples."""
+    import torch
+
+    from bizztune.models.heads import answer_labels, label_probs, predict_logits
+
+    clf.eval()
+    logits = predict_logits(clf, seqs, pad_id, batch_size=16)
+    clf.train()
+    idx = list(range(len(seqs)))
+    out = {"loss": float(_loss(logits, y, idx))}
+    names = [f.name for f in clf.spec.fields]
+    answers = [answer_labels(clf.spec, p, names) for p in label_probs(clf.spec, logits, names)]
+    right = {
+        f.name: torch.tensor(
+            [a[f.name] == f.labels[int(t)] for a, t in zip(answers, y[f.name], strict=True)]
+        )
+        for f in clf.spec.fields
+    }
+    for f, ok in right.items():
+        out[f"acc_{f}"] = float(ok.float().mean())
+    out["acc_joint"] = float(torch.stack(list(right.values())).all(0).float().mean())
+    return out
+
+
+def save_checkpoint(
+    out: Path, step: int, clf: Any, opt: Any, sched: Any, history: list[Any]
+) -> None:
+    """``checkpoint-<step>/`` written to a temporary name and renamed: never half a checkpoint."""
+    import torch
+    from safetensors.torch import save_file
+
+    final = out / f"checkpoint-{step}"
+    tmp = out / f".checkpoint-{step}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    weights = {
+        n: p.detach().cpu().contiguous() for n, p in clf.named_parameters() if p.requires_grad
+    }
+    save_file(weights, str(tmp / "trainable.safetensors"))
+    torch.save(
+        {
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "rng": torch.get_rng_state(),  # LoRA dropout continues as it would have
+        },
+        tmp / "optimizer.pt",
+    )
+    (tmp / "state.json").write_text(json.dumps({"step": step, "history": history}))
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    for old in sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))[:-2]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def load_checkpoint(ckpt: Path, clf: Any, opt: Any, sched: Any) -> tuple[int, list[Any]]:
+    import torch
+    from safetensors.torch import load_file
+
+    weights = load_file(str(ckpt / "trainable.safetensors"))
+    params = dict(clf.named_parameters())
+    for n, w in weights.items():
+        params[n].data.copy_(w)
+    state = torch.load(ckpt / "optimizer.pt", weights_only=False)
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"])
+    meta = json.loads((ckpt / "state.json").read_text())
+    return int(meta["step"]), list(meta["history"])
+
+
+def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Path:
+    import torch
+    from transformers import AutoTokenizer, get_scheduler, set_seed
+
+    from bizztune import __version__
+    from bizztune.models.embedded import resolve_model
+    from bizztune.models.heads import HeadClassifier, HeadSpec, collate, load_body
+    from bizztune.models.loading import nf4_config, quiet_transformers
+    from bizztune.models.tokenizer import prepare_tokenizer
+
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    quiet_transformers()
+    out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
+    device = pick_device(cfg)
+    bf16 = use_bf16(cfg, device)
+    check_resume(out, cfg)
+    data, train_ex, val_ex = load_splits(task, cfg)
+    model_path = resolve_model(cfg.model)
+    tok = prepare_tokenizer(AutoTokenizer.from_pretrained(model_path))
+    pad_id = int(tok.pad_token_id if tok.pad_token_id is not None else 0)
+    max_len = cfg.max_seq_len or DEFAULT_MAX_LEN
+    seqs, cut = encode(task, tok, train_ex, cfg.style, max_len)
+    val_seqs, _ = encode(task, tok, val_ex, cfg.style, max_len)
+    y, val_y = targets(task, train_ex), targets(task, val_ex)
+    lengths = [len(s) for s in seqs]
+    padding_free = cfg.padding_free is True  # off unless asked: short prompts batch well
+    per_step = cfg.batch_size * cfg.grad_accum
+    steps_per_epoch = max(1, math.ceil(len(seqs) / per_step))
+    total = cfg.max_steps or max(1, math.ceil(steps_per_epoch * cfg.epochs))
+    eval_steps = cfg.eval_steps if cfg.eval_steps is not None else max(1, total // 5)
+    do_eval = bool(val_seqs) and eval_steps > 0
+    save_steps = cfg.save_steps or (eval_steps if eval_steps > 0 else max(1, total // 5))
+    if cfg.resume and already_done(out, total):
+        return out
+
+    set_seed(cfg.seed)
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    quant = nf4_config(dtype) if cfg.quantization == "nf4" else None
+    body = load_body(model_path, dtype, quant, device)
+    hidden = int(body.config.get_text_config().hidden_size)
+    body = add_lora(body, cfg)
+    spec = HeadSpec.for_schema(
+        task.schema,
+        hidden,
+        max_length=max_len,
+        base_model=cfg.model,
+        task=task.name,
+        style=cfg.style,
+    )
+    clf = HeadClassifier(body, spec)
+    clf.heads.to(device)
+    clf.train()
+    params = [p for p in clf.parameters() if p.requires_grad]
+    trainable = sum(p.numel() for p in params)
+    opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    sched = get_scheduler(
+        cfg.lr_scheduler,
+        opt,
+        num_warmup_steps=int(cfg.warmup_ratio * total),
+        num_training_steps=total,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    resolved = {
+        "schema_version": TRAIN_SCHEMA_VERSION,
+        "bizztune_version": __version__,
+        "train": {**cfg.to_dict(), "data": cfg.data, "out": str(out)},
+        "resolved": {
+            "task": task.name,
+            "data": str(data),
+            "model_path": str(model_path),
+            "device": device,
+            "bf16": bf16,
+            "padding_free": padding_free,
+            "max_seq_len": max_len,
+            "total_steps": total,
+            "eval_steps": eval_steps if do_eval else 0,
+            "save_steps": save_steps,
+            "train_examples": len(seqs),
+            "val_examples": len(val_seqs),
+            "truncated": cut,
+            "pooling": spec.pooling,
+        },
+    }
+    (out / CONFIG_FILE).write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
+
+    step = 0
+    history: list[dict[str, Any]] = []
+    ckpt = last_checkpoint(out) if cfg.resume else None
+    if ckpt is not None:
+        step, history = load_checkpoint(Path(ckpt), clf, opt, sched)
+    tokens, t0 = 0, time.perf_counter()
+    stream = batch_stream(lengths, per_step, cfg.seed, total)
+    for _ in range(step):  # a resumed run skips the batches it has trained on
+        next(stream)
+    progress = _Progress(total, step, enabled=show_progress)
+    for batch in stream:
+        micro = (
+            [[i] for i in batch]
+            if padding_free
+            else [batch[k : k + cfg.batch_size] for k in range(0, len(batch), cfg.batch_size)]
+        )
+        loss_sum = 0.0
+        for mb in micro:
+            ids, mask = collate([seqs[i] for i in mb], pad_id)
+            logits = clf(ids.to(device), mask.to(device))
+            loss = _loss(logits, {f: v.to(device) for f, v in y.items()}, mb) * (
+                len(mb) / len(batch)
+            )
+            loss.backward()
+            loss_sum += float(loss.detach())
+            tokens += int(mask.sum())
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        rec: dict[str, Any] = {
+            "step": step,
+            "loss": loss_sum,
+            "learning_rate": sched.get_last_lr()[0],
+        }
+        if do_eval and (step % eval_steps == 0 or step == total):
+            v = validate(clf, val_seqs, val_y, pad_id)
+            rec.update(
+                {"eval_loss": v["loss"], **{f"eval_{k}": x for k, x in v.items() if k != "loss"}}
+            )
+        history.append(rec)
+        progress.update(step, loss_sum, tokens / max(time.perf_counter() - t0, 1e-9))
+        if step % save_steps == 0 and step < total:
+            save_checkpoint(out, step, clf, opt, sched, history)
+    progress.close()
+    train_time = time.perf_counter() - t0
+
+    clf.body.save_pretrained(str(out))
+    clf.save_heads(out)
+    tok.save_pretrained(str(out))
+    for old in out.glob("checkpoint-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    train_curve = [
+        {"step": h["step"], "loss": h["loss"], "lr": h["learning_rate"]} for h in history
+    ]
+    val_curve = [{"step": h["step"], "loss": h["eval_loss"]} for h in history if "eval_loss" in h]
+    last_val = next((h for h in reversed(history) if "eval_loss" in h), None)
+    summary = {
+        "trainer": cfg.trainer,
+        "model": cfg.model,
+        "quantization": cfg.quantization,
+        "style": cfg.style,
+        "device": device,
+        "bf16": bf16,
+        "padding_free": padding_free,
+        "steps": step,
+        "epochs": round(step * per_step / max(len(seqs), 1), 3),
+        "train_examples": len(seqs),
+        "truncated": cut,
+        "max_seq_len": max_len,
+        "train_time_s": round(train_time, 2),
+        "tokens_trained": tokens,
+        "tokens_per_s": round(tokens / max(train_time, 1e-9), 1),
+        "examples_per_s": round(
+            min(step * per_step, len(seqs) * cfg.epochs) / max(train_time, 1e-9), 3
+        ),
+        "final_train_loss": history[-1]["loss"] if history else None,
+        "final_val_loss": last_val["eval_loss"] if last_val else None,
+        "final_val_accuracy": {
+            k.removeprefix("eval_acc_"): v
+            for k, v in (last_val or {}).items()
+            if k.startswith("eval_acc_")
+        },
+        "trainable_params": int(trainable),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+    (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
+    title = f"head {cfg.model} r={cfg.r} α={cfg.alpha} lr={cfg.learning_rate:g}"
+    write_loss_curve(out, {"train": train_curve, "val": val_curve}, title)
+    return out
+
+
+class _Progress:
+    """A rich progress bar on stderr with loss and tokens/s (nothing when disabled)."""
+
+    def __init__(self, total: int, start: int, enabled: bool) -> None:
+        self.bar: Any = None
+        if not enabled:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("train head"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.3f}  {task.fields[tps]:.0f} tok/s"),
+            TimeRemainingColumn(),
+            console=Console(file=sys.stderr),
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("train", total=total, completed=start, loss=0.0, tps=0.0)
+
+    def update(self, step: int, loss: float, tps: float) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=step, loss=loss, tps=tps)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,192 @@
+"""The head trainer and its provider: hierarchy-consistent probabilities, prompt truncation,
+training on a tiny model through the CLI, resuming, and answers through ``bizztune eval``.
+
+    pytest tests/test_head.py
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from bizztune.models.heads import (
+    HeadSpec,
+    answer_labels,
+    encode_prompt,
+    joint_log_probs,
+    label_probs,
+    length_batches,
+)
+from bizztune.tasks import load_task
+from bizztune.trainers.head.loop import batch_stream, epoch_batches
+
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def spec() -> HeadSpec:
+    return HeadSpec.for_schema(load_task("tickets").schema, hidden_size=8)
+
+
+def test_joint_probabilities_are_consistent_with_the_hierarchy(spec: HeadSpec) -> None:
+    g = torch.Generator().manual_seed(0)
+    logits = {f.name: torch.randn(5, len(f.labels), generator=g) * 3 for f in spec.fields}
+    logp = joint_log_probs(spec, logits)
+    by = {f.name: f for f in spec.fields}
+    sub, cat = by["subcategory"], by["category"]
+    for name in ("category", "subcategory", "urgency"):
+        assert torch.allclose(logp[name].exp().sum(-1), torch.ones(5), atol=1e-5)
+    # the category distribution is the subcategory joint's marginal
+    for j, c in enumerate(cat.labels):
+        kids = [i for i, s in enumerate(sub.labels) if sub.parent_of and sub.parent_of[s] == c]
+        assert torch.allclose(
+            logp["category"][:, j].exp(), logp["subcategory"][:, kids].exp().sum(-1), atol=1e-5
+        )
+    # the answer is one consistent pair, the best child's; urgency is untouched
+    names = ["category", "subcategory", "urgency"]
+    for p in label_probs(spec, logits, names):
+        a = answer_labels(spec, p, names)
+        assert a["subcategory"] == max(p["subcategory"], key=p["subcategory"].__getitem__)
+        assert sub.parent_of and sub.parent_of[a["subcategory"]] == a["category"]
+    assert torch.allclose(logp["urgency"], torch.log_softmax(logits["urgency"], -1))
+    # a category with two middling children outweighs one with a single best child in the
+    # marginal, but the answer stays the best child's pair
+    crafted = {name: torch.zeros(1, len(by[name].labels)) for name in names}
+    crafted["subcategory"][0, sub.labels.index("Kein Zusammenhang")] = 2.0
+    crafted["subcategory"][0, sub.labels.index("Zahlungsprobleme")] = 1.6
+    crafted["subcategory"][0, sub.labels.index("Rückerstattungsanfragen")] = 1.6
+    p = label_probs(spec, crafted, names)[0]
+    assert max(p["category"], key=p["category"].__getitem__) == "Abrechnung und Zahlungen"
+    assert answer_labels(spec, p, names)["category"] == "Ungewiss"
+    # the pair score is p(parent) * p(child), renormalized: a confident parent head moves it
+    logits["category"] = torch.full((5, len(cat.labels)), -20.0)
+    logits["category"][:, cat.labels.index("Ungewiss")] = 20.0
+    probs = label_probs(spec, logits, ["category", "subcategory"])
+    assert all(p["subcategory"]["Kein Zusammenhang"] > 0.99 for p in probs)
+    assert all(abs(sum(p["subcategory"].values()) - 1) < 1e-5 for p in probs)
+
+
+class _Tok:
+    def apply_chat_template(
+        self, messages: Any, add_generation_prompt: bool, tokenize: bool
+    ) -> list[int]:
+        return [*range(100), 900, 901]  # a prompt, then the turn markers
+
+
+def test_long_prompts_are_cut_in_the_middle_keeping_the_end() -> None:
+    ids, cut = encode_prompt(_Tok(), [], max_length=50)
+    assert cut and len(ids) == 50 and ids[-2:] == [900, 901] and ids[:26] == list(range(26))
+    ids, cut = encode_prompt(_Tok(), [], max_length=500)
+    assert not cut and len(ids) == 102
+
+
+def test_batches_group_lengths_and_cover_every_item_once_per_epoch() -> None:
+    lengths = [5, 50, 7, 48, 6, 49, 8, 47] * 10
+    b = length_batches(lengths, 8)
+    assert sorted(i for x in b for i in x) == list(range(80))
+    epoch = epoch_batches(lengths, 4, seed=0, epoch=0)
+    assert sorted(i for x in epoch for i in x) == list(range(80))
+    spread = [max(lengths[i] for i in x) - min(lengths[i] for i in x) for x in epoch]
+    assert max(spread) <= 3  # each batch holds tickets of (nearly) one length
+    assert epoch != epoch_batches(lengths, 4, seed=0, epoch=1)
+    assert epoch == epoch_batches(lengths, 4, seed=0, epoch=0)  # resumable: a function of both
+    assert len(list(batch_stream(lengths, 4, 0, 45))) == 45  # crosses into the third epoch
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from bizztune.testing import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+def _train(model: Path, data: Path, out: Path, *extra: str) -> Any:
+    return run_cli(
+        "train", "--trainer", "head", "--model", str(model), "--data", str(data),
+        "--out", str(out), "--batch-size", "4", "--lr", "3e-3", "--dropout", "0",
+        *extra,
+    )  # fmt: skip
+
+
+def test_head_trains_answers_and_resumes(tiny_model: Path, split_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "head"
+    r = _train(tiny_model, split_dir, out, "--max-steps", "24", "--eval-steps", "12")
+    assert r.returncode == 0, r.stderr[-3000:]
+    for name in (
+        "adapter_model.safetensors",
+        "adapter_config.json",
+        "heads.json",
+        "heads.safetensors",
+    ):
+        assert (out / name).is_file(), name
+    assert not list(out.glob("checkpoint-*"))  # removed once the adapter is written
+    heads = json.loads((out / "heads.json").read_text())
+    assert [f["name"] for f in heads["fields"]] == ["category", "subcategory", "urgency"]
+    assert heads["style"] == "compact" and heads["pooling"] == "last"
+    summary = json.loads((out / "train_summary.json").read_text())
+    curve = json.loads((out / "loss_curve.json").read_text())
+    assert summary["steps"] == 24 and summary["trainer"] == "head"
+    first, last = curve["train"][0]["loss"], curve["train"][-1]["loss"]
+    assert first == pytest.approx(math.log(6) + math.log(11) + math.log(3), rel=0.05)
+    assert last < first  # zero-initialized heads start at the uniform loss and learn
+
+    # the local provider answers from the heads: always valid, consistent, with probabilities
+    ev = tmp_path / "ev"
+    r = run_cli(
+        "eval", "--provider", "hf", "--model", str(tiny_model), "--adapter", str(out),
+        "--data", str(split_dir), "--out", str(ev),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((ev / "metrics.json").read_text())
+    assert m["invalid_rate"] == 0.0 and m["hierarchy_consistency"] == 1.0
+
+    # an interrupted run resumes from its newest checkpoint and ends where an uninterrupted
+    # one does: same batches, optimizer state and RNG
+
+
+def test_an_interrupted_head_run_resumes_to_the_same_weights(
+    tiny_model: Path, split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from safetensors.torch import load_file
+
+    from bizztune.trainers.config import TrainConfig
+    from bizztune.trainers.head import loop
+
+    task = load_task("tickets")
+    cfg = TrainConfig(
+        model=str(tiny_model), data=str(split_dir), out=str(tmp_path / "ref"), trainer="head",
+        batch_size=4, learning_rate=3e-3, dropout=0.1, max_steps=6, save_steps=2, limit_val=8,
+    )  # fmt: skip
+    loop.train_heads(task, cfg, show_progress=False)
+
+    cut = tmp_path / "cut"
+    update = loop._Progress.update
+
+    def crash_at_step_5(self: Any, step: int, loss: float, tps: float) -> None:
+        if step == 5:
+            raise KeyboardInterrupt  # as a Ctrl-C or a killed process would stop it
+        update(self, step, loss, tps)
+
+    monkeypatch.setattr(loop._Progress, "update", crash_at_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        loop.train_heads(task, replace(cfg, out=str(cut)), show_progress=False)
+    monkeypatch.undo()
+    assert sorted(p.name for p in cut.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+    assert not (cut / "heads.safetensors").exists()
+    with pytest.raises(Exception, match="pass --resume"):
+        loop.train_heads(task, replace(cfg, out=str(cut)), show_progress=False)
+    loop.train_heads(task, replace(cfg, out=str(cut), resume=True), show_progress=False)
+    for name in ("heads.safetensors", "adapter_model.safetensors"):
+        a, b = load_file(str(tmp_path / "ref" / name)), load_file(str(cut / name))
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    ref_curve = json.loads((tmp_path / "ref" / "loss_curve.json").read_text())["train"]
+    cut_curve = json.loads((cut / "loss_curve.json").read_text())["train"]
+    assert [p["loss"] for p in cut_curve] == [p["loss"] for p in ref_curve]
