@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bizztune.core.errors import DataError
+from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.data.datacard import card_stats
-from bizztune.data.generate import generate_offline
+from bizztune.data.generate import generate_dataset, generate_offline, parse_options
 from bizztune.data.io import load_examples
 from bizztune.data.llm_generate import cells_for, generate_with_provider, validate_answer
 from bizztune.data.resumable import read_existing
@@ -223,6 +224,89 @@ def test_cli_generate_offline_writes_data_card_and_meta(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "error: --out must be a .jsonl file" in bad.stderr
     unknown = run_cli("generate", "--task", "nope", "-n", "5", "--out", str(out))
     assert unknown.returncode == 2 and "nope" in unknown.stderr
+
+
+# -- generator options, the prior a generator promises, the default set's key ---------------------
+TOY_GEN = """
+def generate(task, n, seed, **options):
+    for i in range(n):
+        yield {"id": f"x{i}", "title": f"Titel {i}", "description": f"Text {i} {options} " + "z" * i,
+               "user": "A B", "date": "2025-01-01", "category": "Technischer Support",
+               "subcategory": "Softwarefehler", "urgency": "Hoch" if i % 4 else "Mittel"}
+
+
+def plain(task, n, seed):
+    return generate(task, n, seed)
+
+
+def label_prior(task, **options):
+    return {"subcategory": {"Softwarefehler": 1.0}, "urgency": {"Hoch": 0.75, "Mittel": 0.25}}
+"""
+
+
+@pytest.fixture()
+def toy(task: Task, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A generator package of its own (``bizztoy``): code and a text file it could read."""
+    import sys
+
+    pkg = tmp_path / "lib" / "bizztoy"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "gen.py").write_text(TOY_GEN, encoding="utf-8")
+    (pkg / "pool.txt").write_text("eins\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "lib"))
+    yield pkg
+    for name in ("bizztoy", "bizztoy.gen"):
+        sys.modules.pop(name, None)
+
+
+def test_generator_options_go_from_yaml_and_flags_to_the_generator_and_manifest(
+    task: Task, toy: Path, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    t = dataclasses.replace(
+        task, generator="bizztoy.gen:generate", generator_options={"flavour": "a", "keep": 1}
+    )
+    out = tmp_path / "toy.jsonl"
+    result = generate_dataset(t, n=8, seed=0, out=out, options={"flavour": "b"})
+    rows = read_existing(out)
+    assert "'flavour': 'b', 'keep': 1" in rows[0]["description"]  # the flag wins, YAML stays
+    meta = json.loads((tmp_path / "toy.generate.json").read_text(encoding="utf-8"))
+    assert meta["generator_options"] == {"flavour": "b", "keep": 1}
+    assert meta["label_prior"]["urgency"] == {"Hoch": 0.75, "Mittel": 0.25}
+    assert result.card.gates["urgency shares follow the expected prior (within 3 SE)"]
+    # a generator that takes no options is called with three arguments
+    t3 = dataclasses.replace(task, generator="bizztoy.gen:plain")
+    assert generate_offline(t3, n=3, seed=0, out=tmp_path / "plain.jsonl").written == 3
+    with pytest.raises(ConfigError, match="does not apply with --provider"):
+        generate_dataset(t, n=2, seed=0, out=tmp_path / "p.jsonl", options={"x": 1},
+                         provider=ProviderConfig(name="openai"))  # fmt: skip
+
+
+def test_parse_generator_options() -> None:
+    assert parse_options(["prior=uniform", "rate=0.5", "on=true", "empty=", "t=a=b"]) == {
+        "prior": "uniform", "rate": 0.5, "on": True, "empty": "", "t": "a=b",
+    }  # fmt: skip
+    for bad in ("prior", "=uniform"):
+        with pytest.raises(ConfigError, match="--generator-option must be KEY=VALUE"):
+            parse_options([bad])
+
+
+def test_default_data_key_hashes_every_file_of_the_generator_package(task: Task, toy: Path) -> None:
+    """The default set's folder name changes when any file of the generator's package does,
+    text pools included, so a changed generator never reuses old cached data."""
+    import dataclasses
+
+    from bizztune.data.sources import generator_fingerprint
+
+    t = dataclasses.replace(task, generator="bizztoy.gen:generate")
+    before = generator_fingerprint(t)
+    assert generator_fingerprint(t) == before
+    (toy / "pool.txt").write_text("zwei\n", encoding="utf-8")
+    changed = generator_fingerprint(t)
+    (toy / "more.txt").write_text("drei\n", encoding="utf-8")
+    assert len({before, changed, generator_fingerprint(t)}) == 3
 
 
 # -- the LLM path, end to end over HTTP -------------------------------------------------------------
