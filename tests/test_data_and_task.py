@@ -114,8 +114,10 @@ prompt:
 
 def test_custom_task_yaml(tmp_path: Path) -> None:
     path = tmp_path / "reviews.yaml"
-    path.write_text(CUSTOM, encoding="utf-8")
+    path.write_text(CUSTOM + "generator_options: {prior: uniform, rate: 0.5}\n", encoding="utf-8")
     task = load_task(str(path))
+    assert task.generator_options == {"prior": "uniform", "rate": 0.5}
+    assert load_task("tickets").generator_options == {}
     assert task.schema.names == ("sentiment", "aspect")
     ex = Example("1", {"text": "Zu teuer"}, {"sentiment": "negativ", "aspect": "Preis"})
     assert "Preis, Qualität, Lieferung" in task.messages(ex)[0]["content"]
@@ -138,6 +140,11 @@ def test_custom_task_yaml(tmp_path: Path) -> None:
         (
             "name: x\ninputs: {a: A}\nfields: [{name: f, labels: [a, a]}]\nprompt: {long: hi}\n",
             "labels must be unique",
+        ),
+        (
+            "name: x\ninputs: {a: A}\nfields: [{name: f, labels: [a]}]\nprompt: {long: hi}\n"
+            "generator_options: [prior, uniform]\n",
+            "'generator_options' must be a mapping",
         ),
     ],
 )

@@ -20,6 +20,7 @@ from bizztune.data.datacard import (
     length_stats,
     near_duplicate_pairs,
     near_duplicate_rate,
+    prior_fit,
     shingles,
     title_label_share,
     write_datacard,
@@ -134,3 +135,41 @@ def test_card_of_distinct_rows_passes() -> None:
     stats = card_stats(rows, SCHEMA)
     assert stats.gates["no exact duplicates"]
     assert stats.balance["subcategory"] == 1.0
+
+
+def test_prior_fit_allows_sampling_noise_and_nothing_more() -> None:
+    assert prior_fit({"a": 50, "b": 50}, {"a": 0.5, "b": 0.5}) == (0.0, True)
+    gap, ok = prior_fit({"a": 80, "b": 20}, {"a": 0.5, "b": 0.5})
+    assert gap == pytest.approx(0.3) and not ok
+    # 1,000 items at p = 0.2: three standard errors plus one item is 0.039 either way
+    assert prior_fit({"a": 235, "b": 765}, {"a": 0.2, "b": 0.8})[1]
+    assert not prior_fit({"a": 245, "b": 755}, {"a": 0.2, "b": 0.8})[1]
+    assert not prior_fit({"a": 98, "c": 2}, {"a": 1.0})[1]  # a label the prior does not have
+    assert prior_fit({}, {"a": 1.0}) == (0.0, True)
+
+
+def test_card_checks_labels_against_the_expected_prior(tmp_path: Path) -> None:
+    """A realistic prior (most tickets not urgent) fails the balance gate but passes the prior
+    gate; a prior the rows do not follow fails it."""
+    urgencies = ["Niedrig"] * 70 + ["Mittel"] * 20 + ["Hoch"] * 10
+    rows = [
+        {"title": f"t{i}", "description": f"Ticket {i} " + "x" * i, "subcategory": "A",
+         "urgency": u}
+        for i, u in enumerate(urgencies)
+    ]  # fmt: skip
+    plain = card_stats(rows, SCHEMA)
+    assert not plain.gates["urgency balance (rarest/most common) >= 0.5"]
+    realistic = {"urgency": {"Niedrig": 0.7, "Mittel": 0.2, "Hoch": 0.1}, "subcategory": {"A": 1}}
+    stats = write_datacard(rows, tmp_path / "card.md", "prior", SCHEMA, expected=realistic)
+    assert stats.gates["urgency shares follow the expected prior (within 3 SE)"]
+    assert stats.gates["subcategory shares follow the expected prior (within 3 SE)"]
+    assert not any("balance" in g for g in stats.gates) and stats.passed
+    assert stats.prior_gap == {"subcategory": 0.0, "urgency": 0.0}
+    md = (tmp_path / "card.md").read_text(encoding="utf-8")
+    assert "- PASS: urgency shares follow the expected prior (within 3 SE)" in md
+    assert "| label | n | share | expected |" in md and "| Niedrig | 70 | 70.0% | 70.0% |" in md
+    uniform = {"urgency": {"Niedrig": 1 / 3, "Mittel": 1 / 3, "Hoch": 1 / 3}}
+    off = card_stats(rows, SCHEMA, expected=uniform)
+    assert not off.gates["urgency shares follow the expected prior (within 3 SE)"]
+    assert off.prior_gap["urgency"] == pytest.approx(0.7 - 1 / 3, abs=1e-4)
+    assert off.gates["subcategory balance (rarest/most common) >= 0.5"]  # no prior: balance

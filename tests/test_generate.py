@@ -9,23 +9,25 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bizztune.core.errors import DataError
+from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.data.datacard import card_stats
-from bizztune.data.generate import generate_offline
+from bizztune.data.generate import generate_dataset, generate_offline, parse_options
 from bizztune.data.io import load_examples
 from bizztune.data.llm_generate import cells_for, generate_with_provider, validate_answer
 from bizztune.data.resumable import read_existing
 from bizztune.tasks import load_task
 from bizztune.tasks.tickets import catalog as cat
-from bizztune.tasks.tickets.generator import PART_GENDER, caps, generate
+from bizztune.tasks.tickets.generator import PART_GENDER, caps, generate, label_prior
 from bizztune.tasks.tickets.pools import GENERIC_TITLES, POOLS
-from bizztune.tasks.tickets.voice import RED_HERRINGS
+from bizztune.tasks.tickets.prior import cell_prior
+from bizztune.tasks.tickets.voice import RED_HERRINGS, STRAY_KINDS
 
 from chat_server import ChatServer, Reply
 from conftest import run_cli
@@ -43,6 +45,11 @@ def rows(task: Task) -> list[dict[str, Any]]:
     return list(generate(task, 1000, seed=0))
 
 
+@pytest.fixture(scope="module")
+def uniform(task: Task) -> list[dict[str, Any]]:
+    return list(generate(task, 990, seed=0, prior="uniform"))
+
+
 # -- the offline generator ------------------------------------------------------------------------
 def test_rows_have_the_schema_and_stable_ids(task: Task, rows: list[dict[str, Any]]) -> None:
     assert [list(r) for r in rows[:3]] == [FIELDS] * 3
@@ -51,119 +58,125 @@ def test_rows_have_the_schema_and_stable_ids(task: Task, rows: list[dict[str, An
     for r in rows:
         assert r["category"] == parent[r["subcategory"]]
         assert re.fullmatch(r"202[45]-\d\d-\d\d", r["date"])
-        assert not re.search(r"[{}]", r["title"] + r["description"]), r  # every slot filled
-        assert r["user"] and r["title"].strip() and len(r["description"]) > 30
+        assert not re.search(r"[{}]|\[\[|\]\]", r["title"] + r["description"]), r  # all filled
+        # one-liners are meant now; a ticket still says something
+        assert r["user"] and r["title"].strip() and len(r["description"].split()) >= 3
 
 
-def test_cells_are_balanced_in_every_prefix(task: Task, rows: list[dict[str, Any]]) -> None:
-    for n in (33, 330, 1000):
-        cells = Counter((r["subcategory"], r["urgency"]) for r in rows[:n])
+def test_uniform_prior_balances_cells_in_every_prefix(uniform: list[dict[str, Any]]) -> None:
+    """``prior=uniform`` is the old schedule: every cell once per round of 33."""
+    for n in (33, 330, 990):
+        cells = Counter((r["subcategory"], r["urgency"]) for r in uniform[:n])
         assert len(cells) == 33
         assert max(cells.values()) - min(cells.values()) <= 1
+
+
+def test_realistic_prior_is_followed_in_every_round(task: Task, rows: list[dict[str, Any]]) -> None:
+    """The default prior: every round of 100 tickets brings each cell to within one ticket of
+    its expected count, whatever the prefix of whole rounds."""
+    subs = task.schema.field("subcategory").labels
+    prior = cell_prior(subs, "realistic")
+    for n in (100, 300, 1000):
+        cells = Counter((r["subcategory"], r["urgency"]) for r in rows[:n])
+        for cell, p in prior.items():
+            assert abs(cells[cell] - p * n) < 1 + 1e-9, (n, cell, cells[cell], p * n)
+    urgency = Counter(r["urgency"] for r in rows)
+    assert urgency["Niedrig"] > urgency["Mittel"] > urgency["Hoch"] >= 150
+    subcats = Counter(r["subcategory"] for r in rows)
+    tech = subcats["Geräte-Setup-Probleme"] + subcats["Softwarefehler"]
+    assert tech >= 3 * (subcats["Unternehmensrichtlinien"] + subcats["Feedback und Vorschläge"]) / 2
+    shares = label_prior(task)
+    for f in ("category", "subcategory", "urgency"):
+        assert sum(shares[f].values()) == pytest.approx(1.0, abs=1e-5)
+    assert label_prior(task, prior="uniform")["urgency"]["Hoch"] == pytest.approx(1 / 3, abs=1e-5)
+
+
+def test_prior_option_is_checked(task: Task, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"prior='nope': choose one of realistic, uniform"):
+        next(generate(task, 5, 0, prior="nope"))
+    with pytest.raises(ConfigError, match=r"no option 'colour'.*prior: realistic"):
+        next(generate(task, 5, 0, colour="blue"))
+    out = tmp_path / "t.jsonl"
+    r = run_cli("generate", "-n", "5", "--out", str(out), "--generator-option", "prior=nope")
+    assert r.returncode == 2 and "prior='nope'" in r.stderr and not out.exists()
 
 
 def test_seeded_reproducible_and_prefix_stable(task: Task, rows: list[dict[str, Any]]) -> None:
     assert list(generate(task, 1000, seed=0)) == rows
     assert list(generate(task, 100, seed=0)) == rows[:100]
+    assert list(generate(task, 500, seed=0, prior="uniform"))[:400] == list(
+        generate(task, 400, seed=0, prior="uniform")
+    )
     other = list(generate(task, 100, seed=1))
     assert sum(a["description"] == b["description"] for a, b in zip(other, rows, strict=False)) == 0
 
 
-def test_quality_gates_on_1000_tickets(task: Task, rows: list[dict[str, Any]]) -> None:
-    stats = card_stats(rows, task.schema)
+def test_same_seed_same_bytes_in_another_process(task: Task, tmp_path: Path) -> None:
+    """Byte-identical output whatever the process (hash seeds differ between them)."""
+    files = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"h{hash_seed}.jsonl"
+        r = run_cli("generate", "-n", "300", "--out", str(out), env={"PYTHONHASHSEED": hash_seed})
+        assert r.returncode == 0, r.stderr
+        files.append(out.read_bytes())
+    assert files[0] == files[1]
+    assert read_existing(tmp_path / "h1.jsonl") == list(generate(task, 300, seed=0))
+
+
+def test_quality_gates_on_1000_tickets(
+    task: Task, rows: list[dict[str, Any]], uniform: list[dict[str, Any]]
+) -> None:
+    stats = card_stats(rows, task.schema, expected=label_prior(task))
     assert stats.near_duplicate_rate < 0.02
     assert stats.exact_duplicates == 0
     assert stats.title_label_share["subcategory"] <= 0.10
-    assert stats.balance["subcategory"] >= 0.9 and stats.balance["urgency"] >= 0.95
     assert stats.passed, stats.gates
+    assert max(stats.prior_gap.values()) < 0.005
+    # realistic labels are not balanced, on purpose; uniform ones are, as before
+    assert stats.balance["urgency"] < 0.5 and stats.balance["subcategory"] < 0.5
+    flat = card_stats(uniform, task.schema, expected=label_prior(task, prior="uniform"))
+    assert flat.balance["subcategory"] >= 0.9 and flat.balance["urgency"] >= 0.95
+    assert flat.near_duplicate_rate < 0.02 and flat.passed, flat.gates
 
 
 def test_no_two_classes_share_a_template() -> None:
     seen: dict[str, str] = {}
     for sub, pool in POOLS.items():
-        for _, text in pool.problems:
-            assert seen.setdefault(text, sub) == sub, f"{sub} shares a problem with {seen[text]}"
-        for title in pool.titles:
+        titles = {*pool.titles, *(t for p in pool.problems for t in p.titles)}
+        for p in pool.problems:
+            for text in p.variants:
+                assert seen.setdefault(text, sub) == sub, (
+                    f"{sub} shares a problem with {seen[text]}"
+                )
+            assert len(p.variants) >= 2, f"{sub}: no paraphrase of {p.variants[0]!r}"
+        for title in titles:
             assert title not in GENERIC_TITLES
             assert sub.lower() not in title.lower()
-        assert len(pool.problems) >= 14 and len(pool.titles) >= 10
+        assert len(pool.problems) >= 14 and len(titles) >= 10
     assert "Kein Zusammenhang" not in RED_HERRINGS
 
 
 def test_every_problem_has_a_product_and_every_part_a_gender() -> None:
-    for pool in POOLS.values():
-        for tag, text in pool.problems:
-            assert any(tag in caps(p) for p in cat.PRODUCTS), text
+    for sub, pool in POOLS.items():
+        for p in pool.problems:
+            if sub == "Kein Zusammenhang":  # its tag is the kind of stray mail
+                assert p.tag in STRAY_KINDS, p
+            else:
+                assert any(p.tag in caps(x) for x in cat.PRODUCTS), p.variants[0]
     for parts in cat.PARTS.values():
         assert set(parts) <= set(PART_GENDER)
 
 
-def test_unrelated_tickets_do_not_mention_the_company_products(rows: list[dict[str, Any]]) -> None:
+def test_unrelated_tickets_do_not_mention_the_company_products(
+    rows: list[dict[str, Any]], uniform: list[dict[str, Any]]
+) -> None:
     names = [p.name for p in cat.PRODUCTS]
-    unrelated = [r for r in rows if r["subcategory"] == "Kein Zusammenhang"]
-    assert len(unrelated) >= 90
+    unrelated = [r for r in rows + uniform if r["subcategory"] == "Kein Zusammenhang"]
+    assert len(unrelated) >= 130
     for r in unrelated:
         text = r["title"] + r["description"]
         assert not any(n in text for n in names), r
         assert "Bestellnummer" not in text and "Kundennummer" not in text
-
-
-def _cue_patterns() -> dict[str, list[re.Pattern[str]]]:
-    """Every urgency cue template as a regex (slots match anything), by level."""
-    from bizztune.tasks.tickets import voice
-
-    out: dict[str, list[re.Pattern[str]]] = {}
-    for level in ("Hoch", "Mittel", "Niedrig"):
-        templates = [*voice.GENERIC_CUES[level], *voice.TERSE_CUES[level]]
-        for cues in voice.KIND_CUES.values():
-            templates += cues[level]
-        if level == "Hoch":
-            templates += [f"{lead}, " for lead in voice.HIGH_LEADS]
-        out[level] = [
-            re.compile(re.sub(r"\\\{\w+\\\}", ".+?", re.escape(t.rstrip(".!")))) for t in templates
-        ]
-    return out
-
-
-def test_urgency_cues_follow_the_rubric_and_never_cross_levels(rows: list[dict[str, Any]]) -> None:
-    """Each cue sentence belongs to one urgency level, and (typos aside) every ticket carries a
-    cue of its own level: urgency is recoverable from the text."""
-    patterns = _cue_patterns()
-    carried = 0
-    for r in rows:
-        found = {lvl for lvl, ps in patterns.items() if any(p.search(r["description"]) for p in ps)}
-        assert found <= {r["urgency"]}, (found, r["description"])
-        carried += r["urgency"] in found
-    assert carried / len(rows) > 0.7  # the rest: typos in their cue, or a dated cue (below)
-
-
-def test_dated_cues_put_the_urgency_in_the_distance_to_the_ticket_date(
-    rows: list[dict[str, Any]],
-) -> None:
-    """Same words at every level; only the deadline's distance from ``date`` tells Hoch (1-2
-    days), Mittel (4-9) and Niedrig (6+ weeks) apart, as the rubric says."""
-    import datetime as dt
-
-    from bizztune.tasks.tickets.voice import DATED_CUES, DATED_DAYS
-
-    heads = [c.split("{until}")[0] for c in DATED_CUES]
-    months = {m.lower(): i + 1 for i, m in enumerate(cat.MONTHS)}
-    months["maerz"] = 3  # typos may transliterate umlauts
-    date_re = re.compile(r"(\d{1,2})\.(?: (\w+) |(\d\d)\.)(\d{4})")
-    checked = Counter[str]()
-    for r in rows:
-        hit = next((h for h in heads if h in r["description"]), None)
-        if hit is None:
-            continue
-        m = date_re.search(r["description"], r["description"].index(hit) + len(hit) - 1)
-        assert m, r["description"]
-        day, month_name, month_num, year = m.groups()
-        month = int(month_num) if month_num else months[month_name.lower()]
-        days = (dt.date(int(year), month, int(day)) - dt.date.fromisoformat(r["date"])).days
-        lo, hi = DATED_DAYS[r["urgency"]]
-        assert lo <= days <= hi, (r["urgency"], days, r["description"])
-        checked[r["urgency"]] += 1
-    assert len(checked) == 3 and min(checked.values()) >= 20
 
 
 # -- the append-only file -------------------------------------------------------------------------
@@ -206,23 +219,120 @@ def test_read_existing_rejects_garbage_in_the_middle(tmp_path: Path) -> None:
 
 def test_cli_generate_offline_writes_data_card_and_meta(tmp_path: Path) -> None:
     out = tmp_path / "data" / "t.jsonl"
-    r = run_cli("generate", "--task", "tickets", "-n", "66", "--out", str(out), "--seed", "3")
+    uniform = ("--generator-option", "prior=uniform")
+    r = run_cli(
+        "generate", "--task", "tickets", "-n", "66", "--out", str(out), "--seed", "3", *uniform
+    )
     assert r.returncode == 0, r.stderr
     assert f"{out}: 66 rows (66 new, 0 resumed)" in r.stdout
     assert "PASS near-duplicate rate < 2%" in r.stdout
+    assert "PASS urgency shares follow the expected prior (within 3 SE)" in r.stdout
     assert len(out.read_text(encoding="utf-8").splitlines()) == 66
     card = (tmp_path / "data" / "t.datacard.md").read_text(encoding="utf-8")
-    assert "## Quality gates" in card and "| Hoch | 22 | 33.3% |" in card
+    assert "## Quality gates" in card and "| Hoch | 22 | 33.3% | 33.3% |" in card
     meta = json.loads((tmp_path / "data" / "t.generate.json").read_text(encoding="utf-8"))
     assert meta["seed"] == 3 and meta["summary"]["written"] == 66 and meta["provider"] is None
+    assert meta["generator_options"] == {"prior": "uniform"}
 
-    again = run_cli("generate", "-n", "66", "--out", str(out), "--seed", "3")
+    again = run_cli("generate", "-n", "66", "--out", str(out), "--seed", "3", *uniform)
     assert "66 rows (0 new, 66 resumed)" in again.stdout
+    # the same file is not the realistic prior's: resuming it without the option is refused
+    mixed = run_cli("generate", "-n", "70", "--out", str(out), "--seed", "3")
+    assert mixed.returncode == 2 and "generator option" in mixed.stderr
+
+    real = tmp_path / "data" / "r.jsonl"
+    r = run_cli("generate", "-n", "100", "--out", str(real))
+    assert r.returncode == 0 and "PASS subcategory shares follow the expected prior" in r.stdout
+    card = (tmp_path / "data" / "r.datacard.md").read_text(encoding="utf-8")
+    assert "| Niedrig | 43 | 43.0% | 42.7% |" in card
 
     bad = run_cli("generate", "-n", "5", "--out", str(tmp_path / "x.csv"))
     assert bad.returncode == 2 and "error: --out must be a .jsonl file" in bad.stderr
     unknown = run_cli("generate", "--task", "nope", "-n", "5", "--out", str(out))
     assert unknown.returncode == 2 and "nope" in unknown.stderr
+
+
+# -- generator options, the prior a generator promises, the default set's key ---------------------
+TOY_GEN = """
+def generate(task, n, seed, **options):
+    for i in range(n):
+        yield {"id": f"x{i}", "title": f"Titel {i}", "description": f"Text {i} {options} " + "z" * i,
+               "user": "A B", "date": "2025-01-01", "category": "Technischer Support",
+               "subcategory": "Softwarefehler", "urgency": "Hoch" if i % 4 else "Mittel"}
+
+
+def plain(task, n, seed):
+    return generate(task, n, seed)
+
+
+def label_prior(task, **options):
+    return {"subcategory": {"Softwarefehler": 1.0}, "urgency": {"Hoch": 0.75, "Mittel": 0.25}}
+"""
+
+
+@pytest.fixture()
+def toy(task: Task, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A generator package of its own (``bizztoy``): code and a text file it could read."""
+    import sys
+
+    pkg = tmp_path / "lib" / "bizztoy"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "gen.py").write_text(TOY_GEN, encoding="utf-8")
+    (pkg / "pool.txt").write_text("eins\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "lib"))
+    yield pkg
+    for name in ("bizztoy", "bizztoy.gen"):
+        sys.modules.pop(name, None)
+
+
+def test_generator_options_go_from_yaml_and_flags_to_the_generator_and_manifest(
+    task: Task, toy: Path, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    t = dataclasses.replace(
+        task, generator="bizztoy.gen:generate", generator_options={"flavour": "a", "keep": 1}
+    )
+    out = tmp_path / "toy.jsonl"
+    result = generate_dataset(t, n=8, seed=0, out=out, options={"flavour": "b"})
+    rows = read_existing(out)
+    assert "'flavour': 'b', 'keep': 1" in rows[0]["description"]  # the flag wins, YAML stays
+    meta = json.loads((tmp_path / "toy.generate.json").read_text(encoding="utf-8"))
+    assert meta["generator_options"] == {"flavour": "b", "keep": 1}
+    assert meta["label_prior"]["urgency"] == {"Hoch": 0.75, "Mittel": 0.25}
+    assert result.card.gates["urgency shares follow the expected prior (within 3 SE)"]
+    # a generator that takes no options is called with three arguments
+    t3 = dataclasses.replace(task, generator="bizztoy.gen:plain")
+    assert generate_offline(t3, n=3, seed=0, out=tmp_path / "plain.jsonl").written == 3
+    with pytest.raises(ConfigError, match="does not apply with --provider"):
+        generate_dataset(t, n=2, seed=0, out=tmp_path / "p.jsonl", options={"x": 1},
+                         provider=ProviderConfig(name="openai"))  # fmt: skip
+
+
+def test_parse_generator_options() -> None:
+    assert parse_options(["prior=uniform", "rate=0.5", "on=true", "empty=", "t=a=b"]) == {
+        "prior": "uniform", "rate": 0.5, "on": True, "empty": "", "t": "a=b",
+    }  # fmt: skip
+    for bad in ("prior", "=uniform"):
+        with pytest.raises(ConfigError, match="--generator-option must be KEY=VALUE"):
+            parse_options([bad])
+
+
+def test_default_data_key_hashes_every_file_of_the_generator_package(task: Task, toy: Path) -> None:
+    """The default set's folder name changes when any file of the generator's package does,
+    text pools included, so a changed generator never reuses old cached data."""
+    import dataclasses
+
+    from bizztune.data.sources import generator_fingerprint
+
+    t = dataclasses.replace(task, generator="bizztoy.gen:generate")
+    before = generator_fingerprint(t)
+    assert generator_fingerprint(t) == before
+    (toy / "pool.txt").write_text("zwei\n", encoding="utf-8")
+    changed = generator_fingerprint(t)
+    (toy / "more.txt").write_text("drei\n", encoding="utf-8")
+    assert len({before, changed, generator_fingerprint(t)}) == 3
 
 
 # -- the LLM path, end to end over HTTP -------------------------------------------------------------

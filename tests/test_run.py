@@ -322,6 +322,23 @@ def test_config_errors_name_the_key(tmp_path: Path, tiny_model: Path) -> None:
     assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
 
 
+def test_run_passes_generator_options_to_the_generate_stage(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "name: t\nseed: 0\ndata: {n: 66, generator_options: {prior: uniform}}\n", encoding="utf-8"
+    )
+    out = tmp_path / "run"
+    r = run_cli("run", "--config", str(cfg), "--out", str(out), "--stages", "generate,split")
+    assert r.returncode == 0, r.stderr[-2000:]
+    manifest = json.loads((out / "data" / "raw" / "tickets.generate.json").read_text())
+    assert manifest["generator_options"] == {"prior": "uniform"}
+    assert manifest["label_prior"]["urgency"]["Hoch"] == pytest.approx(1 / 3, abs=1e-5)
+    rows = [json.loads(x) for x in lines(out / "data" / "raw" / "tickets.jsonl")]
+    assert sum(r["urgency"] == "Hoch" for r in rows) == 22
+    card = (out / "data" / "split" / "datacard.md").read_text(encoding="utf-8")
+    assert "- PASS: urgency shares follow the expected prior (within 3 SE)" in card
+
+
 def test_experiment_files() -> None:
     from bizztune.pipeline.config import RunConfig, load_run_config
 

@@ -88,12 +88,28 @@ def test_same_seed_same_split_whatever_the_row_order(task: Task, tmp_path: Path)
 
 
 def test_split_is_stratified_and_follows_the_ratios(task: Task, tmp_path: Path) -> None:
-    src = write_jsonl(tmp_path / "rows.jsonl", list(generate(task, 990, seed=1)))
+    rows = list(generate(task, 990, seed=1, prior="uniform"))
+    src = write_jsonl(tmp_path / "rows.jsonl", rows)
     summary = split_dataset(task, src, tmp_path / "split", seed=0)
     assert summary.counts == {"train": 792, "val": 99, "test": 99}
     for s in ("val", "test"):
         cells = Counter((r["subcategory"], r["urgency"]) for r in read(tmp_path / "split" / f"{s}.jsonl"))  # fmt: skip
         assert len(cells) == 33 and set(cells.values()) == {3}  # 30 per cell -> 24/3/3
+
+
+def test_split_keeps_a_realistic_prior_in_every_split(task: Task, tmp_path: Path) -> None:
+    """With the realistic prior some cells are rare; the test split still gets the label
+    shares of the whole, to within a few tickets per label (each of the 33 strata rounds its
+    own targets; the remainders carried between them keep the split sizes exact)."""
+    rows = list(generate(task, 1000, seed=1))
+    src = write_jsonl(tmp_path / "rows.jsonl", rows)
+    summary = split_dataset(task, src, tmp_path / "split", seed=0)
+    assert summary.counts == {"train": 800, "val": 100, "test": 100}
+    for field in ("subcategory", "urgency"):
+        whole = Counter(r[field] for r in rows)
+        test = Counter(r[field] for r in read(tmp_path / "split" / "test.jsonl"))
+        for label, n in whole.items():
+            assert abs(test[label] - n / 10) <= 4, (field, label, test[label], n)
 
 
 def test_split_writes_chatml_hf_datacard_and_meta(task: Task, tmp_path: Path) -> None:
@@ -161,3 +177,36 @@ def test_cli_split(tmp_path: Path) -> None:
     assert "error: --ratios must be three shares" in bad.stderr
     missing = run_cli("split", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2 and "nope.jsonl" in missing.stderr
+
+
+def test_split_card_checks_the_prior_left_in_the_generate_manifest(
+    task: Task, tmp_path: Path
+) -> None:
+    """``bizztune generate`` leaves the generator's label prior in ``<stem>.generate.json``; the
+    split's card checks the labels against it. Without a manifest it checks balance."""
+    rows = make_rows_with_urgency(["Niedrig"] * 60 + ["Mittel"] * 30 + ["Hoch"] * 10)
+    src = write_jsonl(tmp_path / "rows.jsonl", rows)
+    split_dataset(task, src, tmp_path / "plain", seed=0)
+    plain = (tmp_path / "plain" / "datacard.md").read_text(encoding="utf-8")
+    assert "- FAIL: urgency balance (rarest/most common) >= 0.5" in plain
+
+    prior = {"urgency": {"Niedrig": 0.6, "Mittel": 0.3, "Hoch": 0.1}}
+    manifest = {"schema_version": 1, "label_prior": prior}
+    (tmp_path / "rows.generate.json").write_text(json.dumps(manifest), encoding="utf-8")
+    summary = split_dataset(task, src, tmp_path / "prior", seed=0)
+    card = (tmp_path / "prior" / "datacard.md").read_text(encoding="utf-8")
+    assert "- PASS: urgency shares follow the expected prior (within 3 SE)" in card
+    assert "| Hoch | 10 | 10.0% | 10.0% |" in card
+    assert summary.card is not None and summary.card.expected["urgency"] == prior["urgency"]
+    # an explicit prior wins over the manifest
+    other = split_dataset(task, src, tmp_path / "x", seed=0, expected={"urgency": {"Hoch": 1}})
+    assert other.card is not None and not other.card.passed
+
+
+def make_rows_with_urgency(urgencies: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"id": f"r{i:03d}", "title": f"Titel {i}", "description": f"Text {i} " + "y" * i,
+         "user": "A B", "date": "2025-01-01", "category": "Technischer Support",
+         "subcategory": "Softwarefehler", "urgency": u}
+        for i, u in enumerate(urgencies)
+    ]  # fmt: skip

@@ -1,6 +1,7 @@
 """``bizztune generate`` and ``bizztune split``: make a labelled data set and its splits.
 
 bizztune generate --task tickets -n 1000 --out data/tickets.jsonl            # offline, no key
+bizztune generate -n 1000 --generator-option prior=uniform                   # a generator option
 bizztune generate -n 330 --provider gpt-4o --concurrency 8 --out data/gpt4o.jsonl
 bizztune split data/tickets.jsonl --out data/split --seed 0 --ratios 0.8,0.1,0.1
 
@@ -44,6 +45,14 @@ from bizztune.data.sources import DEFAULT_N, DEFAULT_SEED
     help="Attempts per item before an invalid answer is dropped.",
 )
 @click.option("--no-cache", is_flag=True, help="Do not use the API response cache.")
+@click.option(
+    "--generator-option",
+    "generator_option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option of the task's offline generator, over the task's generator_options "
+    "(repeatable; tickets: prior=realistic|uniform).",
+)
 def generate(
     task: str,
     n: int,
@@ -57,15 +66,17 @@ def generate(
     max_retries: int,
     max_attempts: int,
     no_cache: bool,
+    generator_option: tuple[str, ...],
 ) -> None:
     """Generate a labelled data set, offline (built-in generator) or with an LLM provider."""
     from bizztune.core.errors import ConfigError
     from bizztune.core.interfaces import ProviderConfig
     from bizztune.data.datacard import summary_lines
-    from bizztune.data.generate import generate_dataset
+    from bizztune.data.generate import generate_dataset, parse_options
     from bizztune.tasks import load_task
 
     t = load_task(task)
+    options = parse_options(generator_option)
     if n < 1:
         raise ConfigError(f"-n must be at least 1, not {n}")
     source = provider or "offline"
@@ -92,8 +103,9 @@ def generate(
             bar.update(tid, completed=done, total=total)
 
         result = generate_dataset(
-            t, n=n, seed=seed, out=out, provider=pcfg, max_attempts=max_attempts, progress=progress
-        )
+            t, n=n, seed=seed, out=out, provider=pcfg, max_attempts=max_attempts,
+            progress=progress, options=options,
+        )  # fmt: skip
         summary = result.summary
         bar.update(tid, completed=summary.total)
 

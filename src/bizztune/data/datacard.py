@@ -8,10 +8,14 @@ distribution, length distribution, exact duplicates, near-duplicates (exact Jacc
 of character 5-gram shingles, computed block-wise as a sparse matrix product, so there is no
 MinHash approximation), the share of titles that contain their own label, and distinct-1/2-gram
 ratios. Gates: near-duplicate rate below 2%, at most 10% of titles naming their subcategory,
-no exact duplicates, and the rarest label at least half as frequent as the most common one.
+no exact duplicates, and labels as frequent as expected: with the label prior the generator
+promised (``expected``, field -> label -> share), every label's share within three standard
+errors of it; without one, the rarest label at least half as frequent as the most common one.
+A generator with a realistic prior (few policy questions, few urgent tickets) passes the first
+and would fail the second; data of unknown origin gets the second, a warning about imbalance.
 
 What is measured comes from the task's schema: every output field gets its label distribution;
-the balance gate applies to the fields no other field refines (subcategory and urgency, not
+the label gate applies to the fields no other field refines (subcategory and urgency, not
 category, which has one or two subcategories each), the title gate to the fields that refine
 another (subcategory). The free text is ``title`` and ``description`` (``TEXT_FIELDS``), the
 row schema's names for an item's own words.
@@ -19,6 +23,7 @@ row schema's names for an item's own words.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,6 +43,8 @@ SHINGLE = 5
 MAX_NEAR_DUP_RATE = 0.02
 MAX_TITLE_LABEL_SHARE = 0.10
 MIN_BALANCE = 0.5
+PRIOR_SE = 3.0
+"""How many standard errors a label's share may stray from the expected prior."""
 
 
 # -- pure metrics -------------------------------------------------------------------------------
@@ -64,6 +71,21 @@ def label_distribution(
 def balance(counts: Mapping[str, int]) -> float:
     """Rarest over most common label count: 1.0 is perfectly balanced."""
     return min(counts.values()) / max(counts.values()) if counts else 0.0
+
+
+def prior_fit(counts: Mapping[str, int], expected: Mapping[str, float]) -> tuple[float, bool]:
+    """(largest |observed - expected| share, whether every label is within ``PRIOR_SE``
+    binomial standard errors of its expected share, plus one item for rounding)."""
+    n = sum(counts.values())
+    if not n:
+        return 0.0, True
+    gap, ok = 0.0, True
+    for label in {*counts, *expected}:
+        p = float(expected.get(label, 0.0))
+        diff = abs(counts.get(label, 0) / n - p)
+        gap = max(gap, diff)
+        ok = ok and diff <= PRIOR_SE * math.sqrt(p * (1 - p) / n) + 1 / n
+    return gap, ok
 
 
 def length_stats(values: Sequence[int]) -> dict[str, float]:
@@ -181,6 +203,10 @@ class CardStats:
     distinct_2: float
     gates: dict[str, bool] = field(default_factory=dict)
     examples_near_dup: list[tuple[str, str, float]] = field(default_factory=list)
+    expected: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Field -> label -> share the generator promised; empty when it promised none."""
+    prior_gap: dict[str, float] = field(default_factory=dict)
+    """Field -> largest difference between a label's share and its expected share."""
 
     @property
     def passed(self) -> bool:
@@ -191,8 +217,12 @@ class CardStats:
 
 
 def card_stats(
-    rows: Sequence[Mapping[str, Any]], schema: Schema, threshold: float = NEAR_DUP_THRESHOLD
+    rows: Sequence[Mapping[str, Any]],
+    schema: Schema,
+    threshold: float = NEAR_DUP_THRESHOLD,
+    expected: Mapping[str, Mapping[str, float]] | None = None,
 ) -> CardStats:
+    """The card's numbers and gates; ``expected`` is the label prior the rows should follow."""
     texts = [row_text(r) for r in rows]
     pairs = near_duplicate_pairs(texts, threshold)
     labels = label_distribution(rows, schema.names)
@@ -224,10 +254,16 @@ def card_stats(
     for f in (f.name for f in schema.fields if f.parent and f.name in share):
         key = f"titles naming their {f} <= {MAX_TITLE_LABEL_SHARE:.0%}"
         stats.gates[key] = share[f] <= MAX_TITLE_LABEL_SHARE
+    stats.expected = {f: dict(d) for f, d in (expected or {}).items() if f in labels}
     for f, b in stats.balance.items():
         if f not in schema.leaves:
             continue
-        stats.gates[f"{f} balance (rarest/most common) >= {MIN_BALANCE}"] = b >= MIN_BALANCE
+        if f in stats.expected:
+            gap, ok = prior_fit(labels[f], stats.expected[f])
+            stats.prior_gap[f] = round(gap, 4)
+            stats.gates[f"{f} shares follow the expected prior (within {PRIOR_SE:g} SE)"] = ok
+        else:
+            stats.gates[f"{f} balance (rarest/most common) >= {MIN_BALANCE}"] = b >= MIN_BALANCE
     return stats
 
 
@@ -266,14 +302,23 @@ def render_markdown(stats: CardStats, title: str) -> str:
         out.append(f"| description | {_fmt_lengths(stats.description_words)} |")
     out += ["", "## Labels", ""]
     for f, counts in stats.labels.items():
-        out += [
-            f"### {f} (balance {stats.balance[f]:.2f})",
-            "",
-            "| label | n | share |",
-            "|---|---|---|",
-        ]
-        for label, c in counts.items():
-            out.append(f"| {label} | {c} | {c / stats.n:.1%} |")
+        exp = stats.expected.get(f)
+        if exp is None:
+            out += [f"### {f} (balance {stats.balance[f]:.2f})", ""]
+            out += ["| label | n | share |", "|---|---|---|"]
+            out += [f"| {label} | {c} | {c / stats.n:.1%} |" for label, c in counts.items()]
+        else:
+            gap = (
+                f", largest gap to the prior {stats.prior_gap[f]:.1%}"
+                if f in stats.prior_gap
+                else ""
+            )
+            out += [f"### {f} (balance {stats.balance[f]:.2f}{gap})", ""]
+            out += ["| label | n | share | expected |", "|---|---|---|---|"]
+            out += [
+                f"| {label} | {c} | {c / stats.n:.1%} | {exp.get(label, 0.0):.1%} |"
+                for label, c in counts.items()
+            ]
         out.append("")
     if stats.examples_near_dup:
         out += ["## Most similar pairs", ""]
@@ -283,10 +328,14 @@ def render_markdown(stats: CardStats, title: str) -> str:
 
 
 def write_datacard(
-    rows: Sequence[Mapping[str, Any]], path: Path, title: str, schema: Schema
+    rows: Sequence[Mapping[str, Any]],
+    path: Path,
+    title: str,
+    schema: Schema,
+    expected: Mapping[str, Mapping[str, float]] | None = None,
 ) -> CardStats:
     """Compute the card of ``rows`` and write it as Markdown to ``path``."""
-    stats = card_stats(rows, schema)
+    stats = card_stats(rows, schema, expected=expected)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_markdown(stats, title), encoding="utf-8")
     return stats
@@ -300,7 +349,13 @@ def summary_lines(stats: CardStats) -> list[str]:
         "titles containing their label: "
         + ", ".join(f"{f} {v:.1%}" for f, v in stats.title_label_share.items()),
         "balance (rarest/most common): "
-        + ", ".join(f"{f} {v:.2f}" for f, v in stats.balance.items()),
+        + ", ".join(f"{f} {v:.2f}" for f, v in stats.balance.items())
+        + (
+            "; largest gap to the expected prior: "
+            + ", ".join(f"{f} {v:.1%}" for f, v in stats.prior_gap.items())
+            if stats.prior_gap
+            else ""
+        ),
         f"distinct-1 {stats.distinct_1:.3f}, distinct-2 {stats.distinct_2:.3f}",
     ]
     lines += [f"{'PASS' if ok else 'FAIL'} {name}" for name, ok in stats.gates.items()]

@@ -14,15 +14,22 @@
   prefix-stable, so a resumed file is byte-identical to an uninterrupted one. With a provider,
   ``llm_generate.py`` writes it.
 - ``<stem>.datacard.md``: the quality gates of the rows (``datacard.py``).
-- ``<stem>.generate.json``: the manifest: schema version, task, n, seed, provider, the summary
-  of what was written and the data card's numbers.
+- ``<stem>.generate.json``: the manifest: schema version, task, n, seed, provider, generator
+  options, the label prior the generator promises, the summary of what was written and the data
+  card's numbers.
+
+Generator options are keyword arguments of the offline generator: the task's
+``generator_options:`` mapping, overridden by ``bizztune generate --generator-option KEY=VALUE``
+(or ``data.generator_options`` of a run). A generator that promises label shares has a
+``label_prior(task, **options)`` next to it, returning field -> label -> share; the data card
+then checks the rows against those shares instead of demanding balance (``datacard.py``).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -54,12 +61,21 @@ def generate_dataset(
     provider: ProviderConfig | None = None,
     max_attempts: int = 3,
     progress: Progress | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Generated:
     """Write (or complete) ``n`` rows to ``out``, offline or with ``provider``, then the data
-    card and the manifest next to it."""
+    card and the manifest next to it. ``options`` go to the offline generator."""
+    prior = None
     if provider is None:
-        summary = generate_offline(task, n=n, seed=seed, out=out, progress=progress)
+        merged = generator_options(task, options)
+        summary = generate_offline(task, n=n, seed=seed, out=out, progress=progress, options=merged)
+        prior = generator_label_prior(task, merged)
     else:
+        if options:
+            raise ConfigError(
+                "--generator-option sets the offline generator; it does not apply with --provider"
+            )
+        merged = {}
         summary = generate_with_provider(
             task, n=n, seed=seed, out=out, provider_config=provider,
             max_attempts=max_attempts, progress=progress,
@@ -67,12 +83,14 @@ def generate_dataset(
     source = provider.name if provider is not None else "offline"
     card_path = out.with_name(out.stem + ".datacard.md")
     title = f"{task.name}, {source}, n={n}, seed {seed}"
-    card = write_datacard(read_existing(out), card_path, title, task.schema)
+    card = write_datacard(read_existing(out), card_path, title, task.schema, expected=prior)
     manifest = {
         "schema_version": GENERATE_SCHEMA_VERSION,
         "task": task.name,
         "n": n,
         "seed": seed,
+        "generator_options": merged,
+        "label_prior": prior,
         "provider": None if provider is None else {
             "name": provider.name, "model": summary.model, "base_url": provider.base_url,
             "concurrency": provider.concurrency, "max_attempts": max_attempts,
@@ -88,7 +106,7 @@ def generate_dataset(
 
 
 # -- offline --------------------------------------------------------------------------------------
-def offline_generator(task: Task) -> Callable[[Task, int, int], Iterator[dict[str, Any]]]:
+def offline_generator(task: Task) -> Callable[..., Iterator[dict[str, Any]]]:
     spec = getattr(task, "generator", None)
     if not spec:
         raise ConfigError(
@@ -104,10 +122,55 @@ def offline_generator(task: Task) -> Callable[[Task, int, int], Iterator[dict[st
     return gen
 
 
+def generator_options(task: Task, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The task's ``generator_options``, overridden by ``options`` (the flags)."""
+    return {**(getattr(task, "generator_options", None) or {}), **(options or {})}
+
+
+def generator_label_prior(
+    task: Task, options: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, float]] | None:
+    """Field -> label -> share the offline generator promises for these options, if it says
+    (a ``label_prior`` function in its module); None otherwise."""
+    spec = getattr(task, "generator", None)
+    if not spec:
+        return None
+    fn = getattr(import_module(str(spec).partition(":")[0]), "label_prior", None)
+    if not callable(fn):
+        return None
+    prior = fn(task, **(options or {}))
+    return {str(f): {str(k): float(v) for k, v in d.items()} for f, d in prior.items()}
+
+
+def parse_options(pairs: Iterable[str]) -> dict[str, Any]:
+    """``["prior=uniform", "rate=0.1"]`` -> ``{"prior": "uniform", "rate": 0.1}``: each value
+    is read as a YAML scalar (numbers, true/false), else kept as text."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--generator-option must be KEY=VALUE, not {pair!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = value
+    return out
+
+
 def generate_offline(
-    task: Task, n: int, seed: int, out: Path, progress: Progress | None = None
+    task: Task,
+    n: int,
+    seed: int,
+    out: Path,
+    progress: Progress | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> GenerateSummary:
-    """Write ``n`` rows of the task's built-in generator to ``out``, resuming a partial file."""
+    """Write ``n`` rows of the task's built-in generator to ``out``, resuming a partial file.
+
+    ``options`` are the generator's keyword arguments, as given (``generator_options`` merges
+    the task's own with the flags); a generator without options is called with three."""
     if n < 1:
         raise ConfigError(f"-n must be at least 1, not {n}")
     t0 = time.perf_counter()
@@ -118,12 +181,13 @@ def generate_offline(
         raise DataError(
             f"{out} already holds {len(existing)} rows, more than -n {n}: choose another --out"
         )
-    rows = gen(task, n, seed)
+    rows = gen(task, n, seed, **options) if options else gen(task, n, seed)
     for i, (old, new) in enumerate(zip(existing, rows, strict=False)):
         if old != new:
             raise DataError(
                 f"{out}:{i + 1}: differs from what seed {seed} generates; the file comes from "
-                "another seed, task or version: choose another --out or delete it"
+                "another seed, task, generator option or version: choose another --out or "
+                "delete it"
             )
     app = Appender(out)
     try:

@@ -37,11 +37,13 @@ def default_data_dir(task: Task, n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -
     if (out / "test.jsonl").is_file():
         return out
     # Imported here: the CLI reads DEFAULT_N and DEFAULT_SEED from this module at start-up.
-    from bizztune.data.generate import generate_offline
+    from bizztune.data.generate import generate_dataset
     from bizztune.data.split import split_dataset
 
     raw = out / "tickets.jsonl"
-    generate_offline(task, n=n, seed=seed, out=raw)
+    # The generate step writes the manifest with the generator's label prior, so the split's
+    # data card checks the labels against it.
+    generate_dataset(task, n=n, seed=seed, out=raw)
     split_dataset(task, raw, out, seed=seed)
     return out
 

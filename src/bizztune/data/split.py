@@ -13,7 +13,9 @@ file and seed always give the same split, whatever the row order of the file.
 
 Writes ``train/val/test.jsonl`` (raw rows), ``chatml/{split}.jsonl`` (``{"id", "messages"}``
 in the task's prompt format with the gold answer), ``hf/`` (a ``datasets`` DatasetDict with
-``id``, ``messages`` and the raw fields), ``datacard.md`` and ``split.json``.
+``id``, ``messages`` and the raw fields), ``datacard.md`` and ``split.json``. The card checks
+the labels against the prior the generator promised, when ``bizztune generate`` left one in the
+manifest next to the source (``<stem>.generate.json``), and for balance otherwise.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import json
 import math
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +149,18 @@ def assign_splits(
     return out
 
 
+def declared_prior(src: Path) -> dict[str, dict[str, float]] | None:
+    """The label prior in the manifest ``bizztune generate`` wrote next to ``src``, if any."""
+    manifest = src.with_name(src.stem + ".generate.json")
+    if not src.is_file() or not manifest.is_file():
+        return None
+    try:
+        prior = json.loads(manifest.read_text(encoding="utf-8")).get("label_prior")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return prior if isinstance(prior, dict) else None
+
+
 def split_dataset(
     task: Task,
     src: Path,
@@ -154,8 +168,12 @@ def split_dataset(
     seed: int = 0,
     ratios: Sequence[float] = (0.8, 0.1, 0.1),
     style: str = "long",
+    expected: Mapping[str, Mapping[str, float]] | None = None,
 ) -> SplitSummary:
-    """Split ``src`` into ``out_dir`` (see the module docstring for what is written)."""
+    """Split ``src`` into ``out_dir`` (see the module docstring for what is written).
+
+    ``expected``: the label prior the card checks the rows against; by default the one in the
+    generate manifest next to ``src``."""
     r3 = parse_ratios(ratios)
     if style not in ("long", "compact"):
         raise ConfigError(f"--style must be 'long' or 'compact', not {style!r}")
@@ -195,7 +213,8 @@ def split_dataset(
         source_sha256=digest,
     )
     rows = [e.to_record() for e in examples]
-    summary.card = card_stats(rows, task.schema)
+    prior = expected if expected is not None else declared_prior(src)
+    summary.card = card_stats(rows, task.schema, expected=prior)
     md = render_markdown(summary.card, f"{task.name} from {src.name}, seed {seed}")
     md += _split_section(summary, parts, task)
     (out_dir / "datacard.md").write_text(md, encoding="utf-8")

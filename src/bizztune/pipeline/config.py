@@ -51,6 +51,9 @@ class DataConfig:
     generates with that LLM instead, as the original study did (needs its key)."""
     model: str | None = None
     """Model for an LLM generator; None: the provider's default."""
+    generator_options: dict[str, Any] = field(default_factory=dict)
+    """Options of the offline generator, over the task's ``generator_options`` (tickets:
+    ``prior: realistic`` or ``uniform``)."""
     ratios: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
     """train, val, test fractions of the stratified, leakage-free split."""
 

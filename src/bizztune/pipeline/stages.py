@@ -128,7 +128,10 @@ class ExperimentRun(StageEngine):
         path = folder / f"{task.name}.jsonl"
         # The task's definition (labels, prompts) is part of the root of every fingerprint.
         task_def = getattr(task, "raw", None) or task.name
-        fp = fingerprint("generate", task_def, asdict(c.data) | {"ratios": None}, c.seed)
+        data = asdict(c.data) | {"ratios": None}
+        if not data["generator_options"]:
+            del data["generator_options"]  # keeps the fingerprints of runs made before it
+        fp = fingerprint("generate", task_def, data, c.seed)
 
         def work() -> dict[str, Any]:
             def progress(i: int, n: int) -> None:
@@ -144,8 +147,9 @@ class ExperimentRun(StageEngine):
                 )
             # The same step as `bizztune generate`: rows, data card and manifest.
             generate_dataset(
-                task, n=c.data.n, seed=c.seed, out=path, provider=provider, progress=progress
-            )
+                task, n=c.data.n, seed=c.seed, out=path, provider=provider, progress=progress,
+                options=c.data.generator_options,
+            )  # fmt: skip
             return {"path": self.rel(path)}
 
         return self.stage("generate", "generate", folder, fp, work)

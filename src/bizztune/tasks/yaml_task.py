@@ -56,6 +56,9 @@ class YamlTask:
     language: str = "en"
     generator: str | None = None
     """``module:function`` of an offline data generator, if the task ships one."""
+    generator_options: dict[str, Any] = field(default_factory=dict)
+    """Keyword options for that generator (``generator_options:`` in the YAML); the
+    ``--generator-option`` flags of ``bizztune generate`` override them."""
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     datasets: dict[str, NamedDataset] = field(default_factory=dict)
@@ -253,6 +256,9 @@ def task_from_dict(data: Any, where: str, source: Path | None = None) -> YamlTas
                     f"{where}: prompt.{style} uses '{{{ph}}}', which is not an input field "
                     f"({', '.join(inputs)}) nor taxonomy/format/fields"
                 )
+    options = data.get("generator_options") or {}
+    if not isinstance(options, dict):
+        raise ConfigError(f"{where}: 'generator_options' must be a mapping of option -> value")
     return YamlTask(
         name=name,
         description=str(data.get("description") or "").strip(),
@@ -262,6 +268,7 @@ def task_from_dict(data: Any, where: str, source: Path | None = None) -> YamlTas
         system=prompt.get("system"),
         language=str(data.get("language") or "en"),
         generator=data.get("generator"),
+        generator_options={str(k): v for k, v in options.items()},
         source=source,
         raw=data,
         datasets=_parse_datasets(data.get("datasets"), where, source),

@@ -5,10 +5,13 @@
     bizztune generate --task tickets --provider gpt-4o  # prompt.py, with an LLM
 
 ``tickets.yaml`` is the task (inputs, taxonomy with the urgency rubric, prompts). The offline
-generator (``generator.py``) composes tickets from the product catalogue (``catalog.py``), the
-problems of each subcategory (``problems.txt``, read by ``pools.py``) and the writing voice
-and urgency cues (``voice.py``). ``bizztune.builtin`` registers the task; nothing generic
-imports this folder.
+generator (``generator.py``) draws each ticket's labels from a prior (``prior.py``: realistic
+or uniform) and puts the ticket together (``compose.py``) from the problems of each
+subcategory (``problems.txt``), the customer's situation that sets its urgency
+(``situations.txt``), a few English tickets (``english.txt``), all read by ``pools.py``; the
+product catalogue (``catalog.py``) and slots (``slots.py``); the writing voice, explicit cues,
+asides and mail quoting (``voice.py``); and typing noise (``noise.py``). ``bizztune.builtin``
+registers the task; nothing generic imports this folder.
 """
 
 from __future__ import annotations

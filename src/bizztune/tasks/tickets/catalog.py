@@ -337,3 +337,5 @@ MONTHS: tuple[str, ...] = (
     "Dezember",
 )
 WEEKDAYS: tuple[str, ...] = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag")
+WEEKDAYS_ALL: tuple[str, ...] = (*WEEKDAYS, "Sonntag")
+"""Indexed by ``date.weekday()``."""
