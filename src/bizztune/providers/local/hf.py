@@ -71,7 +71,7 @@ class HFProvider:
     def __init__(self, config: ProviderConfig) -> None:
         import torch
 
-        from bizztune.models.loading import load_model_and_tokenizer
+        from bizztune.models.loading import cache_keyword, load_model_and_tokenizer
         from bizztune.models.tokenizer import end_of_turn_ids
 
         self.config = config
@@ -88,6 +88,7 @@ class HFProvider:
         )
         base = self.lm.get_base_model() if hasattr(self.lm, "get_base_model") else self.lm
         self.backbone = base.get_decoder()
+        self._cache_kw = cache_keyword(self.backbone)  # "cache" or "past_key_values"
         self.head = base.get_output_embeddings()
         text_cfg = base.config.get_text_config(decoder=True)
         self.softcap: float | None = getattr(text_cfg, "final_logit_softcapping", None)
@@ -162,7 +163,7 @@ class HFProvider:
                 ids = torch.tensor([prefix], device=self.device)
                 pos = torch.arange(len(prefix), device=self.device)[None]
                 self.backbone(
-                    input_ids=ids, position_ids=pos, past_key_values=cache, use_cache=True
+                    input_ids=ids, position_ids=pos, use_cache=True, **{self._cache_kw: cache}
                 )
                 self.stats["prefix_tokens"] += len(prefix)
             layers: list[Any] = list(cache.layers)
@@ -237,8 +238,8 @@ class HFProvider:
                 input_ids=torch.from_numpy(tokens).to(dev),
                 attention_mask=attn,
                 position_ids=t_pos,
-                past_key_values=rows.cache,
                 use_cache=True,
+                **{self._cache_kw: rows.cache},
             )
         self.stats["forward_passes"] += 1
         self.stats["tokens"] += sum(len(n) for n in nodes)
