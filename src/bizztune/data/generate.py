@@ -32,6 +32,7 @@ from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.data.datacard import CardStats, write_datacard
 from bizztune.data.llm_generate import generate_with_provider
+from bizztune.data.locks import output_lock
 from bizztune.data.resumable import Appender, GenerateSummary, Progress, read_existing
 
 GENERATE_SCHEMA_VERSION = 1
@@ -56,7 +57,20 @@ def generate_dataset(
     progress: Progress | None = None,
 ) -> Generated:
     """Write (or complete) ``n`` rows to ``out``, offline or with ``provider``, then the data
-    card and the manifest next to it."""
+    card and the manifest next to it. One process at a time: a second one fails at once."""
+    with output_lock(out, folder=False):
+        return _generate(task, n, seed, out, provider, max_attempts, progress)
+
+
+def _generate(
+    task: Task,
+    n: int,
+    seed: int,
+    out: Path,
+    provider: ProviderConfig | None,
+    max_attempts: int,
+    progress: Progress | None,
+) -> Generated:
     if provider is None:
         summary = generate_offline(task, n=n, seed=seed, out=out, progress=progress)
     else:
