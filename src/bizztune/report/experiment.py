@@ -34,6 +34,7 @@ from bizztune.eval.tables import (
     interval_table,
     paired_cell,
     pct,
+    truncation_note,
     usage_table,
 )
 from bizztune.providers.api.prices import price_of
@@ -198,7 +199,8 @@ def _sections(
             usage_table(ordered),
             "Mean latency per ticket; items/s over the stage's wall time (n/a when every answer "
             "came from the cache); cost: token counts times list prices, also for answers from "
-            "the response cache (local models and baselines: 0).",
+            "the response cache (local models and baselines: 0)."
+            + (f" {note}" if (note := truncation_note(ordered)) else ""),
         ),
     ]
     ref = ft or base
