@@ -293,10 +293,14 @@ class ExperimentRun(StageEngine):
 
     # -- all of it --------------------------------------------------------------------------
     def run(self) -> RunResult:
-
         c = self.cfg
         task = load_task(c.task)
-        self.claim_folder(resolved_yaml(c))
+        with self.claimed(resolved_yaml(c)):
+            self._run_stages(task)
+        return self.result
+
+    def _run_stages(self, task: Task) -> None:
+        c = self.cfg
         # Every stage is visited: one that was not asked for gives its marker when it is current.
         gen = self.generate(task)
         split = self.split(task, gen)
@@ -325,7 +329,6 @@ class ExperimentRun(StageEngine):
         if rep is not None:
             self.result.summary = rep.outputs.get("summary", {})
             self.result.reports = [self.dir / p for p in rep.outputs.get("files", [])]
-        return self.result
 
 
 def run_experiment(
