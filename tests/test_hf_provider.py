@@ -322,10 +322,6 @@ def test_bitsandbytes_kernels_notice_is_hidden() -> None:
 def test_a_prompt_longer_than_the_context_is_cut_and_counted(
     tiny: Path, split_dir: Path, tmp_path: Path
 ) -> None:
-    from bizztune.providers.local.inputs import fit_context
-
-    assert fit_context(list(range(10)), 20) == (list(range(10)), 0)
-    assert fit_context(list(range(1000)), 100) == ([*range(75), *range(975, 1000)], 900)
     rows = [json.loads(x) for x in (split_dir / "test.jsonl").read_text().splitlines()][:3]
     rows[1]["description"] = "Der Router startet immer wieder neu. " * 600  # ~22,000 characters
     data = tmp_path / "long.jsonl"
@@ -345,6 +341,11 @@ def test_a_prompt_longer_than_the_context_is_cut_and_counted(
     assert not any("input_truncated_tokens" in preds[r["id"]] for r in (rows[0], rows[2]))
     assert json.loads((out / "metrics.json").read_text())["usage"]["truncated_items"] == 1
     assert "were cut in the middle to fit" in (out / "report.md").read_text()
+
+    from bizztune.providers.local.inputs import fit_context
+
+    assert fit_context(list(range(10)), 20) == (list(range(10)), 0)
+    assert fit_context(list(range(1000)), 100) == ([*range(75), *range(975, 1000)], 900)
 
 
 def test_llamacpp_missing_is_a_clear_error() -> None:
