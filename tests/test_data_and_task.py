@@ -130,11 +130,11 @@ def test_custom_task_yaml(tmp_path: Path) -> None:
         ("name: x\n  bad: [", "line"),
         ("name: x\ninputs: {a: A}\nprompt: {long: hi}\n", "missing required key 'fields'"),
         (
-            "name: x\ninputs: {a: A}\nfields: [{name: f, labels: [a]}]\nprompt: {long: '{zzz}'}\n",
+            "name: x\ninputs: {a: A}\nfields: [{name: f, labels: [a, b]}]\nprompt: {long: '{zzz}'}\n",
             "uses '{zzz}'",
         ),
         (
-            "name: x\ninputs: {a: A}\nfields: [{name: f, labels: [a]}, {name: g, parent: h, hierarchy: {}}]\nprompt: {long: hi}\n",
+            "name: x\ninputs: {a: A}\nfields: [{name: f, labels: [a, b]}, {name: g, parent: h, hierarchy: {}}]\nprompt: {long: hi}\n",
             "parent 'h' must be an earlier field",
         ),
         (

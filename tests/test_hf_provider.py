@@ -278,6 +278,76 @@ def test_cli_constrained_per_field(tiny: Path, split_dir: Path, tmp_path: Path) 
     assert r.returncode == 2 and "needs --model" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("decoding", ["constrained", "free"])
+def test_local_forwards_raise_no_deprecation(tiny: Path, task: Any, decoding: str) -> None:
+    """The KV cache goes in under the name this transformers wants (``cache`` in 5.x, where
+    ``past_key_values`` warns that it goes in 5.40)."""
+    import warnings
+
+    provider = _provider(tiny, decoding=decoding, max_new_tokens=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        warnings.simplefilter("error", DeprecationWarning)
+        list(provider.complete(_requests(task, 3), task.schema))
+
+
+def test_bitsandbytes_kernels_notice_is_hidden() -> None:
+    import logging
+
+    from bizztune.models.loading import quiet_bitsandbytes
+
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    quiet_bitsandbytes()
+    quiet_bitsandbytes()  # idempotent
+    logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        logger.warning(
+            "Failed to load CPU gemm_4bit_forward from kernels-community: %s. Please make sure "
+            "you already `pip install kernels` and the kernels >= 0.11.1",
+            "No module named 'kernels'",
+        )
+        logger.warning("something else")
+    finally:
+        logger.removeHandler(handler)
+    assert seen == ["something else"]
+
+
+def test_a_prompt_longer_than_the_context_is_cut_and_counted(
+    tiny: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    rows = [json.loads(x) for x in (split_dir / "test.jsonl").read_text().splitlines()][:3]
+    rows[1]["description"] = "Der Router startet immer wieder neu. " * 600  # ~22,000 characters
+    data = tmp_path / "long.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    out = tmp_path / "run"
+    cfg = EvalConfig(
+        provider=ProviderConfig(name="hf", model=str(tiny), decoding="constrained", batch_size=3),
+        data=str(data),
+        out=str(out),
+    )
+    run_eval(cfg)
+    preds = {
+        p["id"]: p for p in map(json.loads, (out / "predictions.jsonl").read_text().splitlines())
+    }
+    cut = preds[rows[1]["id"]]
+    assert cut["input_truncated_tokens"] > 1000 and cut["prompt_tokens"] <= 2048 - 128
+    assert not any("input_truncated_tokens" in preds[r["id"]] for r in (rows[0], rows[2]))
+    assert json.loads((out / "metrics.json").read_text())["usage"]["truncated_items"] == 1
+    assert "were cut in the middle to fit" in (out / "report.md").read_text()
+
+    from bizztune.providers.local.inputs import fit_context
+
+    assert fit_context(list(range(10)), 20) == (list(range(10)), 0)
+    assert fit_context(list(range(1000)), 100) == ([*range(75), *range(975, 1000)], 900)
+
+
 def test_llamacpp_missing_is_a_clear_error() -> None:
     if importlib.util.find_spec("llama_cpp") is not None:
         pytest.skip("llama-cpp-python is installed")

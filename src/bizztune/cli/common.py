@@ -13,7 +13,14 @@ def load_dotenv(path: Path = Path(".env")) -> None:
     """Put KEY=VALUE lines of ./.env into the environment; real environment variables win."""
     if not path.is_file():
         return
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise BizztuneError(
+            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+            "save it as UTF-8 or remove it"
+        ) from None
+    for i, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -41,3 +48,31 @@ def progress_bar(transient: bool = False) -> Any:
         console=console(),
         transient=transient,
     )
+
+
+class LazyBar:
+    """A progress bar that appears at its first update, so a command that fails while reading
+    its input shows its one error line and no empty bar.
+
+        with LazyBar("eval tfidf") as bar:
+            run(progress=bar.update)      # bar.update(done, total)
+    """
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.bar: Any = None
+        self.task: Any = None
+
+    def update(self, done: int, total: int | None) -> None:
+        if self.bar is None:
+            self.bar = progress_bar()
+            self.bar.start()
+            self.task = self.bar.add_task(self.description, total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __enter__(self) -> LazyBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from bizztune.cli.common import console, progress_bar
+from bizztune.cli.common import LazyBar, console
 from bizztune.core.paths import responses_dir
 from bizztune.data.sources import DEFAULT_N, DEFAULT_SEED
 
@@ -96,18 +96,13 @@ def generate(
             seed=seed,
             cache_dir=None if no_cache else responses_dir(),
         )
-    with progress_bar() as bar:
-        tid = bar.add_task(f"generate {t.name} ({source})", total=n)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(tid, completed=done, total=total)
-
+    with LazyBar(f"generate {t.name} ({source})") as bar:
         result = generate_dataset(
             t, n=n, seed=seed, out=out, provider=pcfg, max_attempts=max_attempts,
-            progress=progress, options=options,
+            progress=bar.update, options=options,
         )  # fmt: skip
         summary = result.summary
-        bar.update(tid, completed=summary.total)
+        bar.update(summary.total, n)
 
     click.echo(
         f"{out}: {summary.total} rows ({summary.written} new, {summary.resumed} resumed) "

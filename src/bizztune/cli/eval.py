@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from bizztune.cli.common import progress_bar
+from bizztune.cli.common import LazyBar
 
 
 def provider_options(f: Any) -> Any:
@@ -132,13 +132,8 @@ def eval_cmd(config_file: Path | None, **kw: Any) -> None:
 def run_eval_with_progress(cfg: Any) -> Path:
     from bizztune.eval.evaluate import run_eval
 
-    with progress_bar() as bar:
-        tid = bar.add_task(f"eval {cfg.provider.name}", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(tid, completed=done, total=total)
-
-        return run_eval(cfg, progress=progress)
+    with LazyBar(f"eval {cfg.provider.name}") as bar:
+        return run_eval(cfg, progress=bar.update)
 
 
 @click.command()

@@ -48,6 +48,10 @@ for command in (
     cli.add_command(command)
 
 
+def one_line(message: str) -> str:
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         load_dotenv()
@@ -58,11 +62,18 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted: rerun the same command to resume where it stopped", err=True)
         sys.exit(130)
+    except click.UsageError as e:  # one line, like every other error
+        where = e.ctx.command_path if e.ctx else "bizztune"
+        click.echo(f"error: {one_line(e.format_message())} (see '{where} --help')", err=True)
+        sys.exit(e.exit_code)
     except click.ClickException as e:
-        e.show()
+        click.echo(f"error: {one_line(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except BizztuneError as e:
-        click.echo(f"error: {e}", err=True)
+        click.echo(f"error: {one_line(str(e))}", err=True)
         sys.exit(2)
+    except OSError as e:  # a path that cannot be written or read: permissions, a full disk
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)

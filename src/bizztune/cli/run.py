@@ -31,8 +31,11 @@ _WORDS = {"cached": "cached", "done": "done", "skipped": "skipped", "redo": "red
 class RichReporter:
     """One line per stage event, a progress bar while an evaluation scores items."""
 
-    def __init__(self, con: Any) -> None:
+    def __init__(self, con: Any, header: str = "") -> None:
         self.console = con
+        self.header = header
+        """Printed with the first stage line: a run that fails before its first stage (a bad
+        flag, a foreign --out) shows its one error line only."""
         self.bar: Any = None
         self.task_id: Any = None
         self.shown = 0
@@ -46,6 +49,9 @@ class RichReporter:
         from rich.markup import escape
 
         self._stop_bar()
+        if self.header:
+            self.console.print(self.header, soft_wrap=True)
+            self.header = ""
         word = _WORDS.get(status, status)
         text = f"{self._clock()} {_ICONS.get(status, '')} [bold]{escape(key)}[/]"
         if word:
@@ -138,12 +144,11 @@ def run_cmd(
     run_dir = out or default_out(cfg)
     wanted = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
     con = console()
-    con.print(
+    reporter = RichReporter(
+        con,
         f"[bold]bizztune run[/] {cfg.name}: task {cfg.task}, model {cfg.model.name}, "
         f"trainer {cfg.train.trainer}, seed {cfg.seed} -> {run_dir}",
-        soft_wrap=True,
     )
-    reporter = RichReporter(con)
     try:
         result = run_experiment(cfg, run_dir, stages=wanted, force=force, reporter=reporter)
     finally:

@@ -15,15 +15,31 @@ from bizztune.core.errors import ConfigError
 T = TypeVar("T")
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+def load_yaml_file(path: Path) -> Any:
+    """The YAML value of a file; a ConfigError naming the file (and line) when it is not UTF-8
+    text or not valid YAML."""
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        lineno = raw.count(b"\n", 0, e.start) + 1
+        raise ConfigError(
+            f"{path}, line {lineno}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset "
+            f"{e.start}); save it as UTF-8"
+        ) from None
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(e, 'problem', e)}") from None
+        why = " ".join(str(getattr(e, "problem", None) or getattr(e, "reason", None) or e).split())
+        raise ConfigError(f"{path}{line}: invalid YAML: {why}") from None
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    data = load_yaml_file(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config file must be a YAML mapping")
     return data

@@ -122,6 +122,8 @@ class Completion:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     cached: bool = False
+    truncated_tokens: int = 0
+    """Prompt tokens a local model cut to fit its context (0: the whole prompt was read)."""
 
 
 @runtime_checkable

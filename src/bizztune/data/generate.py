@@ -39,6 +39,7 @@ from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.data.datacard import CardStats, write_datacard
 from bizztune.data.llm_generate import generate_with_provider
+from bizztune.data.locks import output_lock
 from bizztune.data.resumable import Appender, GenerateSummary, Progress, read_existing
 
 GENERATE_SCHEMA_VERSION = 1
@@ -64,7 +65,22 @@ def generate_dataset(
     options: Mapping[str, Any] | None = None,
 ) -> Generated:
     """Write (or complete) ``n`` rows to ``out``, offline or with ``provider``, then the data
-    card and the manifest next to it. ``options`` go to the offline generator."""
+    card and the manifest next to it. ``options`` go to the offline generator. One process at a
+    time: a second one fails at once."""
+    with output_lock(out, folder=False):
+        return _generate(task, n, seed, out, provider, max_attempts, progress, options)
+
+
+def _generate(
+    task: Task,
+    n: int,
+    seed: int,
+    out: Path,
+    provider: ProviderConfig | None,
+    max_attempts: int,
+    progress: Progress | None,
+    options: Mapping[str, Any] | None,
+) -> Generated:
     prior = None
     if provider is None:
         merged = generator_options(task, options)

@@ -10,8 +10,10 @@ A split directory (written by ``bizztune split``) holds ``train.jsonl``, ``val.j
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from typing import Any
 
 from bizztune.core.errors import DataError
 from bizztune.core.interfaces import Example, Task
-from bizztune.tasks.parsing import match_label
+from bizztune.tasks.parsing import nearest
 
 SPLITS = ("train", "val", "test")
 AMBIGUOUS = "ambiguous"
@@ -83,7 +85,7 @@ def row_to_example(row: Any, task: Task, where: str, labelled: bool = True) -> E
             if str(v) in f.labels:
                 labels[f.name] = str(v)
                 continue
-            near = match_label(v, f.labels)
+            near = nearest(v, f.labels)
             hint = f"; did you mean '{near}'?" if near else ""
             raise DataError(
                 f"{where}: field '{f.name}': label {str(v)!r} is not in the taxonomy "
@@ -98,29 +100,88 @@ def row_to_example(row: Any, task: Task, where: str, labelled: bool = True) -> E
     return Example(id=example_id(row, task), inputs=inputs, labels=labels, meta=meta)
 
 
+def read_text(path: Path) -> str:
+    """A data file's text: UTF-8, with or without a byte-order mark. Anything else (UTF-16,
+    Latin-1, a binary file) is a DataError naming the file, the line and the problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise DataError(
+            f"{path}: the file is UTF-16 text, not UTF-8; save it as UTF-8 "
+            f"(e.g. iconv -f UTF-16 -t UTF-8 {path.name} > {path.stem}-utf8{path.suffix})"
+        )
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        raise DataError(
+            f"{path}:{line}: not a text file (a NUL byte at offset {nul}); "
+            "expected UTF-8 JSON Lines or CSV"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise DataError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+            "save the file as UTF-8"
+        ) from None
+
+
 def _rows_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield f"{path}:{i}", json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{i}: invalid JSON ({e.msg} at column {e.colno})") from None
+    text = read_text(path)
+    # Split on newlines only: a JSON string may hold U+2028 and other line breaks of str.splitlines.
+    for i, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            yield f"{path}:{i}", json.loads(line)
+        except json.JSONDecodeError as e:
+            hint = ""
+            if i == 1 and line.strip() == "[":
+                hint = "; this is a JSON array: write one object a line (JSON Lines)"
+            raise DataError(
+                f"{path}:{i}: invalid JSON ({e.msg} at column {e.colno}){hint}"
+            ) from None
+
+
+CSV_DELIMITERS = (",", ";", "\t")
+"""Accepted CSV delimiters; the one that splits the header into the most columns is used."""
 
 
 def _rows_csv(path: Path) -> Iterator[tuple[str, Any]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
+    text = read_text(path)
+    header = text.split("\n", 1)[0]
+    delimiter = max(CSV_DELIMITERS, key=lambda d: len(next(csv.reader([header], delimiter=d))))
+    columns = next(csv.reader([header], delimiter=delimiter), [])
+    if len(columns) < 2:
+        raise DataError(
+            f"{path}:1: the header has one column ({header[:60]!r}); separate the columns "
+            "with ',', ';' or a tab"
+        )
+    csv.field_size_limit(2**31 - 1)  # a long description is the input-length guard's job
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
         for row in reader:
             # line_num is the physical line the row ended on; good enough to find it.
             yield f"{path}:{reader.line_num}", dict(row)
+    except csv.Error as e:
+        raise DataError(f"{path}:{reader.line_num}: not valid CSV ({e})") from None
 
 
 def _rows_datasets(path: Path, split: str | None) -> Iterator[tuple[str, Any]]:
     from datasets import Dataset, DatasetDict, load_from_disk
 
-    ds = load_from_disk(str(path))
+    try:
+        ds = load_from_disk(str(path))
+    except Exception as e:  # datasets raises many kinds for a damaged folder
+        why = (str(e).strip().splitlines() or [""])[0][:160]
+        raise DataError(
+            f"{path}: not a readable datasets folder ({type(e).__name__}: {why})"
+        ) from None
     if isinstance(ds, DatasetDict):
         if split is None or split not in ds:
             raise DataError(f"{path}: split '{split}' not found; it has: {', '.join(ds)}")
@@ -196,3 +257,11 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
             n += 1
     return n
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a whole file so that a crash leaves the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

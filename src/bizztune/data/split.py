@@ -41,6 +41,7 @@ from bizztune.data.datacard import (
     render_markdown,
 )
 from bizztune.data.io import SPLITS, load_examples, write_jsonl
+from bizztune.data.locks import output_lock
 
 SPLIT_SCHEMA_VERSION = 1
 
@@ -177,8 +178,23 @@ def split_dataset(
     r3 = parse_ratios(ratios)
     if style not in ("long", "compact"):
         raise ConfigError(f"--style must be 'long' or 'compact', not {style!r}")
+    loaded = load_examples(src, task)
+    with output_lock(out_dir, folder=True):  # one writer: a second split fails at once
+        return _write_split(task, src, loaded, out_dir, seed, r3, style, expected)
+
+
+def _write_split(
+    task: Task,
+    src: Path,
+    loaded: list[Example],
+    out_dir: Path,
+    seed: int,
+    r3: tuple[float, float, float],
+    style: str,
+    expected: Mapping[str, Mapping[str, float]] | None,
+) -> SplitSummary:
     prompt_style: PromptStyle = "long" if style == "long" else "compact"
-    examples = sorted(load_examples(src, task), key=lambda e: e.id)
+    examples = sorted(loaded, key=lambda e: e.id)
     pairs = near_duplicate_pairs([_dedup_text(e, task) for e in examples], NEAR_DUP_THRESHOLD)
     clusters = clusters_of(len(examples), pairs)
     strata = [tuple(e.labels[f] for f in task.schema.names) for e in examples]

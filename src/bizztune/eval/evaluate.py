@@ -14,6 +14,7 @@ set, test on another) or on ``train_split`` of the same data.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,7 +35,9 @@ from bizztune.core.interfaces import (
     Task,
 )
 from bizztune.core.registry import load_provider
-from bizztune.data.io import AMBIGUOUS, has_split, load_examples
+from bizztune.data.io import AMBIGUOUS, has_split, load_examples, write_text_atomic
+from bizztune.data.locks import output_lock
+from bizztune.data.resumable import Appender
 from bizztune.data.sources import resolve_data, resolve_train_data
 from bizztune.eval.metrics import score
 from bizztune.eval.rundir import (
@@ -42,11 +45,13 @@ from bizztune.eval.rundir import (
     check_resume,
     provider_failed,
     read_predictions,
+    rewrite_predictions,
     write_run_report,
 )
 from bizztune.tasks import load_task
 
 Calls = Literal["joint", "per-field"]
+log = logging.getLogger("bizztune.eval")
 
 
 @dataclass
@@ -126,7 +131,7 @@ def _record(task: Task, ex: Example, comps: list[tuple[Request, Completion]]) ->
         raw[",".join(req.fields)] = c.text
         if c.error:
             errors.update({f: f"provider error: {c.error}" for f in req.fields})
-    return {
+    rec: dict[str, Any] = {
         "id": ex.id,
         "raw": raw[next(iter(raw))] if len(raw) == 1 else raw,
         "parsed": parsed,
@@ -140,6 +145,10 @@ def _record(task: Task, ex: Example, comps: list[tuple[Request, Completion]]) ->
         "cached": all(c.cached for _, c in comps),
         **({"meta": ex.meta} if ex.meta else {}),
     }
+    cut = sum(c.truncated_tokens for _, c in comps)
+    if cut:
+        rec["input_truncated_tokens"] = cut  # the prompt was cut to fit the model's context
+    return rec
 
 
 def summarize(task: Task, records: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
@@ -167,6 +176,7 @@ def summarize(task: Task, records: list[dict[str, Any]], seed: int = 0) -> dict[
         "latency_mean_s": float(lat.mean()) if lat.size else 0.0,
         "latency_p95_s": float(np.quantile(lat, 0.95)) if lat.size else 0.0,
         "cached_items": int(sum(1 for r in records if r["cached"])),
+        "truncated_items": int(sum(1 for r in records if r.get("input_truncated_tokens"))),
     }
     return m
 
@@ -215,17 +225,31 @@ def run_eval(
         "eval": {**cfg.to_dict(), "task": task.name, "data": str(data), "data_spec": cfg.data},
         "task_source": str(getattr(task, "source", "") or ""),
     }
-    check_resume(run_dir, resolved)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with output_lock(run_dir, folder=True):  # one writer: a second eval into it fails at once
+        check_resume(run_dir, resolved)
+        provider = load_provider(cfg.provider)
+        # Where a fittable provider learns from is checked before anything is written.
+        fit_on = fit_examples(task, cfg, data, examples) if isinstance(provider, Fittable) else None
+        resolved["provider_info"] = {"name": provider.name, "model": provider.model}
+        write_text_atomic(
+            run_dir / "config.json", json.dumps(resolved, indent=2, ensure_ascii=False)
+        )
+        return _score(cfg, task, examples, provider, fit_on, run_dir, progress)
 
-    provider = load_provider(cfg.provider)
-    # Where a fittable provider learns from is checked before anything is written.
-    fit_on = fit_examples(task, cfg, data, examples) if isinstance(provider, Fittable) else None
-    resolved["provider_info"] = {"name": provider.name, "model": provider.model}
-    (run_dir / "config.json").write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
 
+def _score(
+    cfg: EvalConfig,
+    task: Task,
+    examples: list[Example],
+    provider: Any,
+    fit_on: list[Example] | None,
+    run_dir: Path,
+    progress: Callable[[int, int], None] | None,
+) -> Path:
     pred_path = run_dir / "predictions.jsonl"
     done = read_predictions(pred_path, repair=True)
+    drop_stale(done, examples, pred_path)
     # Items whose provider call failed for good (after retries) are asked again on a rerun;
     # the newer record wins because read_predictions keeps the last line of an id.
     todo = [ex for ex in examples if ex.id not in done or provider_failed(done[ex.id])]
@@ -239,27 +263,46 @@ def run_eval(
         pending: dict[str, list[tuple[Request, Completion]]] = {}
         exs = {ex.id: ex for ex in todo}
         finished = len(done)
-        with pred_path.open("a", encoding="utf-8") as fh:
+        out = Appender(pred_path)  # one flushed line per item: a crash tears at most the last
+        try:
             for comp in provider.complete(requests, task.schema):
                 req = by_id[comp.request_id]
                 pending.setdefault(req.example_id, []).append((req, comp))
                 if len(pending[req.example_id]) == need[req.example_id]:
                     rec = _record(task, exs[req.example_id], pending.pop(req.example_id))
-                    fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                    fh.flush()
+                    out.write(rec)
                     done[rec["id"]] = rec
                     finished += 1
                     if progress:
                         progress(finished, len(examples))
+        finally:
+            out.close()
     wall = time.perf_counter() - t0
     records = [done[ex.id] for ex in examples if ex.id in done]
     metrics = summarize(task, records, seed=cfg.seed)
     metrics["usage"]["wall_s_this_session"] = wall
     metrics["usage"]["items_per_s"] = len(todo) / wall if todo and wall > 0 else None
     metrics["model"] = display_name(cfg)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False))
     write_run_report(run_dir)
     return run_dir
+
+
+def drop_stale(done: dict[str, dict[str, Any]], examples: list[Example], path: Path) -> None:
+    """Forget records of this split's items whose gold answer is not the item's (a line from
+    another data file or an edited one): they are scored again, with a one-line warning."""
+    stale = [ex.id for ex in examples if ex.id in done and done[ex.id]["gold"] != ex.labels]
+    if not stale:
+        return
+    for i in stale:
+        del done[i]
+    rewrite_predictions(path, done.values())
+    log.warning(
+        "warning: %s: %d record%s (item %r%s) do%s not match the gold labels of the data; "
+        "dropped and scored again",
+        path, len(stale), "s" if len(stale) > 1 else "", stale[0],
+        ", ..." if len(stale) > 1 else "", "" if len(stale) > 1 else "es",
+    )  # fmt: skip
 
 
 def display_name(cfg: EvalConfig) -> str:

@@ -18,15 +18,19 @@ so they re-score and report.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from bizztune.core.errors import ConfigError, DataError
+from bizztune.data.io import write_text_atomic
 from bizztune.eval.tables import (
     accuracy_table,
     data_name,
     interval_table,
     subset_table,
+    truncation_note,
     usage_table,
 )
 
@@ -34,16 +38,45 @@ EVAL_RUN_SCHEMA_VERSION = 1
 """The ``schema_version`` of an eval run's config.json."""
 RESUME_KEYS = ("task", "provider", "data", "split", "train_data", "style", "calls", "limit")
 """What must match for a rerun to resume an existing run directory."""
+log = logging.getLogger("bizztune.eval")
+
+
+def read_config(run_dir: Path, hint: str = "") -> dict[str, Any] | None:
+    """An eval run's config.json, None if there is none; a ConfigError naming the file (and
+    ending in ``hint``) when it is not one: not UTF-8 JSON, or not the mapping eval writes."""
+    path = run_dir / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        cfg = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path}: not an eval run's config ({_why(e)}){hint}") from None
+    if not (
+        isinstance(cfg, dict)
+        and isinstance(cfg.get("eval"), dict)
+        and isinstance(cfg["eval"].get("provider"), dict)
+    ):
+        raise ConfigError(
+            f"{path}: not an eval run's config (no 'eval' section with a 'provider'){hint}"
+        )
+    return cfg
+
+
+def _why(e: Exception) -> str:
+    if isinstance(e, UnicodeDecodeError):
+        return f"not UTF-8 text: byte 0x{e.object[e.start]:02x} at offset {e.start}"
+    if isinstance(e, json.JSONDecodeError):
+        return f"invalid JSON: {e.msg} at line {e.lineno}, column {e.colno}"
+    return str(e)
 
 
 def check_resume(run_dir: Path, resolved: dict[str, Any]) -> None:
     """A ConfigError when ``run_dir`` holds a run of another config (it is not resumed)."""
-    cfg_path = run_dir / "config.json"
-    if not cfg_path.is_file():
+    old = read_config(run_dir, "; pass another --out or delete it")
+    if old is None:
         return
-    old = json.loads(cfg_path.read_text())
     for k in RESUME_KEYS:
-        if old.get("eval", {}).get(k) != resolved["eval"].get(k) and k != "provider":
+        if old["eval"].get(k) != resolved["eval"].get(k) and k != "provider":
             raise ConfigError(
                 f"{run_dir} holds a run with another {k} ({old['eval'].get(k)!r}); "
                 f"pass another --out or delete it"
@@ -56,31 +89,71 @@ def check_resume(run_dir: Path, resolved: dict[str, Any]) -> None:
             )
 
 
+def record_problem(rec: Any) -> str | None:
+    """Why a JSON value is not a prediction record, or None if it is one. Checks what the
+    scorer and the reports read: id, parsed, gold and correct with their types."""
+    if not isinstance(rec, dict):
+        kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+        return f"{kinds.get(type(rec), 'a number')}, not a record"
+    if not isinstance(rec.get("id"), str) or not rec["id"]:
+        return "no text 'id'"
+    for key in ("parsed", "gold", "correct"):
+        if not isinstance(rec.get(key), dict):
+            return f"'{key}' is not a mapping"
+    if not all(v is None or isinstance(v, str) for v in rec["parsed"].values()):
+        return "'parsed' holds a value that is not a label"
+    if not all(isinstance(v, str) for v in rec["gold"].values()):
+        return "'gold' holds a value that is not a label"
+    for key in ("latency_s", "prompt_tokens", "completion_tokens", "cost_usd"):
+        if not isinstance(rec.get(key, 0), int | float):
+            return f"'{key}' is not a number"
+    if not isinstance(rec.get("errors", {}), dict):
+        return "'errors' is not a mapping"
+    return None
+
+
 def read_predictions(path: Path, repair: bool = False) -> dict[str, dict[str, Any]]:
-    """Records by item id. A line cut by a crash is skipped (the item is simply redone);
-    with ``repair`` the file is rewritten without it, so appending continues on a clean line."""
+    """Records by item id (the last line of an id wins). A line cut by a crash (even inside a
+    multi-byte character) or a line that is not a prediction record is dropped with a
+    one-line warning, so its item is simply scored again; with ``repair`` the file is
+    rewritten without such lines, so appending continues on a clean line."""
     done: dict[str, dict[str, Any]] = {}
     if not path.is_file():
         return done
-    text = path.read_text(encoding="utf-8")
-    bad = 0
-    for line in text.splitlines():
+    raw = path.read_bytes()
+    dropped: list[str] = []
+    for lineno, line in enumerate(raw.split(b"\n"), 1):
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            bad += 1
+            rec = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            dropped.append(f"line {lineno}: cut short or not JSON")
+            continue
+        why = record_problem(rec)
+        if why is not None:
+            dropped.append(f"line {lineno}: {why}")
             continue
         done[rec["id"]] = rec
-    if repair and (bad or (text and not text.endswith("\n"))):
-        tmp = path.with_suffix(".jsonl.tmp")
-        tmp.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in done.values()),
-            encoding="utf-8",
+    if dropped:
+        more = f" and {len(dropped) - 1} more" if len(dropped) > 1 else ""
+        log.warning(
+            "warning: %s: dropped %d torn or foreign line%s (%s%s); %s",
+            path,
+            len(dropped),
+            "s" if len(dropped) > 1 else "",
+            dropped[0],
+            more,
+            "items without a record are scored again" if repair else "they are left out",
         )
-        tmp.replace(path)
+    if repair and (dropped or (raw and not raw.endswith(b"\n"))):
+        rewrite_predictions(path, done.values())
     return done
+
+
+def rewrite_predictions(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Replace the file with these records, atomically."""
+    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
 
 def provider_failed(rec: dict[str, Any]) -> bool:
@@ -91,8 +164,15 @@ def load_run(run_dir: Path) -> dict[str, Any]:
     mpath = run_dir / "metrics.json"
     if not mpath.is_file():
         raise DataError(f"{run_dir}: not a finished run directory (no metrics.json)")
-    metrics = json.loads(mpath.read_text(encoding="utf-8"))
-    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    try:
+        metrics = json.loads(mpath.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataError(f"{mpath}: not an eval run's metrics ({_why(e)})") from None
+    if not isinstance(metrics, dict) or "n" not in metrics:
+        raise DataError(f"{mpath}: not an eval run's metrics (no item count 'n')")
+    config = read_config(run_dir)
+    if config is None:
+        raise DataError(f"{run_dir}: not a finished run directory (no config.json)")
     preds = read_predictions(run_dir / "predictions.jsonl")
     return {"dir": run_dir, "metrics": metrics, "config": config, "predictions": preds}
 
@@ -131,6 +211,7 @@ def run_report_md(run: dict[str, Any]) -> str:
         "",
         usage_table([run]),
         "",
+        *([note, ""] if (note := truncation_note([run])) else []),
         f"Accuracy in percent; 95% intervals are percentile bootstraps over items. With n={m['n']} "
         f"a single item moves an accuracy by {100 / max(m['n'], 1):.1f} points.",
     ]
@@ -140,5 +221,5 @@ def run_report_md(run: dict[str, Any]) -> str:
 def write_run_report(run_dir: Path) -> Path:
     run = load_run(run_dir)
     path = run_dir / "report.md"
-    path.write_text(run_report_md(run), encoding="utf-8")
+    write_text_atomic(path, run_report_md(run))
     return path

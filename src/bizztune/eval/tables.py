@@ -99,6 +99,23 @@ def usage_table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def truncation_note(runs: list[dict[str, Any]]) -> str:
+    """A sentence naming the runs whose local model had items cut to fit its context, or ""."""
+    cut = [
+        (r["metrics"].get("model", r["dir"].name), int(u.get("truncated_items") or 0))
+        for r in runs
+        for u in [r["metrics"].get("usage", {})]
+    ]
+    cut = [(m, n) for m, n in cut if n]
+    if not cut:
+        return ""
+    parts = ", ".join(f"{m}: {n} item{'s' if n > 1 else ''}" for m, n in cut)
+    return (
+        f"Inputs longer than the model's context were cut in the middle to fit ({parts}; "
+        "`input_truncated_tokens` in predictions.jsonl)."
+    )
+
+
 def paired_cell(test: Mapping[str, Any]) -> str:
     """One field of a paired test: the difference in pp, its interval, McNemar's p, * if < 0.05."""
     sig = " *" if test["p_value"] < 0.05 else ""

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
+import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,25 @@ from typing import Any
 from bizztune.core.errors import ConfigError, MissingDependencyError
 from bizztune.models.embedded import resolve_model
 from bizztune.models.tokenizer import prepare_tokenizer
+
+
+class _DropKernelsNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "from kernels-community" not in record.getMessage()
+
+
+_KERNELS_FILTER = _DropKernelsNotice()
+
+
+def quiet_bitsandbytes() -> None:
+    """Hide the notice bitsandbytes logs when it is imported on a CPU with AVX512-BF16: that it
+    could not fetch an optional 4-bit kernel from the Hub ("pip install kernels"). It comes on
+    every run that imports peft, offline it cannot be acted on, and the built-in kernel it
+    falls back to is the one the measurements in docs/ were made with. Call it before the
+    import; the logger is created here if bitsandbytes has not made it yet."""
+    logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
+    if _KERNELS_FILTER not in logger.filters:
+        logger.addFilter(_KERNELS_FILTER)
 
 
 def quiet_transformers() -> None:
@@ -105,6 +126,7 @@ def load_model_and_tokenizer(
 
     A LoRA adapter is merged into the weights (faster inference) unless the base is 4-bit.
     """
+    quiet_bitsandbytes()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -125,16 +147,59 @@ def load_model_and_tokenizer(
     tok_dir = path
     if adapter is not None:
         adir = Path(adapter)
-        if not (adir / "adapter_config.json").is_file():
-            raise ConfigError(f"--adapter {adapter}: no adapter_config.json (not a PEFT adapter)")
         if (adir / "tokenizer_config.json").is_file():
             tok_dir = adir  # the tokenizer the adapter was trained with
-        from peft import PeftModel
-
-        with quiet_peft_wrap():
-            model = PeftModel.from_pretrained(model, str(adir))
+        model = attach_adapter(model, adir, name_or_path)
         if not load_in_4bit:
             model = model.merge_and_unload()
     tok = prepare_tokenizer(AutoTokenizer.from_pretrained(tok_dir))
     model.eval()
     return model, tok
+
+
+def adapter_base(adapter: Path) -> str | None:
+    """The base model an adapter folder was trained on (``base_model_name_or_path`` of its
+    adapter_config.json), or None if it does not say. ConfigError if it is no adapter."""
+    cfg_path = adapter / "adapter_config.json"
+    if not cfg_path.is_file():
+        raise ConfigError(f"--adapter {adapter}: no adapter_config.json (not a PEFT adapter)")
+    try:
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"--adapter {adapter}: adapter_config.json is unreadable ({e})") from None
+    base = cfg.get("base_model_name_or_path") if isinstance(cfg, dict) else None
+    return str(base) if base else None
+
+
+def attach_adapter(model: Any, adapter: Path, model_name: str) -> Any:
+    """``model`` with the LoRA adapter of ``adapter`` on top (a peft PeftModel). An adapter
+    trained on another base is a ConfigError naming both, not peft's page of size mismatches."""
+    from peft import PeftModel
+
+    base = adapter_base(adapter)
+    try:
+        with quiet_peft_wrap():
+            return PeftModel.from_pretrained(model, str(adapter))
+    except (RuntimeError, ValueError, KeyError) as e:
+        text = str(e)
+        if "size mismatch" in text:
+            why = "its weight shapes do not fit this model"
+        else:
+            why = (text.strip().splitlines() or [type(e).__name__])[0][:200]
+        hint = f"; pass --model {base}" if base else ""
+        raise ConfigError(
+            f"--adapter {adapter} was trained on {base or 'an unnamed base model'} "
+            f"(adapter_config.json), not on the model given, {model_name}: {why}{hint}"
+        ) from None
+
+
+def cache_keyword(module: Any) -> str:
+    """The name a model's forward takes its KV cache by: ``cache`` in recent transformers 5,
+    ``past_key_values`` before (the old name warns there, and goes in 5.40)."""
+    import inspect
+
+    try:
+        params = inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"

@@ -23,7 +23,8 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any, Literal, Protocol
 
 from bizztune import __version__
 from bizztune.core.errors import ConfigError
+from bizztune.data.locks import LOCK_NAME, output_lock
 
 RUN_FOLDER_SCHEMA_VERSION = 1
 """The ``schema_version`` of a run folder's run.json."""
@@ -91,17 +93,70 @@ def content_token(path: Path) -> str:
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object from ``path``; None when it is missing or damaged (not UTF-8, not JSON,
+    not an object): a damaged marker counts as no marker."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
     return data if isinstance(data, dict) else None
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write atomically: a crash leaves the old file or none, never half of one."""
+MARKER_KEYS = ("key", "fingerprint", "finished_at", "seconds", "outputs")
+SKIP_IN_DIGEST = (DONE, STARTED)
+"""Files of a stage folder that are not its outputs (nor are locks and temporary files)."""
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return f"{path.stat().st_size}:{h.hexdigest()[:16]}"
+
+
+def output_files(folder: Path, extra: Sequence[Path] = ()) -> dict[str, str]:
+    """Size and hash of every output file of a stage: the files of its folder (not markers,
+    locks, temporary files, nor a trainer's intermediate checkpoints) and ``extra``; keyed by
+    the path relative to the folder."""
+    out: dict[str, str] = {}
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    for f in [*files, *extra]:
+        rel = os.path.relpath(f, folder)
+        parts = Path(rel).parts
+        if (
+            f.name in SKIP_IN_DIGEST
+            or f.name.endswith(".tmp")
+            or (f.name.startswith(".") and f.name.endswith(".lock"))
+            or any(x.startswith(("checkpoint-", "damaged-checkpoint-")) for x in parts[:-1])
+        ):
+            continue
+        if f.is_file():
+            out[Path(rel).as_posix()] = file_digest(f)
+    return out
+
+
+def changed_outputs(folder: Path, marker: Mapping[str, Any], extra: Sequence[Path] = ()) -> str:
+    """Which recorded output of a finished stage is missing or differs now ("" if none). A
+    marker written before files were recorded is trusted."""
+    recorded = marker.get("files")
+    if not isinstance(recorded, dict):
+        return ""
+    now = output_files(folder, extra)
+    for name, digest in recorded.items():
+        if name not in now:
+            return f"{name} is missing"
+        if now[name] != digest:
+            return f"{name} changed"
+    return ""
+
+
+def write_json(path: Path, data: Any, text: str | None = None) -> None:
+    """Write atomically (``text`` as is, if given): a crash leaves the old file or none,
+    never half of one."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    body = text if text is not None else json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    tmp.write_text(body, encoding="utf-8")
     tmp.replace(path)
 
 
@@ -175,38 +230,62 @@ class StageEngine:
     def stage(
         self, key: str, group: str, folder: Path, fp: str, work: Callable[[], dict[str, Any]]
     ) -> Marker | None:
-        """Run one stage unless its marker is current; None when it is neither run nor done."""
+        """Run one stage unless its marker is current; None when it is neither run nor done.
+
+        A marker whose recorded output files no longer match (a truncated predictions file, a
+        deleted adapter) does not count: the stage is redone in place, resuming what it can."""
         old = read_json(folder / DONE)
+        if old is not None and not all(k in old for k in MARKER_KEYS):
+            old = None  # a damaged marker: as if the stage had not finished
         fresh = old is not None and old.get("fingerprint") == fp
+        damage = changed_outputs(folder, old, self._extra(old)) if fresh and old else ""
+        if damage:
+            fresh = False
         if fresh and not (self.force and group in self.selected):
             assert old is not None
             self.rep.stage(key, "cached", f"finished {old.get('finished_at')}")
-            return Marker(
-                **{k: old[k] for k in ("key", "fingerprint", "finished_at", "seconds", "outputs")}
-            )
+            return Marker(**{k: old[k] for k in MARKER_KEYS})
         if group not in self.selected:
             if group in self.needed:
-                state = "is out of date for this config" if old else "has not finished"
+                state = (
+                    f"has damaged outputs ({damage})"
+                    if damage
+                    else "is out of date for this config"
+                    if old
+                    else "has not finished"
+                )
                 raise ConfigError(
                     f"stage '{key}' {state}, and the stages you asked for need it: "
                     f"add '{group}' to --stages or drop --stages"
                 )
             return None
         started = read_json(folder / STARTED)
-        resumable = old is None and started is not None and started.get("fingerprint") == fp
+        resumable = (
+            old is None and started is not None and started.get("fingerprint") == fp
+        ) or bool(damage)
         if folder.exists() and not resumable:
             if old is not None and not fresh:
                 self.rep.stage(key, "redo", "its config or inputs changed")
             shutil.rmtree(folder)
+        if damage:
+            self.rep.stage(key, "redo", f"its outputs differ from what it recorded: {damage}")
+            (folder / DONE).unlink()
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / STARTED, {"key": key, "fingerprint": fp, "started_at": now()})
         self.rep.stage(key, "start", "resuming" if resumable else "")
         t0 = time.perf_counter()
         outputs = work()
         marker = Marker(key, fp, now(), round(time.perf_counter() - t0, 3), outputs)
-        write_json(folder / DONE, {**asdict(marker), "versions": versions()})
+        files = output_files(folder, self._extra(asdict(marker)))
+        write_json(folder / DONE, {**asdict(marker), "files": files, "versions": versions()})
         self.rep.stage(key, "done", f"{marker.seconds:.1f} s")
         return marker
+
+    def _extra(self, marker: Mapping[str, Any] | None) -> list[Path]:
+        """Output files a stage lists outside its folder (the report's report.md, ...)."""
+        outputs = (marker or {}).get("outputs")
+        listed = outputs.get("files") if isinstance(outputs, dict) else None
+        return [self.dir / str(f) for f in listed] if isinstance(listed, list) else []
 
     def rel(self, path: Path | str) -> str:
         """A path as stored in markers: relative to the run folder, so the folder can move."""
@@ -216,16 +295,20 @@ class StageEngine:
         except ValueError:
             return str(p)
 
-    def claim_folder(self, config_yaml: str) -> None:
-        """Refuse to write into a folder that holds something else; record config and versions."""
+    @contextmanager
+    def claimed(self, config_yaml: str) -> Iterator[None]:
+        """Refuse a folder that holds something else, hold the run folder's lock (a second
+        ``bizztune run`` into it fails at once), record config and versions."""
         marker = self.dir / RUN_MARKER
-        if self.dir.exists() and any(self.dir.iterdir()) and not marker.is_file():
+        others = self.dir.exists() and any(p.name != LOCK_NAME for p in self.dir.iterdir())
+        if others and not marker.is_file():
             raise ConfigError(
                 f"--out {self.dir}: the folder exists and is not a bizztune run folder; "
                 f"pass another --out or empty it"
             )
-        self.dir.mkdir(parents=True, exist_ok=True)
-        if not marker.is_file():
-            write_json(marker, {"schema_version": RUN_FOLDER_SCHEMA_VERSION, "created": now()})
-        (self.dir / "config.yaml").write_text(config_yaml, encoding="utf-8")
-        write_json(self.dir / "versions.json", versions())
+        with output_lock(self.dir, folder=True):
+            if not marker.is_file():
+                write_json(marker, {"schema_version": RUN_FOLDER_SCHEMA_VERSION, "created": now()})
+            write_json(self.dir / "config.yaml", None, text=config_yaml)
+            write_json(self.dir / "versions.json", versions())
+            yield

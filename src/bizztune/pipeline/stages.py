@@ -397,11 +397,15 @@ class ExperimentRun(StageEngine):
 
     # -- all of it --------------------------------------------------------------------------
     def run(self) -> RunResult:
-
         c = self.cfg
         task = load_task(c.task)
-        self.claim_folder(resolved_yaml(c))
-        test_sets = self.test_sets(task)
+        test_sets = self.test_sets(task)  # a bad eval.test_sets fails before the folder is claimed
+        with self.claimed(resolved_yaml(c)):
+            self._run_stages(task, test_sets)
+        return self.result
+
+    def _run_stages(self, task: Task, test_sets: list[TestSet]) -> None:
+        c = self.cfg
         # Every stage is visited: one that was not asked for gives its marker when it is current.
         gen = self.generate(task)
         split = self.split(task, gen)
@@ -436,7 +440,6 @@ class ExperimentRun(StageEngine):
         if rep is not None:
             self.result.summary = rep.outputs.get("summary", {})
             self.result.reports = [self.dir / p for p in rep.outputs.get("files", [])]
-        return self.result
 
 
 def run_experiment(

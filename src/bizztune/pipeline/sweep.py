@@ -26,6 +26,7 @@ from typing import Any, Literal
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.core.registry import load_trainer
+from bizztune.data.locks import LOCK_NAME, output_lock
 from bizztune.eval.evaluate import EvalConfig, run_eval
 from bizztune.trainers.config import TrainConfig
 
@@ -126,7 +127,16 @@ def run_sweep(
     """Train and score every trial; writes the leaderboard and OUT/best. Returns the board."""
 
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    with output_lock(out, folder=True):  # one sweep per folder at a time
+        return _sweep(task, cfg, out, on_trial)
+
+
+def _sweep(
+    task: Task,
+    cfg: SweepConfig,
+    out: Path,
+    on_trial: Callable[[int, int, dict[str, Any]], None] | None,
+) -> dict[str, Any]:
     params = trial_params(cfg)
     rows: list[dict[str, Any]] = []
     for i, p in enumerate(params):
@@ -172,7 +182,7 @@ def run_sweep(
     shutil.copytree(
         out / best["trial"],
         best_dir,
-        ignore=shutil.ignore_patterns("checkpoint-*", "eval-val"),
+        ignore=shutil.ignore_patterns("checkpoint-*", "eval-val", LOCK_NAME),
     )
     board = {"space": cfg.space, "mode": cfg.mode, "split": "val", "rows": rows, "best": best}
     (out / "leaderboard.json").write_text(json.dumps(board, indent=2, ensure_ascii=False))

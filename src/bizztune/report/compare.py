@@ -18,6 +18,7 @@ from bizztune.eval.tables import (
     field_title,
     interval_table,
     paired_cell,
+    truncation_note,
     usage_table,
 )
 
@@ -57,6 +58,7 @@ def compare_md(run_dirs: list[Path]) -> str:
         "## Usage",
         "",
         usage_table(runs),
+        *(["", note] if (note := truncation_note(runs)) else []),
     ]
     if len(runs) > 1:
         parts += [

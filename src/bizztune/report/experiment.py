@@ -36,6 +36,7 @@ from bizztune.eval.tables import (
     paired_cell,
     pct,
     subset_table,
+    truncation_note,
     usage_table,
 )
 from bizztune.providers.api.prices import price_of
@@ -270,7 +271,8 @@ def _sections(
                 usage_table(ordered),
                 "Mean latency per ticket; items/s over the stage's wall time (n/a when every "
                 "answer came from the cache); cost: token counts times list prices, also for "
-                "answers from the response cache (local models and baselines: 0).",
+                "answers from the response cache (local models and baselines: 0)."
+                + (f" {note}" if (note := truncation_note(ordered)) else ""),
             )
         )
     ref = ft or base

@@ -153,6 +153,19 @@ def match_label(value: Any, labels: Sequence[str]) -> str | None:
     return hits[0] if hits else None
 
 
+def nearest(value: Any, choices: Sequence[str], cutoff: float = 0.75) -> str | None:
+    """The choice ``value`` most likely misspells (a dropped, added or swapped letter), for a
+    "did you mean" hint; never used to score an answer."""
+    import difflib
+
+    hit = match_label(value, choices)
+    if hit is not None or value is None:
+        return hit
+    table = {norm(c): c for c in choices}
+    close = difflib.get_close_matches(norm(str(value)), list(table), n=1, cutoff=cutoff)
+    return table[close[0]] if close else None
+
+
 def _line_pairs(text: str, aliases: dict[str, str]) -> dict[str, Any]:
     pairs: dict[str, Any] = {}
     for m in re.finditer(r"[\"'*]*([\wÄÖÜäöüß \-]+?)[\"'*]*\s*[:=]\s*[\"']?([^\"'\n,}]+)", text):

@@ -17,12 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bizztune.core.config import load_yaml_file
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Example, LabelField, Message, ParsedAnswer, PromptStyle, Schema
+from bizztune.tasks.parsing import nearest
 
 TASK_SCHEMA_VERSION = 1
+TASK_KEYS = (
+    "schema_version", "name", "description", "language", "inputs", "fields", "prompt", "generator",
+    "generator_options", "datasets",
+)  # fmt: skip
+"""The keys of a task file (docs/tasks.md); any other is an error, with a "did you mean"."""
+FIELD_KEYS = ("name", "description", "labels", "parent", "hierarchy", "rubric")
+PROMPT_KEYS = ("long", "compact", "system")
+
 DATASET_ROLES = ("test", "dev", "train")
 """What a data set shipped with a task is for: ``test`` measures only, ``dev`` chooses models and
 settings; neither may be trained or fitted on. ``train`` data may be."""
@@ -140,6 +148,24 @@ class YamlTask:
 
 
 # -- loading ---------------------------------------------------------------------------------
+def _known_keys(d: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+    """A ConfigError for the first key that is not allowed, with the one it likely misspells."""
+    for key in d:
+        if key not in allowed:
+            near = nearest(str(key), allowed, cutoff=0.6)
+            hint = f", did you mean '{near}'?" if near else f"; allowed: {', '.join(allowed)}"
+            raise ConfigError(f"{where}: unknown key '{key}'{hint}")
+
+
+def _label_in(label: Any, labels: Sequence[str], at: str, what: str) -> None:
+    """A ConfigError when ``label`` (named in ``what``) is not one of ``labels``."""
+    if str(label) in labels:
+        return
+    near = nearest(str(label), labels)
+    hint = f"; did you mean '{near}'?" if near else f" ({', '.join(labels)})"
+    raise ConfigError(f"{at}: {what} names '{label}', which is not one of its labels{hint}")
+
+
 def _need(d: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in d or d[key] in (None, ""):
         raise ConfigError(f"{where}: missing required key '{key}'")
@@ -157,6 +183,7 @@ def _parse_fields(raw: Any, where: str) -> Schema:
             raise ConfigError(f"{at} must be a mapping with 'name' and 'labels' or 'hierarchy'")
         name = str(_need(f, "name", at))
         at = f"{where}: field '{name}'"
+        _known_keys(f, FIELD_KEYS, at)
         if name in names:
             raise ConfigError(f"{at} is defined twice")
         parent = f.get("parent")
@@ -170,7 +197,13 @@ def _parse_fields(raw: Any, where: str) -> Schema:
             parent_labels = next(x for x in out if x.name == parent).labels
             for p, children in hierarchy.items():
                 if p not in parent_labels:
-                    raise ConfigError(f"{at}: hierarchy key '{p}' is not a label of '{parent}'")
+                    near = nearest(str(p), parent_labels)
+                    hint = f"; did you mean '{near}'?" if near else ""
+                    raise ConfigError(
+                        f"{at}: hierarchy key '{p}' is not a label of '{parent}'{hint}"
+                    )
+                if children is not None and not isinstance(children, list):
+                    raise ConfigError(f"{at}: hierarchy '{p}' must be a list of labels")
                 for c in children or []:
                     if str(c) in parent_of:
                         raise ConfigError(f"{at}: label '{c}' appears under two parents")
@@ -183,10 +216,17 @@ def _parse_fields(raw: Any, where: str) -> Schema:
             labels = tuple(str(x) for x in raw_labels)
         if len(set(labels)) != len(labels) or not labels:
             raise ConfigError(f"{at}: labels must be unique and non-empty")
-        rubric = {str(k): str(v).strip() for k, v in (f.get("rubric") or {}).items()}
+        if len(labels) < 2:
+            raise ConfigError(
+                f"{at}: has one label ('{labels[0]}'); a field needs at least two labels to "
+                "classify (drop the field or add labels)"
+            )
+        raw_rubric = f.get("rubric") or {}
+        if not isinstance(raw_rubric, dict):
+            raise ConfigError(f"{at}: 'rubric' must map labels to their meaning")
+        rubric = {str(k): str(v).strip() for k, v in raw_rubric.items()}
         for k in rubric:
-            if k not in labels:
-                raise ConfigError(f"{at}: rubric names '{k}', which is not one of its labels")
+            _label_in(k, labels, at, "rubric")
         out.append(
             LabelField(
                 name=name,
@@ -232,6 +272,7 @@ def _parse_datasets(raw: Any, where: str, source: Path | None) -> dict[str, Name
 def task_from_dict(data: Any, where: str, source: Path | None = None) -> YamlTask:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: a task file must be a YAML mapping")
+    _known_keys(data, TASK_KEYS, where)
     version = data.get("schema_version", TASK_SCHEMA_VERSION)
     if version != TASK_SCHEMA_VERSION:
         raise ConfigError(f"{where}: schema_version {version} is not supported (use 1)")
@@ -245,6 +286,7 @@ def task_from_dict(data: Any, where: str, source: Path | None = None) -> YamlTas
     prompt = _need(data, "prompt", where)
     if not isinstance(prompt, dict):
         raise ConfigError(f"{where}: 'prompt' must be a mapping with a 'long' template")
+    _known_keys(prompt, PROMPT_KEYS, f"{where}: prompt")
     prompts = {k: str(v) for k, v in prompt.items() if k != "system" and v}
     if "long" not in prompts:
         raise ConfigError(f"{where}: prompt.long is required")
@@ -278,10 +320,4 @@ def task_from_dict(data: Any, where: str, source: Path | None = None) -> YamlTas
 def load_task_file(path: Path) -> YamlTask:
     if not path.is_file():
         raise ConfigError(f"task file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(e, 'problem', e)}") from None
-    return task_from_dict(data, str(path), source=path)
+    return task_from_dict(load_yaml_file(path), str(path), source=path)

@@ -37,12 +37,13 @@ def export_merged(
     adapter: Path, out: Path, model: str | None = None, dtype: str = "bfloat16"
 ) -> Path:
     """Merge ``adapter`` into its base and save the full model under ``out``; returns ``out``."""
+    from bizztune.models.loading import attach_adapter, quiet_bitsandbytes
+
+    quiet_bitsandbytes()
     import torch
-    from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from bizztune.models.embedded import resolve_model
-    from bizztune.models.loading import quiet_peft_wrap
     from bizztune.models.tokenizer import prepare_tokenizer
 
     if not (adapter / "adapter_config.json").is_file():
@@ -55,8 +56,7 @@ def export_merged(
         raise ConfigError("--out must differ from the adapter folder")
     base_path = resolve_model(model or base_model_of(adapter))
     base = AutoModelForCausalLM.from_pretrained(str(base_path), dtype=dtypes[dtype])
-    with quiet_peft_wrap():
-        merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+    merged = attach_adapter(base, adapter, str(model or base_model_of(adapter))).merge_and_unload()
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(str(out), safe_serialization=True)
     tok_dir = adapter if (adapter / "tokenizer_config.json").is_file() else base_path

@@ -35,6 +35,7 @@ from typing import Any
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Completion, ProviderConfig, Request, Schema
 from bizztune.providers.local.constrained import AnswerSpace, AnswerTrie, Stages, answer_space
+from bizztune.providers.local.inputs import MAX_INPUT_TOKENS, fit_context, prompt_limit
 
 log = logging.getLogger(__name__)
 _GQA_ENV = "TRANSFORMERS_SDPA_FORCE_GQA"
@@ -71,7 +72,7 @@ class HFProvider:
     def __init__(self, config: ProviderConfig) -> None:
         import torch
 
-        from bizztune.models.loading import load_model_and_tokenizer
+        from bizztune.models.loading import cache_keyword, load_model_and_tokenizer
         from bizztune.models.tokenizer import end_of_turn_ids
 
         self.config = config
@@ -88,6 +89,7 @@ class HFProvider:
         )
         base = self.lm.get_base_model() if hasattr(self.lm, "get_base_model") else self.lm
         self.backbone = base.get_decoder()
+        self._cache_kw = cache_keyword(self.backbone)  # "cache" or "past_key_values"
         self.head = base.get_output_embeddings()
         text_cfg = base.config.get_text_config(decoder=True)
         self.softcap: float | None = getattr(text_cfg, "final_logit_softcapping", None)
@@ -100,6 +102,12 @@ class HFProvider:
         gen_eos = self.lm.generation_config.eos_token_id
         self.stop_ids.update([gen_eos] if isinstance(gen_eos, int) else gen_eos or [])
         self.pad_id = int(self.tok.pad_token_id if self.tok.pad_token_id is not None else 0)
+        self.max_prompt_tokens = prompt_limit(
+            getattr(text_cfg, "max_position_embeddings", None),
+            config.max_new_tokens,
+            config.extra.get("max_input_tokens", MAX_INPUT_TOKENS),
+        )
+        """Longer prompts are cut to this many tokens (``fit_context``)."""
         self._prefixes: dict[tuple[int, ...], list[tuple[Any, Any]]] = {}
         self._spaces: dict[tuple[str, ...], tuple[AnswerSpace, AnswerTrie]] = {}
         self._gen = torch.Generator().manual_seed(config.seed)
@@ -114,8 +122,10 @@ class HFProvider:
         import torch
 
         groups: dict[tuple[str, ...], list[tuple[Request, list[int]]]] = {}
+        cut: dict[str, int] = {}
         for r in requests:
-            groups.setdefault(tuple(r.fields), []).append((r, self._encode(r)))
+            ids, cut[r.id] = fit_context(self._encode(r), self.max_prompt_tokens)
+            groups.setdefault(tuple(r.fields), []).append((r, ids))
         with torch.inference_mode():
             for fields, items in groups.items():
                 prefix = _common_prefix([ids for _, ids in items])
@@ -140,6 +150,7 @@ class HFProvider:
                             latency_s=per_item,
                             prompt_tokens=len(ids),
                             completion_tokens=n_out,
+                            truncated_tokens=cut[req.id],
                         )
 
     # -- prompts and the shared prefix ---------------------------------------------------------
@@ -162,7 +173,7 @@ class HFProvider:
                 ids = torch.tensor([prefix], device=self.device)
                 pos = torch.arange(len(prefix), device=self.device)[None]
                 self.backbone(
-                    input_ids=ids, position_ids=pos, past_key_values=cache, use_cache=True
+                    input_ids=ids, position_ids=pos, use_cache=True, **{self._cache_kw: cache}
                 )
                 self.stats["prefix_tokens"] += len(prefix)
             layers: list[Any] = list(cache.layers)
@@ -237,8 +248,8 @@ class HFProvider:
                 input_ids=torch.from_numpy(tokens).to(dev),
                 attention_mask=attn,
                 position_ids=t_pos,
-                past_key_values=rows.cache,
                 use_cache=True,
+                **{self._cache_kw: rows.cache},
             )
         self.stats["forward_passes"] += 1
         self.stats["tokens"] += sum(len(n) for n in nodes)

@@ -72,7 +72,13 @@ class LlamaCppProvider:
                 kwargs["grammar"] = self._grammar(schema, tuple(r.fields))
                 kwargs["max_tokens"] = 256
             t0 = time.perf_counter()
-            out = self.llm.create_chat_completion(**kwargs)
+            try:
+                out = self.llm.create_chat_completion(**kwargs)
+            except ValueError as e:  # llama.cpp refuses a prompt longer than its n_ctx
+                if "context window" not in str(e):
+                    raise
+                yield Completion(r.id, None, error=f"input longer than the model's context ({e})")
+                continue
             usage = out.get("usage", {})
             yield Completion(
                 request_id=r.id,

@@ -15,9 +15,11 @@ import dataclasses
 from pathlib import Path
 
 from bizztune.core.interfaces import Task
+from bizztune.data.locks import output_lock
 from bizztune.trainers.config import Quantization, TrainConfig
 from bizztune.trainers.lora.fsdp import launch
 from bizztune.trainers.lora.recipe import run_training
+from bizztune.trainers.lora.run_folder import default_out
 
 
 @dataclasses.dataclass
@@ -31,4 +33,8 @@ class LoraTrainer:
 
     def train(self, task: Task, config: TrainConfig) -> Path:
         cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)
-        return launch(task, cfg) if self.fsdp else run_training(task, cfg)
+        out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
+        # One writer per output folder (under FSDP the launcher holds it for its workers).
+        with output_lock(out, folder=True):
+            cfg = dataclasses.replace(cfg, out=str(out))
+            return launch(task, cfg) if self.fsdp else run_training(task, cfg)

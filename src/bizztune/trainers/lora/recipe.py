@@ -34,7 +34,12 @@ from bizztune.core.interfaces import Example, Task
 from bizztune.data.io import load_examples
 from bizztune.data.sources import resolve_train_data
 from bizztune.models.embedded import resolve_model
-from bizztune.models.loading import cpu_supports_bf16, nf4_config, quiet_peft_wrap
+from bizztune.models.loading import (
+    cpu_supports_bf16,
+    nf4_config,
+    quiet_bitsandbytes,
+    quiet_peft_wrap,
+)
 from bizztune.models.tokenizer import load_tokenizer
 from bizztune.trainers.config import ALL_LINEAR, LoraParams, RuntimeParams, TrainConfig
 from bizztune.trainers.lora.collate import CompletionCollator, encode_examples
@@ -106,6 +111,16 @@ def load_splits(task: Task, cfg: TrainConfig) -> tuple[Path, list[Example], list
         if cfg.limit_val is not None:
             val = val[: cfg.limit_val]
     return data, train, val
+
+
+def model_context(path: Path) -> int | None:
+    """The longest sequence the model was built for (max_position_embeddings), if it says."""
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(str(path))
+    text = cfg.get_text_config(decoder=True) if hasattr(cfg, "get_text_config") else cfg
+    n = getattr(text, "max_position_embeddings", None)
+    return n if isinstance(n, int) and n > 0 else None
 
 
 # -- model ----------------------------------------------------------------------------------------
@@ -181,25 +196,34 @@ def run_training(
 ) -> Path:
     """Train and write the output folder; returns it. ``fsdp``: transformers' fsdp_config
     (set by the qlora-fsdp worker, which runs this in every process)."""
+    out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
+    distributed = fsdp is not None
+    rank0 = not distributed or int(os.environ.get("RANK", "0")) == 0
+    if not distributed:
+        check_resume(out, cfg)
+    # The data first: a bad file is one clear line before seconds of importing torch.
+    data, train_ex, val_ex = load_splits(task, cfg)
+
+    quiet_bitsandbytes()
     import torch
     from datasets import Dataset
     from transformers import TrainingArguments, set_seed
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars; the rich bar shows training
 
     from bizztune import __version__
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
     device = pick_device(cfg)
     bf16 = use_bf16(cfg, device)
-    distributed = fsdp is not None
-    rank0 = not distributed or int(os.environ.get("RANK", "0")) == 0
-    if not distributed:
-        check_resume(out, cfg)
-    data, train_ex, val_ex = load_splits(task, cfg)
     model_path = resolve_model(cfg.model)
     tok = load_tokenizer(model_path)
-    train_enc = encode_examples(task, tok, train_ex, cfg.style, cfg.max_seq_len, "train")
+    # Without --max-seq-len, conversations longer than the model's context are left out
+    # (counted in dropped_too_long) instead of padding every batch to their length.
+    limit = cfg.max_seq_len or model_context(model_path)
+    train_enc = encode_examples(task, tok, train_ex, cfg.style, limit, "train")
     val_enc = (
         encode_examples(task, tok, val_ex, cfg.style, cfg.max_seq_len or train_enc.max_len, "val")
         if val_ex

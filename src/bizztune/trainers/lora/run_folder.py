@@ -14,7 +14,9 @@ has nothing left to do.
 from __future__ import annotations
 
 import json
+import logging
 import resource
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 from bizztune.core.errors import ConfigError
 from bizztune.trainers.config import TrainConfig
 
+log = logging.getLogger("bizztune.train")
 TRAIN_SCHEMA_VERSION = 1
 """The ``schema_version`` of a training output folder, in its train_config.json."""
 CONFIG_FILE = "train_config.json"
@@ -48,10 +51,19 @@ def default_out(task_name: str, cfg: TrainConfig) -> Path:
     return Path("runs") / "train" / f"{task_name}-{model}-{cfg.trainer}"
 
 
+def read_json_file(path: Path) -> Any:
+    """A JSON file's value, or None when it is missing or damaged (not UTF-8, not JSON)."""
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def check_resume(out: Path, cfg: TrainConfig) -> None:
     """Refuse to overwrite a run with checkpoints or an adapter unless --resume is given, and
     refuse to resume a run trained with another setup. A folder with nothing to lose (a run
-    that stopped before its first checkpoint) is simply started again."""
+    that stopped before its first checkpoint) is simply started again. With --resume, damaged
+    checkpoints are moved aside first (``set_aside_damaged``)."""
     has_ckpt = last_checkpoint(out) is not None
     finished = (out / "adapter_model.safetensors").is_file()
     if not cfg.resume:
@@ -61,35 +73,114 @@ def check_resume(out: Path, cfg: TrainConfig) -> None:
             )
         return
     path = out / CONFIG_FILE
-    if not path.is_file():
-        return
-    old = json.loads(path.read_text()).get("train", {})
-    for k in RESUME_KEYS:
-        if k in old and old[k] != getattr(cfg, k):
+    if path.is_file():
+        data = read_json_file(path)
+        if not isinstance(data, dict) or not isinstance(data.get("train", {}), dict):
             raise ConfigError(
-                f"--resume: {out} was trained with {k}={old[k]!r}, not {getattr(cfg, k)!r}; "
-                f"use the same --{k.replace('_', '-')} or another --out"
+                f"--resume: {path} is damaged (not the JSON bizztune train writes); "
+                "delete it to resume from the checkpoints, or choose another --out"
             )
+        old = data.get("train", {})
+        for k in RESUME_KEYS:
+            if k in old and old[k] != getattr(cfg, k):
+                raise ConfigError(
+                    f"--resume: {out} was trained with {k}={old[k]!r}, not {getattr(cfg, k)!r}; "
+                    f"use the same --{k.replace('_', '-')} or another --out"
+                )
+    set_aside_damaged(out)
 
 
 def already_done(out: Path, total_steps: int) -> bool:
-    """A finished run of the same length: --resume has nothing left to do."""
-    try:
-        summary = json.loads((out / "train_summary.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
+    """A finished run of the same length, its adapter intact: --resume has nothing left to do."""
+    summary = read_json_file(out / "train_summary.json")
     return bool(
-        summary.get("steps") == total_steps and (out / "adapter_model.safetensors").is_file()
+        isinstance(summary, dict)
+        and summary.get("steps") == total_steps
+        and safetensors_intact(out / "adapter_model.safetensors")
     )
 
 
 def last_checkpoint(out: Path) -> str | None:
     """The newest ``checkpoint-N`` folder the Trainer wrote into ``out``."""
-    ckpts = sorted(
-        (p for p in out.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+    ckpts = checkpoints(out)
+    return str(ckpts[-1]) if ckpts else None
+
+
+def checkpoints(out: Path) -> list[Path]:
+    """The ``checkpoint-N`` folders of ``out``, oldest first."""
+    return sorted(
+        (p for p in out.glob("checkpoint-*") if p.name.split("-")[-1].isdigit() and p.is_dir()),
         key=lambda p: int(p.name.split("-")[-1]),
     )
-    return str(ckpts[-1]) if ckpts else None
+
+
+RESUME_STATE = ("optimizer.pt", "scheduler.pt", "rng_state.pth")
+"""What a checkpoint needs besides the adapter to resume exactly where it stopped."""
+
+
+def safetensors_intact(path: Path) -> bool:
+    """Whether a safetensors file is complete: its header parses and its data is all there."""
+    try:
+        with path.open("rb") as fh:
+            n = int.from_bytes(fh.read(8), "little")
+            if not 0 < n < 100_000_000:
+                return False
+            header = json.loads(fh.read(n))
+        ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
+        return path.stat().st_size >= 8 + n + max(ends, default=0)
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return False
+
+
+def checkpoint_problem(ckpt: Path) -> str | None:
+    """Why a checkpoint cannot be resumed from (a crash inside its write, a deleted file), or
+    None. Files of the resume state are checked when present; missing ones only warn."""
+    import zipfile
+
+    state = read_json_file(ckpt / "trainer_state.json")
+    if not isinstance(state, dict) or not isinstance(state.get("global_step"), int):
+        return "trainer_state.json is missing or damaged"
+    if not isinstance(read_json_file(ckpt / "adapter_config.json"), dict):
+        return "adapter_config.json is missing or damaged"
+    if not safetensors_intact(ckpt / "adapter_model.safetensors"):
+        return "adapter_model.safetensors is missing or cut short"
+    for name in RESUME_STATE:
+        f = ckpt / name
+        if f.exists() and not zipfile.is_zipfile(f):  # torch.save writes a zip archive
+            return f"{name} is cut short"
+    return None
+
+
+def set_aside_damaged(out: Path) -> None:
+    """Move damaged checkpoints (newest first, down to an intact one) to
+    ``damaged-checkpoint-N``, so --resume continues from the newest intact one; a warning
+    line each, and one when that checkpoint lacks optimizer, schedule or random state."""
+    moved: list[tuple[Path, str, Path]] = []
+    intact: Path | None = None
+    for ckpt in reversed(checkpoints(out)):
+        why = checkpoint_problem(ckpt)
+        if why is None:
+            intact = ckpt
+            break
+        aside = ckpt.with_name(f"damaged-{ckpt.name}")
+        if aside.exists():
+            shutil.rmtree(aside)
+        ckpt.rename(aside)
+        moved.append((ckpt, why, aside))
+    start = intact.name if intact else "the first step (no intact checkpoint is left)"
+    for ckpt, why, aside in moved:
+        log.warning(
+            "warning: %s is damaged (%s); moved to %s, resuming from %s",
+            ckpt, why, aside.name, start,
+        )  # fmt: skip
+    if intact is not None:
+        missing = [n for n in RESUME_STATE if not (intact / n).is_file()]
+        if missing:
+            log.warning(
+                "warning: %s has no %s: training resumes with a fresh optimizer, schedule or "
+                "random state, so its loss will differ from an uninterrupted run",
+                intact, ", ".join(missing),
+            )  # fmt: skip
 
 
 def loss_curve(log_history: list[dict[str, Any]]) -> dict[str, list[dict[str, float]]]:
