@@ -169,7 +169,7 @@ def test_valid_variants_pass_and_keep_their_ids(
 ) -> None:
     data = str(corpus / name)
     code, _, err = invoke(capfd, "eval", "--provider", "majority", "--data", data,
-                            "--out", str(tmp_path / "eval"))  # fmt: skip
+                          "--train-data", "default", "--out", str(tmp_path / "eval"))  # fmt: skip
     assert code == 0, err
     preds = (tmp_path / "eval" / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
     assert sorted(json.loads(x)["id"] for x in preds) == [f"r{i}" for i in range(1, 9)]
@@ -229,7 +229,7 @@ def test_bad_task_file(
 
 def _flag_cases() -> list[tuple[str, list[str], tuple[str, ...]]]:
     v, c = "{c}/valid.jsonl", "{c}"
-    ev = ["eval", "--provider", "majority", "--data", v]
+    ev = ["eval", "--provider", "majority", "--train-data", "default", "--data", v]
     return [
         ("eval-limit-0", [*ev, "--limit", "0"], ("--limit must be a positive",)),
         ("eval-limit-text", [*ev, "--limit", "many"], ("'--limit'", "'many'", "bizztune eval --help")),
@@ -306,8 +306,8 @@ def test_eval_resume_drops_torn_and_foreign_lines(
             out[r["id"]] = r
         return out
 
-    args = ["eval", "--provider", "tfidf", "--data", str(corpus / "valid.jsonl"),
-            "--out", str(tmp_path / "e")]  # fmt: skip
+    args = ["eval", "--provider", "tfidf", "--train-data", "default",
+            "--data", str(corpus / "valid.jsonl"), "--out", str(tmp_path / "e")]  # fmt: skip
     assert invoke(capfd, *args)[0] == 0
     preds = tmp_path / "e" / "predictions.jsonl"
     whole = preds.read_bytes()
