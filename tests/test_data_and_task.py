@@ -142,7 +142,7 @@ def test_custom_task_yaml(tmp_path: Path) -> None:
             "labels must be unique",
         ),
         (
-            "name: x\ninputs: {a: A}\nfields: [{name: f, labels: [a]}]\nprompt: {long: hi}\n"
+            "name: x\ninputs: {a: A}\nfields: [{name: f, labels: [a, b]}]\nprompt: {long: hi}\n"
             "generator_options: [prior, uniform]\n",
             "'generator_options' must be a mapping",
         ),
