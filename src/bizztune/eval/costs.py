@@ -75,15 +75,18 @@ class CostsConfig:
             "amortize_months",
             "margin_pp",
         ):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-                raise ConfigError(f"costs.{name} must be a number >= 0, not {v!r}")
+            x = getattr(self, name)
+            if isinstance(x, bool) or not isinstance(x, int | float) or x < 0:
+                raise ConfigError(f"costs.{name} must be a number >= 0, not {x!r}")
         if self.amortize_months <= 0:
             raise ConfigError("costs.amortize_months must be more than 0")
         if self.hosting_hours_per_month > HOURS_PER_MONTH:
             raise ConfigError(f"costs.hosting_hours_per_month is at most {HOURS_PER_MONTH:g}")
-        if isinstance(self.tickets_per_month, bool) or not isinstance(self.tickets_per_month, int):
-            raise ConfigError("costs.tickets_per_month must be a whole number of tickets")
+        v: Any = self.tickets_per_month
+        if isinstance(v, float) and v.is_integer():
+            self.tickets_per_month = v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ConfigError(f"costs.tickets_per_month must be a whole number, not {v!r}")
         if self.tickets_per_month < 1:
             raise ConfigError("costs.tickets_per_month must be at least 1")
         prices = self.api_prices or {}

@@ -126,7 +126,8 @@ def calibration_section(
         "(T joint: its temperature; per field the label distribution has its own). AURC: mean "
         "error rate of the most confident tickets over all coverages (lower is better; a "
         "temperature keeps the order, so it does not change). With probabilities: items whose "
-        "model gave probabilities; the others count 1 for their answer."
+        "model gave probabilities; the others count 1 for their answer. n/a: the model was not scored "
+        "on the validation split (eval.calibrate), so its raw probabilities are used."
     )
     plots: list[Plot] = []
     if panels:
@@ -247,7 +248,7 @@ def _cascade_rows(
         shown.sort(key=lambda p: (p.threshold is None, p.threshold or 0.0))
     rows = []
     for p in shown:
-        t = "none answered" if p.threshold is None else f"{p.threshold:.3f}"
+        t = "none answered" if p.threshold is None else f"{p.threshold:.4g}"
         mark = " (chosen)" if at is not None and p.threshold == at.threshold else ""
         rows.append(
             f"| {name}{mark} | {t} | {100 * p.deferred:.1f} | {pct(p.accuracy)} | {pp(p.diff)} "

@@ -81,8 +81,12 @@ def decide(
     costs: CostsConfig,
     train: Mapping[str, Any] | None = None,
     seed: int = 0,
+    small: str | None = None,
+    fallbacks: Sequence[str] | None = None,
 ) -> DecisionOutput:
-    """Calibration, cascades, costs and the Decision for runs scored on the same sets."""
+    """Calibration, cascades, costs and the Decision for runs scored on the same sets.
+    ``small``: the label of the cascades' first model (default: the fine-tuned one, else the
+    base model); ``fallbacks``: their second models (default: every API model and tfidf)."""
     out = DecisionOutput()
     sets = [s for s, runs in by_set.items() if runs]
     if not sets:
@@ -100,15 +104,15 @@ def decide(
         )
         for label, r in first.items()
     }
-    small = (
-        FINETUNED_LABEL if FINETUNED_LABEL in first else BASE_LABEL if BASE_LABEL in first else None
-    )
-    fallbacks = [
-        label
-        for label, r in first.items()
-        if label != small
-        and (is_api(r) or r["config"]["eval"]["provider"]["name"] in FALLBACK_BASELINES)
-    ]
+    if small is None:
+        small = next((x for x in (FINETUNED_LABEL, BASE_LABEL) if x in first), None)
+    if fallbacks is None:
+        fallbacks = [
+            label
+            for label, r in first.items()
+            if label != small
+            and (is_api(r) or r["config"]["eval"]["provider"]["name"] in FALLBACK_BASELINES)
+        ]
     chosen: dict[str, CascadePoint | None] = {}
     summary_sets: dict[str, Any] = {}
     for i, set_name in enumerate(sets):
@@ -124,7 +128,7 @@ def decide(
         summary_sets[set_name] = {"calibration": cal_summary, "cascades": casc_summary}
     options = _options(by_set, sets, chosen, mcost, costs, cals, fields, seed)
     out.sections += _cost_sections(mcost, costs, sets, by_set)
-    out.plots.append(_cost_plot(options, mcost, costs))
+    out.plots.append(_cost_plot(options, mcost, costs, small))
     decision, dsum = _decision(options, sets, costs, seed)
     out.decision, out.text = decision, " ".join(dsum["sentences"])
     out.summary = {
@@ -188,7 +192,7 @@ def _options(
         def monthly(x: float, sm: str = sm, fb: str = fb, share: float = share) -> float:
             return mcost[sm].monthly(x, costs) + mcost[fb].monthly(share * x, costs)
 
-        name = f"{run_name(first[sm])} → {run_name(first[fb])} (t ≥ {t:.3f})"
+        name = f"{run_name(first[sm])} → {run_name(first[fb])} (t ≥ {t:.4g})"
         o = Option(name, cascade_correct(first, sm, fb, ids, t, cals, fields), monthly)
         for s in sets:
             runs = by_set[s]
@@ -281,10 +285,14 @@ def _cost_sections(
 
 
 def _cost_plot(
-    options: Sequence[Option], mcost: Mapping[str, ModelCost], costs: CostsConfig
+    options: Sequence[Option],
+    mcost: Mapping[str, ModelCost],
+    costs: CostsConfig,
+    small: str | None,
 ) -> Plot:
+    """Every option's monthly cost; the small model's break-even volumes marked."""
     marks: list[tuple[str, float]] = []
-    ft = mcost.get(FINETUNED_LABEL)
+    ft = mcost.get(small) if small else None
     if ft is not None:
         for c in mcost.values():
             if c.kind == "api":
@@ -302,14 +310,14 @@ def _decision(
     v, m = costs.tickets_per_month, costs.margin_pp
     set0 = sets[0]
     best = max(options, key=lambda o: (o.accuracy, -o.monthly(v)))
-    vs_best: dict[str, tuple[float, float, float, float]] = {}
+    vs_best: dict[int, tuple[float, float, float, float]] = {}
     for o in options:
         d, lo, hi = (
             paired_diff_ci(best.correct, o.correct, seed=seed) if o is not best else (0.0,) * 3
         )
         p = mcnemar_exact(best.correct, o.correct)["p_value"]
-        vs_best[o.name] = (d, lo, hi, p)
-    ok = [o for o in options if o is best or vs_best[o.name][1] >= -m / 100 - 1e-12]
+        vs_best[id(o)] = (d, lo, hi, p)
+    ok = [o for o in options if o is best or vs_best[id(o)][1] >= -m / 100 - 1e-12]
     choice = min(ok, key=lambda o: (o.monthly(v), -o.accuracy))
     cheaper_ok = sorted((o for o in ok if o is not choice), key=lambda o: o.monthly(v))
     runner = (
@@ -345,7 +353,7 @@ def _decision(
             )
         )
     else:
-        d, lo, hi, _ = vs_best[choice.name]
+        d, lo, hi, _ = vs_best[id(choice)]
         text.append(
             f"The most accurate option measured, {best.name} ({pct(best.accuracy)}%), costs "
             f"{usd(per1000(best))} USD per 1,000; {choice.name} is within {m:g} pp of it "
@@ -387,7 +395,7 @@ def _decision(
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for o in sorted(options, key=lambda o: o.monthly(v)):
-        d, lo, hi, _ = vs_best[o.name]
+        d, lo, hi, _ = vs_best[id(o)]
         accs = []
         for s in sets:
             acc, ci = o.per_set.get(s, (float("nan"), (float("nan"),) * 2))
@@ -421,9 +429,9 @@ def _decision(
 
 
 def _option_summary(
-    o: Option, v: float, vs_best: Mapping[str, tuple[float, float, float, float]]
+    o: Option, v: float, vs_best: Mapping[int, tuple[float, float, float, float]]
 ) -> dict[str, Any]:
-    d, lo, hi, p = vs_best[o.name]
+    d, lo, hi, p = vs_best[id(o)]
     return {
         "name": o.name,
         "accuracy": o.accuracy,

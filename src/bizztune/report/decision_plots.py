@@ -98,7 +98,7 @@ def plot_cascades(pairs: Sequence[tuple[str, Sequence[Any], float, float | None]
         twin.set_ylabel("USD per 1,000 tickets", fontsize=8)
         for ax in (ax_acc, ax_cost):
             if chosen is not None:
-                ax.axvline(chosen, color="black", lw=1, ls=":", label=f"chosen t = {chosen:.3f}")
+                ax.axvline(chosen, color="black", lw=1, ls=":", label=f"chosen t = {chosen:.4g}")
             ax.set_xlabel("threshold t on the small model's confidence", fontsize=8)
             ax.grid(alpha=0.3)
         ax_acc.set_ylabel("joint accuracy (%)", fontsize=8)

@@ -153,8 +153,9 @@ def write_experiment_report(
         if not summaries:
             first_n = int(next(iter(runs.values()))["metrics"]["n"])
         summaries[set_name] = summarize_answer(runs)
-        sections += _sections(runs, set_name, suffix, skipped if i == 0 else {})
-        sections += dec.set_sections.get(set_name, [])
+        own = _sections(runs, set_name, suffix, skipped if i == 0 else {})
+        at = next((k for k, sec in enumerate(own) if sec[0] == "skipped"), len(own))
+        sections += [*own[:at], *dec.set_sections.get(set_name, []), *own[at:]]
         plots.append(
             (
                 f"accuracy{suffix}",
