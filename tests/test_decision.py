@@ -7,6 +7,8 @@ against values computed by hand.
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -198,3 +200,77 @@ def test_api_prices_say_where_they_come_from() -> None:
     r = api_price("gpt-4", "openai", {"gpt-4": [1.0, 2.0]})
     assert r is not None and (r.input, r.output, r.source) == (1.0, 2.0, "config")
     assert api_price("my-own-model") is None
+
+
+# -- bizztune cascade, against a priced API model on the local server ------------------------------
+def test_cli_cascade_of_tfidf_and_a_served_api_model(split_dir: Path, tmp_path: Path) -> None:
+    """tfidf first, gpt-4o (the local OpenAI-compatible server, its answers with logprobs) for
+    the unsure: the curve, the chosen threshold and the break-even volume, by hand."""
+    import json
+
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.eval.evaluate import EvalConfig, run_eval
+
+    from chat_server import ChatServer, Reply
+    from conftest import run_cli
+
+    rows = {
+        json.loads(x)["description"]: json.loads(x)
+        for x in (split_dir / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    }
+
+    def script(body: dict[str, Any], n: int) -> Reply:
+        text = json.dumps(body["messages"], ensure_ascii=False)
+        [row] = [r for d, r in rows.items() if d in text]
+        labels = {k: row[k] for k in ("category", "subcategory", "urgency")}
+        return Reply(
+            content=json.dumps(labels, ensure_ascii=False), prompt_tokens=400, completion_tokens=20
+        )
+
+    tfidf, val = tmp_path / "tfidf", tmp_path / "tfidf-val"
+    run_eval(EvalConfig(provider=ProviderConfig(name="tfidf"), data=str(split_dir), out=str(tfidf)))
+    run_eval(
+        EvalConfig(
+            provider=ProviderConfig(name="tfidf"), data=str(split_dir), split="val", out=str(val)
+        )
+    )
+    with ChatServer(script) as srv:
+        gpt = run_eval(
+            EvalConfig(
+                provider=ProviderConfig(name="openai", model="gpt-4o", base_url=srv.url + "/v1"),
+                data=str(split_dir),
+                style="compact",
+                out=str(tmp_path / "gpt"),
+            )
+        )
+    out = tmp_path / "cascade"
+    args = [
+        "cascade", str(tfidf), str(gpt), "--calibration", str(val), "--out", str(out),
+        "--tickets-per-month", "20000", "--cpu-usd-per-hour", "0.2", "--hosting-hours-per-month", "100",
+    ]  # fmt: skip
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert "## Decision" in r.stdout and "## Break-even volume" in r.stdout
+    summary = json.loads((out / "cascade.json").read_text())
+    # gpt-4o: 400 prompt and 20 completion tokens a ticket at 2.5 / 10 USD per 1M (litellm's map)
+    per_ticket = (400 * 2.5 + 20 * 10.0) / 1e6
+    models = summary["costs"]["models"]
+    assert models["b"]["usd_per_ticket"] == pytest.approx(per_ticket)
+    assert models["b"]["price"]["source"].startswith("litellm")
+    # tfidf: 100 h x 0.20 USD hosted, no training; its compute fits in them: (20 + 0) / a
+    assert summary["costs"]["break_even"]["a"]["b"] == pytest.approx(100 * 0.2 / per_ticket)
+    casc = summary["test_sets"][next(iter(summary["test_sets"]))]["cascades"]["a>b"]
+    curve = casc["curve"]
+    # the gpt-4o answers are all right here: deferring more never lowers the accuracy
+    assert curve[-1]["accuracy"] == 1.0 and curve[-1]["deferred"] == 1.0
+    v, hosted = 20_000, 100 * 0.2
+    for p in curve:  # cost per 1,000: tfidf's hosting, plus gpt-4o on the deferred tickets
+        assert p["usd_per_1000"] == pytest.approx(
+            (hosted + p["deferred"] * v * per_ticket) / v * 1000
+        )
+    chosen = casc["chosen"]
+    assert chosen is not None and chosen["diff_ci95"][0] >= -0.02
+    cheaper = [p for p in curve if p["usd_per_1000"] < chosen["usd_per_1000"] - 1e-9]
+    assert all(p["diff_ci95"][0] < -0.02 for p in cheaper)  # nothing cheaper is non-inferior
+    for plot in ("reliability", "risk-coverage", "cascade", "cost-volume"):
+        assert (out / "plots" / f"{plot}.png").stat().st_size > 1000
