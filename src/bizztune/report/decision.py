@@ -368,9 +368,9 @@ def _decision(
             }
         )
         rel = {
-            1: "more accurate",
-            -1: "less accurate",
-            0: "not distinguishable in accuracy at this sample size",
+            1: f"more accurate than {choice.name}",
+            -1: f"less accurate than {choice.name}",
+            0: f"not distinguishable in accuracy from {choice.name} at this sample size",
         }[sig]
         text.append(
             f"Runner-up: {runner.name} at {usd(per1000(runner))} USD per 1,000, "
