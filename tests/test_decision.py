@@ -274,3 +274,23 @@ def test_cli_cascade_of_tfidf_and_a_served_api_model(split_dir: Path, tmp_path: 
     assert all(p["diff_ci95"][0] < -0.02 for p in cheaper)  # nothing cheaper is non-inferior
     for plot in ("reliability", "risk-coverage", "cascade", "cost-volume"):
         assert (out / "plots" / f"{plot}.png").stat().st_size > 1000
+
+
+def test_cli_cascade_refuses_runs_of_different_items(split_dir: Path, tmp_path: Path) -> None:
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.eval.evaluate import EvalConfig, run_eval
+
+    from conftest import run_cli
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    run_eval(EvalConfig(provider=ProviderConfig(name="majority"), data=str(split_dir), out=str(a)))
+    run_eval(
+        EvalConfig(
+            provider=ProviderConfig(name="tfidf"), data=str(split_dir), split="val", out=str(b)
+        )
+    )
+    r = run_cli("cascade", str(a), str(b))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "share no scored item: score both models on the same --data" in r.stderr
+    r = run_cli("cascade", str(a), str(tmp_path / "nothing"))
+    assert r.returncode == 2 and "not a finished run directory" in r.stderr

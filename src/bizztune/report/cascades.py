@@ -80,6 +80,7 @@ def calibration_section(
         "With probabilities %",
         "Val items",
         "T joint",
+        f"T {' / '.join(field_title(f) for f in fields)}",
         "ECE joint raw → calibrated",
         *(f"ECE {field_title(f)} raw → calibrated" for f in fields),
         "AURC %",
@@ -103,6 +104,9 @@ def calibration_section(
             f"{100 * s['with_probs']:.0f}",
             str(cal.n) if fitted and cal else "n/a",
             f"{cal.joint:.2f}" if fitted and cal else "n/a",
+            " / ".join(f"{cal.fields.get(f, 1.0):.2f}" for f in fields)
+            if fitted and cal
+            else "n/a",
             arrow(s["ece_joint"], s.get("ece_joint_after")),
             *(arrow(s["ece"][f], (s.get("ece_after") or {}).get(f)) for f in fields),
             pct(s["aurc"]),
@@ -126,8 +130,9 @@ def calibration_section(
         "(T joint: its temperature; per field the label distribution has its own). AURC: mean "
         "error rate of the most confident tickets over all coverages (lower is better; a "
         "temperature keeps the order, so it does not change). With probabilities: items whose "
-        "model gave probabilities; the others count 1 for their answer. n/a: the model was not scored "
-        "on the validation split (eval.calibrate), so its raw probabilities are used."
+        "model gave probabilities; the others count 1 for their answer. n/a: the model was not "
+        "scored on the validation split (eval.calibrate) or gives no probabilities, so its raw "
+        "ones are used."
     )
     plots: list[Plot] = []
     if panels:
