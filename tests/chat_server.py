@@ -12,11 +12,16 @@ Tests script it with a function from the parsed request body to a reply:
         client = openai.OpenAI(base_url=srv.url + "/v1", api_key="test")
         ...
         assert len(srv.requests) == 2
+
+Asked for ``logprobs`` (OpenAI's ``logprobs: true, top_logprobs: k``), it returns them in
+OpenAI's format: the reply's ``tokens`` (text, log-probability, alternatives), or else the
+content cut into words and punctuation, each certain.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +44,27 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     prompt_tokens: int = 50
     completion_tokens: int = 12
+    tokens: list[tuple[str, float, list[tuple[str, float]]]] | None = None
+    """The answer's tokens for ``logprobs``: (text, log-probability, [(alternative, its
+    log-probability), ...]); they must add up to ``content``."""
+
+
+def token_logprobs(reply: Reply, top: int) -> list[dict[str, Any]]:
+    """OpenAI's ``choices[0].logprobs.content`` for a reply."""
+    tokens = reply.tokens
+    if tokens is None:
+        words = re.findall(r"\w+|\s+|[^\w\s]", reply.content or "")
+        tokens = [(w, 0.0, []) for w in words]
+    assert "".join(t for t, _, _ in tokens) == reply.content, "tokens must add up to the content"
+
+    def entry(text: str, lp: float) -> dict[str, Any]:
+        return {"token": text, "logprob": lp, "bytes": list(text.encode("utf-8"))}
+
+    out = []
+    for text, lp, alts in tokens:
+        ranked = sorted([(text, lp), *alts], key=lambda a: -a[1])[:top]
+        out.append({**entry(text, lp), "top_logprobs": [entry(a, b) for a, b in ranked]})
+    return out
 
 
 Script = Callable[[dict[str, Any], int], Reply]
@@ -90,6 +116,17 @@ class ChatServer:
                             "index": 0,
                             "message": {"role": "assistant", "content": reply.content},
                             "finish_reason": "stop",
+                            **(
+                                {
+                                    "logprobs": {
+                                        "content": token_logprobs(
+                                            reply, int(body.get("top_logprobs") or 0)
+                                        )
+                                    }
+                                }
+                                if body.get("logprobs") and reply.content is not None
+                                else {}
+                            ),
                         }
                     ],
                     "usage": {

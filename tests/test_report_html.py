@@ -30,6 +30,8 @@ window.addEventListener("load", () => {
       id: i.id, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight,
       scheme: i.src.split(":")[0]})),
     verdict: (document.getElementById("verdict") || {}).textContent || null,
+    decision: (document.getElementById("decision-text") || {}).textContent || null,
+    headings: [...document.querySelectorAll("h2")].map(h => h.textContent),
   };
   const pre = document.createElement("pre");
   pre.id = "probe";
@@ -77,23 +79,31 @@ def render(page: Path, tmp: Path) -> dict[str, Any]:
 
 @pytest.fixture()
 def report_dir(split_dir: Path, tmp_path: Path) -> Path:
-    """A run folder with two real evals (majority as 'base', tfidf as 'finetuned') and a loss
-    curve, reported by the real report writer."""
+    """A run folder with three real evals (majority as 'base', tfidf as 'finetuned' and as
+    itself, the cascade's fallback), their validation runs, a loss curve and a training
+    summary, reported by the real report writer."""
     from bizztune.core.interfaces import ProviderConfig
     from bizztune.eval.evaluate import EvalConfig, run_eval
     from bizztune.report.experiment import write_experiment_report
 
     run = tmp_path / "run"
-    evals = []
-    for label, prov in (("base", "majority"), ("finetuned", "tfidf")):
+    evals, calibration = [], {}
+    for label, prov in (("base", "majority"), ("finetuned", "tfidf"), ("tfidf", "tfidf")):
         out = run / "eval" / label
         run_eval(EvalConfig(provider=ProviderConfig(name=prov), data=str(split_dir), out=str(out)))
         evals.append((label, out, f"{prov} as {label}"))
+        val = run / "eval-val" / label
+        prov_cfg = ProviderConfig(name=prov)
+        run_eval(EvalConfig(provider=prov_cfg, data=str(split_dir), split="val", out=str(val)))
+        calibration[label] = val
     train = run / "train"
     train.mkdir(parents=True)
     history = [{"step": s, "loss": 3.0 / s} for s in range(1, 9)] + [{"step": 8, "eval_loss": 0.6}]
     (train / "loss_curve.json").write_text(json.dumps(history))
-    write_experiment_report(run, evals, train_dir=train, skipped={"gpt-4": "no key"})
+    (train / "train_summary.json").write_text(json.dumps({"train_time_s": 900, "device": "cpu"}))
+    write_experiment_report(
+        run, evals, train_dir=train, skipped={"gpt-4": "no key"}, calibration=calibration
+    )
     return run
 
 
@@ -102,20 +112,30 @@ def test_report_is_self_contained(report_dir: Path) -> None:
     # nothing to fetch: no external scripts, styles or images
     assert not re.search(r'(src|href)="(https?:|//|file:)', page)
     assert "<script" not in page and "<link" not in page
-    assert page.count('src="data:image/png;base64,') == 4  # accuracy, 2 confusion, loss
+    # accuracy, 3 confusion, reliability, risk-coverage, cascade, cost-volume, loss
+    assert page.count('src="data:image/png;base64,') == 9
 
 
 def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
     dom = render(report_dir / "report.html", tmp_path)
     tables = {t["id"]: t for t in dom["tables"]}
     assert set(tables) == {
+        "decision",
         "accuracy-comparison",
         "finetuned-comparison",
         "intervals",
         "usage",
         "paired-tests",
+        "calibration",
+        "cascade",
         "skipped",
+        "costs",
     }
+    # the Decision comes first, in plain sentences, then the study's verdict
+    assert dom["headings"][0] == "Decision"
+    assert dom["decision"].startswith("At 10,000 tickets a month, run ")
+    assert tables["decision"]["head"][:2] == ["Option", "Joint acc % [95% CI] (test split)"]
+    assert tables["calibration"]["rows"] == 3 and tables["costs"]["rows"] == 3
     assert all(t["cls"] == "bt-table" for t in dom["tables"])
     acc = tables["accuracy-comparison"]
     assert acc["head"][:4] == [
@@ -124,7 +144,7 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
         "Subcategory Accuracy",
         "Urgency Accuracy",
     ]
-    assert acc["rows"] == 2
+    assert acc["rows"] == 3
     # the study's second table: both models, the delta row, its interval and McNemar's p
     assert tables["finetuned-comparison"]["rows"] == 5
     assert tables["skipped"]["rows"] == 1
@@ -133,6 +153,11 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
         "plot-accuracy",
         "plot-confusion-base",
         "plot-confusion-finetuned",
+        "plot-confusion-tfidf",
+        "plot-reliability",
+        "plot-risk-coverage",
+        "plot-cascade",
+        "plot-cost-volume",
         "plot-loss",
     }
     for img in images.values():

@@ -11,6 +11,7 @@ fine-tuned-beats-base claim is not asserted here: a random tiny model proves not
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,17 @@ from chat_server import ChatServer, Reply
 from conftest import REPO, make_rows, run_cli, write_jsonl
 
 ANSWER = '{"category": "Ungewiss", "subcategory": "Kein Zusammenhang", "urgency": "Niedrig"}'
+# The answer's tokens as the server returns them with logprobs: where a label is decided, the
+# alternatives and their probabilities (category .7/.2/.1, subcategory .9/.1, urgency .6/.3/.1).
+TOKENS = [
+    ('{"category": "', 0.0, []),
+    ("Ung", math.log(0.7), [("Techn", math.log(0.2)), ("Best", math.log(0.1))]),
+    ('ewiss", "subcategory": "', 0.0, []),
+    ("Kein", math.log(0.9), [("Soft", math.log(0.1))]),
+    (' Zusammenhang", "urgency": "', 0.0, []),
+    ("Nied", math.log(0.6), [("Hoch", math.log(0.3)), ("Mit", math.log(0.1))]),
+    ('rig"}', 0.0, []),
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +86,7 @@ def metrics(run: Path, label: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server() -> Any:
-    with ChatServer(lambda body, n: Reply(content=ANSWER)) as srv:
+    with ChatServer(lambda body, n: Reply(content=ANSWER, tokens=TOKENS)) as srv:
         yield srv
 
 
@@ -98,8 +110,13 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
         "eval:base": "done",
         "eval:gpt-4": "done",
         "eval:open-mistral-7b": "skipped",
+        # the free models are scored on the val split too, to calibrate their probabilities
+        "eval@val:majority": "done",
+        "eval@val:tfidf": "done",
+        "eval@val:base": "done",
         "train": "done",
         "eval:finetuned": "done",
+        "eval@val:finetuned": "done",
         "report": "done",
     }, r.stderr
     assert "MISTRAL_API_KEY is not set" in r.stderr
@@ -155,11 +172,14 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
     )
     assert "| open-mistral-7b | MISTRAL_API_KEY is not set" in md
     assert "McNemar" in md and "macro-F1" in md and "Cost per 1,000 USD" in md
-    for plot in ("accuracy", "confusion-base", "confusion-finetuned", "confusion-gpt-4", "loss"):
+    plots = ("accuracy", "confusion-base", "confusion-finetuned", "confusion-gpt-4", "loss")
+    for plot in (*plots, "reliability", "risk-coverage", "cascade", "cost-volume"):
         assert (out / "report" / "plots" / f"{plot}.png").stat().st_size > 1000, plot
         assert f"report/plots/{plot}.png" in md
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert page.count("data:image/png;base64,") == 7  # accuracy, 5 confusion, loss
+    # accuracy, 5 confusion, loss, reliability, risk-coverage, cascade, cost-volume
+    assert page.count("data:image/png;base64,") == 11
+    check_decision(out, md, n_test)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["delta_pp"]["joint"] == pytest.approx(delta)
     assert summary["base"]["category"] == base["fields"]["category"]["accuracy"]
@@ -185,7 +205,11 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
     assert st["eval:finetuned"] == "done" and st["train"] == "cached" and st["report"] == "done"
     assert "resuming" in r.stderr
     assert lines(pred)[:4] == kept and len(lines(pred)) == n_test
-    assert metrics(out, "finetuned") == {k: v for k, v in ft.items() if k != "usage"}
+    resumed = metrics(out, "finetuned")
+    # probabilities of items scored in another batch differ in the last float digits
+    cal, cal_before = resumed.pop("calibration"), ft["calibration"]
+    assert cal["ece_joint"] == pytest.approx(cal_before["ece_joint"], abs=1e-3)
+    assert resumed == {k: v for k, v in ft.items() if k not in ("usage", "calibration")}
 
     # a changed training config redoes train and what depends on it, nothing upstream
     write_config(cfg, tiny_model, **{"train.max_steps": 4})
@@ -199,6 +223,66 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
     r = run(cfg, out, server, "--stages", "report", "--force")
     st = statuses(r.stderr)
     assert st["report"] == "done" and st["train"] == "cached" and st["eval:finetuned"] == "cached"
+
+
+def check_decision(out: Path, md: str, n_test: int) -> None:
+    """Probabilities in every prediction, calibration, the cascades of the fine-tuned model
+    with tfidf and with gpt-4 (served by the local server, priced at list price), break-even
+    and the Decision at the top of the report."""
+    for label in ("majority", "tfidf", "base", "finetuned", "gpt-4"):
+        for line in lines(out / "eval" / label / "predictions.jsonl"):
+            rec = json.loads(line)
+            assert rec["probs_source"] == "model", label
+            assert set(rec["probs"]) == {"category", "subcategory", "urgency"}
+            assert 0.0 <= rec["confidence"] <= 1.0
+    # gpt-4's label probabilities are read from the server's logprobs through the openai client
+    rec = json.loads(lines(out / "eval" / "gpt-4" / "predictions.jsonl")[0])
+    assert rec["probs"]["urgency"] == pytest.approx({"Niedrig": 0.6, "Hoch": 0.3, "Mittel": 0.1})
+    assert rec["probs"]["category"] == pytest.approx(
+        {"Ungewiss": 0.7, "Technischer Support": 0.2, "Bestellverwaltung": 0.1}
+    )
+    assert rec["confidence"] == pytest.approx(0.7 * 0.9 * 0.6)
+    assert len(lines(out / "eval-val" / "finetuned" / "predictions.jsonl")) >= 10
+
+    assert md.startswith("# Tiny run\n\n## Decision\n\n**At 10,000 tickets a month, run ")
+    summary = json.loads((out / "summary.json").read_text())
+    verdict = md.index(summary["verdict"][:30])
+    assert md.index("## Decision") < verdict < md.index("## Accuracy Comparison")
+    for heading in (
+        "## Calibration",
+        "## Cascade: ",
+        "## Cost per 1,000 tickets at 10,000 a month",
+        "## Break-even volume",
+    ):
+        assert heading in md, heading
+    cascades = summary["cascades"]["test split"]
+    assert set(cascades) == {"finetuned>tfidf", "finetuned>gpt-4"}
+    for c in cascades.values():
+        assert c["n"] == n_test
+        curve = c["curve"]
+        assert curve[0]["deferred"] == 0.0 and curve[-1]["deferred"] == 1.0
+        assert curve[-1]["accuracy"] == pytest.approx(c["fallback_alone"]["accuracy"])
+    cal = summary["calibration"]["test split"]["finetuned"]
+    assert cal["calibrated_on"] >= 10 and "ece_joint_after" in cal
+
+    # gpt-4 costs its tokens at litellm's list price; break-even by hand from the cost model
+    costs = summary["costs"]
+    gpt = costs["models"]["gpt-4"]
+    assert gpt["price"]["source"].startswith("litellm") and gpt["price"]["input"] == 30.0
+    per_ticket = (50 * 30.0 + 12 * 60.0) / 1e6  # the server's usage at gpt-4's prices
+    assert gpt["usd_per_ticket"] == pytest.approx(per_ticket)
+    ft = costs["models"]["finetuned"]
+    assert ft["device"] == "cpu" and ft["usd_per_hour"] == 0.1 and ft["train_hours"] > 0
+    train = json.loads((out / "train" / "train_summary.json").read_text())
+    assert ft["train_usd"] == pytest.approx(train["train_time_s"] / 3600 * 0.1)
+    # always on: 730 h x 0.10 USD a month plus the training over 12 months, against the tokens
+    hand = (730 * 0.1 + ft["train_usd"] / 12) / per_ticket
+    assert costs["break_even"]["finetuned"]["gpt-4"] == pytest.approx(hand)
+    assert ft["usd_per_1000_at_volume"] == pytest.approx((73.0 + ft["train_usd"] / 12) / 10)
+    decision = summary["decision"]
+    assert decision["test_set"] == "test split" and decision["tickets_per_month"] == 10_000
+    assert 2 <= len(decision["sentences"]) <= 4
+    assert decision["choice"]["name"] in md.split("## Decision")[1].split("\n\n")[1]
 
 
 def test_other_test_sets_get_their_own_evals_and_report_sections(
@@ -253,6 +337,21 @@ def test_other_test_sets_get_their_own_evals_and_report_sections(
     assert f"| tfidf | {acc} |" in part.split("##")[0]
     for plot in ("accuracy-my-tickets", "confusion-finetuned-my-tickets"):
         assert (out / "report" / "plots" / f"{plot}.png").is_file(), plot
+    # offline (no API model): calibration, the cascade of the fine-tuned model with tfidf as
+    # its fallback on both sets (the threshold chosen on the first, applied to the other) and
+    # the cost plot; the Decision names each set's number
+    assert "## Calibration\n" in md and f"## Calibration ({mine})" in md
+    assert "## Cascade: tiny (fine-tuned, lora) first, the fallback for the unsure\n" in md
+    assert f"## Cascade: tiny (fine-tuned, lora) first, the fallback for the unsure ({mine})" in md
+    for plot in ("reliability", "reliability-my-tickets", "cascade-my-tickets", "cost-volume"):
+        assert (out / "report" / "plots" / f"{plot}.png").is_file(), plot
+    first, other = (summary["cascades"][s]["finetuned>tfidf"] for s in ("test split", str(mine)))
+    if first["chosen"] is not None:
+        assert other["chosen"]["threshold"] == first["chosen"]["threshold"]
+    assert summary["decision"]["sentences"][-1].startswith(f"On {mine}: ")
+    assert "break_even" in summary["costs"] and summary["costs"]["break_even"] == {
+        label: {} for label in ("majority", "tfidf", "base", "finetuned")
+    }  # no API model: nothing to break even with
 
     # editing the outside file redoes its evaluations, and only those
     write_jsonl(mine, rows[:-1])

@@ -4,9 +4,10 @@ bizztune eval --provider tfidf --task tickets --data data/split
 bizztune eval --provider tfidf --data tickets:foreign --train-data data/split   # train on one set, test on another
 bizztune eval --provider gpt-4o --task tickets --limit 50          # OPENAI_API_KEY
 bizztune report runs/eval/A runs/eval/B --out comparison.md
+bizztune cascade runs/eval/ft runs/eval/gpt-4 --calibration runs/eval/ft-val --out cascade/
 
-Parses flags and shows progress; the work is in ``bizztune.eval.evaluate`` and
-``bizztune.report.compare``.
+Parses flags and shows progress; the work is in ``bizztune.eval.evaluate``,
+``bizztune.report.compare`` and ``bizztune.report.pair``.
 """
 
 from __future__ import annotations
@@ -148,3 +149,66 @@ def report(run_dirs: tuple[Path, ...], out: Path | None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(md, encoding="utf-8")
     click.echo(md)
+
+
+@click.command("cascade")
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path))
+@click.option(
+    "--calibration",
+    type=click.Path(path_type=Path),
+    help="RUN_A's model scored on a validation split (an eval run folder): fits the "
+    "temperatures that calibrate its confidence. Without it the raw probabilities are used.",
+)
+@click.option("--tickets-per-month", type=int, help="Volume the costs are computed at.")
+@click.option("--cpu-usd-per-hour", type=float, help="Price of a CPU machine hour.")
+@click.option("--gpu-usd-per-hour", type=float, help="Price of a GPU machine hour.")
+@click.option(
+    "--hosting-hours-per-month",
+    type=float,
+    help="Hours a local model's machine is paid for whatever the load (730: always on).",
+)
+@click.option("--amortize-months", type=float, help="Months the training cost is spread over.")
+@click.option("--margin-pp", type=float, help="Non-inferiority margin in percentage points.")
+@click.option(
+    "--price",
+    "prices",
+    multiple=True,
+    metavar="MODEL=IN,OUT",
+    help="USD per 1M input and output tokens of an API model (wins over litellm's cost map).",
+)
+@click.option(
+    "--out", "-o", type=click.Path(path_type=Path), help="Write cascade.md, .json, plots."
+)
+@click.option("--seed", type=int, default=0, help="Seed of the bootstrap intervals.")
+def cascade_cmd(
+    run_a: Path,
+    run_b: Path,
+    calibration: Path | None,
+    prices: tuple[str, ...],
+    out: Path | None,
+    seed: int,
+    **kw: Any,
+) -> None:
+    """RUN_A's model answers when sure enough, RUN_B's recorded answer otherwise: accuracy,
+    share deferred and cost per 1,000 tickets over the threshold, and the cheapest threshold
+    as accurate as RUN_B alone (within the margin)."""
+    from bizztune.core.config import build
+    from bizztune.eval.costs import CostsConfig
+    from bizztune.report.pair import cascade_report
+
+    api_prices: dict[str, list[float]] = {}
+    for item in prices:
+        model, _, values = item.partition("=")
+        try:
+            api_prices[model] = [float(x) for x in values.split(",")]
+        except ValueError:
+            raise click.BadParameter(
+                f"{item!r}: expected MODEL=IN,OUT", param_hint="--price"
+            ) from None
+    data = {k: v for k, v in kw.items() if v is not None}
+    costs = build(CostsConfig, {**data, "api_prices": api_prices}, "flags")
+    result = cascade_report(run_a, run_b, costs, calibration, out, seed)
+    click.echo(result["markdown"])
+    for f in result["files"]:
+        click.echo(f"wrote {f}")

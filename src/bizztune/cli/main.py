@@ -4,6 +4,7 @@ bizztune plugins
 bizztune generate --task tickets -n 1000 --out data/tickets.jsonl
 bizztune eval --provider tfidf --task tickets
 bizztune report runs/eval/A runs/eval/B
+bizztune cascade runs/eval/ft runs/eval/gpt-4 --calibration runs/eval/ft-val
 bizztune run --config experiments/default.yaml
 
 Each command group is a module of this folder (plugins, data, eval, train, run) that defines
@@ -20,7 +21,7 @@ import click
 from bizztune import __version__
 from bizztune.cli.common import load_dotenv
 from bizztune.cli.data import compare_data, generate, split
-from bizztune.cli.eval import eval_cmd, report
+from bizztune.cli.eval import cascade_cmd, eval_cmd, report
 from bizztune.cli.plugins import plugins
 from bizztune.cli.run import run_cmd
 from bizztune.cli.train import export_cmd, sweep, train
@@ -40,6 +41,7 @@ for command in (
     compare_data,
     eval_cmd,
     report,
+    cascade_cmd,
     train,
     sweep,
     export_cmd,

@@ -122,6 +122,17 @@ class RichReporter:
 @click.option(
     "--no-api", is_flag=True, default=False, help="Skip the API baselines even if keys are set."
 )
+@click.option(
+    "--tickets-per-month",
+    type=int,
+    help="Volume the Decision is made for (costs.tickets_per_month).",
+)
+@click.option(
+    "--cpu-usd-per-hour", type=float, help="Price of your CPU machine (costs.cpu_usd_per_hour)."
+)
+@click.option(
+    "--gpu-usd-per-hour", type=float, help="Price of your GPU machine (costs.gpu_usd_per_hour)."
+)
 def run_cmd(
     config_file: Path | None,
     out: Path | None,
@@ -130,6 +141,9 @@ def run_cmd(
     seed: int | None,
     limit: int | None,
     no_api: bool,
+    tickets_per_month: int | None,
+    cpu_usd_per_hour: float | None,
+    gpu_usd_per_hour: float | None,
 ) -> None:
     """Generate data, benchmark baselines, fine-tune, benchmark again, and write the report."""
     from rich.table import Table
@@ -137,7 +151,15 @@ def run_cmd(
     from bizztune.pipeline.config import default_out, load_run_config
     from bizztune.pipeline.stages import run_experiment
 
-    overrides: dict[str, Any] = {"seed": seed, "eval": {"limit": limit}}
+    overrides: dict[str, Any] = {
+        "seed": seed,
+        "eval": {"limit": limit},
+        "costs": {
+            "tickets_per_month": tickets_per_month,
+            "cpu_usd_per_hour": cpu_usd_per_hour,
+            "gpu_usd_per_hour": gpu_usd_per_hour,
+        },
+    }
     if no_api:
         overrides["eval"]["api"] = False
     cfg = load_run_config(config_file, overrides)
@@ -163,6 +185,9 @@ def run_cmd(
         con.print(table)
     if summary.get("verdict"):
         con.print(f"[bold]{summary['verdict']}[/]", soft_wrap=True)
+    decision = summary.get("decision") or {}
+    if decision.get("sentences"):
+        con.print(f"[bold green]Decision:[/] {' '.join(decision['sentences'])}", soft_wrap=True)
     for label, why in result.skipped.items():
         con.print(f"[yellow]skipped {label}[/]: {why}", soft_wrap=True)
     for path in result.reports:

@@ -124,6 +124,14 @@ class Completion:
     cached: bool = False
     truncated_tokens: int = 0
     """Prompt tokens a local model cut to fit its context (0: the whole prompt was read)."""
+    probs: dict[str, dict[str, float]] | None = None
+    """Field -> label -> probability, for the fields this request answers, where the provider
+    has real ones (constrained decoding, a head, tfidf, API token logprobs). None: it gives
+    none, and the evaluator records 1 for the label it answered. Labels left out have 0."""
+    confidence: float | None = None
+    """The probability of the whole answer (every field as answered), where the provider can
+    say it exactly (the chain rule over its decoding stages); None: the evaluator takes the
+    product over the schema's leaf fields of each answered label's probability."""
 
 
 @runtime_checkable

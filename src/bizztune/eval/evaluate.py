@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from bizztune import __version__
-from bizztune.core.errors import ConfigError
+from bizztune.core.errors import BizztuneError, ConfigError
 from bizztune.core.interfaces import (
     Completion,
     Example,
@@ -34,11 +34,12 @@ from bizztune.core.interfaces import (
     Request,
     Task,
 )
-from bizztune.core.registry import load_provider
+from bizztune.core.registry import get_registry, load_provider
 from bizztune.data.io import AMBIGUOUS, has_split, load_examples, write_text_atomic
 from bizztune.data.locks import output_lock
 from bizztune.data.resumable import Appender
 from bizztune.data.sources import resolve_data, resolve_train_data
+from bizztune.eval.calibration import calibration_summary
 from bizztune.eval.metrics import score
 from bizztune.eval.rundir import (
     EVAL_RUN_SCHEMA_VERSION,
@@ -120,6 +121,34 @@ def default_out(cfg: EvalConfig, task_name: str) -> Path:
     return Path("runs") / "eval" / "-".join(parts)
 
 
+def _probabilities(
+    task: Task, parsed: dict[str, str | None], comps: list[tuple[Request, Completion]]
+) -> tuple[dict[str, dict[str, float]], float, str]:
+    """Per field label -> probability, the answer's probability and where they come from:
+    ``model`` (the provider's for every field), ``partial`` or ``none`` (1 for the label
+    answered, 0 for the rest; an invalid answer has no label and probability 0)."""
+    probs: dict[str, dict[str, float]] = {}
+    for req, c in comps:
+        probs.update({f: dict(c.probs[f]) for f in req.fields if c.probs and f in c.probs})
+    real = len(probs)
+    for f in task.schema.names:
+        if f not in probs:
+            label = parsed.get(f)
+            probs[f] = {label: 1.0} if label is not None else {}
+    source = "none" if not real else "model" if real == len(task.schema.names) else "partial"
+    given = [c.confidence for _, c in comps]
+    if len(comps) == 1 and given[0] is not None and all(v is not None for v in parsed.values()):
+        conf = float(given[0])
+    else:
+        # The leaves fix their parents (a subcategory its category), so their product is the
+        # probability of the whole answer when the fields are scored apart.
+        conf = 1.0
+        for f in task.schema.leaves:
+            label = parsed.get(f)
+            conf *= probs[f].get(label, 0.0) if label is not None else 0.0
+    return probs, conf, source
+
+
 def _record(task: Task, ex: Example, comps: list[tuple[Request, Completion]]) -> dict[str, Any]:
     parsed: dict[str, str | None] = {}
     errors: dict[str, str] = {}
@@ -131,6 +160,7 @@ def _record(task: Task, ex: Example, comps: list[tuple[Request, Completion]]) ->
         raw[",".join(req.fields)] = c.text
         if c.error:
             errors.update({f: f"provider error: {c.error}" for f in req.fields})
+    probs, conf, source = _probabilities(task, parsed, comps)
     rec: dict[str, Any] = {
         "id": ex.id,
         "raw": raw[next(iter(raw))] if len(raw) == 1 else raw,
@@ -143,6 +173,9 @@ def _record(task: Task, ex: Example, comps: list[tuple[Request, Completion]]) ->
         "completion_tokens": sum(c.completion_tokens for _, c in comps),
         "cost_usd": sum(c.cost_usd for _, c in comps),
         "cached": all(c.cached for _, c in comps),
+        "probs": {f: {k: round(v, 6) for k, v in d.items()} for f, d in probs.items()},
+        "confidence": round(conf, 6),
+        "probs_source": source,
         **({"meta": ex.meta} if ex.meta else {}),
     }
     cut = sum(c.truncated_tokens for _, c in comps)
@@ -166,6 +199,10 @@ def summarize(task: Task, records: list[dict[str, Any]], seed: int = 0) -> dict[
             )
             for name, want in (("clear", False), ("ambiguous", True))
         }
+    # How well the raw probabilities are calibrated; bizztune run also fits temperatures on
+    # the validation split (bizztune.eval.calibration).
+    m["calibration"] = calibration_summary(records, task.schema.names)
+    m["confidence_fields"] = list(task.schema.leaves)
     lat = np.array([r["latency_s"] for r in records], dtype=float)
     cost = float(sum(r["cost_usd"] for r in records))
     m["usage"] = {
@@ -231,7 +268,7 @@ def run_eval(
         provider = load_provider(cfg.provider)
         # Where a fittable provider learns from is checked before anything is written.
         fit_on = fit_examples(task, cfg, data, examples) if isinstance(provider, Fittable) else None
-        resolved["provider_info"] = {"name": provider.name, "model": provider.model}
+        resolved["provider_info"] = provider_info(provider, cfg.provider)
         write_text_atomic(
             run_dir / "config.json", json.dumps(resolved, indent=2, ensure_ascii=False)
         )
@@ -303,6 +340,23 @@ def drop_stale(done: dict[str, dict[str, Any]], examples: list[Example], path: P
         path, len(stale), "s" if len(stale) > 1 else "", stale[0],
         ", ..." if len(stale) > 1 else "", "" if len(stale) > 1 else "es",
     )  # fmt: skip
+
+
+def provider_info(provider: Any, cfg: ProviderConfig) -> dict[str, Any]:
+    """What the cost model needs to know of a provider: whether it is a paid API (priced per
+    token) or runs here (priced per hour of the machine), and on which device it ran."""
+    try:
+        paid = get_registry().get("provider", cfg.name).needs.paid
+    except BizztuneError:
+        paid = False
+    device = getattr(provider, "device", None)
+    return {
+        "name": provider.name,
+        "model": provider.model,
+        "family": getattr(provider, "family", None),
+        "paid": paid,
+        "device": None if paid else str(device or "cpu"),
+    }
 
 
 def display_name(cfg: EvalConfig) -> str:

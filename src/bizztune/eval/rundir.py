@@ -10,9 +10,12 @@
 
 A prediction record: ``id``, ``raw`` (the answer text; a mapping per call for per-field calls),
 ``parsed``, ``errors`` (field -> why it is None), ``gold``, ``correct``, ``latency_s``,
-``prompt_tokens``, ``completion_tokens``, ``cost_usd``, ``cached``, and ``meta`` (e.g.
-``{"ambiguous": true}``) when the item has one. Old run directories read back the same way,
-so they re-score and report.
+``prompt_tokens``, ``completion_tokens``, ``cost_usd``, ``cached``, ``probs`` (field -> label ->
+probability; labels left out have 0), ``confidence`` (the probability of the whole answer),
+``probs_source`` (``model``: the provider's probabilities for every field; ``partial``; ``none``:
+1 for the label answered), and ``meta`` (e.g. ``{"ambiguous": true}``) when the item has one.
+Old run directories read back the same way (without probabilities: 1 for the answer), so
+they re-score and report.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from bizztune.eval.tables import (
     accuracy_table,
     data_name,
     interval_table,
+    probability_table,
     subset_table,
     truncation_note,
     usage_table,
@@ -205,6 +209,21 @@ def run_report_md(run: dict[str, Any]) -> str:
                 "",
             ]
             if (subsets := subset_table([run]))
+            else []
+        ),
+        *(
+            [
+                "## Probabilities",
+                "",
+                probs,
+                "",
+                "ECE: expected calibration error of the raw probabilities (10 equal-width bins), "
+                "for the whole answer's probability and per field; AURC: mean error rate of the "
+                "most confident items over all coverages. `bizztune run` also calibrates them on "
+                "the validation split.",
+                "",
+            ]
+            if (probs := probability_table([run]))
             else []
         ),
         "## Usage",

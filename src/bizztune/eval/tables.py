@@ -116,6 +116,34 @@ def truncation_note(runs: list[dict[str, Any]]) -> str:
     )
 
 
+def probability_table(runs: list[dict[str, Any]]) -> str | None:
+    """How well each run's raw probabilities are calibrated (``metrics.json``'s
+    ``calibration``); None when no run has it (runs written before probabilities)."""
+    have = [r for r in runs if r["metrics"].get("calibration")]
+    if not have:
+        return None
+    fields = list(have[0]["metrics"]["fields"])
+    head = [
+        "Model",
+        "With probabilities %",
+        "ECE joint pp",
+        *(f"ECE {field_title(f)} pp" for f in fields),
+        "AURC %",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in have:
+        c = r["metrics"]["calibration"]
+        cells = [
+            r["metrics"].get("model", r["dir"].name),
+            f"{100 * c['with_probs']:.0f}",
+            pct(c["ece_joint"]),
+            *(pct(c["ece"].get(f)) for f in fields),
+            pct(c["aurc"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def paired_cell(test: Mapping[str, Any]) -> str:
     """One field of a paired test: the difference in pp, its interval, McNemar's p, * if < 0.05."""
     sig = " *" if test["p_value"] < 0.05 else ""

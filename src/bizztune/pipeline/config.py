@@ -5,9 +5,10 @@
 
 CLI flags override the YAML file, which overrides these defaults; ``experiments/default.yaml``
 is the defaults written out. Sections: ``data`` (the generate and split stages), ``model``
-(the open model: its provider, prompt style and decoding), ``eval`` (the baselines and the
-split they are scored on), ``train`` (a TrainConfig, with the run's CPU recipe as defaults)
-and ``report``. A run folder keeps the resolved file as ``config.yaml``.
+(the open model: its provider, prompt style and decoding), ``eval`` (the baselines, the sets
+they are scored on, and which models are calibrated on the validation split), ``train`` (a
+TrainConfig, with the run's CPU recipe as defaults), ``costs`` (prices, volume and the
+margin of the Decision; ``bizztune.eval.costs.CostsConfig``) and ``report``. A run folder keeps the resolved file as ``config.yaml``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Literal
 from bizztune.core.config import build, merge, read_yaml, to_yaml
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Decoding, PromptStyle, ProviderConfig
+from bizztune.eval.costs import CostsConfig
 from bizztune.eval.evaluate import Calls
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
 from bizztune.trainers.config import TrainConfig
@@ -150,10 +152,19 @@ class EvalSection:
     """Models benchmarked besides the open model, which is always included."""
     api: bool = True
     """Benchmark API baselines whose key is set; false: skip them all (fully offline)."""
+    calibrate: Literal["local", "all", "none"] = "local"
+    """Which models are also scored on the validation split, to fit the temperatures that
+    calibrate their probabilities: ``local`` (the open model and the offline baselines, which
+    cost nothing), ``all`` (API models too: as many paid calls again as the split has tickets),
+    ``none`` (the report shows raw probabilities)."""
 
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit < 1:
             raise ConfigError("eval.limit must be a positive number of items")
+        if self.calibrate not in ("local", "all", "none"):
+            raise ConfigError(
+                f"eval.calibrate must be 'local', 'all' or 'none', not {self.calibrate!r}"
+            )
         if self.test_sets is not None:
             if not isinstance(self.test_sets, list) or not self.test_sets:
                 raise ConfigError("eval.test_sets must be a non-empty list of data sets")
@@ -209,6 +220,9 @@ class RunConfig:
     """The trainer's config: TrainConfig's defaults except ``RUN_TRAIN_DEFAULTS``. ``model``,
     ``data``, ``out``, ``task``, ``style`` and ``seed`` are filled in from this run and may not
     be set here."""
+    costs: CostsConfig = field(default_factory=CostsConfig)
+    """What machines, API tokens and training cost, the monthly volume and the margin the
+    report's Decision uses (``bizztune.eval.costs``)."""
     report: ReportConfig = field(default_factory=ReportConfig)
 
     def train_config(self, split_dir: Path, out: Path, resume: bool) -> TrainConfig:

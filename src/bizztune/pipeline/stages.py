@@ -10,7 +10,9 @@
 
 Stages, in order: ``generate`` (tickets) -> ``split`` (train/val/test) -> ``baselines`` (majority,
 tfidf, the open model as is, API models whose key is set) -> ``train`` (LoRA/QLoRA adapter) ->
-``finetuned`` (the open model with the adapter) -> ``report`` (Markdown + HTML). Each is a step
+``finetuned`` (the open model with the adapter) -> ``report`` (Markdown + HTML). The models
+``eval.calibrate`` names are also scored on the validation split (``eval-val/``), in their
+stage, so the report can fit the temperatures that calibrate their probabilities. Each is a step
 of its own folder (``bizztune.data``, ``bizztune.eval``, the registered trainer,
 ``bizztune.report``); this module plans them and hands them to the stage engine
 (``engine.py``), which skips what is done and redoes what changed. Which baselines need a key,
@@ -273,6 +275,22 @@ class ExperimentRun(StageEngine):
             (api if is_api else offline).append(job)
         return [*offline, base, *api]
 
+    def calibration_set(self, test_sets: Sequence[TestSet], split: Marker | None) -> TestSet | None:
+        """The validation split as a set of its own (folder ``eval-val/``), or None when
+        ``eval.calibrate`` is ``none``, the split has no validation items, or it is a test set
+        already (its evaluations then serve)."""
+        if self.cfg.eval.calibrate == "none" or split is None:
+            return None
+        if not (split.outputs.get("counts") or {}).get("val"):
+            return None
+        if any(t.spec is None and t.split == "val" for t in test_sets):
+            return None
+        return TestSet("val split", "val", None, "val", False)
+
+    def calibrated(self, job: PlannedEval) -> bool:
+        """Whether ``eval.calibrate`` asks for this model's validation run."""
+        return self.cfg.eval.calibrate == "all" or job.api_key_env is None
+
     def evaluate(self, job: PlannedEval, group: str, upstream: str) -> Marker | None:
         ts = job.test_set
         key = ts.key(job.label) if ts else f"eval:{job.label}"
@@ -345,6 +363,7 @@ class ExperimentRun(StageEngine):
         evals: list[tuple[PlannedEval, Marker]],
         train: Marker | None,
         split: Marker | None,
+        calibration: Sequence[tuple[PlannedEval, Marker]] = (),
     ) -> Marker | None:
         folder = self.dir / "report"
         sets: dict[str, list[tuple[str, Path, str]]] = {}
@@ -358,6 +377,8 @@ class ExperimentRun(StageEngine):
             train.token if train else None,
             split.token if split else None,
             sorted(self.result.skipped.items()),
+            [(j.label, m.token) for j, m in calibration],
+            asdict(self.cfg.costs),
         )
 
         def work() -> dict[str, Any]:
@@ -372,6 +393,8 @@ class ExperimentRun(StageEngine):
                 confusion=self.cfg.report.confusion,
                 config=self.cfg,
                 shift=shift,
+                calibration={j.label: self.dir / m.outputs["dir"] for j, m in calibration},
+                costs=self.cfg.costs,
             )
             return {"files": [self.rel(f) for f in out["files"]], "summary": out["summary"]}
 
@@ -410,16 +433,23 @@ class ExperimentRun(StageEngine):
         gen = self.generate(task)
         split = self.split(task, gen)
         evals: list[tuple[PlannedEval, Marker]] = []
+        calib = self.calibration_set(test_sets, split)
+        calibration: list[tuple[PlannedEval, Marker]] = []
         if split is not None:
             for ts in test_sets:
                 for job in self.plan_evals(ts):
                     m = self.evaluate(job, "baselines", split.token)
                     if m is not None:
                         evals.append((job, m))
+            for job in self.plan_evals(calib) if calib else []:
+                if self.calibrated(job):
+                    m = self.evaluate(job, "baselines", split.token)
+                    if m is not None:
+                        calibration.append((job, m))
         train = self.train(task, split) if split is not None else None
         if train is not None:
             adapter = str(self.dir / train.outputs["adapter"])
-            for ts in test_sets:
+            for ts in [*test_sets, *([calib] if calib else [])]:
                 ft = PlannedEval(
                     FINETUNED_LABEL,
                     self.eval_config(
@@ -433,10 +463,12 @@ class ExperimentRun(StageEngine):
                 )
                 m = self.evaluate(ft, "finetuned", train.token)
                 if m is not None:
-                    evals.append((ft, m))
+                    (calibration if ts is calib else evals).append((ft, m))
+        if not calib:  # the validation split is a test set: its evaluations calibrate
+            calibration = [(j, m) for j, m in evals if j.test_set and j.test_set.split == "val"]
         if not evals and "report" in self.selected:
             raise BizztuneError("no evaluation has finished, so there is nothing to report")
-        rep = self.report(task, evals, train, split) if evals else None
+        rep = self.report(task, evals, train, split, calibration) if evals else None
         if rep is not None:
             self.result.summary = rep.outputs.get("summary", {})
             self.result.reports = [self.dir / p for p in rep.outputs.get("files", [])]

@@ -21,26 +21,32 @@ def _text(ex: Example) -> str:
 
 
 class MajorityProvider:
-    """Predicts the most frequent train label of every field."""
+    """Predicts the most frequent train label of every field; its probabilities are the train
+    split's label frequencies (the prior), the same for every item."""
 
     name = "majority"
 
     def __init__(self, config: ProviderConfig) -> None:
         self.model = "majority"
         self.labels: dict[str, str] = {}
+        self.prior: dict[str, dict[str, float]] = {}
 
     def fit(self, train: Sequence[Example], schema: Schema) -> None:
         for f in schema.fields:
             counts = Counter(ex.labels[f.name] for ex in train)
             # ties broken by taxonomy order, so the result does not depend on row order
             self.labels[f.name] = max(f.labels, key=lambda lab: (counts[lab], -f.labels.index(lab)))
+            total = sum(counts.values()) or 1
+            self.prior[f.name] = {lab: c / total for lab, c in counts.items() if c}
 
     def complete(self, requests: Sequence[Request], schema: Schema) -> Iterator[Completion]:
         if not self.labels:
             raise ConfigError("the majority provider must be fitted on a train split first")
         for r in requests:
             yield Completion(
-                r.id, json.dumps({k: self.labels[k] for k in r.fields}, ensure_ascii=False)
+                r.id,
+                json.dumps({k: self.labels[k] for k in r.fields}, ensure_ascii=False),
+                probs={k: dict(self.prior[k]) for k in r.fields if k in self.prior},
             )
 
 
@@ -48,7 +54,10 @@ class TfidfProvider:
     """Word and character n-gram TF-IDF with one logistic regression per field.
 
     The subcategory model's answer also fixes the category through the hierarchy when the
-    task has one, which is both more accurate and always consistent.
+    task has one, which is both more accurate and always consistent. Its probabilities are the
+    regressions' ``predict_proba``; a parent fixed by its child gets its children's
+    probabilities summed (the answered parent is the best child's, whose sum need not be the
+    largest), and the answer's probability is the product over the leaf fields.
     """
 
     name = "tfidf"
@@ -87,9 +96,12 @@ class TfidfProvider:
             self.pipes[f.name] = pipe
         self.schema = schema
 
-    def _predict(self, field: str, texts: list[str]) -> list[str]:
+    def _proba(self, field: str, texts: list[str]) -> list[dict[str, float]]:
         p = self.pipes[field]
-        return [p] * len(texts) if isinstance(p, str) else [str(x) for x in p.predict(texts)]
+        if isinstance(p, str):
+            return [{p: 1.0}] * len(texts)
+        classes = [str(c) for c in p.classes_]
+        return [dict(zip(classes, map(float, row), strict=True)) for row in p.predict_proba(texts)]
 
     def complete(self, requests: Sequence[Request], schema: Schema) -> Iterator[Completion]:
         if not self.pipes:
@@ -98,15 +110,25 @@ class TfidfProvider:
         texts = [_text(r.example) for r in requests if r.example is not None]
         if len(texts) != len(requests):
             raise ConfigError("the tfidf provider needs the raw item of every request")
-        preds = {f: self._predict(f, texts) for f in schema.names}
+        proba = {f: self._proba(f, texts) for f in schema.names}
         dt = (time.perf_counter() - t0) / max(len(requests), 1)
         for i, r in enumerate(requests):
-            ans = {f: preds[f][i] for f in schema.names}
+            probs = {f: proba[f][i] for f in schema.names}
+            # predict() is the argmax of predict_proba (ties: the first class, as sklearn does)
+            ans = {f: max(probs[f], key=probs[f].__getitem__) for f in schema.names}
             for f in schema.fields:  # the finer field decides its parent
                 if f.parent and f.parent in ans and ans[f.name] in f.parent_of:
                     ans[f.parent] = f.parent_of[ans[f.name]]
+                    summed: dict[str, float] = {}
+                    for lab, p in probs[f.name].items():
+                        par = f.parent_of.get(lab, lab)
+                        summed[par] = summed.get(par, 0.0) + p
+                    probs[f.parent] = summed
             yield Completion(
-                r.id, json.dumps({k: ans[k] for k in r.fields}, ensure_ascii=False), latency_s=dt
+                r.id,
+                json.dumps({k: ans[k] for k in r.fields}, ensure_ascii=False),
+                latency_s=dt,
+                probs={k: probs[k] for k in r.fields},
             )
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bizztune.data.shift import shift_note, shift_table
+from bizztune.eval.costs import CostsConfig, is_api, read_train_summary
 from bizztune.eval.paired import (
     BASE_LABEL,
     FINETUNED_LABEL,
@@ -39,7 +40,8 @@ from bizztune.eval.tables import (
     truncation_note,
     usage_table,
 )
-from bizztune.providers.api.prices import price_of
+from bizztune.providers.api.prices import api_price
+from bizztune.report.decision import decide
 from bizztune.report.html import Section, render_html
 from bizztune.report.plots import plot_accuracy, plot_confusion, plot_loss
 
@@ -90,13 +92,16 @@ def _price_cached_answers(run: dict[str, Any]) -> None:
     The report prices their recorded token counts at list price, so cost per 1,000 tickets is
     what the tickets cost, whether or not a cache answered."""
     usage = run["metrics"].get("usage") or {}
-    model = (run["config"].get("provider_info") or {}).get("model")
+    info = run["config"].get("provider_info") or {}
+    model = info.get("model")
     if not model or not usage.get("cached_items") or not run["metrics"].get("n"):
         return
-    price = price_of(str(model))
+    if not is_api(run):
+        return
+    price = api_price(str(model), info.get("family"))
     if price is None:
         return
-    cost = (usage["prompt_tokens"] * price[0] + usage["completion_tokens"] * price[1]) / 1e6
+    cost = price.usd(usage["prompt_tokens"], usage["completion_tokens"])
     usage["cost_usd"] = cost
     usage["cost_per_1000"] = cost / run["metrics"]["n"] * 1000
 
@@ -111,14 +116,18 @@ def write_experiment_report(
     confusion: str = "all",
     config: Any = None,
     shift: Mapping[str, Mapping[str, Any]] | None = None,
+    calibration: Mapping[str, Path] | None = None,
+    costs: CostsConfig | None = None,
 ) -> dict[str, Any]:
     """Write ``report.md`` (plots under ``report/plots``) and ``report.html`` into ``run_dir``.
 
     ``evals``: (label, eval run folder, display name) per model, or such lists by test set
     name (the first set is the run's own test split); labels ``base`` and ``finetuned`` mark
     the open model before and after fine-tuning. ``shift``: ``bizztune.data.shift`` results by
-    test set name. Returns the files written and the summary: the first set's at the top level,
-    every set's under ``test_sets``, and one verdict that names each set.
+    test set name. ``calibration``: label -> the model's eval run on the validation split, to
+    fit its temperatures; ``costs``: the cost model (``CostsConfig()`` when None). Returns the
+    files written and the summary: the first set's at the top level, every set's under
+    ``test_sets``, one verdict that names each set, and the Decision with its costs.
     """
     by_set = dict(evals) if isinstance(evals, Mapping) else {"test split": evals}
     skipped = dict(skipped or {})
@@ -126,20 +135,28 @@ def write_experiment_report(
     sections: list[Section] = []
     summaries: dict[str, dict[str, Any]] = {}
     first_n = 0
-    for i, (set_name, items) in enumerate(by_set.items()):
+    loaded: dict[str, dict[str, dict[str, Any]]] = {}
+    for set_name, items in by_set.items():
         runs: dict[str, dict[str, Any]] = {}
         for label, d, display in items:
             r = load_run(d)
             r["metrics"]["model"] = display
             _price_cached_answers(r)
             runs[label] = r
-        if not runs:
-            continue
+        if runs:
+            loaded[set_name] = runs
+    cal_runs = {label: load_run(d) for label, d in (calibration or {}).items()}
+    train = read_train_summary({}, train_dir) if train_dir is not None else None
+    seed = int(getattr(config, "seed", 0) or 0)
+    dec = decide(loaded, cal_runs, costs or CostsConfig(), train, seed)
+    for i, (set_name, runs) in enumerate(loaded.items()):
         suffix = "" if i == 0 else f"-{_slug(set_name)}"
         if not summaries:
             first_n = int(next(iter(runs.values()))["metrics"]["n"])
         summaries[set_name] = summarize_answer(runs)
-        sections += _sections(runs, set_name, suffix, skipped if i == 0 else {})
+        own = _sections(runs, set_name, suffix, skipped if i == 0 else {})
+        at = next((k for k, sec in enumerate(own) if sec[0] == "skipped"), len(own))
+        sections += [*own[:at], *dec.set_sections.get(set_name, []), *own[at:]]
         plots.append(
             (
                 f"accuracy{suffix}",
@@ -156,6 +173,8 @@ def write_experiment_report(
                         plot_confusion(r),
                     )
                 )
+    sections += dec.sections
+    plots += dec.plots
     if shift:
         fields = list(next(iter(shift.values()))["labels"])
         sections.append(
@@ -184,6 +203,14 @@ def write_experiment_report(
     summary = {**first, "verdict": verdict}
     if many:
         summary["test_sets"] = summaries
+    summary["decision"] = dec.summary.get("decision")
+    summary["costs"] = dec.summary.get("costs")
+    summary["calibration"] = {
+        s: v["calibration"] for s, v in (dec.summary.get("test_sets") or {}).items()
+    }
+    summary["cascades"] = {
+        s: v["cascades"] for s, v in (dec.summary.get("test_sets") or {}).items()
+    }
     if shift:
         summary["data_shift"] = {
             name: {
@@ -194,7 +221,8 @@ def write_experiment_report(
             for name, r in shift.items()
         }
     intro = [verdict, _setup_line(config, first_n, list(summaries))]
-    md = _markdown(title, intro, sections, plots)
+    lead = (dec.text, dec.decision) if dec.decision is not None else None
+    md = _markdown(title, intro, sections, plots, lead)
     files = [run_dir / "report.md"]
     files[0].write_text(md, encoding="utf-8")
     (run_dir / "summary.json").write_text(
@@ -202,7 +230,7 @@ def write_experiment_report(
     )
     files.append(run_dir / "summary.json")
     if write_html:
-        page = render_html(title, intro, sections, plots, config, run_dir)
+        page = render_html(title, intro, sections, plots, config, run_dir, lead)
         (run_dir / "report.html").write_text(page, encoding="utf-8")
         files.append(run_dir / "report.html")
     return {"files": [str(f) for f in files], "summary": summary}
@@ -318,9 +346,17 @@ def _setup_line(config: Any, n: int, sets: Sequence[str] = ()) -> str:
 
 
 def _markdown(
-    title: str, intro: list[str], sections: list[Section], plots: list[tuple[str, str, bytes]]
+    title: str,
+    intro: list[str],
+    sections: list[Section],
+    plots: list[tuple[str, str, bytes]],
+    lead: tuple[str, Section] | None = None,
 ) -> str:
-    parts = [f"# {title}", "", f"**{intro[0]}**", "", *intro[1:], ""]
+    parts = [f"# {title}", ""]
+    if lead is not None:
+        text, (_key, heading, table, note) = lead
+        parts += [f"## {heading}", "", f"**{text}**", "", table, "", note, ""]
+    parts += [f"**{intro[0]}**", "", *intro[1:], ""]
     for _key, heading, table, note in sections:
         parts += [f"## {heading}", "", table, "", note, ""]
     parts += ["## Plots", ""]

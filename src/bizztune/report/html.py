@@ -44,6 +44,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:
 margin:2em auto;padding:0 1em;color:#1f2328;line-height:1.45}
 h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}
 .verdict{background:#f0f6ff;border-left:4px solid #0969da;padding:.8em 1em}
+.decision{background:#effaf1;border-left:4px solid #1a7f37;padding:.8em 1em;font-weight:600}
 .bt-table{border-collapse:collapse;margin:1em 0;font-size:.9em;display:block;overflow-x:auto}
 .bt-table th,.bt-table td{border:1px solid #d0d7de;padding:.3em .6em;white-space:nowrap}
 .bt-table th{background:#f6f8fa}.bt-table td.num{text-align:right}
@@ -60,10 +61,20 @@ def render_html(
     plots: list[tuple[str, str, bytes]],
     config: Any,
     run_dir: Path,
+    lead: tuple[str, Section] | None = None,
 ) -> str:
+    """The page; ``lead``: the Decision's sentences and its section, shown first."""
     esc = html.escape
-    body = [
-        f"<h1>{esc(title)}</h1>",
+    body = [f"<h1>{esc(title)}</h1>"]
+    if lead is not None:
+        text, (key, heading, table, note) = lead
+        body += [
+            f"<h2>{esc(heading)}</h2>",
+            f'<p class="decision" id="decision-text">{esc(text)}</p>',
+            md_table_to_html(table, key),
+            f'<p class="note">{esc(note)}</p>',
+        ]
+    body += [
         f'<p class="verdict" id="verdict">{esc(intro[0])}</p>',
         *(f'<p class="note">{esc(x)}</p>' for x in intro[1:]),
     ]

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from bizztune.core.errors import MissingKeyError
 from bizztune.core.interfaces import Message, ProviderConfig
+from bizztune.providers.api.logprobs import TokenLogprob, read_logprobs
 
 
 # -- what a backend raises ------------------------------------------------------------------------
@@ -50,6 +51,10 @@ class FormatRejected(RequestFailed):
     """The server refused ``response_format``: ask again without it."""
 
 
+class LogprobsRejected(RequestFailed):
+    """The server refused ``logprobs``/``top_logprobs``: ask again without them."""
+
+
 class FatalError(Exception):
     """Every further request would fail the same way (unknown model, HTTP 403): stop."""
 
@@ -70,6 +75,10 @@ class ChatCall:
     response_format: dict[str, Any] | None
     """OpenAI-shaped: ``{"type": "json_object"}`` or ``{"type": "json_schema", ...}``."""
     timeout_s: float
+    top_logprobs: int | None = None
+    """Ask for token log-probabilities with this many alternatives per token (OpenAI's
+    ``logprobs: true, top_logprobs: k``); None: do not ask. Backends whose API has no such
+    parameter (mistral) ignore it."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,8 @@ class ChatResult:
     completion_tokens: int = 0
     cost_usd: float | None = None
     """The backend's own cost figure; None: use the price table."""
+    logprobs: tuple[TokenLogprob, ...] | None = None
+    """The answer's tokens with their log-probabilities, when the server returned them."""
 
 
 class ChatBackend(Protocol):
@@ -160,6 +171,8 @@ _FORMAT_WORDS = re.compile(r"response[_ ]?format|json[_ ]schema|json_object|json
 def status_error(status: int, message: str, wait: float | None = None) -> Exception:
     """The exception for an HTTP error status."""
     what = f"HTTP {status}: {message}"
+    if status in (400, 422) and "logprob" in message.lower():
+        return LogprobsRejected(what)
     if status == 401:
         return KeyRejected(what)
     if status == 429 or status in (408, 409) or status >= 500:
@@ -194,4 +207,4 @@ def read_chat_response(resp: Any) -> ChatResult:
         completion = int(getattr(usage, "completion_tokens", 0) or 0)
     except (AttributeError, TypeError, IndexError, KeyError, ValueError) as e:
         raise RequestFailed(f"malformed response: {type(e).__name__}: {e}") from e
-    return ChatResult(content, prompt, completion)
+    return ChatResult(content, prompt, completion, logprobs=read_logprobs(choices[0]))

@@ -28,8 +28,13 @@ client:
 - Each successful answer is written to the on-disk cache (``config.cache_dir``) the moment it
   arrives, keyed by provider, model, base URL, messages and parameters. A rerun is answered
   from the cache (``cached=True``, cost 0, original token counts and latency) without a key.
-- Cost is the backend's own figure (litellm) or the price table (``prices.py``); unknown
-  models cost 0.
+- Cost is the backend's own figure (litellm) or the price (``prices.py``: litellm's cost map,
+  then the project's table); unknown models cost 0.
+- Token log-probabilities are asked for (``logprobs``, ``top_logprobs``: ``extra["top_logprobs"]``,
+  20 by default, 0 to switch off); where the server returns them, each answer carries label
+  probabilities (``logprobs.py``), which the cache keeps with the answer. A server that answers
+  HTTP 400 about ``logprobs`` is asked again without them, and remembered. Asking is not part of
+  the cache key: answers cached without probabilities are reused as they are.
 """
 
 from __future__ import annotations
@@ -53,17 +58,21 @@ from bizztune.providers.api.backend import (
     FatalError,
     FormatRejected,
     KeyRejected,
+    LogprobsRejected,
     RequestFailed,
     TransientError,
 )
 from bizztune.providers.api.cache import ResponseCache, cache_key
-from bizztune.providers.api.prices import price_of
+from bizztune.providers.api.logprobs import answer_probs
+from bizztune.providers.api.prices import api_price
 
 log = logging.getLogger("bizztune.api")
 
 Format = Literal["text", "json", "schema"]
 _LEVEL: dict[Format, int] = {"text": 0, "json": 1, "schema": 2}
 _KNOWN_PARAMS = {"json", "temperature", "seed", "max_tokens"}
+TOP_LOGPROBS = 20
+"""Alternatives asked for per token: OpenAI's maximum, and vLLM's default limit."""
 
 
 def answer_schema(schema: Schema, fields: Sequence[str]) -> dict[str, Any]:
@@ -112,7 +121,13 @@ class ApiProvider:
         self.cache = ResponseCache(config.cache_dir) if config.cache_dir else None
         self.backoff_s = _number(config.extra, "backoff_s", 1.0)
         self.max_backoff_s = _number(config.extra, "max_backoff_s", 60.0)
-        self.price = price_of(model)
+        self.price = api_price(model, family)
+        top = config.extra.get("top_logprobs", TOP_LOGPROBS)
+        if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+            raise ConfigError(
+                f"provider extra.top_logprobs must be a whole number >= 0, not {top!r}"
+            )
+        self.top_logprobs: int | None = top or None
         self.stats: Counter[str] = Counter()
         """http_calls, retries, cache_hits, failed: for logs and tests."""
         self._format_cap: int = _LEVEL["schema"]
@@ -176,6 +191,8 @@ class ApiProvider:
                     completion_tokens=int(hit.get("completion_tokens", 0)),
                     cost_usd=0.0,
                     cached=True,
+                    probs=hit.get("probs"),
+                    confidence=hit.get("confidence"),
                 )
             else:
                 todo.append((r, fmt, params, key))
@@ -189,7 +206,7 @@ class ApiProvider:
         )
         try:
             futures: list[Future[Completion]] = [
-                pool.submit(self._answer, backend, r, fmt, params, key, stop)
+                pool.submit(self._answer, backend, r, schema, fmt, params, key, stop)
                 for r, fmt, params, key in todo
             ]
             for fut in as_completed(futures):
@@ -210,6 +227,7 @@ class ApiProvider:
         self,
         backend: ChatBackend,
         r: Request,
+        schema: Schema,
         fmt: Format,
         params: Mapping[str, Any],
         key: str,
@@ -226,6 +244,7 @@ class ApiProvider:
                 max_tokens=params["max_tokens"],
                 response_format=_response_format(level, params.get("schema")),
                 timeout_s=self.config.timeout_s,
+                top_logprobs=self.top_logprobs if r.fields else None,
             )
             if stop.is_set():  # the run is stopping: an error elsewhere, or an interrupt
                 return Completion(r.id, None, error="cancelled")
@@ -237,6 +256,11 @@ class ApiProvider:
                 if level == 0:
                     return self._failed(r, str(e))
                 self._lower_format(level, e)
+                continue
+            except LogprobsRejected as e:
+                if call.top_logprobs is None:
+                    return self._failed(r, str(e))
+                self._no_logprobs(e)
                 continue
             except TransientError as e:
                 retries += 1
@@ -276,6 +300,8 @@ class ApiProvider:
                 raise ProviderError(f"{self.name} at {self.where}: {e}") from None
             latency = time.perf_counter() - t0
             cost = res.cost_usd if res.cost_usd is not None else self._cost(res)
+            got = answer_probs(res.text, res.logprobs, schema, r.fields) if res.logprobs else None
+            probs, conf = got if got else (None, None)
             if self.cache is not None:
                 self.cache.put(
                     key,
@@ -290,6 +316,8 @@ class ApiProvider:
                         "base_url": self.base_url,
                         "response_format": call.response_format,
                         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "probs": probs,
+                        "confidence": conf,
                     },
                 )
             return Completion(
@@ -299,6 +327,8 @@ class ApiProvider:
                 prompt_tokens=res.prompt_tokens,
                 completion_tokens=res.completion_tokens,
                 cost_usd=cost,
+                probs=probs,
+                confidence=conf,
             )
 
     def _delay(self, retry: int, wait: float | None) -> float:
@@ -321,6 +351,17 @@ class ApiProvider:
                     names[level - 1],
                 )
 
+    def _no_logprobs(self, e: Exception) -> None:
+        with self._lock:
+            if self.top_logprobs is not None:
+                self.top_logprobs = None
+                log.warning(
+                    "%s at %s refused logprobs (%s): answers carry no label probabilities",
+                    self.name,
+                    self.where,
+                    e,
+                )
+
     def _cost(self, res: ChatResult) -> float:
         if self.price is None:
             level = logging.INFO if self.base_url else logging.WARNING
@@ -328,12 +369,11 @@ class ApiProvider:
                 "price",
                 "no price known for model %r: cost counted as 0 (see PRICES in %s)",
                 self.model,
-                price_of.__module__,
+                api_price.__module__,
                 level=level,
             )
             return 0.0
-        p_in, p_out = self.price
-        return (res.prompt_tokens * p_in + res.completion_tokens * p_out) / 1e6
+        return self.price.usd(res.prompt_tokens, res.completion_tokens)
 
     def _failed(self, r: Request, error: str) -> Completion:
         self._count("failed")

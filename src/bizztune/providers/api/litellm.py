@@ -56,6 +56,10 @@ class LitellmBackend:
             kwargs["seed"] = call.seed
         if call.response_format is not None:
             kwargs["response_format"] = call.response_format
+        if call.top_logprobs is not None:
+            # passed on where the provider takes them; drop_params drops them elsewhere
+            kwargs["logprobs"] = True
+            kwargs["top_logprobs"] = call.top_logprobs
         if self.base_url:
             kwargs["api_base"] = self.base_url
         if self.api_key:
@@ -72,7 +76,7 @@ class LitellmBackend:
             cost: float | None = float(self.litellm.completion_cost(completion_response=resp))
         except Exception:  # litellm raises for models missing from its price map
             cost = None
-        return ChatResult(res.text, res.prompt_tokens, res.completion_tokens, cost)
+        return ChatResult(res.text, res.prompt_tokens, res.completion_tokens, cost, res.logprobs)
 
 
 def create(config: ProviderConfig) -> ApiProvider:

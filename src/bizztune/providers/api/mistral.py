@@ -6,7 +6,9 @@
 Aliases (``open-mistral-7b``, ``mistral-small-latest``) name their model; any other model goes
 through ``--model``. ``--base-url`` points the client elsewhere (a trailing ``/v1`` is fine).
 Retries, concurrency, the cache and cost are ``bizztune.providers.api``'s; this module only
-makes one call and maps the client's exceptions.
+makes one call and maps the client's exceptions. Mistral's chat API returns no token
+log-probabilities, so its answers carry no label probabilities (the evaluator records 1 for the
+label answered).
 """
 
 from __future__ import annotations

@@ -61,6 +61,9 @@ class OpenAIBackend:
             kwargs["seed"] = call.seed
         if call.response_format is not None:
             kwargs["response_format"] = call.response_format
+        if call.top_logprobs is not None:
+            kwargs["logprobs"] = True
+            kwargs["top_logprobs"] = call.top_logprobs
         try:
             resp = self.client.chat.completions.create(**kwargs)
         except Exception as e:

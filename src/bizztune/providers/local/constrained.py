@@ -24,7 +24,8 @@ are fed in the same forward pass as the tokens that branch.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import product
@@ -107,6 +108,66 @@ def answer_space(schema: Schema, fields: Sequence[str], stages: Stages = "group"
         options=tuple(options),
         texts=tuple(answer_text(o, wanted) for o in options),
     )
+
+
+def field_probs(
+    schema: Schema,
+    space: AnswerSpace,
+    option: int,
+    tables: Mapping[int, Mapping[Key, float]],
+) -> tuple[dict[str, dict[str, float]], float]:
+    """Per field, label -> probability, and the probability of the chosen answer, from one
+    request's stage tables (stage -> key -> constrained log-probability; a stage whose key was
+    already decided has no table).
+
+    A stage's keys hold the values of every field decided up to it, so a field's distribution
+    is its stage's table summed over the other fields' values. Within one stage (the default
+    ``group`` stages decide a subcategory with its category) that marginal is exact; a field
+    of a later stage is conditional on the labels chosen before it (urgency given the chosen
+    subcategory), because the model was never asked under the others. With ``field`` stages a
+    child decided after its parent gets P(parent) * P(child | parent) under the chosen parent,
+    and the mass of every other parent shared equally among its children. The answer's
+    probability is exact: the product over stages of its key's probability (chain rule).
+    """
+    chosen = space.options[option]
+    out: dict[str, dict[str, float]] = {}
+    stage_of: dict[str, int] = {}
+    decided: list[str] = []
+    log_joint = 0.0
+    for s, group in enumerate(space.stages):
+        before = len(decided)
+        decided.extend(group)
+        table = tables.get(s)
+        if table:
+            key = tuple(chosen[f] for f in decided)
+            log_joint += table.get(key, -math.inf)
+        for j, name in enumerate(group):
+            stage_of[name] = s
+            if not table:
+                out[name] = {chosen[name]: 1.0}
+                continue
+            dist: dict[str, float] = {}
+            for key, lp in table.items():
+                dist[key[before + j]] = dist.get(key[before + j], 0.0) + math.exp(lp)
+            out[name] = dist
+    for name in space.fields:
+        f = schema.field(name)
+        if f.parent is None or f.parent not in stage_of or stage_of[f.parent] >= stage_of[name]:
+            continue
+        parent, cond = out[f.parent], out[name]
+        siblings: dict[str, int] = {}
+        for lab in f.labels:
+            siblings[f.parent_of.get(lab, "")] = siblings.get(f.parent_of.get(lab, ""), 0) + 1
+        joint: dict[str, float] = {}
+        for lab in f.labels:
+            par = f.parent_of.get(lab, "")
+            p = parent.get(par, 0.0) * (
+                cond.get(lab, 0.0) if par == chosen[f.parent] else 1.0 / siblings[par]
+            )
+            if p > 0:
+                joint[lab] = p
+        out[name] = joint
+    return out, math.exp(log_joint)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class HeadProvider:
             config.model, config.adapter, config.load_in_4bit, config.device, config.dtype
         )
         self.pad_id = int(self.tok.pad_token_id if self.tok.pad_token_id is not None else 0)
+        self.device = next(self.clf.parameters()).device
         self.scores: dict[str, dict[str, dict[str, float]]] = {}
         """Request id -> field -> label -> probability."""
         self.truncated = 0
@@ -63,6 +64,9 @@ class HeadProvider:
                     json.dumps(answer, ensure_ascii=False),
                     latency_s=dt,
                     prompt_tokens=len(seq),
+                    # the heads' own probabilities; the answer's is the product over the leaf
+                    # fields (the evaluator's default), the heads being independent given the text
+                    probs={f: dict(probs[f]) for f in r.fields if f in probs},
                 )
 
     def _messages(self, r: Request) -> list[dict[str, str]]:

@@ -34,7 +34,14 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Completion, ProviderConfig, Request, Schema
-from bizztune.providers.local.constrained import AnswerSpace, AnswerTrie, Stages, answer_space
+from bizztune.providers.local.constrained import (
+    AnswerSpace,
+    AnswerTrie,
+    Key,
+    Stages,
+    answer_space,
+    field_probs,
+)
 from bizztune.providers.local.inputs import MAX_INPUT_TOKENS, fit_context, prompt_limit
 
 log = logging.getLogger(__name__)
@@ -138,12 +145,13 @@ class HFProvider:
                     batch = items[i : i + bs]
                     suffixes = [ids[len(prefix) :] for _, ids in batch]
                     t0 = time.perf_counter()
+                    outs: Sequence[tuple[str, int, Any]]
                     if self.config.decoding == "constrained":
                         outs = self._constrained(batch, suffixes, kv, len(prefix), schema, fields)
                     else:
                         outs = self._free(batch, suffixes, kv, len(prefix))
                     per_item = (time.perf_counter() - t0) / len(batch) + prefix_s
-                    for (req, ids), (text, n_out) in zip(batch, outs, strict=True):
+                    for (req, ids), (text, n_out, probs) in zip(batch, outs, strict=True):
                         yield Completion(
                             request_id=req.id,
                             text=text,
@@ -151,6 +159,8 @@ class HFProvider:
                             prompt_tokens=len(ids),
                             completion_tokens=n_out,
                             truncated_tokens=cut[req.id],
+                            probs=probs[0] if probs else None,
+                            confidence=probs[1] if probs else None,
                         )
 
     # -- prompts and the shared prefix ---------------------------------------------------------
@@ -283,7 +293,7 @@ class HFProvider:
         suffixes: list[list[int]],
         kv: list[tuple[Any, Any]],
         n_prefix: int,
-    ) -> list[tuple[str, int]]:
+    ) -> list[tuple[str, int, None]]:
         B = len(batch)
         rows = self._start(kv, n_prefix, B)
         limits = [int(r.params.get("max_tokens", self.config.max_new_tokens)) for r, _ in batch]
@@ -311,7 +321,8 @@ class HFProvider:
                 nodes[b], want[b] = [Node(nxt, -1)], [0]
             if all(done):
                 break
-        return [(self.tok.decode(o, skip_special_tokens=True), len(o)) for o in out]
+        # Free text has no label probabilities here: the evaluator records 1 for its answer.
+        return [(self.tok.decode(o, skip_special_tokens=True), len(o), None) for o in out]
 
     def _pick(self, logp: Any) -> int:
         import torch
@@ -348,7 +359,9 @@ class HFProvider:
         n_prefix: int,
         schema: Schema,
         fields: tuple[str, ...],
-    ) -> list[tuple[str, int]]:
+    ) -> list[tuple[str, int, tuple[dict[str, dict[str, float]], float]]]:
+        """Each item's answer text, its token count, and its label probabilities with the
+        answer's own probability (``constrained.field_probs`` of the stage tables)."""
         space, trie = self._space(schema, fields, batch[0][1])
         B = len(batch)
         rows = self._start(kv, n_prefix, B)
@@ -356,6 +369,7 @@ class HFProvider:
         fed = [trie.ROOT] * B  # the deepest committed node on the decided path
         pending = [list(s) for s in suffixes]  # prompt tokens not yet run
         root_logp: list[Any] = [None] * B
+        tables: list[dict[int, dict[Key, float]]] = [{} for _ in range(B)]
         for req, _ in batch:
             self.scores[req.id] = []
         for stage in range(len(space.stages)):
@@ -396,23 +410,25 @@ class HFProvider:
                     continue
                 at_logp = {n: (root_logp[b] if n == trie.ROOT else next(got)) for n in plan.branch}
                 best, table = self._choose(trie, plan, at_logp, stage)
-                self.scores[batch[b][0].id].append(table)
+                tables[b][stage] = table
+                self.scores[batch[b][0].id].append({"|".join(k): v for k, v in table.items()})
                 done_path = set(trie.path(fed[b]))
                 new = [n for n in trie.path(best) if n in rows.col[b] and n not in done_path]
                 self._commit(rows, b, [rows.col[b][n] for n in new])
                 if new:
                     fed[b] = new[-1]
                 at[b] = best
-        outs: list[tuple[str, int]] = []
+        outs: list[tuple[str, int, tuple[dict[str, dict[str, float]], float]]] = []
         for b in range(B):
             opt = trie.option(at[b])
-            outs.append((space.texts[opt], len(trie.seqs[opt])))
+            probs = field_probs(schema, space, opt, tables[b])
+            outs.append((space.texts[opt], len(trie.seqs[opt]), probs))
         return outs
 
     @staticmethod
     def _choose(
         trie: AnswerTrie, plan: Any, at_logp: dict[int, Any], stage: int
-    ) -> tuple[int, dict[str, float]]:
+    ) -> tuple[int, dict[Key, float]]:
         """The best determination node of a stage, and every key's log-probability."""
         import torch
 
@@ -426,9 +442,9 @@ class HFProvider:
             score = sum(restricted[n][t] for n, t in steps)
             (key,) = trie.stage_keys(end, stage)
             by_key.setdefault(key, []).append((score, end))
-        table = {"|".join(k): _logsumexp([s for s, _ in v]) for k, v in by_key.items()}
+        table = {k: _logsumexp([s for s, _ in v]) for k, v in by_key.items()}
         # Ties go to the answer listed first in the schema.
-        best_key = max(by_key, key=lambda k: (table["|".join(k)], -min(e for _, e in by_key[k])))
+        best_key = max(by_key, key=lambda k: (table[k], -min(e for _, e in by_key[k])))
         best_end = max(by_key[best_key], key=lambda se: (se[0], -se[1]))[1]
         return best_end, table
 

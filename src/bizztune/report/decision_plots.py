@@ -1,0 +1,158 @@
+"""The decision's plots, as PNG bytes: reliability diagrams, risk-coverage curves, cascades over
+their threshold, and monthly cost against volume.
+
+    png = plot_reliability([("tfidf", bins_raw, bins_calibrated), ...])
+
+matplotlib with the Agg backend, no timestamp in the files (``plots._png``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bizztune.report.plots import _png, _pyplot
+
+Bins = Sequence[dict[str, float]]
+
+
+def plot_reliability(panels: Sequence[tuple[str, Bins, Bins | None]]) -> bytes:
+    """One panel per model: accuracy against confidence per bin, raw and calibrated, with the
+    diagonal of perfect calibration; marker areas follow the items in the bin."""
+    plt = _pyplot()
+    cols = min(3, len(panels))
+    rows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.0 * cols, 3.8 * rows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    for ax, (name, raw, cal) in zip(axes.flat, panels, strict=False):
+        ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfect")
+        for bins, label, color in ((raw, "raw", "tab:red"), (cal, "calibrated", "tab:blue")):
+            if not bins:
+                continue
+            total = sum(b["n"] for b in bins)
+            ax.plot(
+                [b["confidence"] for b in bins],
+                [b["accuracy"] for b in bins],
+                marker="o",
+                color=color,
+                label=label,
+            )
+            ax.scatter(
+                [b["confidence"] for b in bins],
+                [b["accuracy"] for b in bins],
+                s=[20 + 400 * b["n"] / total for b in bins],
+                color=color,
+                alpha=0.25,
+            )
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("confidence of the whole answer", fontsize=8)
+        ax.set_ylabel("share fully right", fontsize=8)
+        ax.set_title(name, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle("Reliability diagrams (10 equal-width bins)", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_risk_coverage(curves: Sequence[tuple[str, Sequence[float], Sequence[float]]]) -> bytes:
+    """Error rate of the most confident items against the share of items answered."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name, coverage, risk in curves:
+        ax.plot([100 * c for c in coverage], [100 * r for r in risk], label=name)
+    ax.set_xlabel("coverage: tickets answered, most confident first (%)")
+    ax.set_ylabel("risk: share of them not fully right (%)")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(bottom=0)
+    ax.set_title("Risk-coverage per model")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def plot_cascades(pairs: Sequence[tuple[str, Sequence[Any], float, float | None]]) -> bytes:
+    """Per cascade (name, points, fallback's accuracy, chosen threshold): joint accuracy with
+    its paired interval against the fallback, and the share deferred and cost per 1,000, over
+    the threshold."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(11, 3.6 * len(pairs)), squeeze=False)
+    for (ax_acc, ax_cost), (name, points, fb_acc, chosen) in zip(axes, pairs, strict=True):
+        pts = [p for p in points if p.threshold is not None]
+        ts = [p.threshold for p in pts]
+        acc = [100 * p.accuracy for p in pts]
+        lo = [100 * (fb_acc + p.diff_ci95[0]) for p in pts]
+        hi = [100 * (fb_acc + p.diff_ci95[1]) for p in pts]
+        ax_acc.plot(ts, acc, color="tab:blue", label="cascade")
+        ax_acc.fill_between(
+            ts, lo, hi, color="tab:blue", alpha=0.15, label="fallback + paired 95% CI"
+        )
+        ax_acc.axhline(100 * fb_acc, color="tab:orange", ls="--", label="fallback alone")
+        ax_cost.plot(
+            ts, [100 * p.deferred for p in pts], color="tab:green", label="sent to fallback %"
+        )
+        twin = ax_cost.twinx()
+        twin.plot(ts, [p.usd_per_1000 for p in pts], color="tab:purple", label="USD per 1,000")
+        twin.set_ylabel("USD per 1,000 tickets", fontsize=8)
+        for ax in (ax_acc, ax_cost):
+            if chosen is not None:
+                ax.axvline(chosen, color="black", lw=1, ls=":", label=f"chosen t = {chosen:.4g}")
+            ax.set_xlabel("threshold t on the small model's confidence", fontsize=8)
+            ax.grid(alpha=0.3)
+        ax_acc.set_ylabel("joint accuracy (%)", fontsize=8)
+        ax_acc.set_title(name, fontsize=9)
+        ax_cost.set_ylabel("tickets sent to the fallback (%)", fontsize=8)
+        ax_cost.set_title(f"{name}: deferral and cost", fontsize=9)
+        ax_acc.legend(fontsize=7, loc="lower left")
+        handles = ax_cost.get_legend_handles_labels()
+        extra = twin.get_legend_handles_labels()
+        ax_cost.legend(handles[0] + extra[0], handles[1] + extra[1], fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_cost_volume(
+    lines: Sequence[tuple[str, Callable[[float], float]]],
+    volume: float,
+    marks: Sequence[tuple[str, float]] = (),
+) -> bytes:
+    """Monthly cost of every option against tickets per month (log-log), the user's volume and
+    the break-even volumes marked."""
+    import numpy as np
+
+    plt = _pyplot()
+    lo = max(10.0, min([volume / 100, *(v / 10 for _, v in marks if v > 0)]))
+    hi = max([volume * 100, *(v * 10 for _, v in marks)])
+    xs = np.logspace(np.log10(lo), np.log10(hi), 200)
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    low, high = float("inf"), 0.0
+    for name, fn in lines:
+        ys = [max(fn(float(x)), 1e-4) for x in xs]
+        low, high = min(low, *ys), max(high, *ys)
+        ax.plot(xs, ys, label=name, lw=1.6)
+    if high > 0:
+        # at least a decade shown, so that nearly flat lines do not fill the plot with ticks
+        ax.set_yscale("log")
+        ax.set_ylim(min(low, high / 10) / 1.5, high * 1.5)
+    ax.axvline(volume, color="black", ls=":", lw=1, label=f"your volume: {volume:,.0f}/month")
+    for name, v in marks:
+        if v > 0:
+            ax.axvline(v, color="grey", ls="--", lw=0.8)
+            ax.annotate(
+                name, (v, ax.get_ylim()[0]), rotation=90, fontsize=6, va="bottom", ha="right"
+            )
+    ax.set_xscale("log")
+    plain = FuncFormatter(lambda y, _: f"{y:,.6g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: ""))
+    ax.set_xlabel("tickets per month")
+    ax.set_ylabel("USD per month (training and hosting included)")
+    ax.set_title("Monthly cost against volume")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="upper left")
+    return _png(fig)

@@ -1,0 +1,296 @@
+"""The arithmetic of the decision: calibration, the cascade, the cost model and break-even,
+against values computed by hand.
+
+    pytest tests/test_decision.py
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bizztune.core.errors import ConfigError
+from bizztune.eval.calibration import (
+    Calibration,
+    confidences,
+    ece,
+    fit_binary_temperature,
+    fit_calibration,
+    fit_temperature,
+    reliability,
+    risk_coverage,
+    scale,
+)
+from bizztune.eval.cascade import cascade_curve, cheapest_non_inferior
+from bizztune.eval.costs import CostsConfig, ModelCost, break_even
+from bizztune.eval.metrics import paired_diff_ci
+
+
+# -- calibration -----------------------------------------------------------------------------------
+def test_ece_and_reliability_by_hand() -> None:
+    conf = [0.95, 0.95, 0.55, 0.55, 0.15]
+    ok = [True, False, True, True, False]
+    bins = reliability(conf, ok)
+    assert [(b["lo"], b["n"], b["accuracy"]) for b in bins] == [
+        (0.1, 1, 0.0),
+        (0.5, 2, 1.0),
+        (0.9, 2, 0.5),
+    ]
+    # |0 - .15| * 1/5 + |1 - .55| * 2/5 + |.5 - .95| * 2/5
+    assert ece(conf, ok) == pytest.approx(0.15 / 5 + 0.45 * 2 / 5 + 0.45 * 2 / 5)
+    assert reliability([1.0], [True])[0]["lo"] == 0.9  # the last bin is closed
+    cov, risk, aurc = risk_coverage([0.9, 0.2, 0.5], [True, False, False])
+    assert cov == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert risk == pytest.approx([0.0, 0.5, 2 / 3])
+    assert aurc == pytest.approx((0 + 0.5 + 2 / 3) / 3)
+
+
+def _overconfident(n: int, seed: int) -> tuple[list[dict[str, float]], list[str]]:
+    """A model whose probabilities are the truth at temperature 1/3: far too sure."""
+    rng = np.random.default_rng(seed)
+    labels = ["a", "b", "c"]
+    z = rng.normal(0, 1.0, size=(n, 3))
+    truth = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    said = np.exp(3 * z) / np.exp(3 * z).sum(1, keepdims=True)
+    gold = [labels[rng.choice(3, p=p)] for p in truth]
+    return [dict(zip(labels, map(float, p), strict=True)) for p in said], gold
+
+
+def test_temperature_scaling_lowers_ece_on_a_miscalibrated_model() -> None:
+    val, val_gold = _overconfident(2000, seed=1)
+    test, test_gold = _overconfident(2000, seed=2)
+    t = fit_temperature(val, val_gold)
+    assert t == pytest.approx(3.0, rel=0.15)  # it finds the temperature that made it sure
+
+    def field_ece(dists: list[dict[str, float]], temp: float) -> float:
+        pred = [max(d, key=d.__getitem__) for d in dists]
+        conf = [scale(d, temp)[p] for d, p in zip(dists, pred, strict=True)]
+        return ece(conf, [p == g for p, g in zip(pred, test_gold, strict=True)])
+
+    before, after = field_ece(test, 1.0), field_ece(test, t)
+    assert before > 0.15 and after < 0.04 and after < before / 4
+    # the same through eval records: per field and for the answer's confidence
+    recs = [
+        {
+            "parsed": {"f": max(d, key=d.__getitem__)},
+            "gold": {"f": g},
+            "correct": {"f": max(d, key=d.__getitem__) == g},
+            "probs": {"f": d},
+            "confidence": max(d.values()),
+            "probs_source": "model",
+        }
+        for d, g in zip(test, test_gold, strict=True)
+    ]
+    cal = fit_calibration(recs[:1000], ["f"])
+    assert cal.fitted and cal.fields["f"] > 2 and cal.joint > 2
+    raw, calibrated = confidences(recs[1000:], ["f"]), confidences(recs[1000:], ["f"], cal)
+    assert ece(calibrated.joint, calibrated.joint_correct) < ece(raw.joint, raw.joint_correct) / 3
+    # a model without probabilities is left as it is
+    onehot = [{**r, "probs_source": "none"} for r in recs[:50]]
+    assert fit_calibration(onehot, ["f"]) == Calibration({"f": 1.0}, 1.0, 50, False)
+
+
+def test_binary_temperature_softens_a_sure_joint_confidence() -> None:
+    # always 0.99 sure, right 3 times in 4: the fitted confidence is 0.75
+    t = fit_binary_temperature([0.99] * 400, [i % 4 != 0 for i in range(400)])
+    assert 1 / (1 + math.exp(-math.log(99) / t)) == pytest.approx(0.75, abs=1e-3)
+
+
+# -- the cascade -----------------------------------------------------------------------------------
+CONF = [0.9, 0.8, 0.6, 0.4, 0.2]
+SMALL = {"f": [True, True, False, True, False]}
+FALLBACK = {"f": [True, False, True, True, True]}
+
+
+def cost(share: float) -> float:
+    """1 USD per 1,000 for the small model on every ticket, 10 for each deferred one."""
+    return 1.0 + 10.0 * share
+
+
+def test_cascade_arithmetic_by_hand() -> None:
+    pts = cascade_curve(CONF, SMALL, FALLBACK, cost)
+    want = [
+        (0.2, 0.0, 0.6, 1.0),  # the small model answers all
+        (0.4, 0.2, 0.8, 3.0),
+        (0.6, 0.4, 0.8, 5.0),
+        (0.8, 0.6, 1.0, 7.0),  # the fallback takes the three it gets right
+        (0.9, 0.8, 0.8, 9.0),
+    ]
+    for p, w in zip(pts, want, strict=False):
+        assert (p.threshold, p.deferred, p.accuracy, p.usd_per_1000) == pytest.approx(w)
+    assert pts[-1].threshold is None and (pts[-1].deferred, pts[-1].accuracy) == (1.0, 0.8)
+    assert [p.diff for p in pts] == pytest.approx([-0.2, 0.0, 0.0, 0.2, 0.0, 0.0])
+    assert pts[1].usd_per_1000_correct == pytest.approx(3.0 / 0.8)
+    # the interval is metrics.paired_diff_ci's: the same resamples
+    for p in pts:
+        _, lo, hi = paired_diff_ci(FALLBACK["f"], p.correct)
+        assert p.diff_ci95 == pytest.approx((lo, hi))
+    # t = 0.8 never does worse than the fallback (its interval starts at 0) and costs 7 < 9 < 11
+    best = cheapest_non_inferior(pts, margin_pp=2.0)
+    assert best is not None and best.threshold == 0.8 and best.usd_per_1000 == 7.0
+    # a margin of 100 pp admits everything: the small model alone is cheapest
+    loose = cheapest_non_inferior(pts, margin_pp=100.0)
+    assert loose is not None and loose.threshold == 0.2
+
+
+# -- costs and break-even --------------------------------------------------------------------------
+def local(train_usd: float = 120.0) -> ModelCost:
+    """3.60 USD an hour, one ticket a second (0.001 USD of compute a ticket)."""
+    return ModelCost(
+        "ft",
+        "local",
+        usd_per_ticket=0.001,
+        hours_per_ticket=1 / 3600,
+        usd_per_hour=3.6,
+        train_usd=train_usd,
+    )
+
+
+def api(per_ticket: float) -> ModelCost:
+    return ModelCost("gpt", "api", usd_per_ticket=per_ticket)
+
+
+def test_break_even_by_hand() -> None:
+    pay_per_use = CostsConfig(hosting_hours_per_month=0, amortize_months=12)
+    # training 120 USD over 12 months = 10 USD a month; the API saves 0.011 - 0.001 a ticket
+    assert break_even(local(), api(0.011), pay_per_use) == pytest.approx(1000.0)
+    assert local().monthly(1000, pay_per_use) == pytest.approx(
+        api(0.011).monthly(1000, pay_per_use)
+    )
+    assert local().per_1000(1000, pay_per_use) == pytest.approx(11.0)
+    # always on: 730 h x 3.60 = 2,628 USD a month, plus 10 for training
+    always_on = CostsConfig(hosting_hours_per_month=730, amortize_months=12)
+    v = break_even(local(), api(0.011), always_on)
+    assert v == pytest.approx(2638 / 0.011)
+    assert local().monthly(v, always_on) == pytest.approx(api(0.011).monthly(v, always_on))
+    # beyond the 2.628M tickets the machine handles in 730 h, more hours are bought
+    assert local().monthly(3_000_000, always_on) == pytest.approx(3_000_000 / 3600 * 3.6 + 10)
+    # an API cheaper per ticket than the local compute never breaks even
+    assert break_even(local(), api(0.0005), pay_per_use) is None
+    assert break_even(local(0.0), api(0.002), pay_per_use) == 0.0  # nothing fixed: from the start
+    assert local().monthly(0, always_on) == 0.0
+
+
+def test_costs_config_checks() -> None:
+    with pytest.raises(ConfigError, match=r"costs\.cpu_usd_per_hour"):
+        CostsConfig(cpu_usd_per_hour=-1)
+    with pytest.raises(ConfigError, match=r"costs\.api_prices\.gpt-4"):
+        CostsConfig(api_prices={"gpt-4": [30.0]})
+    with pytest.raises(ConfigError, match="hosting_hours_per_month is at most 730"):
+        CostsConfig(hosting_hours_per_month=1000)
+    assert CostsConfig().rate("cuda:0") == 1.0 and CostsConfig().rate("cpu") == 0.1
+
+
+def test_api_prices_say_where_they_come_from() -> None:
+    from bizztune.providers.api.prices import api_price
+
+    p = api_price("gpt-4", "openai")
+    assert p is not None and (p.input, p.output) == (30.0, 60.0)
+    assert p.source.startswith("litellm ") and p.source.endswith(" cost map")
+    # litellm's map lacks open-mistral-7b: the project's table answers
+    q = api_price("open-mistral-7b", "mistral")
+    assert (
+        q is not None and q.source == "bizztune price table" and (q.input, q.output) == (0.25, 0.25)
+    )
+    # the run's own prices win
+    r = api_price("gpt-4", "openai", {"gpt-4": [1.0, 2.0]})
+    assert r is not None and (r.input, r.output, r.source) == (1.0, 2.0, "config")
+    assert api_price("my-own-model") is None
+
+
+# -- bizztune cascade, against a priced API model on the local server ------------------------------
+def test_cli_cascade_of_tfidf_and_a_served_api_model(split_dir: Path, tmp_path: Path) -> None:
+    """tfidf first, gpt-4o (the local OpenAI-compatible server, its answers with logprobs) for
+    the unsure: the curve, the chosen threshold and the break-even volume, by hand."""
+    import json
+
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.eval.evaluate import EvalConfig, run_eval
+
+    from chat_server import ChatServer, Reply
+    from conftest import run_cli
+
+    rows = {
+        json.loads(x)["description"]: json.loads(x)
+        for x in (split_dir / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    }
+
+    def script(body: dict[str, Any], n: int) -> Reply:
+        text = json.dumps(body["messages"], ensure_ascii=False)
+        [row] = [r for d, r in rows.items() if d in text]
+        labels = {k: row[k] for k in ("category", "subcategory", "urgency")}
+        return Reply(
+            content=json.dumps(labels, ensure_ascii=False), prompt_tokens=400, completion_tokens=20
+        )
+
+    tfidf, val = tmp_path / "tfidf", tmp_path / "tfidf-val"
+    run_eval(EvalConfig(provider=ProviderConfig(name="tfidf"), data=str(split_dir), out=str(tfidf)))
+    run_eval(
+        EvalConfig(
+            provider=ProviderConfig(name="tfidf"), data=str(split_dir), split="val", out=str(val)
+        )
+    )
+    with ChatServer(script) as srv:
+        gpt = run_eval(
+            EvalConfig(
+                provider=ProviderConfig(name="openai", model="gpt-4o", base_url=srv.url + "/v1"),
+                data=str(split_dir),
+                style="compact",
+                out=str(tmp_path / "gpt"),
+            )
+        )
+    out = tmp_path / "cascade"
+    args = [
+        "cascade", str(tfidf), str(gpt), "--calibration", str(val), "--out", str(out),
+        "--tickets-per-month", "20000", "--cpu-usd-per-hour", "0.2", "--hosting-hours-per-month", "100",
+    ]  # fmt: skip
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert "## Decision" in r.stdout and "## Break-even volume" in r.stdout
+    summary = json.loads((out / "cascade.json").read_text())
+    # gpt-4o: 400 prompt and 20 completion tokens a ticket at 2.5 / 10 USD per 1M (litellm's map)
+    per_ticket = (400 * 2.5 + 20 * 10.0) / 1e6
+    models = summary["costs"]["models"]
+    assert models["b"]["usd_per_ticket"] == pytest.approx(per_ticket)
+    assert models["b"]["price"]["source"].startswith("litellm")
+    # tfidf: 100 h x 0.20 USD hosted, no training; its compute fits in them: (20 + 0) / a
+    assert summary["costs"]["break_even"]["a"]["b"] == pytest.approx(100 * 0.2 / per_ticket)
+    casc = summary["test_sets"][next(iter(summary["test_sets"]))]["cascades"]["a>b"]
+    curve = casc["curve"]
+    # the gpt-4o answers are all right here: deferring more never lowers the accuracy
+    assert curve[-1]["accuracy"] == 1.0 and curve[-1]["deferred"] == 1.0
+    v, hosted = 20_000, 100 * 0.2
+    for p in curve:  # cost per 1,000: tfidf's hosting, plus gpt-4o on the deferred tickets
+        assert p["usd_per_1000"] == pytest.approx(
+            (hosted + p["deferred"] * v * per_ticket) / v * 1000
+        )
+    chosen = casc["chosen"]
+    assert chosen is not None and chosen["diff_ci95"][0] >= -0.02
+    cheaper = [p for p in curve if p["usd_per_1000"] < chosen["usd_per_1000"] - 1e-9]
+    assert all(p["diff_ci95"][0] < -0.02 for p in cheaper)  # nothing cheaper is non-inferior
+    for plot in ("reliability", "risk-coverage", "cascade", "cost-volume"):
+        assert (out / "plots" / f"{plot}.png").stat().st_size > 1000
+
+
+def test_cli_cascade_refuses_runs_of_different_items(split_dir: Path, tmp_path: Path) -> None:
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.eval.evaluate import EvalConfig, run_eval
+
+    from conftest import run_cli
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    run_eval(EvalConfig(provider=ProviderConfig(name="majority"), data=str(split_dir), out=str(a)))
+    run_eval(
+        EvalConfig(
+            provider=ProviderConfig(name="tfidf"), data=str(split_dir), split="val", out=str(b)
+        )
+    )
+    r = run_cli("cascade", str(a), str(b))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "share no scored item: score both models on the same --data" in r.stderr
+    r = run_cli("cascade", str(a), str(tmp_path / "nothing"))
+    assert r.returncode == 2 and "not a finished run directory" in r.stderr
