@@ -190,3 +190,17 @@ def test_an_interrupted_head_run_resumes_to_the_same_weights(
     ref_curve = json.loads((tmp_path / "ref" / "loss_curve.json").read_text())["train"]
     cut_curve = json.loads((cut / "loss_curve.json").read_text())["train"]
     assert [p["loss"] for p in cut_curve] == [p["loss"] for p in ref_curve]
+
+
+def test_head_lr_ratio_gives_the_heads_a_higher_learning_rate(
+    tiny_model: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "ratio"
+    r = _train(
+        tiny_model, split_dir, out, "--max-steps", "2", "--eval-steps", "0",
+        "--lr", "5e-3", "--head-lr-ratio", "10", "--lr-scheduler", "constant", "--warmup-ratio", "0",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    curve = json.loads((out / "loss_curve.json").read_text())["train"]
+    assert [p["lr"] for p in curve] == pytest.approx([5e-3, 5e-3])
+    assert [p["head_lr"] for p in curve] == pytest.approx([5e-2, 5e-2])

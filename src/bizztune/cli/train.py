@@ -19,7 +19,7 @@ from bizztune.cli.common import console
 _TRAIN_KEYS = (
     "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",
     "loraplus_ratio", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
-    "weight_decay", "batch_size", "grad_accum", "max_seq_len", "gradient_checkpointing", "bf16",
+    "weight_decay", "batch_size", "grad_accum", "head_lr_ratio", "max_seq_len", "gradient_checkpointing", "bf16",
     "group_by_length", "padding_free", "seed", "eval_steps", "logging_steps", "save_steps", "limit_train",
     "limit_val", "nproc", "resume", "device", "num_threads",
 )  # fmt: skip
@@ -64,6 +64,9 @@ def train_options(f: Any) -> Any:
         click.option("--weight-decay", type=float),
         click.option("--batch-size", type=int, help="Examples per micro-batch (per process)."),
         click.option("--grad-accum", type=int, help="Micro-batches per optimizer step."),
+        click.option(
+            "--head-lr-ratio", type=float, help="head trainer: heads learn N times faster."
+        ),
         click.option(
             "--max-seq-len", type=int, help="Leave out longer conversations (default: fit)."
         ),

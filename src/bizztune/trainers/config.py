@@ -112,6 +112,9 @@ class OptimizerParams:
     """Examples per device per micro-batch (--batch-size)."""
     grad_accum: int = 1
     """Micro-batches accumulated per optimizer step (--grad-accum)."""
+    head_lr_ratio: float = 1.0
+    """Head trainer only (--head-lr-ratio): the zero-initialised heads (and their LayerNorm)
+    learn this many times faster than the LoRA weights; 1: one learning rate for all."""
 
     def check_optimizer(self) -> None:
         if self.epochs <= 0:
@@ -128,6 +131,8 @@ class OptimizerParams:
             raise ConfigError("--warmup-ratio must be in [0, 1)")
         if self.weight_decay < 0:
             raise ConfigError("--weight-decay must be >= 0")
+        if not 0 < self.head_lr_ratio <= 1000:
+            raise ConfigError(f"--head-lr-ratio must be in (0, 1000], not {self.head_lr_ratio}")
         if self.batch_size < 1:
             raise ConfigError("--batch-size must be at least 1")
         if self.grad_accum < 1:

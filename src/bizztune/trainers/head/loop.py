@@ -255,7 +255,12 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     clf.train()
     params = [p for p in clf.parameters() if p.requires_grad]
     trainable = sum(p.numel() for p in params)
-    opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    head_ids = {id(p) for p in clf.heads.parameters()}
+    groups = [
+        {"params": [p for p in params if id(p) not in head_ids], "lr": cfg.learning_rate},
+        {"params": list(clf.heads.parameters()), "lr": cfg.learning_rate * cfg.head_lr_ratio},
+    ]
+    opt = torch.optim.AdamW(groups, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     sched = get_scheduler(
         cfg.lr_scheduler,
         opt,
@@ -321,6 +326,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
             "step": step,
             "loss": loss_sum,
             "learning_rate": sched.get_last_lr()[0],
+            "head_learning_rate": sched.get_last_lr()[1],
         }
         if do_eval and (step % eval_steps == 0 or step == total):
             v = validate(clf, val_seqs, val_y, pad_id)
@@ -340,7 +346,13 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     for old in out.glob("checkpoint-*"):
         shutil.rmtree(old, ignore_errors=True)
     train_curve = [
-        {"step": h["step"], "loss": h["loss"], "lr": h["learning_rate"]} for h in history
+        {
+            "step": h["step"],
+            "loss": h["loss"],
+            "lr": h["learning_rate"],
+            "head_lr": h.get("head_learning_rate", h["learning_rate"]),
+        }
+        for h in history
     ]
     val_curve = [{"step": h["step"], "loss": h["eval_loss"]} for h in history if "eval_loss" in h]
     last_val = next((h for h in reversed(history) if "eval_loss" in h), None)
