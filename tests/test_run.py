@@ -463,8 +463,16 @@ def test_experiment_files() -> None:
         "open-mistral-7b",
     ]
     assert study.model.load_in_4bit and study.model.style == "long"
-    # the CPU variants differ from the default in exactly what their names say
-    default = RunConfig()
+    # the default is the heads on Gemma 3 270M; the generative recipe of SmolLM2 is a file
+    assert (RunConfig().train.trainer, RunConfig().model.name) == ("head", "gemma3-270m")
+    default = load_run_config(REPO / "experiments" / "smollm2-lora.yaml")
+    assert (default.train.trainer, default.train.learning_rate, default.train.max_steps) == (
+        "lora",
+        2e-3,
+        200,
+    )
+    assert default.model.name == "smollm2-135m"
+    # the CPU variants differ from the generative recipe in exactly what their names say
     two = load_run_config(REPO / "experiments" / "cpu-2-epochs.yaml")
     assert two.train.max_steps == 2 * default.train.max_steps  # type: ignore[operator]
     assert (two.model, two.data, two.eval) == (default.model, default.data, default.eval)

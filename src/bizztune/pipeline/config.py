@@ -25,21 +25,48 @@ from bizztune.eval.evaluate import Calls
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
 from bizztune.trainers.config import TrainConfig
 
-RUN_TRAIN_DEFAULTS: dict[str, Any] = {
-    "r": 16,
-    "alpha": 32,
-    "target_modules": ["all-linear"],
-    "learning_rate": 2e-3,
-    "warmup_ratio": 0.03,
-    "batch_size": 4,
-    "max_steps": 200,
+CPU_RECIPES: dict[str, dict[str, Any]] = {
+    "lora": {
+        "r": 16,
+        "alpha": 32,
+        "target_modules": ["all-linear"],
+        "learning_rate": 2e-3,
+        "warmup_ratio": 0.03,
+        "batch_size": 4,
+        "max_steps": 200,
+    },
+    "head": {
+        "r": 16,
+        "alpha": 32,
+        "target_modules": ["all-linear"],
+        "learning_rate": 1e-3,
+        "warmup_ratio": 0.05,
+        "batch_size": 8,
+    },
 }
 """Where the run's training defaults differ from TrainConfig's (the study's r=8, alpha=8,
-q/k/v/o/gate, lr 2e-4, batch 8): the CPU recipe of experiments/default.yaml. A 135M model
-barely moves off its label prior with the study's recipe in the few hundred steps a 2-core CPU
-affords; a larger rank on every linear layer, a 10x learning rate and batches of 4 (twice the
-updates for the same compute) make it learn the task within one epoch of 800 tickets. A
-config's ``train`` section is laid over these."""
+q/k/v/o/gate, lr 2e-4, batch 8), per kind of trainer: the CPU recipes of docs/training.md.
+The generative trainers (lora, qlora, qlora-fsdp) get "lora": a 135M model barely moves off
+its label prior with the study's recipe in the few hundred steps a 2-core CPU affords; a
+larger rank on every linear layer, a 10x learning rate and batches of 4 make it learn the task
+within one epoch of 800 tickets. The head trainers (head, qlora-head) get "head": one epoch of
+batches of 8 at lr 1e-3 (docs/models.md). A config's ``train`` section is laid over the recipe
+of the trainer it names."""
+DEFAULT_TRAINER = "head"
+"""The run's trainer when a config names none: chosen on tickets:foreign-dev (docs/models.md)."""
+DEFAULT_MODEL = "gemma3-270m"
+"""The run's open model when a config names none: chosen on tickets:foreign-dev."""
+
+
+def run_train_defaults(trainer: str | None = None) -> dict[str, Any]:
+    """The run's training defaults for ``trainer`` (None: the default trainer)."""
+    name = trainer or DEFAULT_TRAINER
+    recipe = CPU_RECIPES["head" if name.endswith("head") else "lora"]
+    return {"trainer": name, **recipe}
+
+
+RUN_TRAIN_DEFAULTS = run_train_defaults()
+"""The training defaults of a run whose config names no trainer."""
 
 
 @dataclass
@@ -98,8 +125,8 @@ class BaselineConfig:
 class ModelConfig:
     """The open model: benchmarked as is, fine-tuned, and benchmarked again with its adapter."""
 
-    name: str = "smollm2-135m"
-    """Embedded model (``smollm2-135m``, ``gemma3-270m``) or a local Hugging Face folder; also
+    name: str = DEFAULT_MODEL
+    """Embedded model (``gemma3-270m``, ``smollm2-135m``) or a local Hugging Face folder; also
     the trainer's base model."""
     provider: str = "hf"
     """Local provider that runs it for evaluation."""
@@ -217,7 +244,8 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     eval: EvalSection = field(default_factory=EvalSection)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(**RUN_TRAIN_DEFAULTS))
-    """The trainer's config: TrainConfig's defaults except ``RUN_TRAIN_DEFAULTS``. ``model``,
+    """The trainer's config: TrainConfig's defaults except the run's CPU recipe of its trainer
+    (``run_train_defaults``). ``model``,
     ``data``, ``out``, ``task``, ``style`` and ``seed`` are filled in from this run and may not
     be set here."""
     costs: CostsConfig = field(default_factory=CostsConfig)
@@ -257,7 +285,7 @@ def load_run_config(path: Path | None = None, overrides: dict[str, Any] | None =
     if path and "name" not in data:
         data["name"] = path.stem
     if isinstance(train, dict):
-        data["train"] = {**RUN_TRAIN_DEFAULTS, **train}
+        data["train"] = {**run_train_defaults(train.get("trainer")), **train}
     return build(RunConfig, merge(data, overrides or {}), where)
 
 
