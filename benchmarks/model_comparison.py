@@ -29,13 +29,19 @@ from typing import Any
 
 DEFAULT_ARMS = "smollm2-135m:lora,gemma3-270m:lora,smollm2-135m:head,gemma3-270m:head"
 DEFAULT_SETS = "test,tickets:foreign-dev,tickets:foreign"
-# The run's CPU recipe for the generative trainer (experiments/default.yaml), and the head's.
-RECIPES: dict[str, list[str]] = {
-    "lora": ["--r", "16", "--alpha", "32", "--target-modules", "all-linear", "--lr", "2e-3",
-             "--batch-size", "4", "--max-steps", "200", "--warmup-ratio", "0.03"],
-    "head": ["--r", "16", "--alpha", "32", "--target-modules", "all-linear", "--lr", "1e-3",
-             "--batch-size", "8", "--epochs", "1", "--warmup-ratio", "0.05"],
-}  # fmt: skip
+
+
+def recipe_flags(trainer: str) -> list[str]:
+    """The ``bizztune train`` flags of the run's CPU recipe for ``trainer`` (the one
+    ``bizztune run`` trains with: ``pipeline.config.run_train_defaults``)."""
+    from bizztune.pipeline.config import run_train_defaults
+
+    flags: list[str] = []
+    for key, value in run_train_defaults(trainer).items():
+        if key != "trainer":
+            v = ",".join(value) if isinstance(value, list) else str(value)
+            flags += [f"--{key.replace('_', '-')}", v]
+    return flags
 
 
 def cpu_line() -> str:
@@ -81,7 +87,7 @@ def run_arm(spec: str, data: str, sets: list[str], out: Path, seed: int) -> dict
         return dict(json.loads(done.read_text()))
     model, trainer, extra = parse_arm(spec)
     adapter = folder / "adapter"
-    recipe = RECIPES.get(trainer.removeprefix("q").removesuffix("-fsdp"), [])
+    recipe = recipe_flags(trainer)
     t0 = time.perf_counter()
     bizztune("train", "--trainer", trainer, "--model", model, "--data", data,
              "--out", str(adapter), "--seed", str(seed), *recipe, *extra)  # fmt: skip
