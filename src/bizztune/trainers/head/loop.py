@@ -32,12 +32,13 @@ from bizztune.trainers.config import TrainConfig
 from bizztune.trainers.lora.recipe import load_splits, pick_device, use_bf16
 from bizztune.trainers.lora.run_folder import (
     CONFIG_FILE,
-    TRAIN_SCHEMA_VERSION,
     already_done,
     check_resume,
+    config_record,
     default_out,
     last_checkpoint,
     peak_rss_mb,
+    speed,
     write_loss_curve,
 )
 
@@ -204,7 +205,6 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     import torch
     from transformers import AutoTokenizer, get_scheduler, set_seed
 
-    from bizztune import __version__
     from bizztune.models.embedded import resolve_model
     from bizztune.models.heads import HeadClassifier, HeadSpec, collate, load_body
     from bizztune.models.loading import nf4_config, quiet_transformers
@@ -268,27 +268,24 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         num_training_steps=total,
     )
     out.mkdir(parents=True, exist_ok=True)
-    resolved = {
-        "schema_version": TRAIN_SCHEMA_VERSION,
-        "bizztune_version": __version__,
-        "train": {**cfg.to_dict(), "data": cfg.data, "out": str(out)},
-        "resolved": {
-            "task": task.name,
-            "data": str(data),
-            "model_path": str(model_path),
-            "device": device,
-            "bf16": bf16,
-            "padding_free": padding_free,
-            "max_seq_len": max_len,
-            "total_steps": total,
-            "eval_steps": eval_steps if do_eval else 0,
-            "save_steps": save_steps,
-            "train_examples": len(seqs),
-            "val_examples": len(val_seqs),
-            "truncated": cut,
-            "pooling": spec.pooling,
-        },
-    }
+    resolved = config_record(
+        cfg,
+        out,
+        task=task.name,
+        data=str(data),
+        model_path=str(model_path),
+        device=device,
+        bf16=bf16,
+        padding_free=padding_free,
+        max_seq_len=max_len,
+        total_steps=total,
+        eval_steps=eval_steps if do_eval else 0,
+        save_steps=save_steps,
+        train_examples=len(seqs),
+        val_examples=len(val_seqs),
+        truncated=cut,
+        pooling=spec.pooling,
+    )
     (out / CONFIG_FILE).write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
 
     step = 0
@@ -369,12 +366,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         "train_examples": len(seqs),
         "truncated": cut,
         "max_seq_len": max_len,
-        "train_time_s": round(train_time, 2),
-        "tokens_trained": tokens,
-        "tokens_per_s": round(tokens / max(train_time, 1e-9), 1),
-        "examples_per_s": round(
-            min(step * per_step, len(seqs) * cfg.epochs) / max(train_time, 1e-9), 3
-        ),
+        **speed(train_time, tokens, step, per_step, len(seqs), cfg.epochs),
         "final_train_loss": history[-1]["loss"] if history else None,
         "final_val_loss": last_val["eval_loss"] if last_val else None,
         "final_val_accuracy": {

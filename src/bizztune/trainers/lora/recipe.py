@@ -46,13 +46,14 @@ from bizztune.trainers.lora.collate import CompletionCollator, encode_examples
 from bizztune.trainers.lora.hf_trainer import progress_callback, trainer_class, with_cpu_fsdp
 from bizztune.trainers.lora.run_folder import (
     CONFIG_FILE,
-    TRAIN_SCHEMA_VERSION,
     already_done,
     check_resume,
+    config_record,
     default_out,
     last_checkpoint,
     loss_curve,
     peak_rss_mb,
+    speed,
     write_loss_curve,
 )
 
@@ -212,8 +213,6 @@ def run_training(
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars; the rich bar shows training
 
-    from bizztune import __version__
-
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     device = pick_device(cfg)
@@ -313,31 +312,28 @@ def run_training(
     trainer.remove_callback(PrinterCallback)  # the rich bar replaces the printed log dicts
     trainer.loraplus_ratio = cfg.loraplus_ratio
 
-    resolved = {
-        "schema_version": TRAIN_SCHEMA_VERSION,
-        "bizztune_version": __version__,
-        "train": {**cfg.to_dict(), "data": cfg.data, "out": str(out)},
-        "resolved": {
-            "task": task.name,
-            "data": str(data),
-            "model_path": str(model_path),
-            "device": device,
-            "bf16": bf16,
-            "padding_free": padding_free,
-            "micro_batch_size": micro_batch,
-            "grad_accum_micro_batches": accum,
-            "max_seq_len": max_seq_len,
-            "world_size": world,
-            "total_steps": total_steps,
-            "eval_steps": eval_steps if do_eval else 0,
-            "save_steps": save_steps,
-            "train_examples": len(train_enc.items),
-            "val_examples": len(val_enc.items) if val_enc else 0,
-            "dropped_too_long": train_enc.dropped,
-            "end_of_turn": tok.convert_ids_to_tokens(train_enc.items[0].input_ids[-1]),
-            "fsdp": fsdp,
-        },
-    }
+    resolved = config_record(
+        cfg,
+        out,
+        task=task.name,
+        data=str(data),
+        model_path=str(model_path),
+        device=device,
+        bf16=bf16,
+        padding_free=padding_free,
+        micro_batch_size=micro_batch,
+        grad_accum_micro_batches=accum,
+        max_seq_len=max_seq_len,
+        world_size=world,
+        total_steps=total_steps,
+        eval_steps=eval_steps if do_eval else 0,
+        save_steps=save_steps,
+        train_examples=len(train_enc.items),
+        val_examples=len(val_enc.items) if val_enc else 0,
+        dropped_too_long=train_enc.dropped,
+        end_of_turn=tok.convert_ids_to_tokens(train_enc.items[0].input_ids[-1]),
+        fsdp=fsdp,
+    )
     if rank0:
         out.mkdir(parents=True, exist_ok=True)
         (out / CONFIG_FILE).write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
@@ -373,13 +369,13 @@ def run_training(
             "train_examples": len(train_enc.items),
             "dropped_too_long": len(train_enc.dropped),
             "max_seq_len": max_seq_len,
-            "train_time_s": round(train_time, 2),
-            "tokens_trained": tokens,
-            "tokens_per_s": round(tokens / max(train_time, 1e-9), 1),
-            "examples_per_s": round(
-                min(trainer.state.global_step * per_step, len(train_enc.items) * cfg.epochs)
-                / max(train_time, 1e-9),
-                3,
+            **speed(
+                train_time,
+                tokens,
+                trainer.state.global_step,
+                per_step,
+                len(train_enc.items),
+                cfg.epochs,
             ),
             "final_train_loss": curve["train"][-1]["loss"] if curve["train"] else None,
             "mean_train_loss": round(float(result.training_loss), 5),

@@ -230,3 +230,30 @@ def peak_rss_mb() -> float:
     # ru_maxrss is in KiB on Linux, bytes on macOS.
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def config_record(cfg: TrainConfig, out: Path, **resolved: Any) -> dict[str, Any]:
+    """What ``train_config.json`` holds for every trainer: the TrainConfig as given (with the
+    data and the output folder) and what it resolved to on this machine."""
+    from bizztune import __version__
+
+    return {
+        "schema_version": TRAIN_SCHEMA_VERSION,
+        "bizztune_version": __version__,
+        "train": {**cfg.to_dict(), "data": cfg.data, "out": str(out)},
+        "resolved": resolved,
+    }
+
+
+def speed(
+    train_time: float, tokens: int, steps: int, per_step: int, n_examples: int, epochs: float
+) -> dict[str, Any]:
+    """The speed figures of ``train_summary.json``: seconds, tokens trained and per second, and
+    training examples per second (at most one pass of ``epochs`` over the examples counted)."""
+    t = max(train_time, 1e-9)
+    return {
+        "train_time_s": round(train_time, 2),
+        "tokens_trained": tokens,
+        "tokens_per_s": round(tokens / t, 1),
+        "examples_per_s": round(min(steps * per_step, n_examples * epochs) / t, 3),
+    }
