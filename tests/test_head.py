@@ -23,7 +23,7 @@ from bizztune.models.heads import (
     length_batches,
 )
 from bizztune.tasks import load_task
-from bizztune.trainers.head.loop import batch_stream, epoch_batches
+from bizztune.trainers.head.batches import batch_stream, epoch_batches
 
 from conftest import run_cli
 
@@ -204,3 +204,45 @@ def test_head_lr_ratio_gives_the_heads_a_higher_learning_rate(
     curve = json.loads((out / "loss_curve.json").read_text())["train"]
     assert [p["lr"] for p in curve] == pytest.approx([5e-3, 5e-3])
     assert [p["head_lr"] for p in curve] == pytest.approx([5e-2, 5e-2])
+
+
+def test_time_budget_fits_the_steps_and_the_schedule(
+    tiny_model: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "budget"
+    # A budget far below the 60 planned steps' time: the run stops early, and its cosine
+    # schedule ends where the run ends instead of being cut off half-way.
+    r = _train(tiny_model, split_dir, out, "--max-steps", "60", "--eval-steps", "0",
+               "--time-budget", "0.002")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((out / "train_summary.json").read_text())
+    fit = summary["time_budget"]
+    assert fit["planned_steps"] == 60 and fit["calibration_steps"] == 3
+    assert 3 <= fit["steps"] == summary["steps"] < 60
+    assert fit["seconds_per_padded_token"] > 0
+    lrs = [h["lr"] for h in json.loads((out / "loss_curve.json").read_text())["train"]]
+    assert len(lrs) == fit["steps"]
+    if fit["steps"] >= 5:
+        assert lrs[-1] < 0.25 * max(lrs)  # the schedule was laid over the fitted steps
+    # --resume finds the run finished (fitted steps, not the planned 60) and trains nothing
+    again = _train(tiny_model, split_dir, out, "--max-steps", "60", "--eval-steps", "0",
+                   "--time-budget", "0.002", "--resume")  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads((out / "train_summary.json").read_text()) == summary
+
+    roomy = tmp_path / "roomy"  # a budget the run fits in changes nothing
+    r = _train(tiny_model, split_dir, roomy, "--max-steps", "6", "--eval-steps", "0",
+               "--time-budget", "600")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    s2 = json.loads((roomy / "train_summary.json").read_text())
+    assert s2["steps"] == 6 and s2["time_budget"]["steps"] == 6
+
+
+def test_time_budget_is_refused_by_the_generative_trainer(
+    tiny_model: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    r = run_cli("train", "--trainer", "lora", "--model", str(tiny_model), "--data",
+                str(split_dir), "--out", str(tmp_path / "x"), "--time-budget", "5")  # fmt: skip
+    assert r.returncode != 0
+    assert "--time-budget" in r.stderr and "head trainer" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -1,21 +1,31 @@
-"""Memory: no stage of ``bizztune run`` keeps the previous stage's model alive.
+"""Memory: no stage of ``bizztune run`` keeps the previous stage's model alive, and a training
+step's activation memory stays bounded.
 
     pytest tests/test_memory.py
 
 The whole study runs in one process, so a model that outlives its stage (a cache, a closure,
 a traceback, a hook) adds its weights and its allocator arena to every later stage's peak.
 Every transformers model the run builds is watched through a weak reference; when a stage
-starts, every model of the stages before it must be gone. No timing, no RSS threshold.
+starts, every model of the stages before it must be gone.
+
+A training step's peak is the activations autograd keeps for backward. They are counted
+exactly (``saved_tensors_hooks``), not by RSS: the head trainer's bf16 autocast must keep no
+fp32 copy of the LoRA layers' inputs, and ``micro_batch_tokens`` must bound the tokens of
+every micro-batch while giving the same optimizer step. No timing, no RSS threshold.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import random
 import weakref
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from conftest import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +82,102 @@ def test_no_stage_keeps_the_previous_stages_model_alive(
     assert {"eval:base", "train", "eval:finetuned"} <= built, built
     gc.collect()
     assert all(ref() is None for _, ref in models)
+
+
+def test_micro_batches_keep_the_token_budget_and_every_ticket() -> None:
+    from bizztune.trainers.head.batches import micro_batches
+
+    rng = random.Random(0)
+    for _ in range(200):
+        lengths = [rng.randint(5, 400) for _ in range(40)]
+        batch = rng.sample(range(40), rng.randint(1, 16))
+        size, budget = rng.randint(1, 16), rng.choice([None, 64, 300, 1024])
+        parts = micro_batches(batch, lengths, size, budget)
+        assert sorted(i for mb in parts for i in mb) == sorted(batch)
+        for mb in parts:
+            assert 1 <= len(mb) <= size
+            if budget and len(mb) > 1:
+                assert len(mb) * max(lengths[i] for i in mb) <= budget
+    # without a budget a batch keeps its order and is only cut by batch_size
+    assert micro_batches([3, 1, 2], [9, 9, 9, 9], 2, None) == [[3, 1], [2]]
+
+
+def _saved_bytes(fn: Any) -> dict[str, int]:
+    """Bytes of the tensors autograd keeps for backward while ``fn`` runs, per dtype."""
+    import torch
+
+    seen: dict[int, tuple[str, int]] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        st = t.untyped_storage()
+        seen.setdefault(st.data_ptr(), (str(t.dtype), st.nbytes()))
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    out: dict[str, int] = {}
+    for dtype, n in seen.values():
+        out[dtype] = out.get(dtype, 0) + n
+    return out
+
+
+def test_bf16_autocast_keeps_no_fp32_copy_of_the_lora_inputs(tiny_model: Path) -> None:
+    import torch
+
+    from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
+    from bizztune.tasks import load_task
+    from bizztune.trainers.config import TrainConfig
+    from bizztune.trainers.head.loop import _loss, add_lora, mixed_precision
+
+    task = load_task("tickets")
+    cfg = TrainConfig(model=str(tiny_model), trainer="head", target_modules=["all-linear"])
+    cfg.dropout = 0.0
+    torch.manual_seed(0)
+    body = add_lora(load_body(tiny_model, torch.bfloat16), cfg)
+    clf = HeadClassifier(body, HeadSpec.for_schema(task.schema, 64, max_length=64))
+    for p in clf.heads.parameters():  # non-zero heads, so every LoRA weight gets a gradient
+        torch.nn.init.normal_(p, std=0.5)
+    ids = torch.randint(3, 200, (4, 48))
+    mask = torch.ones_like(ids)
+    y = {f.name: torch.tensor([0, 1, 0, 1]) for f in task.schema.fields}
+    grads, saved = {}, {}
+    for mode in (False, True):
+
+        def step(mode: bool = mode) -> None:
+            with mixed_precision(clf.body, "cpu", mode):
+                logits = clf(ids, mask)
+            _loss(logits, y, [0, 1, 2, 3]).backward()
+
+        clf.zero_grad(set_to_none=True)
+        saved[mode] = _saved_bytes(step)
+        trained = [p for p in clf.parameters() if p.requires_grad]
+        assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in trained)
+        grads[mode] = torch.cat([p.grad.flatten() for p in trained if p.grad is not None])
+    plain, mixed = sum(saved[False].values()), sum(saved[True].values())
+    # the fp32 copies PEFT makes of every LoRA input are gone: far less is kept for backward
+    assert saved[True].get("torch.float32", 0) < 0.5 * saved[False]["torch.float32"], saved
+    assert mixed < 0.75 * plain, saved
+    # and the step is the same one, to bf16 precision
+    cos = torch.nn.functional.cosine_similarity(grads[False], grads[True], dim=0)
+    assert float(cos) > 0.98
+
+
+def test_micro_batch_tokens_gives_the_same_steps(
+    tiny_model: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    curves = {}
+    for name, extra in (("whole", []), ("budget", ["--micro-batch-tokens", "64"])):
+        out = tmp_path / name
+        r = run_cli(
+            "train", "--trainer", "head", "--model", str(tiny_model), "--data", str(split_dir),
+            "--out", str(out), "--batch-size", "8", "--lr", "3e-3", "--dropout", "0",
+            "--max-steps", "4", "--eval-steps", "0", "--bf16", "false", *extra,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr[-3000:]
+        curves[name] = [
+            h["loss"] for h in json.loads((out / "loss_curve.json").read_text())["train"]
+        ]
+        summary = json.loads((out / "train_summary.json").read_text())
+        assert summary["mfu"] is not None and 0 < summary["mfu"] < 1
+    assert len(curves["whole"]) == 4
+    assert curves["budget"] == pytest.approx(curves["whole"], rel=1e-4)

@@ -20,7 +20,7 @@ _TRAIN_KEYS = (
     "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",
     "loraplus_ratio", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
     "weight_decay", "batch_size", "grad_accum", "head_lr_ratio", "max_seq_len", "gradient_checkpointing", "bf16",
-    "group_by_length", "padding_free", "seed", "eval_steps", "logging_steps", "save_steps", "limit_train",
+    "group_by_length", "padding_free", "micro_batch_tokens", "seed", "eval_steps", "logging_steps", "save_steps", "time_budget", "limit_train",
     "limit_val", "nproc", "resume", "device", "num_threads",
 )  # fmt: skip
 
@@ -80,10 +80,20 @@ def train_options(f: Any) -> Any:
             type=click.Choice(["auto", "true", "false"]),
             help="One unpadded sequence per micro-batch, batch-size accumulated (auto: on CPU).",
         ),
+        click.option(
+            "--micro-batch-tokens",
+            type=int,
+            help="head trainer: micro-batches of at most N padded tokens (bounds memory).",
+        ),
         click.option("--seed", type=int),
         click.option("--eval-steps", type=int, help="Validation loss every N steps (0: off)."),
         click.option("--logging-steps", type=int),
         click.option("--save-steps", type=int, help="Checkpoint every N steps (for --resume)."),
+        click.option(
+            "--time-budget",
+            type=float,
+            help="head trainer: minutes for the training loop; steps fitted to throughput.",
+        ),
         click.option("--limit-train", type=int, help="Train on N training examples only."),
         click.option("--limit-val", type=int, help="Validation loss on N examples (default 64)."),
         click.option("--nproc", type=int, help="Processes for qlora-fsdp (one per GPU, or CPU)."),

@@ -98,8 +98,10 @@ class FieldHeads(nn.Module):
         self.out = nn.ModuleDict(layers)
 
     def forward(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
-        h = self.norm(pooled.float())
-        return {name: lin(h) for name, lin in self.out.items()}
+        # The heads stay in fp32 when the body runs under bf16 autocast (training).
+        with torch.autocast(pooled.device.type, enabled=False):
+            h = self.norm(pooled.float())
+            return {name: lin(h) for name, lin in self.out.items()}
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, how: Pooling) -> torch.Tensor:

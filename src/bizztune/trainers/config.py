@@ -164,6 +164,11 @@ class RuntimeParams:
     faster, 40% less memory on the 2-core CPU); off for short ones (the compact prompt with
     the default recipe: 6% slower, though 37% less memory) and on CUDA, where masked attention
     is fused and wide batches pay."""
+    micro_batch_tokens: int | None = None
+    """head trainer: cut each batch into micro-batches of at most N padded tokens and
+    accumulate their gradients, the same optimizer step (--micro-batch-tokens). Activation
+    memory follows the tokens of a micro-batch, so this bounds a step's memory whatever the
+    length of the tickets. None: a batch runs whole."""
     seed: int = 0
     """Seeds data order, LoRA init and dropout (--seed)."""
     eval_steps: int | None = None
@@ -173,6 +178,11 @@ class RuntimeParams:
     """Log training loss every N optimizer steps (--logging-steps)."""
     save_steps: int | None = None
     """Write a resumable checkpoint every N steps (--save-steps). None: at each evaluation."""
+    time_budget: float | None = None
+    """head trainer: minutes for the training loop (--time-budget). The number of steps is
+    fitted to the throughput measured in the first steps, and the learning-rate schedule is
+    laid over it; train_summary.json records what was chosen. None: the steps the epochs or
+    max_steps ask for. An upper bound only: it never adds steps."""
     limit_train: int | None = None
     """Train on the first N training examples only (--limit-train)."""
     limit_val: int | None = 64
@@ -210,6 +220,12 @@ class RuntimeParams:
             raise ConfigError("--limit-train must be a positive number of examples")
         if self.limit_val is not None and self.limit_val < 1:
             raise ConfigError("--limit-val must be a positive number of examples")
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise ConfigError(
+                f"--time-budget must be a positive number of minutes, not {self.time_budget}"
+            )
+        if self.micro_batch_tokens is not None and self.micro_batch_tokens < 16:
+            raise ConfigError("--micro-batch-tokens must be at least 16 (or unset)")
         if self.nproc < 1:
             raise ConfigError("--nproc must be at least 1")
         if self.num_threads is not None and self.num_threads < 1:

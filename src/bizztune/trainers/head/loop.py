@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Example, Task
+from bizztune.trainers.budget import CALIBRATION_STEPS, TimeBudget
 from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.head.batches import batch_stream, micro_batches
+from bizztune.trainers.head.checkpoint import checkpoint_total, load_checkpoint, save_checkpoint
 from bizztune.trainers.lora.recipe import load_splits, pick_device, use_bf16
 from bizztune.trainers.lora.run_folder import (
     CONFIG_FILE,
@@ -44,38 +47,25 @@ from bizztune.trainers.lora.run_folder import (
 
 DEFAULT_MAX_LEN = 512
 """Prompt tokens kept when ``max_seq_len`` is unset (longer tickets are cut in the middle)."""
-POOL_BATCHES = 32
-"""Batches shuffled together and sorted by length, for batches of similar length."""
 
 
-def epoch_batches(
-    lengths: Sequence[int], batch_size: int, seed: int, epoch: int
-) -> list[list[int]]:
-    """One epoch's batches: a seeded shuffle, cut into pools sorted by length, cut into batches,
-    and the batches shuffled again so long and short ones alternate."""
-    rng = random.Random(seed * 100_003 + epoch)
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    pool = POOL_BATCHES * batch_size
-    batches: list[list[int]] = []
-    for i in range(0, len(order), pool):
-        chunk = sorted(order[i : i + pool], key=lambda j: -lengths[j])
-        batches += [chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size)]
-    rng.shuffle(batches)
-    return batches
+@contextmanager
+def mixed_precision(model: Any, device: str, enabled: bool) -> Iterator[None]:
+    """bf16 autocast over a bf16 body with fp32 LoRA weights. Without it PEFT casts each LoRA
+    layer's input up to fp32 and autograd keeps that copy: about 40% of a step's activation
+    memory. Under autocast the LoRA matmuls read the bf16 input the base layer keeps anyway;
+    the weights, their gradients and AdamW stay fp32."""
+    if not enabled:
+        yield
+        return
+    import torch
+    from peft.helpers import disable_input_dtype_casting
 
-
-def batch_stream(
-    lengths: Sequence[int], batch_size: int, seed: int, total_steps: int
-) -> Iterator[list[int]]:
-    epoch, done = 0, 0
-    while done < total_steps:
-        for b in epoch_batches(lengths, batch_size, seed, epoch):
-            if done == total_steps:
-                return
-            yield b
-            done += 1
-        epoch += 1
+    with (
+        torch.autocast(torch.device(device).type, dtype=torch.bfloat16),
+        disable_input_dtype_casting(model),
+    ):
+        yield
 
 
 def encode(
@@ -155,52 +145,6 @@ def validate(clf: Any, seqs: list[list[int]], y: dict[str, Any], pad_id: int) ->
     return out
 
 
-def save_checkpoint(
-    out: Path, step: int, clf: Any, opt: Any, sched: Any, history: list[Any]
-) -> None:
-    """``checkpoint-<step>/`` written to a temporary name and renamed: never half a checkpoint."""
-    import torch
-    from safetensors.torch import save_file
-
-    final = out / f"checkpoint-{step}"
-    tmp = out / f".checkpoint-{step}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    weights = {
-        n: p.detach().cpu().contiguous() for n, p in clf.named_parameters() if p.requires_grad
-    }
-    save_file(weights, str(tmp / "trainable.safetensors"))
-    torch.save(
-        {
-            "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(),
-            "rng": torch.get_rng_state(),  # LoRA dropout continues as it would have
-        },
-        tmp / "optimizer.pt",
-    )
-    (tmp / "state.json").write_text(json.dumps({"step": step, "history": history}))
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    for old in sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))[:-2]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def load_checkpoint(ckpt: Path, clf: Any, opt: Any, sched: Any) -> tuple[int, list[Any]]:
-    import torch
-    from safetensors.torch import load_file
-
-    weights = load_file(str(ckpt / "trainable.safetensors"))
-    params = dict(clf.named_parameters())
-    for n, w in weights.items():
-        params[n].data.copy_(w)
-    state = torch.load(ckpt / "optimizer.pt", weights_only=False)
-    opt.load_state_dict(state["optimizer"])
-    sched.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng"])
-    meta = json.loads((ckpt / "state.json").read_text())
-    return int(meta["step"]), list(meta["history"])
-
-
 def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Path:
     import torch
     from transformers import AutoTokenizer, get_scheduler, set_seed
@@ -233,8 +177,13 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     eval_steps = cfg.eval_steps if cfg.eval_steps is not None else max(1, total // 5)
     do_eval = bool(val_seqs) and eval_steps > 0
     save_steps = cfg.save_steps or (eval_steps if eval_steps > 0 else max(1, total // 5))
-    if cfg.resume and already_done(out, total):
+    if cfg.resume and already_done(out, total, planned=cfg.time_budget is not None):
         return out
+    # A run fitted to a time budget resumes with the number of steps it chose.
+    planned = total
+    ckpt = last_checkpoint(out) if cfg.resume else None
+    fitted = checkpoint_total(Path(ckpt)) if ckpt is not None else None
+    total = fitted or total
 
     set_seed(cfg.seed)
     dtype = torch.bfloat16 if bf16 else torch.float32
@@ -250,6 +199,8 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         task=task.name,
         style=cfg.style,
     )
+    # LoRA over a 16-bit (not NF4) body runs under bf16 autocast: see mixed_precision.
+    autocast = bf16 and quant is None
     clf = HeadClassifier(body, spec)
     clf.heads.to(device)
     clf.train()
@@ -261,12 +212,16 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         {"params": list(clf.heads.parameters()), "lr": cfg.learning_rate * cfg.head_lr_ratio},
     ]
     opt = torch.optim.AdamW(groups, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    sched = get_scheduler(
-        cfg.lr_scheduler,
-        opt,
-        num_warmup_steps=int(cfg.warmup_ratio * total),
-        num_training_steps=total,
-    )
+
+    def schedule(n: int) -> Any:
+        return get_scheduler(
+            cfg.lr_scheduler,
+            opt,
+            num_warmup_steps=int(cfg.warmup_ratio * n),
+            num_training_steps=n,
+        )
+
+    sched = schedule(total)
     out.mkdir(parents=True, exist_ok=True)
     resolved = config_record(
         cfg,
@@ -277,6 +232,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         device=device,
         bf16=bf16,
         padding_free=padding_free,
+        autocast=autocast,
         max_seq_len=max_len,
         total_steps=total,
         eval_steps=eval_steps if do_eval else 0,
@@ -290,30 +246,36 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
 
     step = 0
     history: list[dict[str, Any]] = []
-    ckpt = last_checkpoint(out) if cfg.resume else None
     if ckpt is not None:
         step, history = load_checkpoint(Path(ckpt), clf, opt, sched)
-    tokens, t0 = 0, time.perf_counter()
-    stream = batch_stream(lengths, per_step, cfg.seed, total)
+
+    def split(batch: list[int]) -> list[list[int]]:
+        if padding_free:
+            return [[i] for i in batch]
+        return micro_batches(batch, lengths, cfg.batch_size, cfg.micro_batch_tokens)
+
+    budget = TimeBudget(cfg.time_budget) if cfg.time_budget else None
+    fit_record: dict[str, Any] | None = None
+    tokens, padded, t0 = 0, 0, time.perf_counter()
+    stream = batch_stream(lengths, per_step, cfg.seed, planned)
     for _ in range(step):  # a resumed run skips the batches it has trained on
         next(stream)
     progress = _Progress(total, step, enabled=show_progress)
     for batch in stream:
-        micro = (
-            [[i] for i in batch]
-            if padding_free
-            else [batch[k : k + cfg.batch_size] for k in range(0, len(batch), cfg.batch_size)]
-        )
+        if step >= total:
+            break
         loss_sum = 0.0
-        for mb in micro:
+        for mb in split(batch):
             ids, mask = collate([seqs[i] for i in mb], pad_id)
-            logits = clf(ids.to(device), mask.to(device))
+            with mixed_precision(clf.body, device, autocast):
+                logits = clf(ids.to(device), mask.to(device))
             loss = _loss(logits, {f: v.to(device) for f, v in y.items()}, mb) * (
                 len(mb) / len(batch)
             )
             loss.backward()
             loss_sum += float(loss.detach())
             tokens += int(mask.sum())
+            padded += int(mask.numel())
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
@@ -331,11 +293,34 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
                 {"eval_loss": v["loss"], **{f"eval_{k}": x for k, x in v.items() if k != "loss"}}
             )
         history.append(rec)
+        if budget is not None and fitted is None and step == min(CALIBRATION_STEPS, planned):
+            elapsed = time.perf_counter() - t0
+            step_tokens = [
+                sum(len(mb) * max(lengths[i] for i in mb) for mb in split(b))
+                for b in batch_stream(lengths, per_step, cfg.seed, planned)
+            ]
+            fitted = budget.fit(elapsed, padded, step, step_tokens, planned)
+            fit_record = {
+                "minutes": cfg.time_budget,
+                "planned_steps": planned,
+                "steps": fitted,
+                "calibration_steps": step,
+                "seconds_per_padded_token": round(elapsed / max(padded, 1), 6),
+            }
+            if fitted < total:
+                total = fitted
+                sched = schedule(total)  # the schedule laid over the fitted steps
+                for _ in range(step):
+                    sched.step()
+                progress.set_total(total)
         progress.update(step, loss_sum, tokens / max(time.perf_counter() - t0, 1e-9))
         if step % save_steps == 0 and step < total:
-            save_checkpoint(out, step, clf, opt, sched, history)
+            save_checkpoint(out, step, clf, opt, sched, history, total=fitted)
     progress.close()
     train_time = time.perf_counter() - t0
+    from bizztune.trainers.mfu import efficiency
+
+    eff = efficiency(clf, tokens / max(train_time, 1e-9), dtype, device)
 
     clf.body.save_pretrained(str(out))
     clf.save_heads(out)
@@ -361,6 +346,9 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         "device": device,
         "bf16": bf16,
         "padding_free": padding_free,
+        "autocast": autocast,
+        "micro_batch_tokens": cfg.micro_batch_tokens,
+        "time_budget": fit_record,
         "steps": step,
         "epochs": round(step * per_step / max(len(seqs), 1), 3),
         "train_examples": len(seqs),
@@ -375,6 +363,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
             if k.startswith("eval_acc_")
         },
         "trainable_params": int(trainable),
+        **eff,
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
     (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
@@ -413,6 +402,10 @@ class _Progress:
     def update(self, step: int, loss: float, tps: float) -> None:
         if self.bar is not None:
             self.bar.update(self.task, completed=step, loss=loss, tps=tps)
+
+    def set_total(self, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, total=total)
 
     def close(self) -> None:
         if self.bar is not None:

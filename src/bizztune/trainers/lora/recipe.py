@@ -197,6 +197,15 @@ def run_training(
 ) -> Path:
     """Train and write the output folder; returns it. ``fsdp``: transformers' fsdp_config
     (set by the qlora-fsdp worker, which runs this in every process)."""
+    for flag, value in (
+        ("--time-budget", cfg.time_budget),
+        ("--micro-batch-tokens", cfg.micro_batch_tokens),
+    ):
+        if value is not None:
+            raise ConfigError(
+                f"{flag}: only the head trainer has it; the {cfg.trainer} trainer runs the "
+                "transformers Trainer (use --max-steps, --padding-free)"
+            )
     out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
     distributed = fsdp is not None
     rank0 = not distributed or int(os.environ.get("RANK", "0")) == 0
@@ -355,6 +364,12 @@ def run_training(
         curve = loss_curve(trainer.state.log_history)
         tokens = trainer.tokens_this_session * world
         peak_gpu = torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else None
+        eff: dict[str, Any] = {"mfu": None}  # FSDP shards the weights: counted on one process
+        if world == 1:
+            from bizztune.trainers.mfu import efficiency
+
+            dtype = torch.bfloat16 if bf16 else torch.float32
+            eff = efficiency(trainer.model, tokens / max(train_time, 1e-9), dtype, device)
         summary = {
             "trainer": cfg.trainer,
             "model": cfg.model,
@@ -382,6 +397,7 @@ def run_training(
             "final_val_loss": final_val,
             "trainable_params": int(trainable),
             "total_params": int(total_params),
+            **eff,
             "base_weight_memory_mb": round(base_memory / 2**20, 1),
             "peak_rss_mb": round(peak_rss_mb(), 1),
             "peak_gpu_memory_mb": round(peak_gpu, 1) if peak_gpu is not None else None,

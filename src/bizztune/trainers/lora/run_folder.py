@@ -90,14 +90,15 @@ def check_resume(out: Path, cfg: TrainConfig) -> None:
     set_aside_damaged(out)
 
 
-def already_done(out: Path, total_steps: int) -> bool:
-    """A finished run of the same length, its adapter intact: --resume has nothing left to do."""
+def already_done(out: Path, total_steps: int, planned: bool = False) -> bool:
+    """A finished run of the same length, its adapter intact: --resume has nothing left to do.
+    ``planned``: ``total_steps`` is what was planned before a time budget fitted the steps."""
     summary = read_json_file(out / "train_summary.json")
-    return bool(
-        isinstance(summary, dict)
-        and summary.get("steps") == total_steps
-        and safetensors_intact(out / "adapter_model.safetensors")
-    )
+    if not isinstance(summary, dict):
+        return False
+    fit = summary.get("time_budget") if planned else None
+    steps = fit.get("planned_steps") if isinstance(fit, dict) else summary.get("steps")
+    return steps == total_steps and safetensors_intact(out / "adapter_model.safetensors")
 
 
 def last_checkpoint(out: Path) -> str | None:
