@@ -83,7 +83,7 @@ def main() -> None:
     from bizztune.tasks import load_task
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from model_comparison import cpu_line
+    from bizztune.core.machine import cpu_line
 
     if a.threads:
         torch.set_num_threads(a.threads)

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bizztune.core.machine import cpu_line
 
 DEFAULT_ARMS = "smollm2-135m:lora,gemma3-270m:lora,smollm2-135m:head,gemma3-270m:head"
 DEFAULT_SETS = "test,tickets:foreign-dev,tickets:foreign"
@@ -42,24 +43,6 @@ def recipe_flags(trainer: str) -> list[str]:
             v = ",".join(value) if isinstance(value, list) else str(value)
             flags += [f"--{key.replace('_', '-')}", v]
     return flags
-
-
-def cpu_line() -> str:
-    model, flags = platform.processor() or "?", ""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-        model = next(
-            x.split(":", 1)[1].strip() for x in info.splitlines() if x.startswith("model name")
-        )
-        have = set(next(x for x in info.splitlines() if x.startswith("flags")).split())
-        flags = " ".join(
-            f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in have
-        )
-    except (OSError, StopIteration):
-        pass
-    import os
-
-    return f"{model} ({os.cpu_count()} cores; {flags or 'no AVX-512'})"
 
 
 def bizztune(*args: str) -> subprocess.CompletedProcess[str]:

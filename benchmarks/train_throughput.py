@@ -15,6 +15,8 @@ Arms:
 - ``trl``: what the original study did, on today's TRL: ``SFTTrainer`` on the full ChatML
   text of the long prompt, loss on every token, TRL's defaults otherwise (fp32 weights with
   bf16 autocast, gradient checkpointing on, right padding to the longest in the batch).
+- ``trl-careful``: TRL as a careful user sets it up today, on the same long prompt: bf16 model,
+  loss on the completion only, padding-free batches, no gradient checkpointing.
 - ``bizztune``: bizztune's ``lora`` trainer as shipped (compact prompt, answer-only loss with
   logits for the answer positions only, padding-free micro-batches on CPU, bf16 base).
 - ``bizztune-long``: the same with the long prompt, to separate engineering from prompt length.
@@ -77,8 +79,11 @@ def _data(args: argparse.Namespace) -> tuple[Any, list[Any], list[Any], Path]:
     return task, train, val, data
 
 
-def arm_trl(args: argparse.Namespace) -> dict[str, Any]:
-    """The plain TRL set-up: full-text SFT on the long prompt, TRL defaults."""
+def arm_trl(args: argparse.Namespace, careful: bool = False) -> dict[str, Any]:
+    """The plain TRL set-up: full-text SFT on the long prompt, TRL defaults. ``careful``: TRL as
+    a careful user configures it today, on the same prompt: a bf16 model, a prompt-completion
+    dataset with the loss on the completion only, padding-free batches (transformers keeps the
+    packed sequences apart through their position ids), no gradient checkpointing."""
     import torch
     from datasets import Dataset
     from peft import LoraConfig
@@ -95,7 +100,15 @@ def arm_trl(args: argparse.Namespace) -> dict[str, Any]:
         tok.apply_chat_template(task.messages(ex, style="long", with_answer=True), tokenize=False)
         for ex in train
     ]
-    model = AutoModelForCausalLM.from_pretrained(str(path))  # fp32, as loaded by default
+    if careful:
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.bfloat16)
+        rows = {
+            "prompt": [task.messages(ex, style="long", with_answer=False) for ex in train],
+            "completion": [task.messages(ex, style="long", with_answer=True)[-1:] for ex in train],
+        }
+    else:
+        model = AutoModelForCausalLM.from_pretrained(str(path))  # fp32, as loaded by default
+        rows = {"text": texts}
     base_mb = model.get_memory_footprint() / 2**20
     peft_config = LoraConfig(
         r=args.r, lora_alpha=args.alpha, lora_dropout=args.dropout,
@@ -114,13 +127,18 @@ def arm_trl(args: argparse.Namespace) -> dict[str, Any]:
         seed=0,
         use_cpu=not torch.cuda.is_available(),
         dataset_text_field="text",
-        max_length=1024,
+        max_length=None if careful else 1024,
         disable_tqdm=True,
+        **(
+            {"padding_free": True, "gradient_checkpointing": False, "completion_only_loss": True}
+            if careful
+            else {}
+        ),
     )
     trainer = SFTTrainer(
         model=model,
         args=cfg,
-        train_dataset=Dataset.from_dict({"text": texts}),
+        train_dataset=Dataset.from_dict(rows),
         processing_class=tok,
         peft_config=peft_config,
     )
@@ -128,10 +146,17 @@ def arm_trl(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     trainer.train()
     wall = time.perf_counter() - t0
+    from bizztune.trainers.mfu import efficiency
+
+    # TRL's defaults here: fp32 weights under bf16 autocast, so the bf16 matmul rate is its bound
+    dtype = torch.bfloat16 if (cfg.bf16 or cfg.bf16 is None) else torch.float32
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    eff = efficiency(trainer.model, tokens / wall, dtype, device)
     val_loss = _answer_loss(trainer.model, tok, task, val, "long")
     return {
-        "arm": "trl", "style": "long", "train_s": wall, "tokens": tokens,
+        "arm": "trl-careful" if careful else "trl", "style": "long", "train_s": wall, "tokens": tokens,
         "examples": len(train), "val_answer_loss": val_loss, "base_weight_mb": base_mb,
+        "mfu": eff["mfu"], "matmul_peak_tflops": eff["matmul_peak_tflops"],
     }  # fmt: skip
 
 
@@ -176,13 +201,14 @@ def arm_bizztune(
         "examples": summary["train_examples"], "val_answer_loss": val_loss,
         "base_weight_mb": summary["base_weight_memory_mb"],
         "padding_free": summary.get("padding_free"),
+        "mfu": summary.get("mfu"), "matmul_peak_tflops": summary.get("matmul_peak_tflops"),
     }  # fmt: skip
 
 
 def run_arm(args: argparse.Namespace) -> None:
     arm = args.arm
-    if arm == "trl":
-        res = arm_trl(args)
+    if arm in ("trl", "trl-careful"):
+        res = arm_trl(args, careful=arm == "trl-careful")
     elif arm in ("lora", "qlora"):
         res = arm_bizztune(args, "compact", "nf4" if arm == "qlora" else None)
     elif arm.startswith("bizztune"):
@@ -217,7 +243,8 @@ def main() -> None:
     p.add_argument("--dropout", type=float, default=0.05)
     p.add_argument("--target-modules", default="q_proj,k_proj,v_proj,o_proj,gate_proj")
     p.add_argument(
-        "--arms", default="trl,bizztune,bizztune-free,bizztune-long,bizztune-long-padded"
+        "--arms",
+        default="trl,trl-careful,bizztune,bizztune-free,bizztune-long,bizztune-long-padded",
     )
     p.add_argument("--out", default="runs/bench/train_throughput.json")
     p.add_argument("--arm", help=argparse.SUPPRESS)
@@ -241,12 +268,16 @@ def main() -> None:
         r["throughput_vs_first"] = r["tokens_per_s"] / ref["tokens_per_s"]
         r["examples_per_s_vs_first"] = r["examples_per_s"] / ref["examples_per_s"]
     out.write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
-    head = f"{'arm':20} {'style':8} {'pf':>5} {'tokens/s':>9} {'ex/s':>7} {'x tok/s':>8} {'x ex/s':>7} {'wall s':>8} {'peak RSS MB':>12} {'base MB':>8} {'val loss':>9}"
+    from bizztune.core.machine import cpu_line
+
+    print(f"CPU: {cpu_line()}; model {args.model}")
+    head = f"{'arm':20} {'style':8} {'pf':>5} {'tokens/s':>9} {'ex/s':>7} {'x tok/s':>8} {'x ex/s':>7} {'wall s':>8} {'MFU %':>6} {'peak RSS MB':>12} {'base MB':>8} {'val loss':>9}"
     print(head)
     for r in results:
         print(
             f"{r['arm']:20} {r['style']:8} {r.get('padding_free', '-')!s:>5} {r['tokens_per_s']:9.1f} {r['examples_per_s']:7.3f} "
             f"{r['throughput_vs_first']:8.2f} {r['examples_per_s_vs_first']:7.2f} {r['train_s']:8.1f} "
+            f"{100 * r['mfu'] if r.get('mfu') is not None else float('nan'):6.1f} "
             f"{r['peak_rss_mb']:12.0f} {r['base_weight_mb']:8.1f} {r['val_answer_loss']:9.4f}"
         )
     print(f"results: {out}")
