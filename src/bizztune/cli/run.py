@@ -97,6 +97,18 @@ class RichReporter:
             self.bar = None
 
 
+def int_list(flag: str, text: str | None) -> list[int] | None:
+    """``"100,200"`` -> [100, 200]; a click error naming the flag for anything else."""
+    if text is None:
+        return None
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(
+            f"expected whole numbers separated by commas, not {text!r}", param_hint=flag
+        ) from None
+
+
 @click.command("run")
 @click.option(
     "--config",
@@ -123,6 +135,15 @@ class RichReporter:
     "--no-api", is_flag=True, default=False, help="Skip the API baselines even if keys are set."
 )
 @click.option(
+    "--sizes",
+    help="Learning curve: training sizes, comma separated (train.sizes), e.g. 100,200,400,800.",
+)
+@click.option(
+    "--seeds",
+    help="Training seeds, comma separated (train.seeds), e.g. 0,1,2; the first at every size, "
+    "the others at the largest (train.seeds_at).",
+)
+@click.option(
     "--tickets-per-month",
     type=int,
     help="Volume the Decision is made for (costs.tickets_per_month).",
@@ -140,6 +161,8 @@ def run_cmd(
     force: bool,
     seed: int | None,
     limit: int | None,
+    sizes: str | None,
+    seeds: str | None,
     no_api: bool,
     tickets_per_month: int | None,
     cpu_usd_per_hour: float | None,
@@ -154,6 +177,7 @@ def run_cmd(
     overrides: dict[str, Any] = {
         "seed": seed,
         "eval": {"limit": limit},
+        "train": {"sizes": int_list("--sizes", sizes), "seeds": int_list("--seeds", seeds)},
         "costs": {
             "tickets_per_month": tickets_per_month,
             "cpu_usd_per_hour": cpu_usd_per_hour,
