@@ -68,7 +68,7 @@ def test_seed_summary_and_the_combined_interval() -> None:
     apart = [run(list(rng.random(200) < p)) for p in (0.4, 0.55, 0.7)]
     t = seed_summary(apart, "a")
     assert t.sd == pytest.approx(float(np.std(t.per_seed, ddof=1)))
-    assert t.high - t.low > 2 * (s.high - s.low)
+    assert t.high - t.low > 0.2  # items alone: about 0.08
     assert seed_summary(apart, "joint").per_seed == t.per_seed  # b is always right
     # one seed: the ordinary item bootstrap
     lo, hi = combined_interval(base[None, :].astype(float), seed=1)
