@@ -4,6 +4,7 @@
     bizztune run --config experiments/study-gpu.yaml --out runs/study
     bizztune run --stages train,finetuned,report --force      # redo just these
     bizztune run --no-api                                     # skip API baselines, fully offline
+    bizztune run --sizes 100,200,400,800 --seeds 0,1,2        # a learning curve, 3 seeds
 
 Parses flags and shows progress; the pipeline is ``bizztune.pipeline.stages``.
 """
@@ -126,7 +127,7 @@ def int_list(flag: str, text: str | None) -> list[int] | None:
 @click.option(
     "--stages",
     help="Comma-separated stages to run (default: all): generate,split,baselines,train,"
-    "finetuned,report. Stages they need must have finished.",
+    "finetuned,curve,report. Stages they need must have finished.",
 )
 @click.option("--force", is_flag=True, help="Redo the chosen stages even when they finished.")
 @click.option("--seed", type=int, help="Seed for everything (overrides the config).")
