@@ -173,6 +173,9 @@ def test_curve_with_sizes_and_seeds_end_to_end(tiny_model: Path, tmp_path: Path)
         assert s["min"] <= s["mean"] <= s["max"]
         assert s["sd"] == pytest.approx(float(np.std(s["per_seed"], ddof=1)))
     assert {p["model"] for p in curve["points"]} == {"finetuned", "majority", "tfidf"}
+    from bizztune.report.curve import seed_interval
+
+    assert seed_interval(curve, "joint") == {**two["fields"]["joint"], "size": 16, "seeds": [0, 1]}
     assert set(curve["bands"]) == {"base"}
     assert curve["seed_line"] in md
 

@@ -235,6 +235,22 @@ def curve_report(
     return rep
 
 
+def seed_interval(curve_set: Mapping[str, Any], field: str) -> dict[str, Any] | None:
+    """The fine-tuned model's numbers over seeds at its largest size with several seeds, from
+    one test set's ``summary.json["curve"][set]``: ``mean``, ``low``, ``high`` (the interval
+    over seeds and items), ``sd``, ``min``, ``max``, ``per_seed``, and ``size`` and ``seeds``;
+    None when no size has several seeds. What a verdict over seeds should quote."""
+    many = [
+        p
+        for p in curve_set.get("points", [])
+        if p["model"] == FINETUNED_LABEL and len(p["seeds"]) > 1
+    ]
+    if not many:
+        return None
+    p = max(many, key=lambda q: q["size"])
+    return {**p["fields"][field], "size": p["size"], "seeds": p["seeds"]}
+
+
 def _cell(s: Mapping[str, Any]) -> str:
     return f"{pct(s['mean'])} [{pct(s['low'])}, {pct(s['high'])}]"
 
