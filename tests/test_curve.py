@@ -229,3 +229,26 @@ def test_sizes_beyond_the_train_split_and_bad_flags_are_one_line(tmp_path: Path)
     )
     assert r.returncode != 0, r.stderr
     assert "train.sizes: 5000 is more than the" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_learning_curve_experiment_is_the_default_run_plus_the_curve() -> None:
+    from dataclasses import replace
+
+    from bizztune.pipeline.config import RunConfig, load_run_config
+
+    repo = Path(__file__).resolve().parents[1]
+    lc = load_run_config(repo / "experiments" / "learning-curve.yaml")
+    default = RunConfig()
+    assert (lc.task, lc.seed, lc.data, lc.model, lc.eval, lc.costs) == (
+        default.task,
+        default.seed,
+        default.data,
+        default.model,
+        default.eval,
+        default.costs,
+    )
+    # the same recipe, 100 steps at every size (one epoch of the 800 tickets), 3 seeds at 800
+    assert replace(lc.train, sizes=None, seeds=None, max_steps=None) == default.train
+    assert lc.train.max_steps == 800 // default.train.batch_size
+    assert lc.train.sizes == [100, 200, 400, round(default.data.n * default.data.ratios[0])]
+    assert (lc.train.seeds, lc.train.seeds_at) == ([0, 1, 2], "largest")
