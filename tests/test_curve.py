@@ -94,7 +94,7 @@ def test_curve_with_sizes_and_seeds_end_to_end(tiny_model: Path, tmp_path: Path)
         "model": {"name": str(tiny_model), "provider": "hf", "style": "compact"},
         "eval": {
             "baselines": ["majority", "tfidf"],
-            "test_sets": ["test"],
+            "test_sets": ["test", "val"],  # two sets: a curve for each
             "calibrate": "none",
         },
         "train": {"trainer": "head", "max_steps": 2, "batch_size": 4, "limit_val": 4},
@@ -151,6 +151,8 @@ def test_curve_with_sizes_and_seeds_end_to_end(tiny_model: Path, tmp_path: Path)
         assert summary["train_examples"] == n
         assert config["seed"] == s and Path(config["data"]) == out / "curve" / f"n{n}" / "data"
         assert ids(point / "eval" / "finetuned" / "predictions.jsonl") == test_ids
+        val = point / "eval-val" / "finetuned" / "predictions.jsonl"
+        assert ids(val) == ids(out / "eval-val" / "finetuned" / "predictions.jsonl")
         adapters[(n, s)] = (point / "train" / "adapter_model.safetensors").read_bytes()
     for n in (8, 16):
         for label in ("majority", "tfidf"):
@@ -160,8 +162,10 @@ def test_curve_with_sizes_and_seeds_end_to_end(tiny_model: Path, tmp_path: Path)
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "## Learning curve (test split)" in md and "## Seeds (test split)" in md
     assert "![Learning curve: accuracy per field" in md
-    png = (out / "report" / "plots" / "learning-curve.png").read_bytes()
-    assert png.startswith(b"\x89PNG")
+    assert "## Learning curve (val split)" in md and "## Seeds (val split)" in md
+    for name in ("learning-curve", "learning-curve-val-split"):
+        assert (out / "report" / "plots" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+        assert f"(report/plots/{name}.png)" in md
     table = md.split("## Learning curve (test split)")[1].split("\n## ")[0]
     assert "| 8 | 0 |" in table and "| 16 | 0,1 |" in table and "| not fitted |" in table
     summary = json.loads((out / "summary.json").read_text())

@@ -185,7 +185,7 @@ def curve_report(
         points = points_of(curve[set_name], seed)
         if not points:
             continue
-        suffix = "" if i == 0 else f"-{i}"
+        suffix = "" if i == 0 else f"-{_slug(set_name)}"
         bands = bands_of(loaded.get(set_name, {}), {p.model for p in points})
         n = points[0].n
         rep.sections.append(
@@ -249,6 +249,12 @@ def seed_interval(curve_set: Mapping[str, Any], field: str) -> dict[str, Any] | 
         return None
     p = max(many, key=lambda q: q["size"])
     return {**p["fields"][field], "size": p["size"], "seeds": p["seeds"]}
+
+
+def _slug(name: str) -> str:
+    """A set's name in file names, as the rest of the report writes it (``foreign``)."""
+    stem = name.split(":", 1)[1] if ":" in name else Path(name).stem
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in stem).strip("-") or "set"
 
 
 def _cell(s: Mapping[str, Any]) -> str:
