@@ -13,7 +13,7 @@ margin of the Decision; ``bizztune.eval.costs.CostsConfig``) and ``report``. A r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -233,6 +233,57 @@ class ReportConfig:
 
 
 @dataclass
+class RunTrainConfig(TrainConfig):
+    """The ``train:`` section of a run: a TrainConfig, plus the learning curve and the seeds
+    (``bizztune.pipeline.curve``). Neither set: one fine-tuning, as before."""
+
+    sizes: list[int] | None = None
+    """Training sizes of the learning curve (``--sizes``): nested, stratified subsets of the
+    run's train split, each fine-tuned with this recipe and scored on every test set, fittable
+    baselines too. At most the train split's size. None: no curve (or, with ``seeds``, the
+    whole train split only)."""
+    seeds: list[int] | None = None
+    """Training seeds (``--seeds``): LoRA/head initialisation and data order; the subsets do
+    not move with them. The first is the seed of every size; the others are trained where
+    ``seeds_at`` says. None: the run's ``seed``."""
+    seeds_at: Literal["largest", "all"] = "largest"
+    """Train every seed at the largest size only (``largest``), or at every size (``all``)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for key in ("sizes", "seeds"):
+            values = getattr(self, key)
+            if values is None:
+                continue
+            if isinstance(values, int) and not isinstance(values, bool):
+                values = [values]
+            if (
+                not isinstance(values, list)
+                or not values
+                or any(not isinstance(v, int) or isinstance(v, bool) for v in values)
+            ):
+                raise ConfigError(f"train.{key} must be a non-empty list of whole numbers")
+            if len(set(values)) != len(values):
+                raise ConfigError(f"train.{key} lists a value twice: {values}")
+            setattr(self, key, values)
+        if self.sizes is not None:
+            if any(v < 1 for v in self.sizes):
+                raise ConfigError(f"train.sizes must be positive numbers of tickets: {self.sizes}")
+            self.sizes = sorted(self.sizes)
+        if self.seeds_at not in ("largest", "all"):
+            raise ConfigError(f"train.seeds_at must be 'largest' or 'all', not {self.seeds_at!r}")
+
+    @property
+    def curve(self) -> bool:
+        """Whether the run trains more than its one fine-tuning."""
+        return self.sizes is not None or self.seeds is not None
+
+    def trainer_config(self) -> TrainConfig:
+        """The plain TrainConfig the trainer gets (without the curve's keys)."""
+        return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
+
+
+@dataclass
 class RunConfig:
     """One experiment. CLI flags override the YAML file, which overrides these defaults."""
 
@@ -245,9 +296,9 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     eval: EvalSection = field(default_factory=EvalSection)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(**RUN_TRAIN_DEFAULTS))
+    train: RunTrainConfig = field(default_factory=lambda: RunTrainConfig(**RUN_TRAIN_DEFAULTS))
     """The trainer's config: TrainConfig's defaults except the run's CPU recipe of its trainer
-    (``run_train_defaults``). ``model``,
+    (``run_train_defaults``), and the learning curve's ``sizes``, ``seeds``, ``seeds_at``. ``model``,
     ``data``, ``out``, ``task``, ``style`` and ``seed`` are filled in from this run and may not
     be set here."""
     costs: CostsConfig = field(default_factory=CostsConfig)
@@ -255,15 +306,18 @@ class RunConfig:
     report's Decision uses (``bizztune.eval.costs``)."""
     report: ReportConfig = field(default_factory=ReportConfig)
 
-    def train_config(self, split_dir: Path, out: Path, resume: bool) -> TrainConfig:
+    def train_config(
+        self, split_dir: Path, out: Path, resume: bool, seed: int | None = None
+    ) -> TrainConfig:
+        """What the trainer gets: ``seed`` (None: the run's) seeds initialisation and order."""
         return replace(
-            self.train,
+            self.train.trainer_config(),
             model=self.model.name,
             data=str(split_dir),
             out=str(out),
             task=self.task,
             style=self.model.style,
-            seed=self.seed,
+            seed=self.seed if seed is None else seed,
             resume=resume,
         )
 
@@ -286,9 +340,11 @@ def load_run_config(path: Path | None = None, overrides: dict[str, Any] | None =
                 )
     if path and "name" not in data:
         data["name"] = path.stem
+    data = merge(data, overrides or {})
+    train = data.get("train")
     if isinstance(train, dict):
         data["train"] = {**run_train_defaults(train.get("trainer")), **train}
-    return build(RunConfig, merge(data, overrides or {}), where)
+    return build(RunConfig, data, where)
 
 
 def resolved_yaml(cfg: RunConfig) -> str:

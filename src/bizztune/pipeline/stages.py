@@ -10,7 +10,8 @@
 
 Stages, in order: ``generate`` (tickets) -> ``split`` (train/val/test) -> ``baselines`` (majority,
 tfidf, the open model as is, API models whose key is set) -> ``train`` (LoRA/QLoRA adapter) ->
-``finetuned`` (the open model with the adapter) -> ``report`` (Markdown + HTML). The models
+``finetuned`` (the open model with the adapter) -> ``curve`` (the learning curve and seeds of
+``train.sizes`` and ``train.seeds``, when set: ``curve.py``) -> ``report`` (Markdown + HTML). The models
 ``eval.calibrate`` names are also scored on the validation split (``eval-val/``), in their
 stage, so the report can fit the temperatures that calibrate their probabilities. Each is a step
 of its own folder (``bizztune.data``, ``bizztune.eval``, the registered trainer,
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from bizztune.data.split import split_dataset
 from bizztune.eval.evaluate import Calls, EvalConfig, run_eval
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
 from bizztune.pipeline.config import RunConfig, default_out, resolved_yaml
+from bizztune.pipeline.curve import CurvePoint, run_curve
 from bizztune.pipeline.engine import (
     DONE,
     Marker,
@@ -54,58 +56,19 @@ from bizztune.pipeline.engine import (
     fingerprint,
     read_json,
 )
+from bizztune.pipeline.plan import PlannedEval, RunResult, TestSet
 from bizztune.report.experiment import write_experiment_report
 from bizztune.tasks import load_task
 
-STAGES = ("generate", "split", "baselines", "train", "finetuned", "report")
+STAGES = ("generate", "split", "baselines", "train", "finetuned", "curve", "report")
 NEEDS: dict[str, tuple[str, ...]] = {
     "split": ("generate",),
     "baselines": ("split",),
     "train": ("split",),
     "finetuned": ("train",),
+    "curve": ("split",),
 }
 """A stage needs these stages finished; the report reads whatever evals have finished."""
-
-
-@dataclass(frozen=True)
-class TestSet:
-    """One set every model of the run is scored on. ``spec`` None: the run's own ``split``."""
-
-    name: str
-    """How the report names it: ``test split``, ``tickets:foreign``, a path."""
-    slug: str
-    """Its folder: ``eval/`` for the first set, ``eval-<slug>/`` for the others."""
-    spec: str | None
-    split: str
-    first: bool
-
-    def folder(self) -> str:
-        return "eval" if self.first else f"eval-{self.slug}"
-
-    def key(self, label: str) -> str:
-        """The stage key of one model's evaluation on this set."""
-        return f"eval:{label}" if self.first else f"eval@{self.slug}:{label}"
-
-
-@dataclass
-class PlannedEval:
-    """One evaluation the run will make: its label (folder under eval/), its EvalConfig, the
-    name the report shows, and the key it needs (None: no API; "": checked when connecting)."""
-
-    label: str
-    config: EvalConfig
-    display: str
-    api_key_env: str | None = None
-    test_set: TestSet | None = None
-
-
-@dataclass
-class RunResult:
-    dir: Path
-    summary: dict[str, Any] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-    """Eval label -> why it was skipped."""
-    reports: list[Path] = field(default_factory=list)
 
 
 # -- the pipeline ---------------------------------------------------------------------------------
@@ -364,6 +327,7 @@ class ExperimentRun(StageEngine):
         train: Marker | None,
         split: Marker | None,
         calibration: Sequence[tuple[PlannedEval, Marker]] = (),
+        curve: Sequence[CurvePoint] = (),
     ) -> Marker | None:
         folder = self.dir / "report"
         sets: dict[str, list[tuple[str, Path, str]]] = {}
@@ -379,7 +343,8 @@ class ExperimentRun(StageEngine):
             sorted(self.result.skipped.items()),
             [(j.label, m.token) for j, m in calibration],
             asdict(self.cfg.costs),
-        )
+            *([[(p.set_name, p.run.model, p.run.size, p.run.seed, p.token) for p in curve]] if curve else []),
+        )  # fmt: skip
 
         def work() -> dict[str, Any]:
             shift = self.data_shift(task, split, [j.test_set for j, _ in evals if j.test_set])
@@ -395,7 +360,8 @@ class ExperimentRun(StageEngine):
                 shift=shift,
                 calibration={j.label: self.dir / m.outputs["dir"] for j, m in calibration},
                 costs=self.cfg.costs,
-            )
+                curve={p.set_name: [q.run for q in curve if q.set_name == p.set_name] for p in curve},
+            )  # fmt: skip
             return {"files": [self.rel(f) for f in out["files"]], "summary": out["summary"]}
 
         return self.stage("report", "report", folder, fp, work)
@@ -464,11 +430,12 @@ class ExperimentRun(StageEngine):
                 m = self.evaluate(ft, "finetuned", train.token)
                 if m is not None:
                     (calibration if ts is calib else evals).append((ft, m))
+        curve = run_curve(self, task, split, test_sets, train, evals) if split else []
         if not calib:  # the validation split is a test set: its evaluations calibrate
             calibration = [(j, m) for j, m in evals if j.test_set and j.test_set.split == "val"]
         if not evals and "report" in self.selected:
             raise BizztuneError("no evaluation has finished, so there is nothing to report")
-        rep = self.report(task, evals, train, split, calibration) if evals else None
+        rep = self.report(task, evals, train, split, calibration, curve) if evals else None
         if rep is not None:
             self.result.summary = rep.outputs.get("summary", {})
             self.result.reports = [self.dir / p for p in rep.outputs.get("files", [])]

@@ -41,6 +41,7 @@ from bizztune.eval.tables import (
     usage_table,
 )
 from bizztune.providers.api.prices import api_price
+from bizztune.report.curve import CurveRun, curve_report
 from bizztune.report.decision import decide
 from bizztune.report.html import Section, render_html
 from bizztune.report.plots import plot_accuracy, plot_confusion, plot_loss
@@ -118,6 +119,7 @@ def write_experiment_report(
     shift: Mapping[str, Mapping[str, Any]] | None = None,
     calibration: Mapping[str, Path] | None = None,
     costs: CostsConfig | None = None,
+    curve: Mapping[str, Sequence[CurveRun]] | None = None,
 ) -> dict[str, Any]:
     """Write ``report.md`` (plots under ``report/plots``) and ``report.html`` into ``run_dir``.
 
@@ -125,7 +127,8 @@ def write_experiment_report(
     name (the first set is the run's own test split); labels ``base`` and ``finetuned`` mark
     the open model before and after fine-tuning. ``shift``: ``bizztune.data.shift`` results by
     test set name. ``calibration``: label -> the model's eval run on the validation split, to
-    fit its temperatures; ``costs``: the cost model (``CostsConfig()`` when None). Returns the
+    fit its temperatures; ``costs``: the cost model (``CostsConfig()`` when None); ``curve``: the
+    learning curve's evaluations by test set name (``report/curve.py``). Returns the
     files written and the summary: the first set's at the top level, every set's under
     ``test_sets``, one verdict that names each set, and the Decision with its costs.
     """
@@ -173,6 +176,9 @@ def write_experiment_report(
                         plot_confusion(r),
                     )
                 )
+    lc = curve_report(curve or {}, loaded, seed)
+    sections += lc.sections
+    plots += lc.plots
     sections += dec.sections
     plots += dec.plots
     if shift:
@@ -211,6 +217,8 @@ def write_experiment_report(
     summary["cascades"] = {
         s: v["cascades"] for s, v in (dec.summary.get("test_sets") or {}).items()
     }
+    if lc.summary:
+        summary["curve"] = lc.summary
     if shift:
         summary["data_shift"] = {
             name: {
@@ -220,7 +228,7 @@ def write_experiment_report(
             }
             for name, r in shift.items()
         }
-    intro = [verdict, _setup_line(config, first_n, list(summaries))]
+    intro = [verdict, _setup_line(config, first_n, list(summaries)), *lc.lines]
     lead = (dec.text, dec.decision) if dec.decision is not None else None
     md = _markdown(title, intro, sections, plots, lead)
     files = [run_dir / "report.md"]
@@ -356,7 +364,7 @@ def _markdown(
     if lead is not None:
         text, (_key, heading, table, note) = lead
         parts += [f"## {heading}", "", f"**{text}**", "", table, "", note, ""]
-    parts += [f"**{intro[0]}**", "", *intro[1:], ""]
+    parts += [f"**{intro[0]}**", "", *(x for line in intro[1:] for x in (line, ""))]
     for _key, heading, table, note in sections:
         parts += [f"## {heading}", "", table, "", note, ""]
     parts += ["## Plots", ""]
