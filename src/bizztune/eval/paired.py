@@ -71,16 +71,18 @@ def family_tests(
     keys = [(k, f) for k, t in tests.items() for f in t if f != "n_shared"]
     adjusted = holm([tests[k][f]["p_value"] for k, f in keys])
     for (k, f), p_adj in zip(keys, adjusted, strict=True):
-        judge(tests[k][f], p_adj, margin_pp, tests[k]["n_shared"])
+        judge(tests[k][f], p_adj, margin_pp, tests[k]["n_shared"], len(keys))
     return tests
 
 
-def judge(test: dict[str, Any], p_adj: float, margin_pp: float, n: int) -> None:
-    """Add the adjusted p, the margin verdict and (inconclusive) the plan to one test."""
+def judge(test: dict[str, Any], p_adj: float, margin_pp: float, n: int, family: int) -> None:
+    """Add the adjusted p, the margin verdict and (inconclusive) the plan to one test of a
+    family of ``family`` tests."""
     test["p_adj"] = p_adj
     test["verdict"] = margin_verdict(test["diff_ci95"], p_adj, margin_pp / 100)
     if test["verdict"] == "inconclusive":
-        test["plan"] = plan(Discordance(n, test["only_a"], test["only_b"]), margin_pp / 100)
+        d = Discordance(n, test["only_a"], test["only_b"])
+        test["plan"] = plan(d, margin_pp / 100, family=family)
 
 
 def significant(test: Mapping[str, Any], alpha: float = ALPHA) -> int:
@@ -103,8 +105,8 @@ RELATION = {
     "superior": "ahead of it",
     "inferior": "behind it",
     "non-inferior": "at most {m:g} pp behind it (non-inferior), not shown ahead of it",
-    "inconclusive": "not distinguishable from it at this sample size (inconclusive at a "
-    "{m:g} pp margin)",
+    "inconclusive": "not distinguishable from it at this sample size, inconclusive at a "
+    "{m:g} pp margin",
 }
 
 

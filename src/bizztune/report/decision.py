@@ -339,7 +339,7 @@ def _decision(
             vs_choice = _test(choice, runner, seed)
             family.append(vs_choice)
     for t, p_adj in zip(family, holm([t["p_value"] for t in family]), strict=True):
-        judge(t, p_adj, m, n)
+        judge(t, p_adj, m, n, len(family))
     vs_best[id(best)] = {
         "diff": 0.0,
         "diff_ci95": [0.0, 0.0],
@@ -385,10 +385,18 @@ def _decision(
             o = max(open_, key=lambda o: (o.accuracy, -o.monthly(v)))
             t = vs_best[id(o)]
             plan = t["plan"]
-            need = (
-                f" With about {plan['n_non_inferior']:,} test tickets it could be shown within "
-                f"{m:g} pp, if the measured difference is the true one."
+            need = [
+                f"{plan['n_non_inferior']:,} test tickets it could be shown within {m:g} pp"
                 if plan["n_non_inferior"] is not None
+                else "",
+                f"{plan['n_detect']:,} its difference of {pp(plan['diff'])} pp would be detectable"
+                if plan["n_detect"] is not None
+                else "",
+            ]
+            need_text = (
+                " With about " + ", with about ".join(x for x in need if x) + " (power 0.8, "
+                "if the measured difference is the true one)."
+                if any(need)
                 else ""
             )
             text.append(
@@ -396,7 +404,7 @@ def _decision(
                 f"cheaper {o.name} ({usd(per1000(o))} USD per 1,000; {interval(t)}): on these "
                 f"{n} tickets {o.name} can neither be shown within {m:g} pp of it nor shown "
                 f"worse, an inconclusive result, and the rule pays for the pricier option until "
-                f"a cheaper one is shown non-inferior.{need}"
+                f"a cheaper one is shown non-inferior.{need_text}"
             )
     else:
         t = vs_best[id(choice)]
@@ -461,7 +469,8 @@ def _decision(
         f"costs.tickets_per_month. A cheaper option whose interval reaches below -{m:g} pp "
         f"without being shown worse is inconclusive: the rule does not pick it, and N is the "
         f"number of test tickets with which (power 0.8, the measured difference and discordance "
-        f"taken as true) it could be shown within {m:g} pp or its difference detected. Superior "
+        f"taken as true) it could be shown within {m:g} pp or its difference detected (at 0.05 "
+        f"divided by the family's size). Superior "
         f"/ inferior also need a Holm-adjusted McNemar p < 0.05; the family is every option "
         f"against the most accurate (and the runner-up against the choice). docs/method.md has "
         f"the exact rules. Costs: the 'Cost per 1,000 tickets' section."

@@ -369,8 +369,8 @@ def verdict_rule(margin_pp: float, n_models: int, n_items: int) -> str:
         f"lower end ≥ -{m}; inferior if the upper end < 0 and Holm p < 0.05; else "
         f"inconclusive. For an inconclusive one, N: the test items ({n_items} here) with which "
         f"power 0.8 would show non-inferiority at {m} pp or detect the measured difference "
-        f"(McNemar), if the measured difference and share of discordant items are the true "
-        f"ones (docs/method.md)."
+        f"(McNemar at 0.05 divided by the family's size), if the measured difference and "
+        f"share of discordant items are the true ones (docs/method.md)."
     )
 
 
