@@ -20,7 +20,8 @@ of discordant items ψ (items exactly one of the two gets right): McNemar's test
 needs N = (z(1-α/2)·√ψ + z(power)·√(ψ - δ²))² / δ² items to find a difference δ; showing
 non-inferiority (the interval's lower end above -d, one-sided α/2) needs
 N = (z(1-α/2) + z(power))² · (ψ - Δ²) / (Δ + d)² if the true difference is the observed Δ.
-docs/method.md gives the assumptions.
+In a Holm family of m tests the detection is planned at α/m. docs/method.md gives the
+assumptions.
 """
 
 from __future__ import annotations
@@ -139,10 +140,13 @@ def plan(
     delta: float | None = None,
     power: float = POWER,
     alpha: float = ALPHA,
+    family: int = 1,
 ) -> dict[str, Any]:
     """What the planner says about one pair: items to detect ``delta`` (default: the observed
     difference) and to show B non-inferior to A at ``margin``, both at ``power``, with the
-    observed discordance; None where no number of items is enough."""
+    observed discordance; None where no number of items is enough. In a Holm family of
+    ``family`` tests the detection is planned at alpha / family (Holm's strictest step, so
+    the N is enough whatever the other tests show); non-inferiority claims are not adjusted."""
     target = abs(d.diff) if delta is None else delta
     return {
         "n": d.n,
@@ -153,8 +157,9 @@ def plan(
         "delta": target,
         "power": power,
         "alpha": alpha,
+        "family": family,
         "margin": margin,
-        "n_detect": items(n_to_detect(d.rate, target, power, alpha)),
+        "n_detect": items(n_to_detect(d.rate, target, power, alpha / family)),
         "n_non_inferior": items(n_non_inferior(d.rate, d.diff, margin, power, alpha)),
     }
 
