@@ -7,6 +7,8 @@ McNemar, bootstrap, Holm and power code against scipy and statsmodels (the dev e
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -178,3 +180,41 @@ def test_mcnemar_power_at_the_planned_n_by_simulation(psi: float, delta: float) 
     assert power(n_plan, exact=False) == pytest.approx(0.8, abs=0.03)
     assert 0.74 <= power(n_plan, exact=True) <= 0.83  # the exact test is a little conservative
     assert power(n_plan // 2, exact=False) < 0.6
+
+
+# -- one family ------------------------------------------------------------------------------------
+def _run(name: str, right: dict[str, list[bool]]) -> dict[str, Any]:
+    """A scored run from per-field correctness per item, in the shape ``load_run`` reads."""
+    fields = list(right)
+    n = len(right[fields[0]])
+    correct = [{f: right[f][i] for f in fields} for i in range(n)]
+    return {
+        "dir": Path(name),
+        "metrics": {"model": name, "fields": {f: {} for f in fields}, "joint": {}},
+        "predictions": {f"t{i}": {"correct": c} for i, c in enumerate(correct)},
+    }
+
+
+def test_family_tests_adjust_every_field_of_every_model_together() -> None:
+    from bizztune.eval.paired import family_tests
+
+    n = 100
+    ref = _run("ft", {"a": [i < 60 for i in range(n)], "b": [i < 50 for i in range(n)]})
+    # x: 6 tickets behind ref on a (p = 2/64 alone), as good on b; y: far behind on both
+    x = _run("x", {"a": [i < 54 for i in range(n)], "b": [i < 50 for i in range(n)]})
+    y = _run("y", {"a": [i < 20 for i in range(n)], "b": [i < 10 for i in range(n)]})
+    fam = family_tests({"x": (x, ref), "y": (y, ref)}, margin_pp=2.0)
+    tests = [fam[k][f] for k in ("x", "y") for f in ("a", "b", "joint")]
+    assert [t["p_adj"] for t in tests] == pytest.approx(holm([t["p_value"] for t in tests]))
+    xa = fam["x"]["a"]
+    assert xa["p_value"] == pytest.approx(2 / 2**6) and xa["p_adj"] > 0.05
+    # Δ = ref - x = +6 pp with its interval above 0, but not shown after Holm: non-inferior,
+    # not superior
+    assert xa["diff"] == pytest.approx(0.06) and xa["verdict"] == "non-inferior"
+    assert fam["x"]["b"]["verdict"] == "non-inferior"  # the same tickets right: [0, 0]
+    assert fam["y"]["joint"]["verdict"] == "superior"
+    # the other way round the same 6 tickets are inconclusive, with the planner's N for a
+    # family of 6 tests
+    back = family_tests({"x": (ref, x), "y": (ref, y)}, margin_pp=2.0)["x"]["a"]
+    assert back["verdict"] == "inconclusive"
+    assert back["plan"]["n_detect"] == math.ceil(n_to_detect(0.06, 0.06, alpha=0.05 / 6))
