@@ -176,7 +176,7 @@ def test_decision_says_when_a_cheaper_option_is_only_inconclusive() -> None:
     assert (vs["plan"]["n_non_inferior"], vs["plan"]["n_detect"]) == (n_ni, n_det)
     assert "can neither be shown within 2 pp of it nor shown worse, an inconclusive result" in text
     assert f"With about {n_ni:,} test tickets it could be shown within 2 pp" in text
-    assert f"with about {n_det:,} its difference of -1.0 pp would be detectable" in text
+    assert f"with about {n_det:,} a difference of 1.0 pp would be detectable" in text
     rows = {line.split(" | ")[0][2:]: line for line in table.splitlines()[2:]}
     assert f"inconclusive (N ≈ {n_ni:,} to show it within 2 pp; N ≈ {n_det:,}" in rows["cheap"]
     assert rows["bad"].endswith("| inferior |") and "most accurate, chosen" in rows["pricey"]

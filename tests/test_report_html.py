@@ -204,7 +204,7 @@ def test_verdict_claims_only_what_the_data_support() -> None:
     out = summarize_answer({"base": _run("b", items(10)), "finetuned": _run("f", items(8))})
     assert out["margin_verdict"]["joint"] == "inconclusive"
     assert out["verdict"].startswith("The data cannot tell the fine-tuned model from its base")
-    assert "Planner: N ≈ " in out["verdict"] and "to detect a 2.0 pp difference" in out["verdict"]
+    assert "With about " in out["verdict"] and "a difference of 2.0 pp would be" in out["verdict"]
     # a wider margin turns the same data non-inferior
     wide = summarize_answer(
         {"base": _run("b", items(10)), "finetuned": _run("f", items(8))}, margin_pp=10

@@ -164,16 +164,22 @@ def plan(
     }
 
 
-def plan_note(p: dict[str, Any], b: str = "it") -> str:
-    """The planner's N for an inconclusive comparison, as a report prints it."""
+def plan_sentence(p: Mapping[str, Any], who: str = "it") -> str:
+    """The planner's N for an inconclusive comparison as a sentence ("" when none is enough)."""
     parts = []
     if p["n_non_inferior"] is not None:
-        parts.append(f"N ≈ {p['n_non_inferior']:,} to show {b} within {100 * p['margin']:g} pp")
+        m = 100 * p["margin"]
+        parts.append(f"{p['n_non_inferior']:,} test tickets {who} could be shown within {m:g} pp")
     if p["n_detect"] is not None:
-        parts.append(f"N ≈ {p['n_detect']:,} to detect a {100 * p['delta']:.1f} pp difference")
+        d = 100 * p["delta"]
+        parts.append(f"{p['n_detect']:,} a difference of {d:.1f} pp would be detectable")
     if not parts:
-        return "no discordant items: no N is enough"
-    return "; ".join(parts) + f" (power {p['power']:g}, if the measured difference is the true one)"
+        return ""
+    return (
+        "With about "
+        + ", with about ".join(parts)
+        + f" (power {p['power']:g}, if the measured difference is the true one)."
+    )
 
 
 def verdict_cell(t: Mapping[str, Any]) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bizztune.eval.inference import ALPHA, Discordance, holm, margin_verdict, plan, plan_note
+from bizztune.eval.inference import ALPHA, Discordance, holm, margin_verdict, plan, plan_sentence
 from bizztune.eval.metrics import mcnemar_exact, paired_diff_ci
 from bizztune.eval.tables import pct
 
@@ -169,7 +169,7 @@ def summarize_answer(
         f"; per field: {per_field}."
     )
     if "plan" in t:
-        sentence += f" Planner: {plan_note(t['plan'], 'it')}."
+        sentence += " " + plan_sentence(t["plan"], "the fine-tuned model")
     others = [label for label, r in runs.items() if label not in (BASE_LABEL, FINETUNED_LABEL)]
     if others:
         best = max(others, key=lambda k: accuracy_of(runs[k], "joint"))
@@ -178,8 +178,8 @@ def summarize_answer(
             f" The best other model, {run_name(runs[best])}, reaches "
             f"{pct(accuracy_of(runs[best], 'joint'))}% joint accuracy; the fine-tuned model is "
             f"{RELATION[bt['verdict']].format(m=m)} ({cite(bt)})"
-            + (f"; {plan_note(bt['plan'], 'the fine-tuned model')}" if "plan" in bt else "")
             + "."
+            + (" " + plan_sentence(bt["plan"], "the fine-tuned model") if "plan" in bt else "")
         )
     out["verdict"] = sentence
     return out

@@ -22,7 +22,7 @@ from typing import Any
 from bizztune.eval.calibration import Calibration, fit_calibration
 from bizztune.eval.cascade import CascadePoint
 from bizztune.eval.costs import CostsConfig, ModelCost, break_even, is_api, model_cost
-from bizztune.eval.inference import holm, verdict_cell
+from bizztune.eval.inference import holm, plan_sentence, verdict_cell
 from bizztune.eval.metrics import bootstrap_ci, mcnemar_exact, paired_diff_ci
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL, judge, run_name, significant
 from bizztune.eval.tables import pct
@@ -384,27 +384,13 @@ def _decision(
         else:
             o = max(open_, key=lambda o: (o.accuracy, -o.monthly(v)))
             t = vs_best[id(o)]
-            plan = t["plan"]
-            need = [
-                f"{plan['n_non_inferior']:,} test tickets it could be shown within {m:g} pp"
-                if plan["n_non_inferior"] is not None
-                else "",
-                f"{plan['n_detect']:,} its difference of {pp(plan['diff'])} pp would be detectable"
-                if plan["n_detect"] is not None
-                else "",
-            ]
-            need_text = (
-                " With about " + ", with about ".join(x for x in need if x) + " (power 0.8, "
-                "if the measured difference is the true one)."
-                if any(need)
-                else ""
-            )
+            need = plan_sentence(t["plan"])
             text.append(
                 f"It is the most accurate option measured, but not shown to be better than the "
                 f"cheaper {o.name} ({usd(per1000(o))} USD per 1,000; {interval(t)}): on these "
                 f"{n} tickets {o.name} can neither be shown within {m:g} pp of it nor shown "
                 f"worse, an inconclusive result, and the rule pays for the pricier option until "
-                f"a cheaper one is shown non-inferior.{need_text}"
+                f"a cheaper one is shown non-inferior." + (f" {need}" if need else "")
             )
     else:
         t = vs_best[id(choice)]
