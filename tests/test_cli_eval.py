@@ -167,3 +167,58 @@ def test_named_sets_of_the_task_measure_only(split_dir: Path, tmp_path: Path) ->
     assert "task 'tickets' ships no data set 'nope' (its sets: tickets:foreign" in r.stderr
     r = run_cli("eval", "--provider", "majority", "--data", "reviews:foreign", "--out", str(out))
     assert "names a data set of task 'reviews', but the task is 'tickets'" in r.stderr
+
+
+def test_plan_from_two_eval_runs_and_bad_flags(split_dir: Path, tmp_path: Path) -> None:
+    """`bizztune plan A B`: the discordant items of the two prediction files, through the
+    planner's formulas, into one row per field; bad flags get one line naming the flag."""
+    import math
+
+    from bizztune.eval.inference import n_non_inferior, n_to_detect
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    _eval(split_dir, a, "majority")
+    _eval(split_dir, b, "tfidf")
+    out = tmp_path / "plan.md"
+    r = run_cli("plan", str(a), str(b), "--delta", "5", "--field", "all", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    md = out.read_text(encoding="utf-8")
+    assert md == r.stdout.rstrip("\n") + "\n" or md.strip() in r.stdout
+    assert "| N to detect 5 pp | N to detect the measured Δ | N to show B within 2 pp of A |" in md
+
+    def correct(run: Path) -> dict[str, dict[str, bool]]:
+        recs = [json.loads(x) for x in (run / "predictions.jsonl").read_text().splitlines()]
+        return {x["id"]: x["correct"] for x in recs}
+
+    ca, cb = correct(a), correct(b)
+    n = len(ca)
+    for field in ("category", "subcategory", "urgency", "joint"):
+
+        def ok(c: dict[str, bool], field: str = field) -> bool:
+            return all(c.values()) if field == "joint" else c[field]
+
+        only_a = sum(ok(ca[i]) and not ok(cb[i]) for i in ca)
+        only_b = sum(ok(cb[i]) and not ok(ca[i]) for i in ca)
+        psi, diff = (only_a + only_b) / n, (only_b - only_a) / n
+        want = [
+            f"{100 * psi:.1f}",
+            f"{100 * diff:+.1f}",
+            f"{math.ceil(n_to_detect(psi, 0.05)):,}",
+            f"{math.ceil(n_to_detect(psi, diff)):,}" if diff else "never",
+            f"{max(1, math.ceil(n_non_inferior(psi, diff, 0.02))):,}" if diff > -0.02 else "never",
+        ]
+        row = next(x for x in md.splitlines() if f"| {field.title()} |" in x)
+        assert row.endswith("| " + " | ".join(want) + " |"), (row, want)
+    # tf-idf is far ahead of majority on subcategory: a few items detect that difference
+    sub = next(x for x in md.splitlines() if "| Subcategory |" in x).split(" | ")
+    assert int(sub[6].replace(",", "")) < n
+
+    for flags, word in [
+        (["--power", "1.5"], "--power"),
+        (["--delta", "0"], "--delta"),
+        (["--field", "nope"], "--field 'nope'"),
+    ]:
+        r = run_cli("plan", str(a), str(b), *flags)
+        assert r.returncode == 2 and word in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    r = run_cli("plan", str(a))  # one eval folder is not a run folder
+    assert r.returncode == 2 and "not a bizztune run folder" in r.stderr

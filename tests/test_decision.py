@@ -137,6 +137,64 @@ def test_cascade_arithmetic_by_hand() -> None:
     assert loose is not None and loose.threshold == 0.2
 
 
+# -- the Decision's rule and its words ------------------------------------------------------------
+def _flat(usd_per_1000: float) -> Any:
+    def monthly(volume: float) -> float:
+        return usd_per_1000 * volume / 1000
+
+    return monthly
+
+
+def test_decision_says_when_a_cheaper_option_is_only_inconclusive() -> None:
+    """The g1129 case: a pricier option one ticket ahead of a cheaper one on 100 tickets. The
+    cheaper one is neither shown within 2 pp nor shown worse; the rule keeps the pricier one
+    and says so, with the planner's N; a clearly worse one is called inferior."""
+    from bizztune.eval.inference import holm, n_non_inferior, n_to_detect
+    from bizztune.eval.metrics import mcnemar_exact
+    from bizztune.report.decision import Option, _decision
+
+    n = 100
+    pricey = Option("pricey", [i < 64 for i in range(n)], _flat(14.6))
+    cheap = Option("cheap", [i < 63 for i in range(n)], _flat(7.3))
+    bad = Option("bad", [i < 30 for i in range(n)], _flat(1.0))
+    # six tickets behind, all one way: McNemar p = 2 / 2^6 < 0.05, not after Holm over three
+    mid = Option("mid", [i < 58 for i in range(n)], _flat(5.0))
+    options = [bad, mid, cheap, pricey]
+    (_, _, table, note), summary = _decision(options, ["test"], CostsConfig(), 0)
+    text = " ".join(summary["sentences"])
+    assert summary["choice"]["name"] == "pricey" and summary["runner_up"]["name"] == "cheap"
+    vs = summary["runner_up"]["diff_vs_most_accurate"]
+    assert vs["diff"] == pytest.approx(-0.01) and vs["ci95"][0] < -0.02 <= vs["ci95"][1] + 0.02
+    assert vs["verdict"] == "inconclusive"
+    # Holm over the family (each option against the most accurate)
+    raw = [mcnemar_exact(pricey.correct, o.correct)["p_value"] for o in (bad, mid, cheap)]
+    assert raw[1] == pytest.approx(2 / 2**6) and holm(raw)[1] == pytest.approx(2 * raw[1])
+    assert vs["p_adj"] == pytest.approx(holm(raw)[2])
+    # one discordant ticket of 100: psi = 0.01, diff = -0.01
+    n_ni = math.ceil(n_non_inferior(0.01, -0.01, 0.02))
+    n_det = math.ceil(n_to_detect(0.01, 0.01, alpha=0.05 / 3))  # a family of 3
+    assert (vs["plan"]["n_non_inferior"], vs["plan"]["n_detect"]) == (n_ni, n_det)
+    assert "can neither be shown within 2 pp of it nor shown worse, an inconclusive result" in text
+    assert f"With about {n_ni:,} test tickets it could be shown within 2 pp" in text
+    assert f"with about {n_det:,} a difference of 1.0 pp would be detectable" in text
+    rows = {line.split(" | ")[0][2:]: line for line in table.splitlines()[2:]}
+    assert f"inconclusive (N ≈ {n_ni:,} to show it within 2 pp; N ≈ {n_det:,}" in rows["cheap"]
+    assert rows["bad"].endswith("| inferior |") and "most accurate, chosen" in rows["pricey"]
+    # mid is below 0 with p < 0.05 but not after Holm: inconclusive, not inferior
+    assert f"| {raw[1]:.3g} ({2 * raw[1]:.3g}) | inconclusive (N ≈ " in rows["mid"]
+    assert "inconclusive" in note and "Holm" in note
+    # one ticket behind on 400: shown within 2 pp (non-inferior), and the cheaper one is run
+    top = Option("pricey", [i < 256 for i in range(400)], _flat(14.6))
+    twin = Option("twin", [i < 255 for i in range(400)], _flat(7.3))
+    _, summary = _decision([twin, top], ["test"], CostsConfig(), 0)
+    assert summary["choice"]["name"] == "twin"
+    assert summary["choice"]["diff_vs_most_accurate"]["verdict"] == "non-inferior"
+    assert "is shown to be within 2 pp of it (non-inferior" in " ".join(summary["sentences"])
+    # a wider margin admits the cheaper one of the first case
+    _, summary = _decision(options, ["test"], CostsConfig(margin_pp=5), 0)
+    assert summary["choice"]["name"] == "cheap"
+
+
 # -- costs and break-even --------------------------------------------------------------------------
 def local(train_usd: float = 120.0) -> ModelCost:
     """3.60 USD an hour, one ticket a second (0.001 USD of compute a ticket)."""

@@ -145,8 +145,11 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
         "Urgency Accuracy",
     ]
     assert acc["rows"] == 3
-    # the study's second table: both models, the delta row, its interval and McNemar's p
-    assert tables["finetuned-comparison"]["rows"] == 5
+    # the study's second table: both models, the delta row, its interval, McNemar's p raw and
+    # Holm-adjusted, and the margin verdict
+    assert tables["finetuned-comparison"]["rows"] == 7
+    # the paired tests: one row per other model (base, tfidf) and field (3 and joint)
+    assert tables["paired-tests"]["rows"] == 8
     assert tables["skipped"]["rows"] == 1
     images = {i["id"]: i for i in dom["images"]}
     assert set(images) == {
@@ -187,16 +190,32 @@ def test_verdict_claims_only_what_the_data_support() -> None:
     def items(n_right: int, n: int = 100) -> list[dict[str, bool]]:
         return [{"category": i < n_right, "urgency": i < n_right} for i in range(n)]
 
-    # +1 item out of 100: a positive delta that no test supports (the session-3 long-prompt run)
+    # +1 item out of 100: a positive delta that no test supports (the session-3 long-prompt
+    # run); its interval [0, +3] shows non-inferiority at the 2 pp margin, not superiority
     out = summarize_answer({"base": _run("b", items(2)), "finetuned": _run("f", items(3))})
     assert out["delta_pp"]["joint"] == pytest.approx(1.0)
     assert out["finetuned_beats_base"] is False
+    assert out["margin_verdict"]["joint"] == "non-inferior"
+    assert out["verdict"].startswith(
+        "The fine-tuned model is not shown to beat its base model, only to be at most 2 pp below"
+    )
+    # -2 items out of 100: the interval reaches below -2 pp, no difference shown: inconclusive,
+    # with the planner's N in the sentence
+    out = summarize_answer({"base": _run("b", items(10)), "finetuned": _run("f", items(8))})
+    assert out["margin_verdict"]["joint"] == "inconclusive"
     assert out["verdict"].startswith("The data cannot tell the fine-tuned model from its base")
+    assert "With about " in out["verdict"] and "a difference of 2.0 pp would be" in out["verdict"]
+    # a wider margin turns the same data non-inferior
+    wide = summarize_answer(
+        {"base": _run("b", items(10)), "finetuned": _run("f", items(8))}, margin_pp=10
+    )
+    assert wide["margin_verdict"]["joint"] == "non-inferior"
     # +30 items: supported
     out = summarize_answer({"base": _run("b", items(5)), "finetuned": _run("f", items(35))})
     assert out["finetuned_beats_base"] is True
     assert out["verdict"].startswith("The fine-tuned model beats its base model")
-    assert "category +30.0 pp (p=" in out["verdict"] and "significant" in out["verdict"]
+    assert "category +30.0 pp (p=" in out["verdict"] and "Holm p=" in out["verdict"]
+    assert out["margin_verdict"] == dict.fromkeys(["category", "urgency", "joint"], "superior")
     # and the other way round
     out = summarize_answer(
         {"base": _run("b", items(35)), "finetuned": _run("f", items(5)), "x": _run("x", items(6))}

@@ -180,6 +180,7 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
     # accuracy, 5 confusion, loss, reliability, risk-coverage, cascade, cost-volume
     assert page.count("data:image/png;base64,") == 11
     check_decision(out, md, n_test)
+    check_statistics(out, md)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["delta_pp"]["joint"] == pytest.approx(delta)
     assert summary["base"]["category"] == base["fields"]["category"]["accuracy"]
@@ -283,6 +284,56 @@ def check_decision(out: Path, md: str, n_test: int) -> None:
     assert decision["test_set"] == "test split" and decision["tickets_per_month"] == 10_000
     assert 2 <= len(decision["sentences"]) <= 4
     assert decision["choice"]["name"] in md.split("## Decision")[1].split("\n\n")[1]
+
+
+def check_statistics(out: Path, md: str) -> None:
+    """Holm within the family of paired tests, the margin verdicts and the planner's N in the
+    report, the same N from `bizztune plan` on the run folder."""
+    from bizztune.eval.inference import holm
+    from bizztune.eval.tables import field_title
+
+    summary = json.loads((out / "summary.json").read_text())
+    family = summary["paired_tests"]  # model -> field -> test, the fine-tuned model against it
+    assert set(family) == {"majority", "tfidf", "gpt-4", summary["base"]["model"]}
+    flat = [t for fields in family.values() for t in fields.values()]
+    assert len(flat) == 4 * 4  # 4 models x 3 fields and joint
+    assert [t["p_adj"] for t in flat] == pytest.approx(holm([t["p_value"] for t in flat]))
+    table = md.split("## Paired tests: ")[1].split("\n## ")[0]
+    assert "| Δ pp [95% CI] | McNemar p | Holm p | Verdict |" in table and "Holm" in table
+    verdicts = set()
+    for model, fields in family.items():
+        for f, t in fields.items():
+            row = next(
+                x for x in table.splitlines() if x.startswith(f"| {model} | {field_title(f)} |")
+            )
+            assert f"| {t['p_value']:.3g} | {t['p_adj']:.3g}" in row
+            assert f"| {t['verdict']}" in row
+            verdicts.add(t["verdict"])
+            if t["verdict"] == "inconclusive":  # with 10-20 test items most comparisons are
+                need = t["plan"]
+                if need["n_detect"] is not None:
+                    assert f"N ≈ {need['n_detect']:,} to detect" in row
+                if need["n_non_inferior"] is not None:
+                    assert f"N ≈ {need['n_non_inferior']:,} to show it within 2 pp" in row
+    assert "inconclusive" in verdicts
+    assert (
+        summary["margin_verdict"]["joint"] == family[summary["base"]["model"]]["joint"]["verdict"]
+    )
+    head = md.split("## Decision")[1].split("\n\n")[2].splitlines()[0]
+    assert "| McNemar p (Holm) | vs most accurate, margin 2 pp |" in head
+    assert summary["decision"]["choice"]["diff_vs_most_accurate"]["verdict"] in (
+        "most accurate",
+        "non-inferior",
+    )
+    # `bizztune plan` on the run folder: the same non-inferiority N for every joint comparison
+    r = run_cli("plan", str(out))
+    assert r.returncode == 0, r.stderr
+    for model in ("majority", "tfidf", "gpt-4"):
+        t = family[model]["joint"]
+        row = next(x for x in r.stdout.splitlines() if x.startswith(f"| finetuned vs {model} |"))
+        ni = (t.get("plan") or {}).get("n_non_inferior", "skip")
+        if ni != "skip":
+            assert row.endswith(f"| {'never' if ni is None else f'{ni:,}'} |"), row
 
 
 def test_other_test_sets_get_their_own_evals_and_report_sections(

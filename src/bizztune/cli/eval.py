@@ -5,9 +5,10 @@ bizztune eval --provider tfidf --data tickets:foreign --train-data data/split   
 bizztune eval --provider gpt-4o --task tickets --limit 50          # OPENAI_API_KEY
 bizztune report runs/eval/A runs/eval/B --out comparison.md
 bizztune cascade runs/eval/ft runs/eval/gpt-4 --calibration runs/eval/ft-val --out cascade/
+bizztune plan runs/eval/gpt-4 runs/eval/ft --delta 3 --power 0.8
 
 Parses flags and shows progress; the work is in ``bizztune.eval.evaluate``,
-``bizztune.report.compare`` and ``bizztune.report.pair``.
+``bizztune.report.compare``, ``bizztune.report.pair`` and ``bizztune.report.planner``.
 """
 
 from __future__ import annotations
@@ -212,3 +213,49 @@ def cascade_cmd(
     click.echo(result["markdown"])
     for f in result["files"]:
         click.echo(f"wrote {f}")
+
+
+@click.command("plan")
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--delta", type=float, default=3.0, show_default=True, help="Difference to detect, in pp."
+)
+@click.option("--power", type=float, default=0.8, show_default=True, help="Power to aim at.")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="Two-sided level.")
+@click.option(
+    "--margin-pp",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Non-inferiority margin in pp (costs.margin_pp).",
+)
+@click.option(
+    "--field",
+    default="joint",
+    show_default=True,
+    help="A field of the task, joint (all fields right) or all.",
+)
+@click.option("--out", "-o", type=click.Path(path_type=Path), help="Write the Markdown here too.")
+def plan_cmd(
+    run_a: Path,
+    run_b: Path | None,
+    delta: float,
+    power: float,
+    alpha: float,
+    margin_pp: float,
+    field: str,
+    out: Path | None,
+) -> None:
+    """Test items needed to detect a difference of --delta pp between RUN_B and RUN_A (two
+    eval runs of the same items), or to show RUN_B non-inferior to RUN_A, from their measured
+    discordant items. RUN_A alone: a 'bizztune run' folder, its fine-tuned model against every
+    other model."""
+    from bizztune.report.planner import PlanRequest, plan_runs
+
+    req = PlanRequest(delta, power, alpha, margin_pp, field)
+    result = plan_runs(run_a, run_b, req)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result["markdown"], encoding="utf-8")
+    click.echo(result["markdown"])

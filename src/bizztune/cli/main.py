@@ -5,6 +5,7 @@ bizztune generate --task tickets -n 1000 --out data/tickets.jsonl
 bizztune eval --provider tfidf --task tickets
 bizztune report runs/eval/A runs/eval/B
 bizztune cascade runs/eval/ft runs/eval/gpt-4 --calibration runs/eval/ft-val
+bizztune plan runs/eval/gpt-4 runs/eval/ft --delta 3 --power 0.8
 bizztune run --config experiments/default.yaml
 
 Each command group is a module of this folder (plugins, data, eval, train, run) that defines
@@ -21,7 +22,7 @@ import click
 from bizztune import __version__
 from bizztune.cli.common import load_dotenv
 from bizztune.cli.data import compare_data, generate, split
-from bizztune.cli.eval import cascade_cmd, eval_cmd, report
+from bizztune.cli.eval import cascade_cmd, eval_cmd, plan_cmd, report
 from bizztune.cli.plugins import plugins
 from bizztune.cli.run import run_cmd
 from bizztune.cli.train import export_cmd, sweep, train
@@ -42,6 +43,7 @@ for command in (
     eval_cmd,
     report,
     cascade_cmd,
+    plan_cmd,
     train,
     sweep,
     export_cmd,

@@ -1,8 +1,15 @@
 """Paired comparison of two runs on the items both scored, and the verdict of the study.
 
     tests = paired_tests(base, finetuned)     # per field and joint: McNemar p, Δ and its interval
+    fam = family_tests({"base": (base, ft), "tfidf": (tfidf, ft)})   # one family, Holm-adjusted
+    fam["tfidf"]["joint"]["p_adj"], fam["tfidf"]["joint"]["verdict"]  # "inferior", ...
     summary = summarize_answer({"base": base, "finetuned": finetuned, "tfidf": tfidf})
     summary["verdict"]                        # one sentence, claims only what the data support
+
+A family is every test one table and its verdict rest on: per test set, each field and joint
+of the fine-tuned model against every other model. Its McNemar p-values are adjusted together
+with Holm's method; each test gets the margin verdict of ``bizztune.eval.inference`` (superior,
+non-inferior, inferior, inconclusive) and, when inconclusive, the planner's numbers of items.
 
 Runs are the dicts ``bizztune.eval.rundir.load_run`` reads. ``BASE_LABEL`` and
 ``FINETUNED_LABEL`` are the eval labels of the open model before and after fine-tuning in a
@@ -14,11 +21,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bizztune.eval.inference import ALPHA, Discordance, holm, margin_verdict, plan, plan_sentence
 from bizztune.eval.metrics import mcnemar_exact, paired_diff_ci
 from bizztune.eval.tables import pct
 
 BASE_LABEL = "base"
 FINETUNED_LABEL = "finetuned"
+MARGIN_PP = 2.0
+"""The default non-inferiority margin, the one of ``costs.margin_pp``."""
 
 
 def accuracy_of(run: dict[str, Any], field: str) -> float:
@@ -51,17 +61,70 @@ def paired_tests(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def significant(test: Mapping[str, Any], alpha: float = 0.05) -> int:
+def family_tests(
+    pairs: Mapping[str, tuple[dict[str, Any], dict[str, Any]]], margin_pp: float = MARGIN_PP
+) -> dict[str, dict[str, Any]]:
+    """``paired_tests(a, b)`` for each named pair (Δ = b - a), as one family: every field's
+    and joint's McNemar p Holm-adjusted over all of them (``p_adj``), with its ``verdict`` at
+    the margin and, when inconclusive, the planner's ``plan``."""
+    tests = {k: paired_tests(a, b) for k, (a, b) in pairs.items()}
+    keys = [(k, f) for k, t in tests.items() for f in t if f != "n_shared"]
+    adjusted = holm([tests[k][f]["p_value"] for k, f in keys])
+    for (k, f), p_adj in zip(keys, adjusted, strict=True):
+        judge(tests[k][f], p_adj, margin_pp, tests[k]["n_shared"], len(keys))
+    return tests
+
+
+def judge(test: dict[str, Any], p_adj: float, margin_pp: float, n: int, family: int) -> None:
+    """Add the adjusted p, the margin verdict and (inconclusive) the plan to one test of a
+    family of ``family`` tests."""
+    test["p_adj"] = p_adj
+    test["verdict"] = margin_verdict(test["diff_ci95"], p_adj, margin_pp / 100)
+    if test["verdict"] == "inconclusive":
+        d = Discordance(n, test["only_a"], test["only_b"])
+        test["plan"] = plan(d, margin_pp / 100, family=family)
+
+
+def significant(test: Mapping[str, Any], alpha: float = ALPHA) -> int:
     """+1 / -1 when a paired difference is supported (p < alpha and its interval excludes 0),
-    else 0."""
+    else 0; p is the Holm-adjusted ``p_adj`` where the test has one."""
     lo, hi = test["diff_ci95"]
-    if test["p_value"] >= alpha:
+    if test.get("p_adj", test["p_value"]) >= alpha:
         return 0
     return 1 if lo > 0 else -1 if hi < 0 else 0
 
 
-def summarize_answer(runs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
-    """The answer to the study's question, as numbers and one sentence."""
+LEAD = {
+    "superior": "The fine-tuned model beats its base model",
+    "inferior": "The fine-tuned model is worse than its base model",
+    "non-inferior": "The fine-tuned model is not shown to beat its base model, only to be at "
+    "most {m:g} pp below it",
+    "inconclusive": "The data cannot tell the fine-tuned model from its base model",
+}
+RELATION = {
+    "superior": "ahead of it",
+    "inferior": "behind it",
+    "non-inferior": "at most {m:g} pp behind it (non-inferior), not shown ahead of it",
+    "inconclusive": "not distinguishable from it at this sample size, inconclusive at a "
+    "{m:g} pp margin",
+}
+
+
+def cite(t: Mapping[str, Any]) -> str:
+    """Δ, its interval and both p-values of one test, as the verdict cites them."""
+    lo, hi = t["diff_ci95"]
+    return (
+        f"{100 * t['diff']:+.1f} pp, 95% CI [{100 * lo:+.1f}, {100 * hi:+.1f}], McNemar "
+        f"p={t['p_value']:.3g}, Holm p={t['p_adj']:.3g}"
+    )
+
+
+def summarize_answer(
+    runs: Mapping[str, dict[str, Any]], margin_pp: float = MARGIN_PP
+) -> dict[str, Any]:
+    """The answer to the study's question, as numbers and one sentence. The fine-tuned model's
+    tests against every other model are one family (``family_tests``); claims follow their
+    Holm-adjusted p and margin verdicts."""
     ordered = sorted(runs.values(), key=lambda r: -accuracy_of(r, "joint"))
     out: dict[str, Any] = {
         "ranking": [
@@ -73,43 +136,50 @@ def summarize_answer(runs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         out["verdict"] = "The fine-tuned model has not been evaluated yet."
         return out
     fields = [*base["metrics"]["fields"], "joint"]
-    tests = paired_tests(base, ft)
+    fam = family_tests(
+        {label: (r, ft) for label, r in runs.items() if label != FINETUNED_LABEL}, margin_pp
+    )
+    tests = fam[BASE_LABEL]
     delta = {f: 100 * (accuracy_of(ft, f) - accuracy_of(base, f)) for f in fields}
     t = tests["joint"]
-    # A claim only where the data support it: McNemar p < 0.05 and a paired interval without 0.
-    joint_sig = significant(t)
+    m = margin_pp
     out.update(
         base={"model": run_name(base), **{f: accuracy_of(base, f) for f in fields}},
         finetuned={"model": run_name(ft), **{f: accuracy_of(ft, f) for f in fields}},
         delta_pp=delta,
         p_value={f: tests[f]["p_value"] for f in fields},
-        finetuned_beats_base=joint_sig > 0,
+        p_adj={f: tests[f]["p_adj"] for f in fields},
+        margin_verdict={f: tests[f]["verdict"] for f in fields},
+        finetuned_beats_base=t["verdict"] == "superior",
+        margin_pp=m,
+        paired_tests={
+            run_name(runs[k]): {f: v for f, v in ts.items() if f != "n_shared"}
+            for k, ts in fam.items()
+        },
     )
 
     def field_part(f: str) -> str:
-        mark = "" if significant(tests[f]) == 0 else ", significant"
-        return f"{f} {delta[f]:+.1f} pp (p={tests[f]['p_value']:.2g}{mark})"
+        x = tests[f]
+        return f"{f} {delta[f]:+.1f} pp (p={x['p_value']:.2g}, Holm p={x['p_adj']:.2g}: {x['verdict']})"
 
     per_field = "; ".join(field_part(f) for f in fields if f != "joint")
-    lead = {
-        1: "The fine-tuned model beats its base model",
-        -1: "The fine-tuned model is worse than its base model",
-        0: "The data cannot tell the fine-tuned model from its base model",
-    }[joint_sig]
     sentence = (
-        f"{lead}: joint accuracy "
-        f"{pct(accuracy_of(base, 'joint'))}% → {pct(accuracy_of(ft, 'joint'))}% ({delta['joint']:+.1f} pp, "
-        f"95% CI [{100 * t['diff_ci95'][0]:+.1f}, {100 * t['diff_ci95'][1]:+.1f}], McNemar "
-        f"p={t['p_value']:.3g}); per field: {per_field}."
+        f"{LEAD[t['verdict']].format(m=m)}: joint accuracy "
+        f"{pct(accuracy_of(base, 'joint'))}% → {pct(accuracy_of(ft, 'joint'))}% ({cite(t)})"
+        f"; per field: {per_field}."
     )
-    others = [r for r in ordered if r is not ft and r is not base]
+    if "plan" in t:
+        sentence += " " + plan_sentence(t["plan"], "the fine-tuned model")
+    others = [label for label, r in runs.items() if label not in (BASE_LABEL, FINETUNED_LABEL)]
     if others:
-        best = others[0]
-        sig = significant(paired_tests(best, ft)["joint"])
-        rel = {1: "ahead of", -1: "behind", 0: "not distinguishable from"}[sig]
+        best = max(others, key=lambda k: accuracy_of(runs[k], "joint"))
+        bt = fam[best]["joint"]
         sentence += (
-            f" The best other model, {run_name(best)}, reaches {pct(accuracy_of(best, 'joint'))}% "
-            f"joint accuracy; the fine-tuned model is {rel} it."
+            f" The best other model, {run_name(runs[best])}, reaches "
+            f"{pct(accuracy_of(runs[best], 'joint'))}% joint accuracy; the fine-tuned model is "
+            f"{RELATION[bt['verdict']].format(m=m)} ({cite(bt)})"
+            + "."
+            + (" " + plan_sentence(bt["plan"], "the fine-tuned model") if "plan" in bt else "")
         )
     out["verdict"] = sentence
     return out

@@ -145,11 +145,15 @@ def probability_table(runs: list[dict[str, Any]]) -> str | None:
 
 
 def paired_cell(test: Mapping[str, Any]) -> str:
-    """One field of a paired test: the difference in pp, its interval, McNemar's p, * if < 0.05."""
-    sig = " *" if test["p_value"] < 0.05 else ""
+    """One field of a paired test: the difference in pp, its interval, McNemar's p, and where
+    the test has one its Holm-adjusted p and margin verdict; * if the (adjusted) p < 0.05."""
+    p = test.get("p_adj", test["p_value"])
+    sig = " *" if p < 0.05 else ""
+    adj = f", Holm p={p:.3g}" if "p_adj" in test else ""
+    verdict = f", {test['verdict']}" if "verdict" in test else ""
     return (
         f"{100 * test['diff']:+.1f} [{100 * test['diff_ci95'][0]:+.1f}, "
-        f"{100 * test['diff_ci95'][1]:+.1f}], p={test['p_value']:.3g}{sig}"
+        f"{100 * test['diff_ci95'][1]:+.1f}], p={test['p_value']:.3g}{adj}{sig}{verdict}"
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bizztune.eval.paired import paired_tests
+from bizztune.eval.paired import family_tests
 from bizztune.eval.rundir import load_run
 from bizztune.eval.tables import (
     accuracy_table,
@@ -24,8 +24,10 @@ from bizztune.eval.tables import (
 
 
 def comparison_table(runs: list[dict[str, Any]]) -> str:
-    """Every other run against the first, on the items both scored: Δ = run - first."""
+    """Every other run against the first, on the items both scored: Δ = run - first; the
+    McNemar p-values of all of them are one family (Holm), judged at the default margin."""
     base = runs[0]
+    fam = family_tests({str(i): (base, r) for i, r in enumerate(runs[1:])})
     fields = [*base["metrics"]["fields"], "joint"]
     head = [
         "Model vs " + base["metrics"].get("model", base["dir"].name),
@@ -33,8 +35,8 @@ def comparison_table(runs: list[dict[str, Any]]) -> str:
         *(f"{field_title(f)} Δ pp [95% CI], McNemar p" for f in fields),
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in runs[1:]:
-        t = paired_tests(base, r)
+    for i, r in enumerate(runs[1:]):
+        t = fam[str(i)]
         cells = [r["metrics"].get("model", r["dir"].name), str(t["n_shared"])]
         cells += [paired_cell(t[f]) for f in fields]
         lines.append("| " + " | ".join(cells) + " |")
@@ -68,9 +70,12 @@ def compare_md(run_dirs: list[Path]) -> str:
             comparison_table(runs),
             "",
             "Δ is the accuracy difference in percentage points on the items both runs scored, "
-            "with a paired bootstrap interval; p is McNemar's exact test. `*` marks p < 0.05 "
-            "(no correction for multiple comparisons). A difference whose interval includes 0 "
-            "is not supported by the data.",
+            "with a paired bootstrap interval; p is McNemar's exact test, Holm p the same "
+            "adjusted over every field of every run in this table (one family). `*` marks a "
+            "Holm p < 0.05. Verdict of the run against the first at a 2 pp margin: superior "
+            "(interval above 0 and Holm p < 0.05), non-inferior (lower end ≥ -2 pp), inferior "
+            "(upper end below 0 and Holm p < 0.05) or inconclusive (docs/method.md). A "
+            "difference whose interval includes 0 is not supported by the data.",
         ]
     if len(n) > 1:
         parts += ["", f"Note: the runs scored different numbers of items ({sorted(n)})."]

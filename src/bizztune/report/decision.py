@@ -22,8 +22,9 @@ from typing import Any
 from bizztune.eval.calibration import Calibration, fit_calibration
 from bizztune.eval.cascade import CascadePoint
 from bizztune.eval.costs import CostsConfig, ModelCost, break_even, is_api, model_cost
+from bizztune.eval.inference import holm, plan_sentence, verdict_cell
 from bizztune.eval.metrics import bootstrap_ci, mcnemar_exact, paired_diff_ci
-from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL, run_name, significant
+from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL, judge, run_name, significant
 from bizztune.eval.tables import pct
 from bizztune.report.cascades import (
     Plot,
@@ -304,20 +305,21 @@ def _cost_plot(
     return ("cost-volume", "Monthly cost against volume, with the break-even volumes", png)
 
 
+def _test(a: Option, b: Option, seed: int) -> dict[str, Any]:
+    """B against A on their shared items, in the shape of ``paired.paired_tests``' entries."""
+    d, lo, hi = paired_diff_ci(a.correct, b.correct, seed=seed)
+    return {**mcnemar_exact(a.correct, b.correct), "diff": d, "diff_ci95": [lo, hi]}
+
+
 def _decision(
     options: Sequence[Option], sets: Sequence[str], costs: CostsConfig, seed: int
 ) -> tuple[Section, dict[str, Any]]:
     v, m = costs.tickets_per_month, costs.margin_pp
     set0 = sets[0]
+    n = len(options[0].correct)
     best = max(options, key=lambda o: (o.accuracy, -o.monthly(v)))
-    vs_best: dict[int, tuple[float, float, float, float]] = {}
-    for o in options:
-        d, lo, hi = (
-            paired_diff_ci(best.correct, o.correct, seed=seed) if o is not best else (0.0,) * 3
-        )
-        p = mcnemar_exact(best.correct, o.correct)["p_value"]
-        vs_best[id(o)] = (d, lo, hi, p)
-    ok = [o for o in options if o is best or vs_best[id(o)][1] >= -m / 100 - 1e-12]
+    vs_best = {id(o): _test(best, o, seed) for o in options if o is not best}
+    ok = [o for o in options if o is best or vs_best[id(o)]["diff_ci95"][0] >= -m / 100 - 1e-12]
     choice = min(ok, key=lambda o: (o.monthly(v), -o.accuracy))
     cheaper_ok = sorted((o for o in ok if o is not choice), key=lambda o: o.monthly(v))
     runner = (
@@ -325,6 +327,26 @@ def _decision(
         if cheaper_ok
         else max((o for o in options if o is not choice), key=lambda o: o.accuracy, default=None)
     )
+    # One family: every option against the most accurate, and the runner-up against the
+    # choice where that is another pair. Holm over all of them; the rule itself reads only
+    # the intervals, the verdicts and the sentences read the adjusted p.
+    family = list(vs_best.values())
+    vs_choice: dict[str, Any] | None = None
+    if runner is not None:
+        if choice is best:
+            vs_choice = vs_best[id(runner)]
+        else:
+            vs_choice = _test(choice, runner, seed)
+            family.append(vs_choice)
+    for t, p_adj in zip(family, holm([t["p_value"] for t in family]), strict=True):
+        judge(t, p_adj, m, n, len(family))
+    vs_best[id(best)] = {
+        "diff": 0.0,
+        "diff_ci95": [0.0, 0.0],
+        "p_value": 1.0,
+        "p_adj": 1.0,
+        "verdict": "most accurate",
+    }
 
     def per1000(o: Option) -> float:
         return o.monthly(v) / v * 1000
@@ -336,6 +358,13 @@ def _decision(
     def per_correct(o: Option) -> str:
         return usd(per1000(o) / o.accuracy) if o.accuracy else "n/a"
 
+    def interval(t: Mapping[str, Any]) -> str:
+        lo, hi = t["diff_ci95"]
+        return (
+            f"paired difference {pp(t['diff'])} pp, 95% CI [{pp(lo)}, {pp(hi)}], Holm-adjusted "
+            f"McNemar p={t['p_adj']:.3g}"
+        )
+
     text = [
         f"At {v:,} tickets a month, run {choice.name}: it gets {acc_text(choice, set0)} of the "
         f"tickets of the {set0} fully right, at {usd(per1000(choice))} USD per 1,000 tickets "
@@ -343,30 +372,37 @@ def _decision(
     ]
     if choice is best:
         cheaper = [o for o in options if o.monthly(v) < choice.monthly(v)]
-        text.append(
-            "It is the most accurate option measured"
-            + (
-                f", and no cheaper option is shown to be within {m:g} pp of it (each one's "
-                f"paired 95% interval reaches below -{m:g} pp)."
-                if cheaper
-                else ", and no option costs less."
+        open_ = [o for o in cheaper if vs_best[id(o)]["verdict"] == "inconclusive"]
+        if not cheaper:
+            text.append("It is the most accurate option measured, and no option costs less.")
+        elif not open_:
+            text.append(
+                f"It is the most accurate option measured, and every cheaper option is shown "
+                f"to be less accurate and not shown to be within {m:g} pp of it (paired 95% "
+                f"interval below 0 and reaching below -{m:g} pp, Holm-adjusted McNemar p < 0.05)."
             )
-        )
+        else:
+            o = max(open_, key=lambda o: (o.accuracy, -o.monthly(v)))
+            t = vs_best[id(o)]
+            need = plan_sentence(t["plan"])
+            text.append(
+                f"It is the most accurate option measured, but not shown to be better than the "
+                f"cheaper {o.name} ({usd(per1000(o))} USD per 1,000; {interval(t)}): on these "
+                f"{n} tickets {o.name} can neither be shown within {m:g} pp of it nor shown "
+                f"worse, an inconclusive result, and the rule pays for the pricier option until "
+                f"a cheaper one is shown non-inferior." + (f" {need}" if need else "")
+            )
     else:
-        d, lo, hi, _ = vs_best[id(choice)]
+        t = vs_best[id(choice)]
         text.append(
             f"The most accurate option measured, {best.name} ({pct(best.accuracy)}%), costs "
-            f"{usd(per1000(best))} USD per 1,000; {choice.name} is within {m:g} pp of it "
-            f"(paired difference {pp(d)} pp, 95% CI [{pp(lo)}, {pp(hi)}])."
+            f"{usd(per1000(best))} USD per 1,000; {choice.name} is shown to be within {m:g} pp "
+            f"of it (non-inferior: {interval(t)})."
         )
-    if runner is not None:
-        d, lo, hi = paired_diff_ci(choice.correct, runner.correct, seed=seed)
-        sig = significant(
-            {
-                "diff_ci95": [lo, hi],
-                "p_value": mcnemar_exact(choice.correct, runner.correct)["p_value"],
-            }
-        )
+    if runner is not None and vs_choice is not None:
+        sig = significant(vs_choice)
+        # vs_choice is runner - choice when the choice is not the most accurate, else
+        # runner - best = runner - choice: either way its sign is the runner's
         rel = {
             1: f"more accurate than {choice.name}",
             -1: f"less accurate than {choice.name}",
@@ -374,8 +410,7 @@ def _decision(
         }[sig]
         text.append(
             f"Runner-up: {runner.name} at {usd(per1000(runner))} USD per 1,000, "
-            f"{pct(runner.accuracy)}% fully right; it is {rel} (paired difference {pp(d)} pp, "
-            f"95% CI [{pp(lo)}, {pp(hi)}])."
+            f"{pct(runner.accuracy)}% fully right; it is {rel} ({interval(vs_choice)})."
         )
     for s in sets[1:]:
         parts = [
@@ -391,30 +426,40 @@ def _decision(
         "USD per 1,000",
         "USD per 1,000 correct",
         "Δ vs most accurate pp [95% CI]",
-        f"Within {m:g} pp",
+        "McNemar p (Holm)",
+        f"vs most accurate, margin {m:g} pp",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for o in sorted(options, key=lambda o: o.monthly(v)):
-        d, lo, hi, _ = vs_best[id(o)]
+        t = vs_best[id(o)]
+        lo, hi = t["diff_ci95"]
         accs = []
         for s in sets:
             acc, ci = o.per_set.get(s, (float("nan"), (float("nan"),) * 2))
             accs.append(f"{pct(acc)} [{pct(ci[0])}, {pct(ci[1])}]" if s in o.per_set else "n/a")
-        mark = "chosen" if o is choice else "yes" if o in ok else "no"
+        verdict = verdict_cell(t) if o is not best else "most accurate"
         cells = [
             o.name,
             *accs,
             usd(per1000(o)),
             per_correct(o),
-            f"{pp(d)} [{pp(lo)}, {pp(hi)}]",
-            mark,
+            f"{pp(t['diff'])} [{pp(lo)}, {pp(hi)}]",
+            f"{t['p_value']:.3g} ({t['p_adj']:.3g})" if o is not best else "n/a",
+            f"{verdict}, chosen" if o is choice else verdict,
         ]
         lines.append("| " + " | ".join(cells) + " |")
     note = (
-        f"Rule: among the options whose joint accuracy on the {set0} is within "
-        f"{m:g} pp of the most accurate one (the lower end of the paired 95% bootstrap interval "
-        f"of the difference above -{m:g} pp; costs.margin_pp), the cheapest at "
-        f"costs.tickets_per_month. Costs: the 'Cost per 1,000 tickets' section."
+        f"Rule: among the options shown to be within {m:g} pp of the most accurate one on the "
+        f"{set0} (non-inferior: the lower end of the paired 95% bootstrap interval of the "
+        f"difference at or above -{m:g} pp; costs.margin_pp), the cheapest at "
+        f"costs.tickets_per_month. A cheaper option whose interval reaches below -{m:g} pp "
+        f"without being shown worse is inconclusive: the rule does not pick it, and N is the "
+        f"number of test tickets with which (power 0.8, the measured difference and discordance "
+        f"taken as true) it could be shown within {m:g} pp or its difference detected (at 0.05 "
+        f"divided by the family's size). Superior "
+        f"/ inferior also need a Holm-adjusted McNemar p < 0.05; the family is every option "
+        f"against the most accurate (and the runner-up against the choice). docs/method.md has "
+        f"the exact rules. Costs: the 'Cost per 1,000 tickets' section."
     )
     summary = {
         "tickets_per_month": v,
@@ -429,14 +474,21 @@ def _decision(
 
 
 def _option_summary(
-    o: Option, v: float, vs_best: Mapping[int, tuple[float, float, float, float]]
+    o: Option, v: float, vs_best: Mapping[int, Mapping[str, Any]]
 ) -> dict[str, Any]:
-    d, lo, hi, p = vs_best[id(o)]
+    t = vs_best[id(o)]
     return {
         "name": o.name,
         "accuracy": o.accuracy,
         "per_set": {s: {"accuracy": a, "ci95": list(ci)} for s, (a, ci) in o.per_set.items()},
         "usd_per_month": o.monthly(v),
         "usd_per_1000": o.monthly(v) / v * 1000,
-        "diff_vs_most_accurate": {"diff": d, "ci95": [lo, hi], "p_value": p},
+        "diff_vs_most_accurate": {
+            "diff": t["diff"],
+            "ci95": list(t["diff_ci95"]),
+            "p_value": t["p_value"],
+            "p_adj": t["p_adj"],
+            "verdict": t["verdict"],
+            **({"plan": t["plan"]} if "plan" in t else {}),
+        },
     }

@@ -7,7 +7,9 @@
 
 The tables are the ones of ``bizztune.eval.tables`` (the study's Accuracy Comparison, intervals
 and macro-F1, usage) plus the study's Fine-Tuned Model Comparison (deltas in percentage points
-against the base model) and paired tests of the fine-tuned model against every other model.
+against the base model) and paired tests of the fine-tuned model against every other model:
+per test set one family (``bizztune.eval.paired.family_tests``), McNemar p raw and
+Holm-adjusted, the margin verdict and, for inconclusive ones, the planner's numbers of items.
 The verdict is ``bizztune.eval.paired.summarize_answer``'s; the plots are ``plots.py``'s and
 the HTML page is ``html.py``'s.
 """
@@ -21,11 +23,12 @@ from typing import Any
 
 from bizztune.data.shift import shift_note, shift_table
 from bizztune.eval.costs import CostsConfig, is_api, read_train_summary
+from bizztune.eval.inference import verdict_cell
 from bizztune.eval.paired import (
     BASE_LABEL,
     FINETUNED_LABEL,
     accuracy_of,
-    paired_tests,
+    family_tests,
     run_name,
     summarize_answer,
 )
@@ -34,7 +37,6 @@ from bizztune.eval.tables import (
     accuracy_table,
     field_title,
     interval_table,
-    paired_cell,
     pct,
     subset_table,
     truncation_note,
@@ -49,10 +51,11 @@ from bizztune.report.plots import plot_accuracy, plot_confusion, plot_loss
 PLOTS_DIR = Path("report") / "plots"
 
 
-def finetune_table(base: dict[str, Any], ft: dict[str, Any]) -> str:
-    """The study's Fine-Tuned Model Comparison: both models, the delta in pp, McNemar's p."""
+def finetune_table(base: dict[str, Any], ft: dict[str, Any], tests: Mapping[str, Any]) -> str:
+    """The study's Fine-Tuned Model Comparison: both models, the delta in pp, McNemar's p raw
+    and Holm-adjusted, and the margin verdict; ``tests``: the family's tests of ft against
+    base (``family_tests``)."""
     fields = [*base["metrics"]["fields"], "joint"]
-    tests = paired_tests(base, ft)
     head = ["Model", *(f"{field_title(f)} Accuracy" for f in fields)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in (base, ft):
@@ -65,26 +68,48 @@ def finetune_table(base: dict[str, Any], ft: dict[str, Any]) -> str:
         f"[{100 * tests[f]['diff_ci95'][0]:+.1f}, {100 * tests[f]['diff_ci95'][1]:+.1f}]"
         for f in fields
     ]
-    lines.append("| " + " | ".join(["Δ 95% CI (paired bootstrap)", *ci]) + " |")
-    lines.append(
-        "| " + " | ".join(["McNemar p", *(f"{tests[f]['p_value']:.3g}" for f in fields)]) + " |"
-    )
+    rows = [
+        ("Δ 95% CI (paired bootstrap)", ci),
+        ("McNemar p", [f"{tests[f]['p_value']:.3g}" for f in fields]),
+        ("Holm-adjusted p", [f"{tests[f]['p_adj']:.3g}" for f in fields]),
+        ("Verdict", [verdict_cell(tests[f]) for f in fields]),
+    ]
+    for title, cells in rows:
+        lines.append("| " + " | ".join([title, *cells]) + " |")
     return "\n".join(lines)
 
 
-def versus_table(ref: dict[str, Any], others: Sequence[dict[str, Any]]) -> str:
-    """Paired tests of ``ref`` against each other model: Δ = ref - model, on shared items."""
+def versus_table(
+    ref: dict[str, Any], others: Mapping[str, dict[str, Any]], fam: Mapping[str, Any]
+) -> str:
+    """Paired tests of ``ref`` against each other model (Δ = ref - model, on shared items), one
+    row per model and field: McNemar p raw and Holm-adjusted within ``fam``, and the verdict."""
     fields = [*ref["metrics"]["fields"], "joint"]
     head = [
         f"{run_name(ref)} vs",
+        "Field",
         "Shared items",
-        *(f"{field_title(f)} Δ pp [95% CI], McNemar p" for f in fields),
+        "Δ pp [95% CI]",
+        "McNemar p",
+        "Holm p",
+        "Verdict",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in others:
-        t = paired_tests(r, ref)
-        cells = [run_name(r), str(t["n_shared"]), *(paired_cell(t[f]) for f in fields)]
-        lines.append("| " + " | ".join(cells) + " |")
+    for label, r in others.items():
+        t = fam[label]
+        for f in fields:
+            x = t[f]
+            lo, hi = x["diff_ci95"]
+            cells = [
+                run_name(r),
+                field_title(f),
+                str(t["n_shared"]),
+                f"{100 * x['diff']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]",
+                f"{x['p_value']:.3g}",
+                f"{x['p_adj']:.3g}" + (" *" if x["p_adj"] < 0.05 else ""),
+                verdict_cell(x),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -151,13 +176,14 @@ def write_experiment_report(
     cal_runs = {label: load_run(d) for label, d in (calibration or {}).items()}
     train = read_train_summary({}, train_dir) if train_dir is not None else None
     seed = int(getattr(config, "seed", 0) or 0)
-    dec = decide(loaded, cal_runs, costs or CostsConfig(), train, seed)
+    costs = costs or CostsConfig()
+    dec = decide(loaded, cal_runs, costs, train, seed)
     for i, (set_name, runs) in enumerate(loaded.items()):
         suffix = "" if i == 0 else f"-{_slug(set_name)}"
         if not summaries:
             first_n = int(next(iter(runs.values()))["metrics"]["n"])
-        summaries[set_name] = summarize_answer(runs)
-        own = _sections(runs, set_name, suffix, skipped if i == 0 else {})
+        summaries[set_name] = summarize_answer(runs, costs.margin_pp)
+        own = _sections(runs, set_name, suffix, skipped if i == 0 else {}, costs.margin_pp)
         at = next((k for k, sec in enumerate(own) if sec[0] == "skipped"), len(own))
         sections += [*own[:at], *dec.set_sections.get(set_name, []), *own[at:]]
         plots.append(
@@ -254,6 +280,7 @@ def _sections(
     set_name: str,
     suffix: str,
     skipped: Mapping[str, str],
+    margin_pp: float,
 ) -> list[Section]:
     ordered = list(runs.values())
     n = ordered[0]["metrics"]["n"]
@@ -269,14 +296,18 @@ def _sections(
         )
     ]
     base, ft = runs.get(BASE_LABEL), runs.get(FINETUNED_LABEL)
+    ref = ft or base
+    others = {label: r for label, r in runs.items() if r is not ref}
+    fam = family_tests({k: (r, ref) for k, r in others.items()}, margin_pp) if ref else {}
+    rule = verdict_rule(margin_pp, len(others), n)
     if base is not None and ft is not None:
         out.append(
             (
                 f"finetuned-comparison{suffix}",
                 f"Fine-Tuned Model Comparison{on}",
-                finetune_table(base, ft),
+                finetune_table(base, ft, fam[BASE_LABEL]),
                 "Δ: fine-tuned minus base in percentage points on the same items; the interval "
-                "is a paired bootstrap; p is McNemar's exact test on the paired outcomes.",
+                "is a paired bootstrap; p is McNemar's exact test on the paired outcomes. " + rule,
             )
         )
     out.append(
@@ -311,17 +342,15 @@ def _sections(
                 + (f" {note}" if (note := truncation_note(ordered)) else ""),
             )
         )
-    ref = ft or base
-    others = [r for r in ordered if r is not ref]
     if ref is not None and others:
         out.append(
             (
                 f"paired-tests{suffix}",
                 f"Paired tests: {run_name(ref)} against every other model{on}",
-                versus_table(ref, others),
+                versus_table(ref, others, fam),
                 "Δ = reference minus model in percentage points on the shared items, with a "
-                "paired-bootstrap interval; McNemar's exact p; * marks p < 0.05 (no correction "
-                "for multiple comparisons).",
+                "paired-bootstrap interval; McNemar's exact p; * marks a Holm-adjusted p < 0.05. "
+                + rule,
             )
         )
     if skipped:
@@ -335,6 +364,22 @@ def _sections(
             )
         )
     return out
+
+
+def verdict_rule(margin_pp: float, n_models: int, n_items: int) -> str:
+    """The note that says what the family is and how a verdict is reached."""
+    m = f"{margin_pp:g}"
+    return (
+        f"Holm: the McNemar p-values of every field and joint of this model against the "
+        f"{n_models} other model(s) on this set are one family, adjusted together. Verdict, "
+        f"of the reference against the model, with margin d = {m} pp (costs.margin_pp): "
+        f"superior if the interval's lower end > 0 and Holm p < 0.05; non-inferior if the "
+        f"lower end ≥ -{m}; inferior if the upper end < 0 and Holm p < 0.05; else "
+        f"inconclusive. For an inconclusive one, N: the test items ({n_items} here) with which "
+        f"power 0.8 would show non-inferiority at {m} pp or detect the measured difference "
+        f"(McNemar at 0.05 divided by the family's size), if the measured difference and "
+        f"share of discordant items are the true ones (docs/method.md)."
+    )
 
 
 def _setup_line(config: Any, n: int, sets: Sequence[str] = ()) -> str:

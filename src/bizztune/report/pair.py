@@ -29,7 +29,7 @@ from bizztune.report.decision import decide
 SMALL, FALLBACK = "a", "b"
 
 
-def _check_pair(a: dict[str, Any], b: dict[str, Any]) -> None:
+def check_pair(a: dict[str, Any], b: dict[str, Any]) -> None:
     shared = [i for i in a["predictions"] if i in b["predictions"]]
     if not shared:
         raise DataError(
@@ -57,7 +57,7 @@ def cascade_report(
     """The Markdown report and summary of the cascade A -> B; with ``out``, also written
     there (cascade.md, cascade.json, plots/)."""
     a, b = load_run(run_a), load_run(run_b)
-    _check_pair(a, b)
+    check_pair(a, b)
     if calibration is not None:
         cal = load_run(calibration)
         if cal["config"]["eval"]["provider"] != a["config"]["eval"]["provider"]:
