@@ -182,6 +182,13 @@ def test_curve_with_sizes_and_seeds_end_to_end(tiny_model: Path, tmp_path: Path)
     assert seed_interval(curve, "joint") == {**two["fields"]["joint"], "size": 16, "seeds": [0, 1]}
     assert set(curve["bands"]) == {"base"}
     assert curve["seed_line"] in md
+    # the verdict of the set quotes the seeds, placed against the best other model
+    verdict = (
+        summary["test_sets"]["test split"]["verdict"]
+        if "test_sets" in summary
+        else summary["verdict"]
+    )
+    assert curve["seed_line"] in verdict and "The best other model" in curve["seed_line"]
 
     # A rerun redoes nothing.
     again = run_cli("run", "--config", str(path), "--out", str(out), "--seeds", "0,1")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bizztune.eval.paired import FINETUNED_LABEL, accuracy_of, run_name
+from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL, accuracy_of, run_name
 from bizztune.eval.rundir import load_run
 from bizztune.eval.seeds import seed_summary
 from bizztune.eval.tables import field_title, pct
@@ -153,8 +153,11 @@ def seeds_table(points: Sequence[Point]) -> str | None:
     return "\n".join(lines)
 
 
-def seed_line(points: Sequence[Point], set_name: str) -> str | None:
-    """One sentence on the fine-tuned model's seeds at its largest size, or None."""
+def seed_line(
+    points: Sequence[Point], set_name: str, best: tuple[str, float] | None = None
+) -> str | None:
+    """One sentence on the fine-tuned model's seeds at its largest size, or None. ``best``:
+    the best other model of the set and its joint accuracy, placed against that interval."""
     mine = [p for p in points if p.model == FINETUNED_LABEL and len(p.seeds) > 1]
     if not mine:
         return None
@@ -163,13 +166,24 @@ def seed_line(points: Sequence[Point], set_name: str) -> str | None:
     moves = ", ".join(
         f"{f} {100 * (v['max'] - v['min']):.1f}" for f, v in p.stats.items() if f != "joint"
     )
-    return (
+    line = (
         f"Seeds ({set_name}): over {len(p.seeds)} training seeds at {p.size} tickets the "
         f"fine-tuned model's joint accuracy is {pct(s['mean'])}% on average (between-seed sd "
         f"{100 * s['sd']:.1f} pp, min–max {pct(s['min'])}–{pct(s['max'])}%; 95% interval over "
         f"seeds and items [{pct(s['low'])}, {pct(s['high'])}]); the seed moves each field by "
         f"(max − min, pp): {moves}."
     )
+    if best is not None:
+        name, acc = best
+        where = (
+            "below that interval: over seeds the fine-tuned model stays ahead of it"
+            if acc < s["low"]
+            else "above that interval: over seeds the fine-tuned model stays behind it"
+            if acc > s["high"]
+            else "inside that interval: over seeds and items the two cannot be told apart"
+        )
+        line += f" The best other model, {name} ({pct(acc)}%), lies {where}."
+    return line
 
 
 def curve_report(
@@ -213,7 +227,13 @@ def curve_report(
                     "seed's item interval when the seed matters.",
                 )
             )
-        line = seed_line(points, set_name)
+        others = [
+            r for k, r in loaded.get(set_name, {}).items() if k not in (FINETUNED_LABEL, BASE_LABEL)
+        ]
+        top = max(others, key=lambda r: accuracy_of(r, "joint"), default=None)
+        line = seed_line(
+            points, set_name, (run_name(top), accuracy_of(top, "joint")) if top else None
+        )
         if line:
             rep.lines.append(line)
         rep.plots.append(

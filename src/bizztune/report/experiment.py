@@ -203,6 +203,10 @@ def write_experiment_report(
                     )
                 )
     lc = curve_report(curve or {}, loaded, seed)
+    for set_name, sm in summaries.items():  # the verdict quotes the seeds where there are some
+        line = lc.summary.get(set_name, {}).get("seed_line")
+        if line:
+            sm["verdict"] = f"{sm['verdict']} {line}"
     sections += lc.sections
     plots += lc.plots
     sections += dec.sections
@@ -254,7 +258,7 @@ def write_experiment_report(
             }
             for name, r in shift.items()
         }
-    intro = [verdict, _setup_line(config, first_n, list(summaries)), *lc.lines]
+    intro = [verdict, _setup_line(config, first_n, list(summaries))]
     lead = (dec.text, dec.decision) if dec.decision is not None else None
     md = _markdown(title, intro, sections, plots, lead)
     files = [run_dir / "report.md"]
