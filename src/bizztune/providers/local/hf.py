@@ -270,12 +270,10 @@ class HFProvider:
         self.stats["logit_rows"] += len(flat)
         if flat:
             hidden = out.last_hidden_state[[b for b, _ in flat], [j for _, j in flat]]
-            # In place: a row is the whole vocabulary (262k floats for Gemma), and each copy
-            # of a few hundred rows is hundreds of MB at the run's peak.
-            logp = self.head(hidden).float()
+            logits = self.head(hidden).float()
             if self.softcap:
-                logp.div_(self.softcap).tanh_().mul_(self.softcap)
-            logp -= torch.logsumexp(logp, dim=-1, keepdim=True)
+                logits = torch.tanh(logits / self.softcap) * self.softcap
+            logp = torch.log_softmax(logits, dim=-1)
             k = 0
             for b in range(B):
                 for _ in want[b]:
