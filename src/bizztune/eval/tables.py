@@ -10,7 +10,7 @@ A run is the dict ``bizztune.eval.rundir.load_run`` reads: ``metrics``, ``config
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -20,6 +20,11 @@ def pct(x: float | None) -> str:
 
 def ci(ci: list[float]) -> str:
     return f"[{pct(ci[0])}, {pct(ci[1])}]"
+
+
+def md_header(head: Sequence[str]) -> list[str]:
+    """The first two lines of a Markdown table: its header and the rule under it."""
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
 
 def field_title(field: str) -> str:
@@ -36,7 +41,7 @@ def accuracy_table(runs: list[dict[str, Any]]) -> str:
         "Invalid %",
         "n",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for r in runs:
         m = r["metrics"]
         cells = [m.get("model", r["dir"].name)]
@@ -55,7 +60,7 @@ def interval_table(runs: list[dict[str, Any]]) -> str:
         *(f"{field_title(f)} macro-F1" for f in fields),
         "Hierarchy consistent %",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for r in runs:
         m = r["metrics"]
         cells = [m.get("model", r["dir"].name)]
@@ -77,7 +82,7 @@ def usage_table(runs: list[dict[str, Any]]) -> str:
         "Cost USD",
         "Cost per 1,000 USD",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for r in runs:
         u = r["metrics"].get("usage", {})
         ips = u.get("items_per_s")
@@ -130,7 +135,7 @@ def probability_table(runs: list[dict[str, Any]]) -> str | None:
         *(f"ECE {field_title(f)} pp" for f in fields),
         "AURC %",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for r in have:
         c = r["metrics"]["calibration"]
         cells = [
@@ -165,7 +170,7 @@ def subset_table(runs: list[dict[str, Any]]) -> str | None:
         return None
     fields = [*have[0]["metrics"]["fields"], "joint"]
     head = ["Model", "Items", "n", *(f"{field_title(f)} Accuracy [95% CI]" for f in fields)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for r in have:
         for name, m in r["metrics"]["subsets"].items():
             cells = [r["metrics"].get("model", r["dir"].name), name, str(m["n"])]

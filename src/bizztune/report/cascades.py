@@ -23,7 +23,7 @@ from bizztune.eval.calibration import (
 from bizztune.eval.cascade import CascadePoint, cascade_curve, cheapest_non_inferior
 from bizztune.eval.costs import CostsConfig, ModelCost
 from bizztune.eval.paired import run_name
-from bizztune.eval.tables import field_title, pct
+from bizztune.eval.tables import field_title, md_header, pct
 from bizztune.report.decision_plots import plot_cascades, plot_reliability, plot_risk_coverage
 from bizztune.report.html import Section
 
@@ -85,7 +85,7 @@ def calibration_section(
         *(f"ECE {field_title(f)} raw → calibrated" for f in fields),
         "AURC %",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     panels: list[tuple[str, Any, Any]] = []
     curves: list[tuple[str, Sequence[float], Sequence[float]]] = []
     summary: dict[str, Any] = {}
@@ -211,7 +211,7 @@ def cascade_section(
         "USD per 1,000",
         "USD per 1,000 correct",
     ]
-    table = "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *rows])
+    table = "\n".join([*md_header(head), *rows])
     calibrated = small in cals and cals[small].fitted
     note = (
         f"The small model answers when its {'calibrated ' if calibrated else ''}confidence in "

@@ -17,6 +17,7 @@ from bizztune.eval.tables import (
     accuracy_table,
     field_title,
     interval_table,
+    md_header,
     paired_cell,
     truncation_note,
     usage_table,
@@ -34,7 +35,7 @@ def comparison_table(runs: list[dict[str, Any]]) -> str:
         "Shared items",
         *(f"{field_title(f)} Δ pp [95% CI], McNemar p" for f in fields),
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for i, r in enumerate(runs[1:]):
         t = fam[str(i)]
         cells = [r["metrics"].get("model", r["dir"].name), str(t["n_shared"])]

@@ -23,7 +23,7 @@ from typing import Any
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL, accuracy_of, run_name
 from bizztune.eval.rundir import load_run
 from bizztune.eval.seeds import seed_summary
-from bizztune.eval.tables import field_title, pct
+from bizztune.eval.tables import field_title, md_header, pct
 from bizztune.report.html import Section
 from bizztune.report.plots import plot_curve
 
@@ -104,7 +104,7 @@ def bands_of(runs: Mapping[str, dict[str, Any]], fitted: set[str]) -> dict[str, 
 def curve_table(points: Sequence[Point], bands: Mapping[str, dict[str, Any]]) -> str:
     fields = list(points[0].stats)
     head = ["Model", "Training tickets", "Seeds", *(f"{field_title(f)} %" for f in fields)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for p in points:
         cells = [p.display, str(p.size), ",".join(map(str, p.seeds))]
         cells += [_cell(p.stats[f]) for f in fields]
@@ -133,7 +133,7 @@ def seeds_table(points: Sequence[Point]) -> str | None:
         "Per seed %",
         "95% interval, seeds and items",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for p in many:
         for f, s in p.stats.items():
             per = ", ".join(

@@ -25,7 +25,7 @@ from bizztune.eval.costs import CostsConfig, ModelCost, break_even, is_api, mode
 from bizztune.eval.inference import holm, plan_sentence, verdict_cell
 from bizztune.eval.metrics import bootstrap_ci, mcnemar_exact, paired_diff_ci
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL, judge, run_name, significant
-from bizztune.eval.tables import pct
+from bizztune.eval.tables import md_header, pct
 from bizztune.report.cascades import (
     Plot,
     Run,
@@ -229,7 +229,7 @@ def _cost_sections(
         "USD per 1,000",
         *(f"USD per 1,000 correct ({s})" for s in sets),
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for label, c in mcost.items():
         per = c.per_1000(v, costs)
         correct = []
@@ -267,7 +267,7 @@ def _cost_sections(
     apis = [k for k, c in mcost.items() if c.kind == "api"]
     if be and apis:
         head = ["Local model", *(f"vs {mcost[a].name}" for a in apis)]
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines = md_header(head)
         for label, row in be.items():
             lines.append(
                 "| " + " | ".join([mcost[label].name, *(volume_str(row[a]) for a in apis)]) + " |"
@@ -429,7 +429,7 @@ def _decision(
         "McNemar p (Holm)",
         f"vs most accurate, margin {m:g} pp",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for o in sorted(options, key=lambda o: o.monthly(v)):
         t = vs_best[id(o)]
         lo, hi = t["diff_ci95"]

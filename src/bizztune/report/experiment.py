@@ -37,6 +37,7 @@ from bizztune.eval.tables import (
     accuracy_table,
     field_title,
     interval_table,
+    md_header,
     pct,
     subset_table,
     truncation_note,
@@ -57,7 +58,7 @@ def finetune_table(base: dict[str, Any], ft: dict[str, Any], tests: Mapping[str,
     base (``family_tests``)."""
     fields = [*base["metrics"]["fields"], "joint"]
     head = ["Model", *(f"{field_title(f)} Accuracy" for f in fields)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for r in (base, ft):
         lines.append(
             "| " + " | ".join([run_name(r), *(pct(accuracy_of(r, f)) for f in fields)]) + " |"
@@ -94,7 +95,7 @@ def versus_table(
         "Holm p",
         "Verdict",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     for label, r in others.items():
         t = fam[label]
         for f in fields:

@@ -25,7 +25,7 @@ from bizztune.core.errors import ConfigError, DataError
 from bizztune.eval.inference import ALPHA, POWER, Discordance, plan
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL, MARGIN_PP, paired_tests, run_name
 from bizztune.eval.rundir import load_run
-from bizztune.eval.tables import field_title
+from bizztune.eval.tables import field_title, md_header
 from bizztune.report.pair import check_pair
 
 
@@ -99,7 +99,7 @@ def plan_runs(run_a: Path, run_b: Path | None, req: PlanRequest) -> dict[str, An
         "N to detect the measured Δ",
         f"N to show B within {m:g} pp of A",
     ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = md_header(head)
     plans: list[dict[str, Any]] = []
     for name_a, a, name_b, b in pairs:
         tests = paired_tests(a, b)
