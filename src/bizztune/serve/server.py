@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,18 @@ def serve(cfg: ServeConfig, log_level: str = "info") -> None:
         f"http://{cfg.host}:{cfg.port}/v1; bearer key {'required' if key else 'off'}",
         flush=True,
     )
-    uvicorn.Server(config).run()
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; handlers
+    # that only note it let the process print its summary and exit 0 instead of dying by it.
+    received: list[int] = []
+    before = {
+        sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     stats = state.batcher.stats
     print(
         f"stopped: {stats.items} items answered in {stats.batches} micro-batches "
