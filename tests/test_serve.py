@@ -221,6 +221,8 @@ def test_bad_json_too_long_too_big_and_bad_fields_are_clear_4xx(server: Server) 
     assert msg.startswith("items[1]: the ticket is") and "--max-input-chars" in msg
     msg = _error(post("/v1/classify", content=b'{"title": "' + b"y" * 60_000 + b'"}'), 413)
     assert "50000 bytes" in msg and "--max-body-bytes" in msg
+    chunked = iter([b'{"title": "', b"y" * 60_000, b'"}'])  # no Content-Length to go by
+    assert "--max-body-bytes" in _error(post("/v1/classify", content=chunked), 413)
     msg = _error(post("/v1/classify", json={"items": [ticket()] * 5}), 413)
     assert "5 tickets" in msg and "--max-items" in msg
     msg = _error(post("/v1/classify", json={"items": [{**ticket(), "titel": "x"}]}), 400)
