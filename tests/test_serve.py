@@ -336,3 +336,22 @@ def test_micro_batching_queue_limit_and_graceful_shutdown(tiny: Path, tmp_path: 
         assert "stopped: 6 items answered in 2 micro-batches (0 failed), 0 left" in srv.output()
         with pytest.raises(httpx.TransportError):
             httpx.get(srv.url + "/health", timeout=5)
+
+
+# -- lone requests start from the kept prompt prefix -----------------------------------------------
+def test_lone_requests_reuse_the_kept_prefix_and_answer_as_a_batch(tiny: Path, task: Task) -> None:
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.core.registry import load_provider
+    from bizztune.data.io import row_to_example
+    from bizztune.eval.evaluate import EvalConfig, build_requests
+
+    exs = [row_to_example(r, task, f"row {i}") for i, r in enumerate(make_rows(1)[:6])]
+    reqs = build_requests(task, exs, EvalConfig())
+    cfg = ProviderConfig(name="hf", model=str(tiny), decoding="constrained", dtype="float32")
+    served: Any = load_provider(cfg)
+    list(served.complete(reqs[:2], task.schema))  # as the server's warm-up: the template prefix
+    kept = served.stats["prefix_tokens"]
+    alone = {r.id: next(iter(served.complete([r], task.schema))).text for r in reqs[2:]}
+    assert served.stats["prefix_tokens"] == kept  # no lone request ran a prefix of its own
+    batch = load_provider(cfg).complete(reqs[2:], task.schema)
+    assert {c.request_id: c.text for c in batch} == alone
