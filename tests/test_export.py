@@ -126,7 +126,13 @@ def test_vllm_export_is_the_adapter_pointing_at_its_local_base(
     reference: dict[str, str | None],
     tmp_path: Path,
 ) -> None:
-    tiny, adapter = tiny_and_adapter
+    tiny, trained = tiny_and_adapter
+    # as trained on a hub model: vLLM must be pointed at the local base instead
+    adapter = tmp_path / "adapter"
+    shutil.copytree(trained, adapter)
+    acfg = json.loads((adapter / "adapter_config.json").read_text())
+    acfg["base_model_name_or_path"] = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    (adapter / "adapter_config.json").write_text(json.dumps(acfg))
     out = tmp_path / "vllm"
     r = run_cli(
         "export", str(adapter), "--format", "vllm", "--model", str(tiny), "--name", "tickets-ft",
