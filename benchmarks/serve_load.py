@@ -17,7 +17,7 @@ Each arm stops after ``--requests`` requests or ``--time-limit`` seconds, whiche
 first, after ``--warmup`` requests that are not counted. Prints requests/s, p50/p95/p99
 latency, errors, the ratios (c)/(a) and (c)/(b), and the CPU model and flags; ``--out``
 writes the same as JSON. Figures on a shared machine move with its load: compare arms of
-one run, not runs.
+one run, not runs; the 1-minute load average before and after is printed with them.
 """
 
 from __future__ import annotations
@@ -209,7 +209,12 @@ def main() -> None:
     items = tickets(args.warmup + max(args.requests, args.sequential_requests))
     warm, rest = args.warmup, items[args.warmup :]
     res: dict[str, Any] = {"cpu": cpu_line(), "model": args.model, "client": args.client}
-    print(f"CPU: {res['cpu']}; model {args.model}; client {args.client}", flush=True)
+    res["load_average_before"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(
+        f"CPU: {res['cpu']}; load average {res['load_average_before']}; model {args.model}; "
+        f"client {args.client}",
+        flush=True,
+    )
     with server(args.model, "--max-batch", "1") as url:
         seq = items[:warm] + rest[: args.sequential_requests]
         res["sequential"] = arm(url, args.client, 1, seq, args.time_limit, warm)
@@ -231,6 +236,10 @@ def main() -> None:
         f"{res['ratio_vs_sequential']}x one-at-a-time, {res['ratio_vs_unbatched']}x unbatched "
         f"with the same clients; errors {errors}; target >= 3x with 0 errors: "
         f"{'met' if res['ratio_vs_sequential'] >= 3 and errors == 0 else 'NOT met'}"
+    )
+    res["load_average_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(
+        f"load average (1 min) before {res['load_average_before']}, after {res['load_average_after']}"
     )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
