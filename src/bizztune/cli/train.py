@@ -22,7 +22,7 @@ _TRAIN_KEYS = (
     "loraplus_ratio", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
     "weight_decay", "batch_size", "grad_accum", "head_lr_ratio", "max_seq_len", "gradient_checkpointing", "bf16",
     "group_by_length", "padding_free", "seed", "eval_steps", "logging_steps", "save_steps", "limit_train",
-    "limit_val", "nproc", "resume", "device", "num_threads",
+    "limit_val", "nproc", "resume", "device", "num_threads", "report_to",
 )  # fmt: skip
 
 
@@ -90,6 +90,11 @@ def train_options(f: Any) -> Any:
         click.option("--nproc", type=int, help="Processes for qlora-fsdp (one per GPU, or CPU)."),
         click.option("--device", help="cpu, cuda, cuda:1 ... (default: cuda if present)."),
         click.option("--threads", "num_threads", type=int, help="torch CPU threads."),
+        click.option(
+            "--report-to",
+            type=click.Choice(["none", "tensorboard", "mlflow", "wandb"]),
+            help="Experiment tracker for training and validation loss (default none).",
+        ),
         click.option(
             "--config",
             "config_file",

@@ -211,3 +211,22 @@ def progress_callback(total_hint: int, enabled: bool = True) -> Any:
                 self.bar = None
 
     return RichProgress()
+
+
+_TRACKER_PACKAGES = {"tensorboard": ("tensorboard", "track"), "mlflow": ("mlflow", "track"),
+                     "wandb": ("wandb", "track")}  # fmt: skip
+
+
+def tracker(report_to: str) -> list[str]:
+    """transformers' ``report_to`` for ``--report-to``: [] for none; the tracker's package
+    must be installed (MissingDependencyError naming it, before any training starts)."""
+    import importlib.util
+
+    from bizztune.core.errors import MissingDependencyError
+
+    if report_to == "none":
+        return []
+    package, extra = _TRACKER_PACKAGES[report_to]
+    if importlib.util.find_spec(package) is None:
+        raise MissingDependencyError(package, extra)
+    return [report_to]
