@@ -73,3 +73,20 @@ def test_the_head_trainer_refuses_a_tracker_in_one_line(
     )  # fmt: skip
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "--report-to mlflow: the head trainer" in r.stderr
+
+
+@pytest.mark.skipif(
+    __import__("importlib.util").util.find_spec("mlflow") is not None, reason="mlflow installed"
+)
+def test_a_tracker_that_is_not_installed_stops_before_training_in_one_line(
+    tiny: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    r = run_cli(
+        "train", "--trainer", "lora", "--model", str(tiny), "--data", str(split_dir),
+        "--out", str(tmp_path / "m"), "--max-steps", "1", "--report-to", "mlflow", *FAST,
+    )  # fmt: skip
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == (
+        "error: --report-to mlflow needs the 'mlflow' package: pip install mlflow"
+    )
+    assert not (tmp_path / "m" / "adapter_model.safetensors").exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bizztune.core.errors import BizztuneError, MissingDependencyError
 from bizztune.trainers.lora.collate import IGNORE_INDEX
 
 
@@ -213,20 +214,26 @@ def progress_callback(total_hint: int, enabled: bool = True) -> Any:
     return RichProgress()
 
 
-_TRACKER_PACKAGES = {"tensorboard": ("tensorboard", "track"), "mlflow": ("mlflow", "track"),
-                     "wandb": ("wandb", "track")}  # fmt: skip
+_INSTALL = {"tensorboard": "pip install 'bizztune[track]'", "mlflow": "pip install mlflow",
+            "wandb": "pip install wandb"}  # fmt: skip
+
+
+class TrackerMissing(MissingDependencyError):
+    """The package of the tracker ``--report-to`` names is not installed."""
+
+    def __init__(self, name: str) -> None:
+        BizztuneError.__init__(
+            self, f"--report-to {name} needs the '{name}' package: {_INSTALL[name]}"
+        )
 
 
 def tracker(report_to: str) -> list[str]:
     """transformers' ``report_to`` for ``--report-to``: [] for none; the tracker's package
-    must be installed (MissingDependencyError naming it, before any training starts)."""
+    must be installed (TrackerMissing, before any training starts)."""
     import importlib.util
-
-    from bizztune.core.errors import MissingDependencyError
 
     if report_to == "none":
         return []
-    package, extra = _TRACKER_PACKAGES[report_to]
-    if importlib.util.find_spec(package) is None:
-        raise MissingDependencyError(package, extra)
+    if importlib.util.find_spec(report_to) is None:
+        raise TrackerMissing(report_to)
     return [report_to]
