@@ -237,6 +237,14 @@ def test_bad_json_too_long_too_big_and_bad_fields_are_clear_4xx(server: Server) 
     assert "streaming is not supported" in _error(post("/v1/chat/completions", json=chat), 400)
 
 
+def test_a_taken_port_is_one_line_before_the_model_loads(server: Server, tiny: Path) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    r = run_cli("serve", "--model", str(tiny), "--port", port, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"error: --host 127.0.0.1 --port {port}: cannot listen there")
+    assert r.stderr.count("\n") == 1 and "serving" not in r.stdout
+
+
 def test_wrong_or_missing_key_is_401_and_the_openai_client_says_so(server: Server) -> None:
     import openai
 

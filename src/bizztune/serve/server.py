@@ -110,6 +110,21 @@ def build_state(cfg: ServeConfig, key: str | None) -> Any:
     return ServeState(cfg, task, batcher, identity, key=key)
 
 
+def check_port(host: str, port: int) -> None:
+    """ConfigError when ``host:port`` cannot be listened on (taken, or not this machine's)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            s.bind((host, port))
+    except OSError as e:
+        raise ConfigError(
+            f"--host {host} --port {port}: cannot listen there ({e.strerror or e}); "
+            "choose another --port, or stop what is using it"
+        ) from None
+
+
 def serve(cfg: ServeConfig, log_level: str = "info") -> None:
     try:
         import uvicorn
@@ -117,6 +132,7 @@ def serve(cfg: ServeConfig, log_level: str = "info") -> None:
         from bizztune.serve.app import create_app
     except ImportError as e:
         raise MissingDependencyError(e.name or "fastapi", "serve") from None
+    check_port(cfg.host, cfg.port)  # before the model loads: a taken port fails at once
     key = os.environ.get(KEY_ENV, "").strip() or None
     state = build_state(cfg, key)
     app = create_app(state)
