@@ -7,8 +7,9 @@ bizztune report runs/eval/A runs/eval/B
 bizztune cascade runs/eval/ft runs/eval/gpt-4 --calibration runs/eval/ft-val
 bizztune plan runs/eval/gpt-4 runs/eval/ft --delta 3 --power 0.8
 bizztune run --config experiments/default.yaml
+bizztune serve --model smollm2-135m --adapter runs/train/lora
 
-Each command group is a module of this folder (plugins, data, eval, train, run) that defines
+Each command group is a module of this folder (plugins, data, eval, train, run, serve) that defines
 its commands with click and imports its domain code inside them, so ``bizztune --help`` stays
 fast; they are added to the group here, by name.
 """
@@ -25,6 +26,7 @@ from bizztune.cli.data import compare_data, generate, split
 from bizztune.cli.eval import cascade_cmd, eval_cmd, plan_cmd, report
 from bizztune.cli.plugins import plugins
 from bizztune.cli.run import run_cmd
+from bizztune.cli.serve import serve_cmd
 from bizztune.cli.train import export_cmd, sweep, train
 from bizztune.core.errors import BizztuneError
 
@@ -48,6 +50,7 @@ for command in (
     sweep,
     export_cmd,
     run_cmd,
+    serve_cmd,
 ):
     cli.add_command(command)
 

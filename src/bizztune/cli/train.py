@@ -4,6 +4,7 @@ bizztune train --trainer lora --model smollm2-135m --data data/tickets --out run
 bizztune train --trainer qlora-fsdp --nproc 2 --max-steps 20
 bizztune sweep --grid learning_rate=1e-4,3e-4 --grid r=8,16 --out runs/sweep
 bizztune export runs/train/lora --out runs/export/lora
+bizztune export runs/train/lora --format gguf --quant q8_0 --out runs/export/lora.gguf
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ _TRAIN_KEYS = (
     "loraplus_ratio", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
     "weight_decay", "batch_size", "grad_accum", "head_lr_ratio", "max_seq_len", "gradient_checkpointing", "bf16",
     "group_by_length", "padding_free", "micro_batch_tokens", "seed", "eval_steps", "logging_steps", "save_steps", "time_budget", "limit_train",
-    "limit_val", "nproc", "resume", "device", "num_threads",
+    "limit_val", "nproc", "resume", "device", "num_threads", "report_to",
 )  # fmt: skip
 
 
@@ -99,6 +100,11 @@ def train_options(f: Any) -> Any:
         click.option("--nproc", type=int, help="Processes for qlora-fsdp (one per GPU, or CPU)."),
         click.option("--device", help="cpu, cuda, cuda:1 ... (default: cuda if present)."),
         click.option("--threads", "num_threads", type=int, help="torch CPU threads."),
+        click.option(
+            "--report-to",
+            type=click.Choice(["none", "tensorboard", "mlflow", "wandb"]),
+            help="Experiment tracker for training and validation loss (default none).",
+        ),
         click.option(
             "--config",
             "config_file",
@@ -214,16 +220,38 @@ def sweep(config_file: Path | None, **kw: Any) -> None:
 
 @click.command("export")
 @click.argument("adapter", type=click.Path(path_type=Path))
-@click.option(
-    "--out", "-o", type=click.Path(path_type=Path), required=True, help="Merged model folder."
-)
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
+              help="Folder (merged, vllm) or .gguf file (gguf; a folder gets model-QUANT.gguf).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["merged", "gguf", "vllm"]), default="merged",
+              show_default=True, help="merged safetensors, one GGUF file, or a vLLM LoRA folder.")  # fmt: skip
 @click.option("--model", "-m", help="Base model (default: the one the adapter was trained from).")
 @click.option("--dtype", type=click.Choice(["bfloat16", "float16", "float32"]), default="bfloat16",
-              show_default=True)  # fmt: skip
-def export_cmd(adapter: Path, out: Path, model: str | None, dtype: str) -> None:
-    """Merge a LoRA adapter into its base weights (safetensors) for serving."""
-    from bizztune.trainers.export import export_merged
+              show_default=True, help="merged: weight dtype.")  # fmt: skip
+@click.option("--quant", type=click.Choice(["f16", "q8_0"]), default="q8_0", show_default=True,
+              help="gguf: float16 or 8-bit blocks.")  # fmt: skip
+@click.option("--name", help="gguf/vllm: the model name written into the file or command.")
+def export_cmd(
+    adapter: Path, out: Path, fmt: str, model: str | None, dtype: str, quant: str, name: str | None
+) -> None:
+    """Export an adapter for other engines: merged safetensors, GGUF (llama.cpp, Ollama), vLLM."""
+    from bizztune.trainers.export import base_model_of, export_merged, export_vllm
 
+    if fmt == "vllm":
+        path = export_vllm(adapter, out, model=model, name=name)
+        command = json.loads((path / "vllm.json").read_text())["command"]
+        click.echo(f"vLLM adapter folder: {path}")
+        click.echo(f"serve: {command}")
+        return
+    if fmt == "gguf":
+        from bizztune.trainers.gguf_export import export_gguf
+
+        target = out if out.suffix == ".gguf" else out / f"model-{quant}.gguf"
+        base = model or base_model_of(adapter)
+        path = export_gguf(base, adapter, target, quant, name)  # type: ignore[arg-type]
+        click.echo(f"GGUF ({quant}): {path}")
+        click.echo(f"serve: llama-server -m {path} --port 8080   (docs/serving.md: Ollama)")
+        click.echo(f"evaluate: bizztune eval --provider hf --model {path} --decoding constrained")
+        return
     path = export_merged(adapter, out, model=model, dtype=dtype)
     click.echo(f"merged model: {path}")
     click.echo(f"evaluate: bizztune eval --provider hf --model {path}")

@@ -24,6 +24,8 @@ Quantization = Literal["nf4"]
 Bf16 = Literal["auto", True, False]
 PaddingFree = Literal["auto", True, False]
 Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup"]
+ReportTo = Literal["none", "tensorboard", "mlflow", "wandb"]
+TRACKERS = ("none", "tensorboard", "mlflow", "wandb")
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj")
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -195,6 +197,11 @@ class RuntimeParams:
     """cpu, cuda, cuda:1 ... (--device). None: cuda if present, else cpu."""
     num_threads: int | None = None
     """torch CPU threads (--threads). None: torch's default."""
+    report_to: ReportTo = "none"
+    """Experiment tracker the training loss and the validation loss go to (--report-to):
+    tensorboard (event files under ``out/runs/``), mlflow (``MLFLOW_TRACKING_URI``, else
+    ``./mlruns``), wandb (``WANDB_*`` variables), or none. Lora trainers only. Left out of
+    train_config.json when none, so runs made before it keep their fingerprints."""
 
     def check_runtime(self) -> None:
         if isinstance(self.bf16, str) and self.bf16.lower() in ("true", "false", "auto"):
@@ -230,6 +237,10 @@ class RuntimeParams:
             raise ConfigError("--nproc must be at least 1")
         if self.num_threads is not None and self.num_threads < 1:
             raise ConfigError("--threads must be at least 1")
+        if self.report_to not in TRACKERS:
+            raise ConfigError(
+                f"--report-to must be one of {', '.join(TRACKERS)}, not {self.report_to!r}"
+            )
 
 
 @dataclass
@@ -244,4 +255,7 @@ class TrainConfig(RuntimeParams, OptimizerParams, LoraParams, TrainJob):
         self.check_runtime()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["report_to"] == "none":  # absent means none: earlier records stay as they were
+            del d["report_to"]
+        return d

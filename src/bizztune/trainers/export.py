@@ -68,3 +68,50 @@ def export_merged(
         json.dumps({"adapter": str(adapter), "base": str(base_path), "dtype": dtype}, indent=2)
     )
     return out
+
+
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
+
+
+def export_vllm(
+    adapter: Path, out: Path, model: str | None = None, name: str | None = None
+) -> Path:
+    """A LoRA adapter folder vLLM serves beside its base (``--enable-lora``): the adapter's
+    weights and tokenizer, its ``base_model_name_or_path`` set to the local base folder, and
+    ``vllm.json`` with the command; returns ``out``."""
+    import shutil
+
+    from bizztune.models.embedded import resolve_model
+
+    if (adapter / "heads.json").is_file():
+        raise ConfigError(
+            f"{adapter} is a head trainer's folder: its answers come from its heads, which vLLM "
+            "cannot run; serve it with bizztune serve, or train with --trainer lora"
+        )
+    acfg_path = adapter / "adapter_config.json"
+    if not acfg_path.is_file():
+        raise ConfigError(f"{adapter}: no adapter_config.json (not a trained adapter folder)")
+    if out.resolve() == adapter.resolve():
+        raise ConfigError("--out must differ from the adapter folder")
+    base = resolve_model(model or base_model_of(adapter)).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    for f in adapter.iterdir():
+        if f.is_file() and (f.name in ADAPTER_FILES or f.name.startswith(("tokenizer", "special"))):
+            shutil.copy2(f, out / f.name)
+    acfg = json.loads(acfg_path.read_text(encoding="utf-8"))
+    acfg["base_model_name_or_path"] = str(base)
+    (out / "adapter_config.json").write_text(json.dumps(acfg, indent=2), encoding="utf-8")
+    served = name or adapter.name
+    rank = int(acfg.get("r", 16))
+    command = (
+        f"vllm serve {base} --enable-lora --lora-modules {served}={out.resolve()} "
+        f"--max-lora-rank {max(8, 1 << (rank - 1).bit_length())}"
+    )
+    (out / "vllm.json").write_text(
+        json.dumps(
+            {"base": str(base), "adapter": str(adapter), "served_name": served, "command": command},
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    return out

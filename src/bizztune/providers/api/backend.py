@@ -90,6 +90,9 @@ class ChatResult:
     """The backend's own cost figure; None: use the price table."""
     logprobs: tuple[TokenLogprob, ...] | None = None
     """The answer's tokens with their log-probabilities, when the server returned them."""
+    label_probs: tuple[dict[str, dict[str, float]], float | None] | None = None
+    """Field -> label -> probability and the answer's probability, where the server computed
+    them itself (``bizztune serve`` puts its constrained scorer's in ``choice.bizztune``)."""
 
 
 class ChatBackend(Protocol):
@@ -207,4 +210,30 @@ def read_chat_response(resp: Any) -> ChatResult:
         completion = int(getattr(usage, "completion_tokens", 0) or 0)
     except (AttributeError, TypeError, IndexError, KeyError, ValueError) as e:
         raise RequestFailed(f"malformed response: {type(e).__name__}: {e}") from e
-    return ChatResult(content, prompt, completion, logprobs=read_logprobs(choices[0]))
+    return ChatResult(
+        content,
+        prompt,
+        completion,
+        logprobs=read_logprobs(choices[0]),
+        label_probs=read_label_probs(choices[0]),
+    )
+
+
+def read_label_probs(choice: Any) -> tuple[dict[str, dict[str, float]], float | None] | None:
+    """``choice.bizztune.probs`` and ``.confidence`` of a ``bizztune serve`` answer, if well
+    formed (field -> label -> number); None for any other server."""
+    ext = getattr(choice, "bizztune", None)
+    extra = getattr(choice, "model_extra", None)
+    if ext is None and isinstance(extra, dict):
+        ext = extra.get("bizztune")
+    if not isinstance(ext, dict):
+        return None
+    probs = ext.get("probs")
+    if not isinstance(probs, dict) or not probs:
+        return None
+    try:
+        out = {str(f): {str(k): float(v) for k, v in d.items()} for f, d in probs.items()}
+        conf = ext.get("confidence")
+        return out, float(conf) if conf is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None

@@ -34,7 +34,9 @@ client:
   20 by default, 0 to switch off); where the server returns them, each answer carries label
   probabilities (``logprobs.py``), which the cache keeps with the answer. A server that answers
   HTTP 400 about ``logprobs`` is asked again without them, and remembered. Asking is not part of
-  the cache key: answers cached without probabilities are reused as they are.
+  the cache key: answers cached without probabilities are reused as they are. A ``bizztune
+  serve`` answer carries its constrained scorer's probabilities itself (``choice.bizztune``),
+  taken when there are no token logprobs.
 """
 
 from __future__ import annotations
@@ -301,6 +303,9 @@ class ApiProvider:
             latency = time.perf_counter() - t0
             cost = res.cost_usd if res.cost_usd is not None else self._cost(res)
             got = answer_probs(res.text, res.logprobs, schema, r.fields) if res.logprobs else None
+            if got is None and res.label_probs is not None:
+                theirs = {f: p for f, p in res.label_probs[0].items() if f in r.fields}
+                got = (theirs, res.label_probs[1]) if theirs else None
             probs, conf = got if got else (None, None)
             if self.cache is not None:
                 self.cache.put(

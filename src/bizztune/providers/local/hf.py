@@ -7,7 +7,8 @@ Speed comes from three things (docs/local-models.md has the measurements):
 
 1. Shared prefix: every request of a batch call with the same fields starts with the same
    tokens (system prompt, instructions, taxonomy). Their KV cache is computed once, kept, and
-   expanded to each batch; only the ticket-specific suffix is run per item.
+   expanded to each batch; only the ticket-specific suffix is run per item. A later call of
+   a few requests reuses a kept prefix that starts them all (``_reuse_prefix``).
 2. Batching: items of different lengths share one forward pass. Each item's new tokens form a
    small tree (a linear prompt suffix, then candidate answer tokens); a 4D attention mask lets
    each token see the committed sequence of its own row and its own ancestors only, and the
@@ -135,7 +136,7 @@ class HFProvider:
             groups.setdefault(tuple(r.fields), []).append((r, ids))
         with torch.inference_mode():
             for fields, items in groups.items():
-                prefix = _common_prefix([ids for _, ids in items])
+                prefix = self._reuse_prefix(_common_prefix([ids for _, ids in items]), len(items))
                 t0 = time.perf_counter()
                 kv = self._prefix_kv(prefix)
                 prefix_s = (time.perf_counter() - t0) / len(items)
@@ -169,6 +170,22 @@ class HFProvider:
             req.messages, tokenize=False, add_generation_prompt=True
         )
         return list(self.tok(text, add_special_tokens=False)["input_ids"])
+
+    def _reuse_prefix(self, prefix: list[int], n_items: int) -> list[int]:
+        """A cached prefix that starts this batch's own, when running the tokens between the
+        two once per item costs less than computing this batch's prefix: always for a lone
+        request, whose own "prefix" is its whole prompt (``bizztune serve``, where requests
+        arrive a few at a time and the prompt template's prefix is cached at start)."""
+        if tuple(prefix) in self._prefixes:
+            return prefix
+        best = max(
+            (k for k in self._prefixes if len(k) <= len(prefix) and tuple(prefix[: len(k)]) == k),
+            key=len,
+            default=None,
+        )
+        if best is None or n_items * (len(prefix) - len(best)) > len(prefix):
+            return prefix
+        return list(best)
 
     def _prefix_kv(self, prefix: list[int]) -> list[tuple[Any, Any]]:
         import torch

@@ -43,7 +43,12 @@ from bizztune.models.loading import (
 from bizztune.models.tokenizer import load_tokenizer
 from bizztune.trainers.config import ALL_LINEAR, LoraParams, RuntimeParams, TrainConfig
 from bizztune.trainers.lora.collate import CompletionCollator, encode_examples
-from bizztune.trainers.lora.hf_trainer import progress_callback, trainer_class, with_cpu_fsdp
+from bizztune.trainers.lora.hf_trainer import (
+    progress_callback,
+    tracker,
+    trainer_class,
+    with_cpu_fsdp,
+)
 from bizztune.trainers.lora.run_folder import (
     CONFIG_FILE,
     already_done,
@@ -294,7 +299,7 @@ def run_training(
             "group_by_length" if cfg.group_by_length and not padding_free else "random"
         ),
         remove_unused_columns=False,
-        report_to=[],
+        report_to=tracker(cfg.report_to),
         disable_tqdm=True,
         use_cpu=device == "cpu",
         ddp_backend=("gloo" if device == "cpu" else "nccl") if distributed else None,

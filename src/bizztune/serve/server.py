@@ -1,0 +1,170 @@
+"""Load the model once, then serve it with uvicorn until SIGINT/SIGTERM.
+
+    from bizztune.serve.server import serve
+    serve(ServeConfig(model="smollm2-135m", adapter="runs/train/lora"))
+
+The model is the registered local provider ``bizztune eval`` uses (``hf``: constrained
+decoding, or a head trainer's heads), loaded with the same ProviderConfig, so a served answer
+is the in-process answer. On a signal uvicorn stops accepting connections, lets the requests
+in flight finish (up to ``graceful_timeout_s``), then the worker answers what is queued and
+ends. The bearer key is read from ``BIZZTUNE_SERVE_KEY`` and never printed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from bizztune.core.errors import ConfigError, MissingDependencyError
+from bizztune.core.interfaces import ProviderConfig
+from bizztune.serve.config import KEY_ENV, ServeConfig
+
+log = logging.getLogger("bizztune.serve")
+
+
+def adapter_identity(adapter: str | None) -> dict[str, Any]:
+    """The adapter's folder and a short hash of its weights, so clients can tell versions."""
+    if adapter is None:
+        return {"adapter": None, "adapter_sha256": None}
+    folder = Path(adapter)
+    weights = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))
+    h = hashlib.sha256()
+    for w in weights:
+        with w.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return {"adapter": str(folder), "adapter_sha256": h.hexdigest()[:16] if weights else None}
+
+
+def trained_style(adapter: str | None) -> str | None:
+    """The prompt style an adapter was trained with (its train_config.json), if it says."""
+    if adapter is None:
+        return None
+    path = Path(adapter) / "train_config.json"
+    try:
+        style = json.loads(path.read_text(encoding="utf-8")).get("train", {}).get("style")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return style if style in ("long", "compact") else None
+
+
+def warm_up(provider: Any, task: Any, style: Any) -> None:
+    """Answer two made-up tickets that differ from their first input on. Their common prompt
+    prefix is the task's prompt template, which the local provider keeps: later requests,
+    alone or a few at a time, start from it instead of running the whole prompt."""
+    from bizztune.serve.bodies import Limits, classify_requests
+
+    tickets = [{k: c * 8 for k in task.input_fields} for c in ("A", "Z")]
+    reqs = classify_requests({"items": tickets}, task, style, Limits(2, 10**6))
+    list(provider.complete(reqs, task.schema))
+
+
+def build_state(cfg: ServeConfig, key: str | None) -> Any:
+    """The provider loaded, its batcher and the app's state (model loading takes the time)."""
+    from bizztune.core.registry import load_provider
+    from bizztune.serve.app import ServeState
+    from bizztune.serve.batcher import Batcher
+    from bizztune.tasks import load_task
+
+    task = load_task(cfg.task)
+    if cfg.adapter is not None and not Path(cfg.adapter).is_dir():
+        raise ConfigError(f"--adapter {cfg.adapter}: no such folder")
+    if cfg.style is None:
+        style = trained_style(cfg.adapter)
+        cfg.style = "compact" if style == "compact" else "long"
+    provider = load_provider(
+        ProviderConfig(
+            name=cfg.provider,
+            model=cfg.model,
+            adapter=cfg.adapter,
+            decoding=cfg.decoding,
+            batch_size=cfg.max_batch,
+            device=cfg.device,
+            dtype=cfg.dtype,
+            seed=cfg.seed,
+            extra=dict(cfg.extra),
+        )
+    )
+    warm_up(provider, task, cfg.style)
+    name = cfg.served_name or Path(cfg.adapter or cfg.model).name
+    identity = {
+        "model": name,
+        "base_model": cfg.model,
+        **adapter_identity(cfg.adapter),
+        "task": task.name,
+        "decoding": cfg.decoding,
+        "style": cfg.style,
+    }
+    batcher = Batcher(
+        provider,
+        task.schema,
+        max_batch=cfg.max_batch,
+        max_wait_s=cfg.max_wait_ms / 1000,
+        max_queue=cfg.max_queue,
+    )
+    return ServeState(cfg, task, batcher, identity, key=key)
+
+
+def check_port(host: str, port: int) -> None:
+    """ConfigError when ``host:port`` cannot be listened on (taken, or not this machine's)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            s.bind((host, port))
+    except OSError as e:
+        raise ConfigError(
+            f"--host {host} --port {port}: cannot listen there ({e.strerror or e}); "
+            "choose another --port, or stop what is using it"
+        ) from None
+
+
+def serve(cfg: ServeConfig, log_level: str = "info") -> None:
+    try:
+        import uvicorn
+
+        from bizztune.serve.app import create_app
+    except ImportError as e:
+        raise MissingDependencyError(e.name or "fastapi", "serve") from None
+    check_port(cfg.host, cfg.port)  # before the model loads: a taken port fails at once
+    key = os.environ.get(KEY_ENV, "").strip() or None
+    state = build_state(cfg, key)
+    app = create_app(state)
+    config = uvicorn.Config(
+        app,
+        host=cfg.host,
+        port=cfg.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=int(cfg.graceful_timeout_s),
+        # The access log holds method, path and status only: no body, no header.
+        access_log=log_level == "debug",
+    )
+    print(
+        f"serving {state.identity['model']} ({cfg.decoding}, task {state.task.name}) on "
+        f"http://{cfg.host}:{cfg.port}/v1; bearer key {'required' if key else 'off'}",
+        flush=True,
+    )
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; handlers
+    # that only note it let the process print its summary and exit 0 instead of dying by it.
+    received: list[int] = []
+    before = {
+        sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    stats = state.batcher.stats
+    print(
+        f"stopped: {stats.items} items answered in {stats.batches} micro-batches "
+        f"({stats.failed_batches} failed), {state.batcher.pending} left unanswered",
+        flush=True,
+    )

@@ -1,0 +1,365 @@
+"""``bizztune serve`` as a user runs it: the real CLI in a subprocess on 127.0.0.1, a tiny model,
+called with the real openai client and with raw HTTP (httpx).
+
+    pytest tests/test_serve.py
+
+One server (with a bearer key) answers the protocol, error and evaluation tests; a second
+one with a long batching wait and a small queue shows micro-batching, HTTP 429 and the
+graceful shutdown. Nothing here is timed: batching is read from the server's own counters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bizztune.core.interfaces import Example, Task
+from bizztune.providers.api.engine import answer_schema
+from bizztune.tasks import load_task
+
+from conftest import make_rows, run_cli, write_jsonl
+
+KEY = "sk-serve-test-7f3a"
+NAME = "tiny-tickets"
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen[str]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(model: Path, home: Path, *args: str, key: str | None = None) -> Iterator[Server]:
+    """``bizztune serve`` in a subprocess; yields once /health answers."""
+    port = free_port()
+    env = {**os.environ, "BIZZTUNE_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    env.pop("BIZZTUNE_SERVE_KEY", None)
+    if key is not None:
+        env["BIZZTUNE_SERVE_KEY"] = key
+    exe = Path(sys.executable).with_name("bizztune")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "bizztune.cli"]
+    log = home / f"serve-{port}.log"
+    home.mkdir(parents=True, exist_ok=True)
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            [*cmd, "serve", "--model", str(model), "--port", str(port), *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    srv = Server(f"http://127.0.0.1:{port}", proc, log)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"bizztune serve exited early:\n{srv.output()}")
+            try:
+                if httpx.get(srv.url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"bizztune serve did not come up:\n{srv.output()}")
+            time.sleep(0.3)
+        yield srv
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def task() -> Task:
+    return load_task("tickets")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from bizztune.testing import make_tiny_model
+
+    rows = make_rows(1)
+    return make_tiny_model(
+        tmp_path_factory.mktemp("model") / "tiny", texts=[r["description"] for r in rows]
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("home")
+    limits = ["--max-input-chars", "3000", "--max-body-bytes", "50000", "--max-items", "4"]
+    with serving(
+        tiny, home, "--served-name", NAME, "--log-level", "debug", *limits, key=KEY
+    ) as srv:
+        yield srv
+
+
+def auth(key: str = KEY) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def ticket(i: int = 0) -> dict[str, str]:
+    row = make_rows(1)[i]
+    return {k: row[k] for k in ("id", "title", "description", "user", "date")}
+
+
+def check_answer(task: Task, labels: dict[str, Any]) -> None:
+    for f in task.schema.fields:
+        assert labels[f.name] in f.labels
+    assert task.schema.consistent(labels) is True
+
+
+# -- the protocol -----------------------------------------------------------------------------
+def test_classify_many_tickets_over_raw_http(server: Server, task: Task) -> None:
+    items = [ticket(i) for i in range(3)]
+    r = httpx.post(server.url + "/v1/classify", json={"items": items}, headers=auth(), timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["model"], body["task"], body["decoding"]) == (NAME, "tickets", "constrained")
+    assert body["base_model"].endswith("tiny") and body["adapter"] is None
+    assert body["latency_ms"] > 0
+    assert [res["id"] for res in body["results"]] == [it["id"] for it in items]
+    for res in body["results"]:
+        check_answer(task, res["labels"])
+        for f in task.schema.names:
+            probs = res["probs"][f]
+            assert set(probs) <= set(task.schema.field(f).labels)
+            assert sum(probs.values()) == pytest.approx(1.0, abs=1e-6)
+            assert max(probs, key=probs.__getitem__) == res["labels"][f] or f == "category"
+        assert 0 < res["confidence"] <= 1
+    # one ticket alone (no "items") is answered the same way
+    one = httpx.post(server.url + "/v1/classify", json=items[0], headers=auth(), timeout=60)
+    assert one.status_code == 200, one.text
+    assert one.json()["results"][0]["labels"] == body["results"][0]["labels"]
+
+
+def test_openai_client_lists_the_model_and_chats(server: Server, task: Task) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key=KEY, max_retries=0)
+    assert [m.id for m in client.models.list()] == [NAME]
+    row = ticket(1)
+    ex = Example(row["id"], {k: v for k, v in row.items() if k != "id"})
+    resp = client.chat.completions.create(
+        model=NAME,
+        messages=task.messages(ex, style="long"),  # type: ignore[arg-type]
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "answer", "schema": answer_schema(task.schema, ("urgency",))},
+        },
+    )
+    # the JSON schema asked for urgency only: constrained decoding answers exactly that
+    assert json.loads(resp.choices[0].message.content or "").keys() == {"urgency"}
+    resp = client.chat.completions.create(
+        model=NAME,
+        messages=task.messages(ex, style="long"),  # type: ignore[arg-type]
+    )
+    labels = json.loads(resp.choices[0].message.content or "")
+    check_answer(task, labels)
+    assert resp.usage is not None and resp.usage.prompt_tokens > 100
+    extra = resp.choices[0].model_extra or {}
+    # /v1/classify builds the same prompt from the ticket: same answer, same probabilities
+    c = httpx.post(server.url + "/v1/classify", json=row, headers=auth(), timeout=60).json()
+    assert c["results"][0]["labels"] == labels
+    for f in task.schema.names:
+        got = extra["bizztune"]["probs"][f]
+        assert got == pytest.approx(c["results"][0]["probs"][f], rel=1e-3, abs=1e-5)
+
+
+def test_health_counts_batches_and_needs_no_key(server: Server) -> None:
+    r = httpx.get(server.url + "/health", timeout=10)
+    assert r.status_code == 200
+    h = r.json()
+    assert h["status"] == "ok" and h["model"] == NAME
+    assert h["queue"] == {"pending": 0, "max_queue": 256}
+    assert h["batches"]["max_batch"] == 16
+
+
+# -- errors ------------------------------------------------------------------------------------
+def _error(r: httpx.Response, status: int) -> str:
+    assert r.status_code == status, r.text
+    return str(r.json()["error"]["message"])
+
+
+def test_bad_json_too_long_too_big_and_bad_fields_are_clear_4xx(server: Server) -> None:
+    post = lambda path, **kw: httpx.post(server.url + path, headers=auth(), timeout=30, **kw)  # noqa: E731
+    msg = _error(post("/v1/classify", content=b'{"title": "Drucker'), 400)
+    assert "not valid JSON" in msg and "line 1" in msg
+    msg = _error(post("/v1/chat/completions", content=b"{nope"), 400)
+    assert "not valid JSON" in msg
+    long = {**ticket(), "description": "x" * 3100}
+    msg = _error(post("/v1/classify", json={"items": [ticket(), long]}), 413)
+    assert msg.startswith("items[1]: the ticket is") and "--max-input-chars" in msg
+    msg = _error(post("/v1/classify", content=b'{"title": "' + b"y" * 60_000 + b'"}'), 413)
+    assert "50000 bytes" in msg and "--max-body-bytes" in msg
+    chunked = iter([b'{"title": "', b"y" * 60_000, b'"}'])  # no Content-Length to go by
+    assert "--max-body-bytes" in _error(post("/v1/classify", content=chunked), 413)
+    msg = _error(post("/v1/classify", json={"items": [ticket()] * 5}), 413)
+    assert "5 tickets" in msg and "--max-items" in msg
+    msg = _error(post("/v1/classify", json={"items": [{**ticket(), "titel": "x"}]}), 400)
+    assert "items[0]: unknown key 'titel'" in msg
+    msg = _error(post("/v1/classify", json={**ticket(), "fields": ["dringlichkeit"]}), 400)
+    assert "unknown field 'dringlichkeit'" in msg
+    chat = {"model": NAME, "messages": [{"role": "user", "content": "z" * 3001}]}
+    assert "--max-input-chars" in _error(post("/v1/chat/completions", json=chat), 413)
+    chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hallo"}]}
+    assert f"serves '{NAME}'" in _error(post("/v1/chat/completions", json=chat), 404)
+    chat = {"model": NAME, "stream": True, "messages": [{"role": "user", "content": "hallo"}]}
+    assert "streaming is not supported" in _error(post("/v1/chat/completions", json=chat), 400)
+
+
+def test_a_taken_port_is_one_line_before_the_model_loads(server: Server, tiny: Path) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    r = run_cli("serve", "--model", str(tiny), "--port", port, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"error: --host 127.0.0.1 --port {port}: cannot listen there")
+    assert r.stderr.count("\n") == 1 and "serving" not in r.stdout
+
+
+def test_wrong_or_missing_key_is_401_and_the_openai_client_says_so(server: Server) -> None:
+    import openai
+
+    url = server.url + "/v1/classify"
+    msg = _error(httpx.post(url, json=ticket(), timeout=30), 401)
+    assert msg.startswith("missing bearer key")
+    msg = _error(httpx.post(url, json=ticket(), headers=auth("sk-wrong"), timeout=30), 401)
+    assert msg.startswith("wrong bearer key") and KEY not in msg
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="sk-wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError, match="wrong bearer key"):
+        client.models.list()
+
+
+def test_the_log_holds_neither_the_key_nor_ticket_text(server: Server) -> None:
+    secret = "Geheimnis-Ticket-4711 mein Router brennt"
+    r = httpx.post(
+        server.url + "/v1/classify",
+        json={**ticket(), "description": secret},
+        headers=auth(),
+        timeout=60,
+    )
+    assert r.status_code == 200
+    httpx.post(server.url + "/v1/classify", json=ticket(), headers=auth("sk-wrong"), timeout=30)
+    out = server.output()
+    assert "POST /v1/classify" in out  # the access log is on at --log-level debug
+    assert KEY not in out and "sk-wrong" not in out
+    assert "Geheimnis" not in out and ticket()["description"] not in out
+
+
+# -- the served model evaluates like the model in-process ------------------------------------------
+def test_eval_through_the_server_matches_in_process_eval_item_for_item(
+    server: Server, tiny: Path, tmp_path: Path
+) -> None:
+    data = write_jsonl(tmp_path / "t.jsonl", make_rows(1)[:8])
+    common = ["--data", str(data), "--decoding", "constrained"]
+    r = run_cli(
+        "eval", "--provider", "hf", "--model", str(tiny), *common, "--out", str(tmp_path / "a")
+    )
+    assert r.returncode == 0, r.stderr
+    r = run_cli(
+        "eval", "--provider", "openai", "--base-url", server.url + "/v1", "--model", NAME,
+        *common, "--concurrency", "4", "--out", str(tmp_path / "b"),
+        env={"OPENAI_API_KEY": KEY},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+
+    def preds(run: str) -> dict[str, dict[str, Any]]:
+        lines = (tmp_path / run / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
+        return {p["id"]: p for p in map(json.loads, lines)}
+
+    local, served = preds("a"), preds("b")
+    assert len(local) == 8 and local.keys() == served.keys()
+    for item, p in local.items():
+        assert served[item]["parsed"] == p["parsed"], item
+        for f, dist in p["probs"].items():
+            assert served[item]["probs"][f] == pytest.approx(dist, rel=1e-3, abs=1e-5), (item, f)
+
+
+# -- batching, capacity, shutdown --------------------------------------------------------------
+def test_micro_batching_queue_limit_and_graceful_shutdown(tiny: Path, tmp_path: Path) -> None:
+    args = ["--max-batch", "4", "--max-wait-ms", "6000", "--max-queue", "3"]
+    with serving(tiny, tmp_path / "home", *args) as srv:
+        url = srv.url + "/v1/classify"
+        results: dict[str, httpx.Response] = {}
+
+        def call(name: str, body: dict[str, Any]) -> None:
+            results[name] = httpx.post(url, json=body, timeout=120)
+
+        # three concurrent clients, one ticket each: one micro-batch of three
+        threads = [threading.Thread(target=call, args=(f"c{i}", ticket(i))) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [results[f"c{i}"].status_code for i in range(3)] == [200, 200, 200]
+        batches = httpx.get(srv.url + "/health", timeout=10).json()["batches"]
+        assert (batches["count"], batches["items"], batches["largest"]) == (1, 3, 3)
+
+        # three tickets fill the queue while their batch waits for a fourth: one more is 429
+        held = threading.Thread(
+            target=call, args=("held", {"items": [ticket(i) for i in range(3)]})
+        )
+        held.start()
+        while httpx.get(srv.url + "/health", timeout=10).json()["queue"]["pending"] < 3:
+            assert held.is_alive(), "the held request was answered before the test could look"
+            time.sleep(0.05)
+        over = httpx.post(url, json=ticket(), timeout=30)
+        assert "queue is full" in _error(over, 429)
+        assert over.headers["retry-after"] == "1"
+
+        # SIGTERM while the held request waits: it is still answered, then the server exits 0
+        srv.proc.send_signal(signal.SIGTERM)
+        held.join()
+        assert results["held"].status_code == 200, results["held"].text
+        assert len(results["held"].json()["results"]) == 3
+        assert srv.proc.wait(timeout=60) == 0
+        assert "stopped: 6 items answered in 2 micro-batches (0 failed), 0 left" in srv.output()
+        with pytest.raises(httpx.TransportError):
+            httpx.get(srv.url + "/health", timeout=5)
+
+
+# -- lone requests start from the kept prompt prefix -----------------------------------------------
+def test_lone_requests_reuse_the_kept_prefix_and_answer_as_a_batch(tiny: Path, task: Task) -> None:
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.core.registry import load_provider
+    from bizztune.data.io import row_to_example
+    from bizztune.eval.evaluate import EvalConfig, build_requests
+
+    exs = [row_to_example(r, task, f"row {i}") for i, r in enumerate(make_rows(1)[:6])]
+    reqs = build_requests(task, exs, EvalConfig())
+    cfg = ProviderConfig(name="hf", model=str(tiny), decoding="constrained", dtype="float32")
+    served: Any = load_provider(cfg)
+    list(served.complete(reqs[:2], task.schema))  # as the server's warm-up: the template prefix
+    kept = served.stats["prefix_tokens"]
+    alone = {r.id: next(iter(served.complete([r], task.schema))).text for r in reqs[2:]}
+    assert served.stats["prefix_tokens"] == kept  # no lone request ran a prefix of its own
+    batch = load_provider(cfg).complete(reqs[2:], task.schema)
+    assert {c.request_id: c.text for c in batch} == alone
