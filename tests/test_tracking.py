@@ -28,12 +28,15 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
-def test_tensorboard_gets_train_and_eval_loss(tiny: Path, split_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("trainer", ["lora", "head"])
+def test_tensorboard_gets_train_and_eval_loss(
+    tiny: Path, split_dir: Path, tmp_path: Path, trainer: str
+) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     out = tmp_path / "run"
     r = run_cli(
-        "train", "--trainer", "lora", "--model", str(tiny), "--data", str(split_dir),
+        "train", "--trainer", trainer, "--model", str(tiny), "--data", str(split_dir),
         "--out", str(out), "--max-steps", "4", "--eval-steps", "2", "--save-steps", "100",
         "--report-to", "tensorboard", *FAST,
     )  # fmt: skip
@@ -64,25 +67,15 @@ def test_no_tracker_by_default_and_none_is_not_recorded(tmp_path: Path) -> None:
     assert TrainConfig(report_to="tensorboard").to_dict()["report_to"] == "tensorboard"
 
 
-def test_the_head_trainer_refuses_a_tracker_in_one_line(
-    tiny: Path, split_dir: Path, tmp_path: Path
-) -> None:
-    r = run_cli(
-        "train", "--trainer", "head", "--model", str(tiny), "--data", str(split_dir),
-        "--out", str(tmp_path / "h"), "--max-steps", "1", "--report-to", "mlflow",
-    )  # fmt: skip
-    assert r.returncode == 2
-    assert r.stderr.count("\n") == 1 and "--report-to mlflow: the head trainer" in r.stderr
-
-
 @pytest.mark.skipif(
     __import__("importlib.util").util.find_spec("mlflow") is not None, reason="mlflow installed"
 )
+@pytest.mark.parametrize("trainer", ["lora", "head"])
 def test_a_tracker_that_is_not_installed_stops_before_training_in_one_line(
-    tiny: Path, split_dir: Path, tmp_path: Path
+    tiny: Path, split_dir: Path, tmp_path: Path, trainer: str
 ) -> None:
     r = run_cli(
-        "train", "--trainer", "lora", "--model", str(tiny), "--data", str(split_dir),
+        "train", "--trainer", trainer, "--model", str(tiny), "--data", str(split_dir),
         "--out", str(tmp_path / "m"), "--max-steps", "1", "--report-to", "mlflow", *FAST,
     )  # fmt: skip
     assert r.returncode == 2

@@ -157,7 +157,7 @@ def train_stage(host: Host, task: Task, sub: Marker, n: int, seed: int) -> Marke
     c = host.cfg
     folder = host.dir / "curve" / f"n{n}" / f"seed{seed}" / "train"
     probe = c.train_config(Path("<subset>"), Path("<out>"), resume=False, seed=seed).to_dict()
-    for k in ("num_threads", "resume", "device", "limit_train"):
+    for k in ("num_threads", "resume", "device", "limit_train", "report_to"):
         probe.pop(k, None)
     fp = fingerprint("train", sub.token, probe)
 

@@ -307,7 +307,7 @@ class ExperimentRun(StageEngine):
     def train(self, task: Task, split: Marker | None) -> Marker | None:
         folder = self.dir / "train"
         probe = self.cfg.train_config(Path("<split>"), Path("<out>"), resume=False).to_dict()
-        for k in ("num_threads", "resume", "device"):
+        for k in ("num_threads", "resume", "device", "report_to"):  # not what is trained
             probe.pop(k, None)
         fp = fingerprint("train", split.token if split else None, probe)
 

@@ -27,14 +27,6 @@ class HeadTrainer:
     quantization: Quantization | None = None
 
     def train(self, task: Task, config: TrainConfig) -> Path:
-        if config.report_to != "none":
-            from bizztune.core.errors import ConfigError
-
-            raise ConfigError(
-                f"--report-to {config.report_to}: the head trainer runs its own loop and records "
-                "its losses in loss_curve.json only; use --trainer lora or qlora to log to a "
-                "tracker"
-            )
         from bizztune.trainers.head.loop import train_heads
 
         cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)

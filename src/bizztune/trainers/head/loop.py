@@ -44,6 +44,7 @@ from bizztune.trainers.lora.run_folder import (
     speed,
     write_loss_curve,
 )
+from bizztune.trainers.tracking import open_tracker, tracker
 
 DEFAULT_MAX_LEN = 512
 """Prompt tokens kept when ``max_seq_len`` is unset (longer tickets are cut in the middle)."""
@@ -114,6 +115,15 @@ def add_lora(body: Any, cfg: TrainConfig) -> Any:
         ) from None
 
 
+def _tracked(rec: dict[str, Any]) -> dict[str, float]:
+    """A history record under the tracker names transformers' Trainer uses."""
+    out = {"train/loss": rec["loss"], "train/learning_rate": rec["learning_rate"]}
+    for k, v in rec.items():
+        if k.startswith("eval_"):
+            out[f"eval/{k.removeprefix('eval_')}"] = v
+    return out
+
+
 def _loss(logits: dict[str, Any], y: dict[str, Any], idx: list[int]) -> Any:
     import torch.nn.functional as F
 
@@ -161,6 +171,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     device = pick_device(cfg)
     bf16 = use_bf16(cfg, device)
     check_resume(out, cfg)
+    tracker(cfg.report_to)  # a tracker that is not installed: one line, before any loading
     data, train_ex, val_ex = load_splits(task, cfg)
     model_path = resolve_model(cfg.model)
     tok = prepare_tokenizer(AutoTokenizer.from_pretrained(model_path))
@@ -243,6 +254,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         pooling=spec.pooling,
     )
     (out / CONFIG_FILE).write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
+    log = open_tracker(cfg.report_to, out, cfg.to_dict())
 
     step = 0
     history: list[dict[str, Any]] = []
@@ -293,6 +305,8 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
                 {"eval_loss": v["loss"], **{f"eval_{k}": x for k, x in v.items() if k != "loss"}}
             )
         history.append(rec)
+        if log is not None:
+            log.log(step, _tracked(rec))
         if budget is not None and fitted is None and step == min(CALIBRATION_STEPS, planned):
             elapsed = time.perf_counter() - t0
             step_tokens = [
@@ -317,6 +331,8 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         if step % save_steps == 0 and step < total:
             save_checkpoint(out, step, clf, opt, sched, history, total=fitted)
     progress.close()
+    if log is not None:
+        log.close()
     train_time = time.perf_counter() - t0
     from bizztune.trainers.mfu import efficiency
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bizztune.core.errors import BizztuneError, MissingDependencyError
 from bizztune.trainers.lora.collate import IGNORE_INDEX
 
 
@@ -212,28 +211,3 @@ def progress_callback(total_hint: int, enabled: bool = True) -> Any:
                 self.bar = None
 
     return RichProgress()
-
-
-_INSTALL = {"tensorboard": "pip install 'bizztune[track]'", "mlflow": "pip install mlflow",
-            "wandb": "pip install wandb"}  # fmt: skip
-
-
-class TrackerMissing(MissingDependencyError):
-    """The package of the tracker ``--report-to`` names is not installed."""
-
-    def __init__(self, name: str) -> None:
-        BizztuneError.__init__(
-            self, f"--report-to {name} needs the '{name}' package: {_INSTALL[name]}"
-        )
-
-
-def tracker(report_to: str) -> list[str]:
-    """transformers' ``report_to`` for ``--report-to``: [] for none; the tracker's package
-    must be installed (TrackerMissing, before any training starts)."""
-    import importlib.util
-
-    if report_to == "none":
-        return []
-    if importlib.util.find_spec(report_to) is None:
-        raise TrackerMissing(report_to)
-    return [report_to]

@@ -45,7 +45,6 @@ from bizztune.trainers.config import ALL_LINEAR, LoraParams, RuntimeParams, Trai
 from bizztune.trainers.lora.collate import CompletionCollator, encode_examples
 from bizztune.trainers.lora.hf_trainer import (
     progress_callback,
-    tracker,
     trainer_class,
     with_cpu_fsdp,
 )
@@ -61,6 +60,7 @@ from bizztune.trainers.lora.run_folder import (
     speed,
     write_loss_curve,
 )
+from bizztune.trainers.tracking import tracker
 
 
 # -- devices and data -----------------------------------------------------------------------------
