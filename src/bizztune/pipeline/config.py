@@ -42,7 +42,7 @@ CPU_RECIPES: dict[str, dict[str, Any]] = {
         "learning_rate": 1e-3,
         "warmup_ratio": 0.05,
         "batch_size": 8,
-        "micro_batch_tokens": 1024,
+        "micro_batch_tokens": 512,
     },
 }
 """Where the run's training defaults differ from TrainConfig's (the study's r=8, alpha=8,
@@ -51,7 +51,7 @@ The generative trainers (lora, qlora, qlora-fsdp) get "lora": a 135M model barel
 its label prior with the study's recipe in the few hundred steps a 2-core CPU affords; a
 larger rank on every linear layer, a 10x learning rate and batches of 4 make it learn the task
 within one epoch of 800 tickets. The head trainers (head, qlora-head) get "head": one epoch of
-batches of 8 at lr 1e-3 (docs/models.md), run in micro-batches of at most 1,024 padded
+batches of 8 at lr 1e-3 (docs/models.md), run in micro-batches of at most 512 padded
 tokens (the same steps; it bounds the step's activation memory, docs/training.md). A config's
 ``train`` section is laid over the recipe of the trainer it names."""
 DEFAULT_TRAINER = "head"

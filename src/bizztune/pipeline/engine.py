@@ -32,6 +32,7 @@ from typing import Any, Literal, Protocol
 
 from bizztune import __version__
 from bizztune.core.errors import ConfigError
+from bizztune.core.memory import release_memory
 from bizztune.data.locks import LOCK_NAME, output_lock
 
 RUN_FOLDER_SCHEMA_VERSION = 1
@@ -76,25 +77,6 @@ class PrintReporter:
 
 
 # -- markers --------------------------------------------------------------------------------------
-def release_memory() -> None:
-    """Hand the memory a finished stage freed back to the system. The stages run in one
-    process; glibc keeps freed heap pages (a model's weights, an evaluation's vocabulary-wide
-    logit rows) in its arenas, so without this the next stage's peak adds to the last one's.
-    A no-op where there is no glibc."""
-    import ctypes
-    import ctypes.util
-    import gc
-
-    gc.collect()
-    name = ctypes.util.find_library("c")
-    if sys.platform != "linux" or not name:
-        return
-    try:
-        ctypes.CDLL(name).malloc_trim(0)
-    except (OSError, AttributeError):  # musl and others have no malloc_trim
-        return
-
-
 def fingerprint(*parts: Any) -> str:
     """A short hash of everything that decides a stage's output."""
     blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)

@@ -28,6 +28,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Example, Task
+from bizztune.core.memory import release_memory
 from bizztune.trainers.budget import CALIBRATION_STEPS, TimeBudget
 from bizztune.trainers.config import TrainConfig
 from bizztune.trainers.head.batches import batch_stream, micro_batches
@@ -285,6 +286,8 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
                 len(mb) / len(batch)
             )
             loss.backward()
+            if device == "cpu":  # activations of another shape each time: see core/memory.py
+                release_memory(collect=False)
             loss_sum += float(loss.detach())
             tokens += int(mask.sum())
             padded += int(mask.numel())
