@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -39,23 +38,9 @@ from typing import Any
 
 import httpx
 
+from bizztune.core.machine import cpu_line
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def cpu_line() -> str:
-    model, flags = platform.processor() or "?", ""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-        model = next(
-            x.split(":", 1)[1].strip() for x in info.splitlines() if x.startswith("model name")
-        )
-        have = set(next(x for x in info.splitlines() if x.startswith("flags")).split())
-        flags = " ".join(
-            f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in have
-        )
-    except (OSError, StopIteration):
-        pass
-    return f"{model} ({os.cpu_count()} cores; {flags or 'no AVX-512'})"
 
 
 def tickets(n: int) -> list[dict[str, str]]:

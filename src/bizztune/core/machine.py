@@ -14,15 +14,25 @@ FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 """The CPU flags a timing depends on: with AMX, bf16 matmuls run 2-6x faster."""
 
 
-def cpu_line() -> str:
-    model, flags = platform.processor() or "?", ""
+def _cpuinfo_field(name: str) -> str | None:
+    """The first ``name : value`` line of /proc/cpuinfo (None where there is none)."""
     try:
         info = Path("/proc/cpuinfo").read_text()
-        model = next(
-            x.split(":", 1)[1].strip() for x in info.splitlines() if x.startswith("model name")
-        )
-        have = set(next(x for x in info.splitlines() if x.startswith("flags")).split())
-        flags = " ".join(f for f in FLAGS if f in have)
-    except (OSError, StopIteration):
-        pass
+    except OSError:
+        return None
+    return next(
+        (x.split(":", 1)[1].strip() for x in info.splitlines() if x.split(":")[0].strip() == name),
+        None,
+    )
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (empty where /proc/cpuinfo has none)."""
+    return set((_cpuinfo_field("flags") or "").split())
+
+
+def cpu_line() -> str:
+    model = _cpuinfo_field("model name") or platform.processor() or "?"
+    have = cpu_flags()
+    flags = " ".join(f for f in FLAGS if f in have)
     return f"{model} ({os.cpu_count()} cores; {flags or 'no AVX-512'})"

@@ -65,11 +65,9 @@ def cpu_supports_bf16() -> bool:
             return True
     except (AttributeError, RuntimeError):
         pass
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    from bizztune.core.machine import cpu_flags
+
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 
 def pick_dtype(device: str, dtype: str | None) -> Any:
