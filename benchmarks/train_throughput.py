@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -61,10 +60,6 @@ def _answer_loss(model: Any, tok: Any, task: Any, examples: list[Any], style: st
             total += float(loss)
             count += int((labels[:, 1:] != -100).sum())
     return total / max(count, 1)
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _data(args: argparse.Namespace) -> tuple[Any, list[Any], list[Any], Path]:
@@ -221,8 +216,10 @@ def run_arm(args: argparse.Namespace) -> None:
         res = arm_bizztune(args, "long" if "long" in parts else "compact", None, padding_free=pf)
     else:
         raise SystemExit(f"unknown arm {arm!r}")
+    from bizztune.core.memory import peak_rss_mb
+
     res["arm"] = arm
-    res["peak_rss_mb"] = _peak_rss_mb()
+    res["peak_rss_mb"] = peak_rss_mb()
     res["tokens_per_s"] = res["tokens"] / res["train_s"]
     res["examples_per_s"] = res["examples"] / res["train_s"]
     Path(args.json).write_text(json.dumps(res, indent=2))

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import torch
 
+from bizztune.core.errors import ConfigError
 from bizztune.models.heads import (
     HeadSpec,
     answer_labels,
@@ -246,3 +247,41 @@ def test_time_budget_is_refused_by_the_generative_trainer(
     assert r.returncode != 0
     assert "--time-budget" in r.stderr and "head trainer" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_head_layers_keep_the_first_layers_and_mean_pooling_is_recorded_and_served(
+    tiny_model: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    from bizztune.models.heads import load_body, load_head_classifier
+
+    full = load_body(tiny_model, torch.float32)
+    cut = load_body(tiny_model, torch.float32, layers=1)
+    assert len(full.layers) == 2 and len(cut.layers) == 1 and cut.config.num_hidden_layers == 1
+    ids = torch.tensor([[5, 9, 14, 3, 7]])
+    with torch.no_grad():
+        after_one = full(input_ids=ids, output_hidden_states=True).hidden_states[1]
+        # the cut body is the first layer followed by the model's final norm
+        assert torch.allclose(cut(input_ids=ids).last_hidden_state, full.norm(after_one), atol=1e-5)
+    with pytest.raises(ConfigError, match="--head-layers 3: the model has 2 layers"):
+        load_body(tiny_model, torch.float32, layers=3)
+
+    out = tmp_path / "mean1"
+    r = _train(tiny_model, split_dir, out, "--max-steps", "4", "--eval-steps", "0",
+               "--head-pooling", "mean", "--head-layers", "1")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    heads = json.loads((out / "heads.json").read_text())
+    assert (heads["pooling"], heads["layers"]) == ("mean", 1)
+    clf, _ = load_head_classifier(str(tiny_model), out, device="cpu", dtype="float32")
+    assert len(clf.body.layers) == 1 and clf.spec.pooling == "mean"
+    ev = tmp_path / "ev"
+    r = run_cli("eval", "--provider", "hf", "--model", str(tiny_model), "--adapter", str(out),
+                "--data", str(split_dir), "--out", str(ev), "--limit", "8")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((ev / "metrics.json").read_text())["invalid_rate"] == 0.0
+
+    r = run_cli("train", "--trainer", "lora", "--model", str(tiny_model), "--data",
+                str(split_dir), "--out", str(tmp_path / "x"), "--head-layers", "1")  # fmt: skip
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "--head-layers are for --trainer head" in r.stderr

@@ -264,6 +264,42 @@ def test_resolve_model_errors_and_local_paths(
         models.resolve_model("gemma3-270m")
 
 
+@pytest.mark.parametrize(("quant", "stored"), [("q8_0", "bfloat16"), ("f16", "float32")])
+def test_a_gguf_is_converted_once_in_a_child_process_at_the_precision_it_holds(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quant: str, stored: str
+) -> None:
+    import subprocess
+
+    from safetensors import safe_open
+    from transformers import AutoModelForCausalLM
+
+    from bizztune.core.errors import BizztuneError
+    from bizztune.models import embedded as models
+    from bizztune.trainers.gguf_export import export_gguf
+
+    gguf = export_gguf(str(tiny), None, tmp_path / f"tiny-{quant}.gguf", quant)  # type: ignore[arg-type]
+    monkeypatch.setenv("BIZZTUNE_HOME", str(tmp_path / "home"))
+    children: list[Any] = []
+    run = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: children.append(cmd) or run(cmd, **kw))
+    out = models.resolve_model(str(gguf))
+    assert len(children) == 1 and "bizztune.models.embedded" in children[0]
+    marker = json.loads((out / models.MARKER).read_text())
+    assert (marker["format"], marker["dtype"]) == (models.CACHE_FORMAT, stored)
+    dtype = getattr(torch, stored)
+    with safe_open(str(out / "model.safetensors"), "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {dtype}  # noqa: SIM118
+    # transformers' own reading of the GGUF, rounded once to the stored precision
+    ref = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32")
+    got = AutoModelForCausalLM.from_pretrained(str(out), dtype=dtype).state_dict()
+    assert all(torch.equal(t.to(dtype), got[k]) for k, t in ref.state_dict().items())
+    assert models.resolve_model(str(gguf)) == out and len(children) == 1  # cached: no child
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(BizztuneError, match=r"converting .*broken\.gguf.* failed: \S"):
+        models.resolve_model(str(bad))
+
+
 def test_cli_constrained_per_field(tiny: Path, split_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "cli"
     r = run_cli(

@@ -91,6 +91,10 @@ def test_no_stage_keeps_the_previous_stages_model_alive(
         assert {"train:n8-s0", "eval:n8-s0"} <= built, built
     gc.collect()
     assert all(ref() is None for _, ref in models)
+    # every stage records the resident memory it started from, peaked at and left behind
+    done = json.loads((tmp_path / "run" / "train" / "stage.done.json").read_text())
+    mem = done["memory"]
+    assert mem["peak_rss_mb"] >= max(mem["rss_before_mb"], mem["rss_after_mb"]) > 0
 
 
 def test_micro_batches_keep_the_token_budget_and_every_ticket() -> None:

@@ -9,6 +9,13 @@ and reuses them imperfectly across shapes, so the resident size grows step after
 2.4 to 3.3 GiB over 15 steps of the default recipe, docs/training.md) although the live
 tensors do not. ``malloc_trim(0)`` returns every free page (not only the top of the heap) with
 ``madvise``; it costs milliseconds. A no-op where there is no glibc.
+
+    reset_peak_rss()            # before a stage: the kernel's high-water mark starts again
+    peak_rss_mb(), rss_mb()     # after it: the stage's peak, and what it left resident
+
+Each stage of a run records both (``stage.done.json``, "memory"), so a run's peak can be
+pinned on the stage that made it, and memory a stage leaves behind shows as the next stage's
+starting level.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import resource
 import sys
+from pathlib import Path
 from typing import Any
 
 _LIBC: list[Any] = []
@@ -44,4 +53,40 @@ def release_memory(collect: bool = True) -> bool:
     if lib is None:
         return False
     lib.malloc_trim(0)
+    return True
+
+
+def _status_kib(field: str) -> int | None:
+    """A ``VmHWM``/``VmRSS`` line of /proc/self/status in KiB; None where there is no procfs."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident size in MiB since start, or since ``reset_peak_rss``."""
+    kib = _status_kib("VmHWM")
+    if kib is not None:
+        return kib / 1024
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def rss_mb() -> float | None:
+    """The process's resident size now, in MiB; None where there is no procfs."""
+    kib = _status_kib("VmRSS")
+    return None if kib is None else kib / 1024
+
+
+def reset_peak_rss() -> bool:
+    """Start the kernel's high-water mark of resident memory again (Linux ``clear_refs`` 5);
+    whether it could."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
     return True

@@ -53,6 +53,8 @@ class HeadSpec:
     fields: list[HeadField]
     hidden_size: int
     pooling: Pooling = "last"
+    layers: int | None = None
+    """The body's first N transformer layers are kept (None: all); see ``keep_layers``."""
     max_length: int = 512
     base_model: str = ""
     task: str = ""
@@ -249,8 +251,31 @@ def predict_logits(
 
 
 # -- loading --------------------------------------------------------------------------------------
-def load_body(path: Path, dtype: Any, quantization: Any = None, device: str = "cpu") -> Any:
-    """The base model without its LM head (``AutoModel``): the head reads its last states."""
+def keep_layers(body: Any, n: int) -> Any:
+    """Cut ``body`` to its first ``n`` transformer layers; its final norm then reads layer
+    ``n``'s output. The later layers are freed, and with them their share of every forward and
+    backward pass. (A linear probe on the frozen Gemma 3 270M read the task best at layer 12
+    of 18: docs/models.md.)"""
+    layers = getattr(body, "layers", None)
+    if not isinstance(layers, nn.ModuleList):
+        raise ConfigError(
+            f"--head-layers: {type(body).__name__} keeps its layers elsewhere than .layers"
+        )
+    if not 1 <= n <= len(layers):
+        raise ConfigError(f"--head-layers {n}: the model has {len(layers)} layers")
+    body.layers = layers[:n]
+    cfg = body.config
+    cfg.num_hidden_layers = n
+    if getattr(cfg, "layer_types", None):
+        cfg.layer_types = list(cfg.layer_types)[:n]
+    return body
+
+
+def load_body(
+    path: Path, dtype: Any, quantization: Any = None, device: str = "cpu", layers: int | None = None
+) -> Any:
+    """The base model without its LM head (``AutoModel``): the head reads its last states (of
+    its first ``layers`` layers when given)."""
     from transformers import AutoModel
 
     kwargs: dict[str, Any] = {"dtype": dtype}
@@ -258,6 +283,8 @@ def load_body(path: Path, dtype: Any, quantization: Any = None, device: str = "c
         kwargs["quantization_config"] = quantization
         kwargs["device_map"] = {"": device}
     body = AutoModel.from_pretrained(path, **kwargs)
+    if layers is not None:
+        body = keep_layers(body, layers)
     if quantization is None:
         body.to(device)
     return body
@@ -292,7 +319,7 @@ def load_head_classifier(
     torch_dtype = pick_dtype(device, dtype)
     path = resolve_model(model)
     quant = nf4_config(torch_dtype) if load_in_4bit else None
-    body = load_body(path, torch_dtype, quant, device)
+    body = load_body(path, torch_dtype, quant, device, layers=spec.layers)
     hidden = int(body.config.get_text_config().hidden_size)
     if hidden != spec.hidden_size:
         raise ConfigError(

@@ -32,7 +32,7 @@ from typing import Any, Literal, Protocol
 
 from bizztune import __version__
 from bizztune.core.errors import ConfigError
-from bizztune.core.memory import release_memory
+from bizztune.core.memory import peak_rss_mb, release_memory, reset_peak_rss, rss_mb
 from bizztune.data.locks import LOCK_NAME, output_lock
 
 RUN_FOLDER_SCHEMA_VERSION = 1
@@ -91,6 +91,10 @@ def content_token(path: Path) -> str:
         h.update(str(f.relative_to(path) if path.is_dir() else f.name).encode("utf-8"))
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
+
+
+def _mb(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -222,6 +226,8 @@ class StageEngine:
             )
         self.dir, self.force, self.rep = out, force, reporter
         self.selected = set(selected or stages)
+        self.memory: dict[str, dict[str, float | None]] = {}
+        """stage key -> resident MiB before, peak during, after (the stages run this time)"""
         needed = set(self.selected)
         for s in reversed(stages):  # the dependency closure of what was asked for
             if s in needed:
@@ -274,13 +280,26 @@ class StageEngine:
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / STARTED, {"key": key, "fingerprint": fp, "started_at": now()})
         self.rep.stage(key, "start", "resuming" if resumable else "")
+        memory = {"rss_before_mb": _mb(rss_mb())}
+        tracked = reset_peak_rss()
         t0 = time.perf_counter()
         outputs = work()
+        seconds = round(time.perf_counter() - t0, 3)
+        if tracked:
+            memory["peak_rss_mb"] = _mb(peak_rss_mb())
         release_memory()
-        marker = Marker(key, fp, now(), round(time.perf_counter() - t0, 3), outputs)
+        memory["rss_after_mb"] = _mb(rss_mb())
+        self.memory[key] = memory
+        marker = Marker(key, fp, now(), seconds, outputs)
         files = output_files(folder, self._extra(asdict(marker)))
-        write_json(folder / DONE, {**asdict(marker), "files": files, "versions": versions()})
-        self.rep.stage(key, "done", f"{marker.seconds:.1f} s")
+        record = {**asdict(marker), "files": files, "memory": memory, "versions": versions()}
+        write_json(folder / DONE, record)
+        peak = memory.get("peak_rss_mb")
+        self.rep.stage(
+            key,
+            "done",
+            f"{marker.seconds:.1f} s" + (f", peak {peak / 1024:.2f} GiB" if peak else ""),
+        )
         return marker
 
     def _extra(self, marker: Mapping[str, Any] | None) -> list[Path]:

@@ -76,6 +76,12 @@ class LoraParams:
     loraplus_ratio: float | None = None
     """LoRA+ (--loraplus-ratio): the B matrices learn this many times faster than A (the
     paper suggests 16); None: plain LoRA, one learning rate."""
+    head_pooling: str = "last"
+    """Head trainer only (--head-pooling): what the heads read, the state of the prompt's
+    last token ("last") or the mean state over the prompt ("mean")."""
+    head_layers: int | None = None
+    """Head trainer only (--head-layers): keep only the body's first N transformer layers and
+    read their output; None: every layer. Fewer layers: less compute per ticket."""
 
     def check_lora(self) -> None:
         if isinstance(self.target_modules, str):
@@ -92,6 +98,10 @@ class LoraParams:
             raise ConfigError("--target-modules must name at least one module, e.g. q_proj,v_proj")
         if self.loraplus_ratio is not None and self.loraplus_ratio < 1:
             raise ConfigError(f"loraplus_ratio must be >= 1, not {self.loraplus_ratio}")
+        if self.head_pooling not in ("last", "mean"):
+            raise ConfigError(f"--head-pooling must be last or mean, not {self.head_pooling!r}")
+        if self.head_layers is not None and self.head_layers < 1:
+            raise ConfigError(f"--head-layers must be at least 1, not {self.head_layers}")
 
 
 @dataclass
@@ -256,6 +266,12 @@ class TrainConfig(RuntimeParams, OptimizerParams, LoraParams, TrainJob):
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        if d["report_to"] == "none":  # absent means none: earlier records stay as they were
-            del d["report_to"]
+        # Absent means the default: earlier records (and run fingerprints) stay as they were.
+        for key, default in (
+            ("report_to", "none"),
+            ("head_pooling", "last"),
+            ("head_layers", None),
+        ):
+            if d[key] == default:
+                del d[key]
         return d

@@ -28,7 +28,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Example, Task
-from bizztune.core.memory import release_memory
+from bizztune.core.memory import peak_rss_mb, release_memory
 from bizztune.trainers.budget import CALIBRATION_STEPS, TimeBudget
 from bizztune.trainers.config import TrainConfig
 from bizztune.trainers.head.batches import batch_stream, micro_batches
@@ -41,7 +41,6 @@ from bizztune.trainers.lora.run_folder import (
     config_record,
     default_out,
     last_checkpoint,
-    peak_rss_mb,
     speed,
     write_loss_curve,
 )
@@ -200,12 +199,14 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     set_seed(cfg.seed)
     dtype = torch.bfloat16 if bf16 else torch.float32
     quant = nf4_config(dtype) if cfg.quantization == "nf4" else None
-    body = load_body(model_path, dtype, quant, device)
+    body = load_body(model_path, dtype, quant, device, layers=cfg.head_layers)
     hidden = int(body.config.get_text_config().hidden_size)
     body = add_lora(body, cfg)
     spec = HeadSpec.for_schema(
         task.schema,
         hidden,
+        pooling="mean" if cfg.head_pooling == "mean" else "last",
+        layers=cfg.head_layers,
         max_length=max_len,
         base_model=cfg.model,
         task=task.name,
@@ -253,6 +254,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         val_examples=len(val_seqs),
         truncated=cut,
         pooling=spec.pooling,
+        layers=spec.layers,
     )
     (out / CONFIG_FILE).write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
     log = open_tracker(cfg.report_to, out, cfg.to_dict())

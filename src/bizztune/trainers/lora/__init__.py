@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Task
 from bizztune.data.locks import output_lock
 from bizztune.trainers.config import Quantization, TrainConfig
@@ -32,6 +33,10 @@ class LoraTrainer:
     fsdp: bool = False
 
     def train(self, task: Task, config: TrainConfig) -> Path:
+        if config.head_pooling != "last" or config.head_layers is not None:
+            raise ConfigError(
+                f"--head-pooling and --head-layers are for --trainer head, not {self.name}"
+            )
         cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)
         out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
         # One writer per output folder (under FSDP the launcher holds it for its workers).

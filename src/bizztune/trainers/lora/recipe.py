@@ -31,6 +31,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import Example, Task
+from bizztune.core.memory import peak_rss_mb
 from bizztune.data.io import load_examples
 from bizztune.data.sources import resolve_train_data
 from bizztune.models.embedded import resolve_model
@@ -56,7 +57,6 @@ from bizztune.trainers.lora.run_folder import (
     default_out,
     last_checkpoint,
     loss_curve,
-    peak_rss_mb,
     speed,
     write_loss_curve,
 )

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-import resource
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -225,12 +223,6 @@ def write_loss_curve(out: Path, curve: dict[str, list[dict[str, float]]], title:
     fig.tight_layout()
     fig.savefig(out / "loss_curve.png")
     plt.close(fig)
-
-
-def peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux, bytes on macOS.
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
 def config_record(cfg: TrainConfig, out: Path, **resolved: Any) -> dict[str, Any]:
