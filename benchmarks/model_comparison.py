@@ -102,17 +102,20 @@ def run_arm(spec: str, data: str, sets: list[str], out: Path, seed: int) -> dict
 
 def table(results: list[dict[str, Any]], sets: list[str]) -> str:
     lines = [
-        "| model | approach | train min | tokens/s | "
+        "| model | approach | train min | tokens/s | peak RSS GiB | "
         + " | ".join(f"{s}: cat / sub / urg / joint" for s in sets)
         + " |",
-        "|" + "---|" * (4 + len(sets)),
+        "|" + "---|" * (5 + len(sets)),
     ]
     for r in results:
+        extra = r["arm"].split(":", 2)[2:]  # the arm's own flags, e.g. head-pooling=mean
+        peak = r.get("peak_rss_mb")
         cells = [
             r["model"],
-            r["trainer"],
+            r["trainer"] + (f" ({extra[0].replace('+', ', ')})" if extra else ""),
             f"{(r['train_s'] or 0) / 60:.1f}",
             f"{r['tokens_per_s'] or 0:.0f}",
+            f"{peak / 1024:.2f}" if peak else "n/a",
         ]
         for s in sets:
             x = r["sets"].get(s)

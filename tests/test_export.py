@@ -152,14 +152,15 @@ def test_vllm_export_is_the_adapter_pointing_at_its_local_base(
     assert answers(task, str(tiny), str(out)) == reference
 
 
-def test_a_head_trainer_folder_cannot_go_to_vllm_and_says_why(
-    tiny_and_adapter: tuple[Path, Path], tmp_path: Path
+@pytest.mark.parametrize("fmt", ["vllm", "merged", "gguf"])
+def test_a_head_trainer_folder_is_not_exported_as_a_causal_lm_and_says_why(
+    tiny_and_adapter: tuple[Path, Path], tmp_path: Path, fmt: str
 ) -> None:
     tiny, adapter = tiny_and_adapter
     heads = tmp_path / "heads"
     shutil.copytree(adapter, heads)
     (heads / "heads.json").write_text("{}")
-    r = run_cli("export", str(heads), "--format", "vllm", "--model", str(tiny), "--out", "x")
+    r = run_cli("export", str(heads), "--format", fmt, "--model", str(tiny), "--out", "x")
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "head trainer's folder" in r.stderr
     assert "bizztune serve" in r.stderr

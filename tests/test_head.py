@@ -266,13 +266,14 @@ def test_head_layers_keep_the_first_layers_and_mean_pooling_is_recorded_and_serv
         assert torch.allclose(cut(input_ids=ids).last_hidden_state, full.norm(after_one), atol=1e-5)
     with pytest.raises(ConfigError, match="--head-layers 3: the model has 2 layers"):
         load_body(tiny_model, torch.float32, layers=3)
+    assert len(load_body(tiny_model, torch.float32, layers=0.5).layers) == 1  # half the depth
 
     out = tmp_path / "mean1"
     r = _train(tiny_model, split_dir, out, "--max-steps", "4", "--eval-steps", "0",
-               "--head-pooling", "mean", "--head-layers", "1")  # fmt: skip
+               "--head-pooling", "mean", "--head-layers", "0.5")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     heads = json.loads((out / "heads.json").read_text())
-    assert (heads["pooling"], heads["layers"]) == ("mean", 1)
+    assert (heads["pooling"], heads["layers"]) == ("mean", 1)  # the fraction, resolved
     clf, _ = load_head_classifier(str(tiny_model), out, device="cpu", dtype="float32")
     assert len(clf.body.layers) == 1 and clf.spec.pooling == "mean"
     ev = tmp_path / "ev"
@@ -285,3 +286,6 @@ def test_head_layers_keep_the_first_layers_and_mean_pooling_is_recorded_and_serv
                 str(split_dir), "--out", str(tmp_path / "x"), "--head-layers", "1")  # fmt: skip
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "--head-layers are for --trainer head" in r.stderr
+    r = _train(tiny_model, split_dir, tmp_path / "y", "--head-layers", "1.5")
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "--head-layers must be a number of layers" in r.stderr

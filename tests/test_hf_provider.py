@@ -407,3 +407,26 @@ def test_smollm2_constrained_cli(split_dir: Path, tmp_path: Path) -> None:
     assert m["n"] == 3 and m["invalid_rate"] == 0.0 and m["hierarchy_consistency"] == 1.0
     cached = list((tmp_path / "bizztune-home" / "models" / "smollm2-135m").glob("*.safetensors"))
     assert cached, "the converted model is cached for the next run"
+
+
+def test_a_slimmed_tokenizer_encodes_saves_and_reloads_as_before(tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+    from transformers.models.gemma.tokenization_gemma import GemmaTokenizer
+
+    from bizztune.models.tokenizer import prepare_tokenizer
+
+    letters = "abcdefghijklmnopqrstuvwxyzäöüß▁"
+    vocab = {t: i for i, t in enumerate(["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", *letters])}
+    merges = [("▁", "d"), ("e", "r"), ("▁d", "er")]
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    tok = GemmaTokenizer(vocab=vocab, merges=merges)
+    text = "der drucker geht nicht, grüße"
+    before = tok(text)["input_ids"]
+    assert tok._vocab and tok._merges  # the copy transformers keeps
+    prepare_tokenizer(tok)
+    assert tok._vocab is None and tok._merges is None
+    assert tok(text)["input_ids"] == before and tok.decode(before) == tok.decode(before)
+    tok.save_pretrained(tmp_path / "tok")
+    again = AutoTokenizer.from_pretrained(tmp_path / "tok")
+    assert again(text)["input_ids"] == before and again.get_vocab() == tok.get_vocab()

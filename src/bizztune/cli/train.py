@@ -74,7 +74,9 @@ def train_options(f: Any) -> Any:
             help="head trainer: read the prompt's last state or the mean state (default last).",
         ),
         click.option(
-            "--head-layers", type=int, help="head trainer: keep the body's first N layers only."
+            "--head-layers",
+            type=float,
+            help="head trainer: keep the body's first N layers only (below 1: a fraction).",
         ),
         click.option(
             "--max-seq-len", type=int, help="Leave out longer conversations (default: fit)."

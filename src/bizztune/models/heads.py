@@ -251,18 +251,19 @@ def predict_logits(
 
 
 # -- loading --------------------------------------------------------------------------------------
-def keep_layers(body: Any, n: int) -> Any:
-    """Cut ``body`` to its first ``n`` transformer layers; its final norm then reads layer
-    ``n``'s output. The later layers are freed, and with them their share of every forward and
-    backward pass. (A linear probe on the frozen Gemma 3 270M read the task best at layer 12
-    of 18: docs/models.md.)"""
+def keep_layers(body: Any, keep: float) -> Any:
+    """Cut ``body`` to its first ``keep`` transformer layers (below 1: that fraction of its
+    depth, rounded); its final norm then reads the last kept layer's output. The later layers
+    are freed, and with them their share of every forward and backward pass. (A linear probe
+    on the frozen Gemma 3 270M read the task best at layer 12 of 18: docs/models.md.)"""
     layers = getattr(body, "layers", None)
     if not isinstance(layers, nn.ModuleList):
         raise ConfigError(
             f"--head-layers: {type(body).__name__} keeps its layers elsewhere than .layers"
         )
+    n = int(keep) if keep >= 1 else max(1, round(keep * len(layers)))
     if not 1 <= n <= len(layers):
-        raise ConfigError(f"--head-layers {n}: the model has {len(layers)} layers")
+        raise ConfigError(f"--head-layers {keep:g}: the model has {len(layers)} layers")
     body.layers = layers[:n]
     cfg = body.config
     cfg.num_hidden_layers = n
@@ -272,7 +273,11 @@ def keep_layers(body: Any, n: int) -> Any:
 
 
 def load_body(
-    path: Path, dtype: Any, quantization: Any = None, device: str = "cpu", layers: int | None = None
+    path: Path,
+    dtype: Any,
+    quantization: Any = None,
+    device: str = "cpu",
+    layers: float | None = None,
 ) -> Any:
     """The base model without its LM head (``AutoModel``): the head reads its last states (of
     its first ``layers`` layers when given)."""

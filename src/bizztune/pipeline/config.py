@@ -43,6 +43,9 @@ CPU_RECIPES: dict[str, dict[str, Any]] = {
         "warmup_ratio": 0.05,
         "batch_size": 8,
         "micro_batch_tokens": 512,
+        "dropout": 0.0,
+        "head_pooling": "mean",
+        "head_layers": 0.67,
     },
 }
 """Where the run's training defaults differ from TrainConfig's (the study's r=8, alpha=8,
@@ -52,7 +55,10 @@ its label prior with the study's recipe in the few hundred steps a 2-core CPU af
 larger rank on every linear layer, a 10x learning rate and batches of 4 make it learn the task
 within one epoch of 800 tickets. The head trainers (head, qlora-head) get "head": one epoch of
 batches of 8 at lr 1e-3 (docs/models.md), run in micro-batches of at most 512 padded
-tokens (the same steps; it bounds the step's activation memory, docs/training.md). A config's
+tokens (the same steps; it bounds the step's activation memory, docs/training.md), the heads
+reading the mean state of the body's first two thirds (12 of Gemma 3 270M's 18 layers), and
+no LoRA dropout: a tie with the full body's last state on tickets:foreign-dev at 56% of its
+training time (docs/models.md). A config's
 ``train`` section is laid over the recipe of the trainer it names."""
 DEFAULT_TRAINER = "head"
 """The run's trainer when a config names none: chosen on tickets:foreign-dev (docs/models.md)."""

@@ -79,9 +79,10 @@ class LoraParams:
     head_pooling: str = "last"
     """Head trainer only (--head-pooling): what the heads read, the state of the prompt's
     last token ("last") or the mean state over the prompt ("mean")."""
-    head_layers: int | None = None
+    head_layers: float | None = None
     """Head trainer only (--head-layers): keep only the body's first N transformer layers and
-    read their output; None: every layer. Fewer layers: less compute per ticket."""
+    read their output; a value below 1 is a fraction of the body's depth (0.67 of Gemma 3
+    270M's 18 layers: 12); None: every layer. Fewer layers: less compute per ticket."""
 
     def check_lora(self) -> None:
         if isinstance(self.target_modules, str):
@@ -100,8 +101,12 @@ class LoraParams:
             raise ConfigError(f"loraplus_ratio must be >= 1, not {self.loraplus_ratio}")
         if self.head_pooling not in ("last", "mean"):
             raise ConfigError(f"--head-pooling must be last or mean, not {self.head_pooling!r}")
-        if self.head_layers is not None and self.head_layers < 1:
-            raise ConfigError(f"--head-layers must be at least 1, not {self.head_layers}")
+        n = self.head_layers
+        if n is not None and not (0 < n < 1 or (n >= 1 and float(n).is_integer())):
+            raise ConfigError(
+                f"--head-layers must be a number of layers (1, 2, ...) or a fraction of the "
+                f"depth in (0, 1), not {n}"
+            )
 
 
 @dataclass

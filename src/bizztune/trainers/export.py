@@ -33,6 +33,16 @@ def base_model_of(adapter: Path) -> str:
     raise ConfigError(f"{adapter}: cannot tell its base model; pass --model")
 
 
+def refuse_heads(adapter: Path | None, where: str) -> None:
+    """A head trainer's folder answers through its heads (and may keep only the body's first
+    layers): merged into a causal LM it would answer nothing it was trained for."""
+    if adapter is not None and (adapter / "heads.json").is_file():
+        raise ConfigError(
+            f"{adapter} is a head trainer's folder: its answers come from its heads, which "
+            f"{where} cannot run; serve it with bizztune serve, or train with --trainer lora"
+        )
+
+
 def export_merged(
     adapter: Path, out: Path, model: str | None = None, dtype: str = "bfloat16"
 ) -> Path:
@@ -46,6 +56,7 @@ def export_merged(
     from bizztune.models.embedded import resolve_model
     from bizztune.models.tokenizer import prepare_tokenizer
 
+    refuse_heads(adapter, "a merged causal LM")
     if not (adapter / "adapter_config.json").is_file():
         raise ConfigError(f"{adapter}: no adapter_config.json (not a trained adapter folder)")
     dtypes: dict[str, Any] = {"bfloat16": torch.bfloat16, "float16": torch.float16,
@@ -83,11 +94,7 @@ def export_vllm(
 
     from bizztune.models.embedded import resolve_model
 
-    if (adapter / "heads.json").is_file():
-        raise ConfigError(
-            f"{adapter} is a head trainer's folder: its answers come from its heads, which vLLM "
-            "cannot run; serve it with bizztune serve, or train with --trainer lora"
-        )
+    refuse_heads(adapter, "vLLM")
     acfg_path = adapter / "adapter_config.json"
     if not acfg_path.is_file():
         raise ConfigError(f"{adapter}: no adapter_config.json (not a trained adapter folder)")

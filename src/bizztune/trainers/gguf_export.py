@@ -106,6 +106,9 @@ def export_gguf(
     """``model`` with ``adapter`` merged in, as the GGUF file ``out``; returns ``out``."""
     if quant not in ("f16", "q8_0"):
         raise ConfigError(f"--quant must be f16 or q8_0, not {quant!r}")
+    from bizztune.trainers.export import refuse_heads
+
+    refuse_heads(adapter, "a GGUF causal LM")
     import gguf
     import numpy as np
 

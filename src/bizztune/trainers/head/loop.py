@@ -201,12 +201,13 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     quant = nf4_config(dtype) if cfg.quantization == "nf4" else None
     body = load_body(model_path, dtype, quant, device, layers=cfg.head_layers)
     hidden = int(body.config.get_text_config().hidden_size)
+    kept = len(body.layers) if cfg.head_layers is not None else None  # a fraction, resolved
     body = add_lora(body, cfg)
     spec = HeadSpec.for_schema(
         task.schema,
         hidden,
         pooling="mean" if cfg.head_pooling == "mean" else "last",
-        layers=cfg.head_layers,
+        layers=kept,
         max_length=max_len,
         base_model=cfg.model,
         task=task.name,
