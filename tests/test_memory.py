@@ -222,3 +222,19 @@ def test_release_memory_hands_freed_heap_pages_back(tmp_path: Path) -> None:
     mib = 2**20
     assert freed > live - 64 * mib  # free() alone kept the ~250 MiB resident
     assert trimmed < freed - 200 * mib  # release_memory gave it back
+
+
+def test_the_cli_bounds_onednns_kernel_cache_unless_the_user_set_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from bizztune.cli.main import main
+    from bizztune.core.memory import KERNEL_CACHE
+
+    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    main(["--version"])
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == KERNEL_CACHE
+    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
+    main(["--version"])
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "64"

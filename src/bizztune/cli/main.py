@@ -29,6 +29,7 @@ from bizztune.cli.run import run_cmd
 from bizztune.cli.serve import serve_cmd
 from bizztune.cli.train import export_cmd, sweep, train
 from bizztune.core.errors import BizztuneError
+from bizztune.core.memory import bound_kernel_cache
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -62,6 +63,7 @@ def one_line(message: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     try:
         load_dotenv()
+        bound_kernel_cache()
         cli.main(args=argv, prog_name="bizztune", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -10,6 +10,7 @@ and reuses them imperfectly across shapes, so the resident size grows step after
 tensors do not. ``malloc_trim(0)`` returns every free page (not only the top of the heap) with
 ``madvise``; it costs milliseconds. A no-op where there is no glibc.
 
+    bound_kernel_cache()        # at start: oneDNN keeps at most 256 compiled kernels
     reset_peak_rss()            # before a stage: the kernel's high-water mark starts again
     peak_rss_mb(), rss_mb()     # after it: the stage's peak, and what it left resident
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
 import resource
 import sys
 from pathlib import Path
@@ -90,3 +92,19 @@ def reset_peak_rss() -> bool:
     except OSError:
         return False
     return True
+
+
+KERNEL_CACHE = "256"
+"""oneDNN's primitive cache capacity that ``bound_kernel_cache`` sets (oneDNN's default: 1024)."""
+
+
+def bound_kernel_cache() -> None:
+    """Keep at most ``KERNEL_CACHE`` oneDNN primitives (unless ``ONEDNN_PRIMITIVE_CACHE_CAPACITY``
+    is set already). PyTorch runs CPU bf16 matmuls through oneDNN, which compiles and caches a
+    kernel per matmul shape; a training step's token count changes every micro-batch, so the
+    cache fills towards its 1,024 entries and holds them for the process's life: 25 steps of
+    the default recipe left 747 MiB of heap after training, 529 MiB with 256 entries (at 321
+    tokens/s against 323), 451 MiB with none (at 184 tokens/s: a step reuses its kernels
+    across layers). oneDNN reads the variable at its first primitive, so this must run before
+    the first matmul; the CLI calls it first thing, and child processes inherit it."""
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", KERNEL_CACHE)
