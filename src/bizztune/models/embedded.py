@@ -252,9 +252,8 @@ def convert_gguf(gguf: Path, out: Path, alias: str) -> Path:
     return out
 
 
-if (
-    __name__ == "__main__"
-):  # the child of ``_convert``: python -m bizztune.models.embedded GGUF OUT ALIAS
+# The child of ``_convert``: python -m bizztune.models.embedded GGUF OUT ALIAS
+if __name__ == "__main__":
     import sys
 
     convert_gguf(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])

@@ -226,8 +226,6 @@ class StageEngine:
             )
         self.dir, self.force, self.rep = out, force, reporter
         self.selected = set(selected or stages)
-        self.memory: dict[str, dict[str, float | None]] = {}
-        """stage key -> resident MiB before, peak during, after (the stages run this time)"""
         needed = set(self.selected)
         for s in reversed(stages):  # the dependency closure of what was asked for
             if s in needed:
@@ -289,7 +287,6 @@ class StageEngine:
             memory["peak_rss_mb"] = _mb(peak_rss_mb())
         release_memory()
         memory["rss_after_mb"] = _mb(rss_mb())
-        self.memory[key] = memory
         marker = Marker(key, fp, now(), seconds, outputs)
         files = output_files(folder, self._extra(asdict(marker)))
         record = {**asdict(marker), "files": files, "memory": memory, "versions": versions()}
