@@ -4,8 +4,9 @@
     python benchmarks/profile_train.py --steps 8 --micro-batch-tokens 1024
     python benchmarks/profile_train.py --no-autocast         # the fp32-LoRA-input path
 
-The steps are the head trainer's own (``trainers/head/loop.py``): the same model (LoRA on every
-linear layer of the bf16 body, one head per field), the same batches of the embedded default
+The steps are the head trainer's own (``train_step`` of ``trainers/head/loop.py``): the same
+model as the run's recipe (LoRA on every linear layer of the first two thirds of the bf16 body,
+one head per field on their mean state), the same batches of the embedded default
 split, micro-batches of at most ``--micro-batch-tokens`` padded tokens, bf16 autocast,
 ``malloc_trim`` after each micro-batch, AdamW. Two warm-up steps are not profiled. Printed:
 the CPU line, seconds per step, the share of self CPU time per kind of operation (matmuls,
@@ -52,13 +53,13 @@ def main() -> None:
 
     from bizztune.core.memory import release_memory
     from bizztune.models.embedded import resolve_model
-    from bizztune.models.heads import HeadClassifier, HeadSpec, collate, load_body
+    from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
     from bizztune.models.tokenizer import load_tokenizer
     from bizztune.pipeline.config import run_train_defaults
     from bizztune.tasks import load_task
     from bizztune.trainers.config import TrainConfig
     from bizztune.trainers.head.batches import batch_stream, micro_batches
-    from bizztune.trainers.head.loop import _loss, add_lora, encode, mixed_precision, targets
+    from bizztune.trainers.head.loop import add_lora, encode, targets, train_step
     from bizztune.trainers.lora.recipe import load_splits
     from bizztune.trainers.mfu import matmul_peak_tflops, train_flops_per_token
 
@@ -73,32 +74,33 @@ def main() -> None:
     y = targets(task, train_ex)
     lengths = [len(s) for s in seqs]
     torch.manual_seed(0)
-    body = add_lora(load_body(path, torch.bfloat16), cfg)
-    spec = HeadSpec.for_schema(task.schema, int(body.config.get_text_config().hidden_size))
+    body = load_body(path, torch.bfloat16, layers=cfg.head_layers)
+    kept = len(body.layers)
+    body = add_lora(body, cfg)
+    hidden = int(body.config.get_text_config().hidden_size)
+    spec = HeadSpec.for_schema(task.schema, hidden, pooling=cfg.head_pooling)
     clf = HeadClassifier(body, spec)
     clf.train()
+    print(f"the run's head recipe: {kept} layers, {cfg.head_pooling} state, "
+          f"LoRA r={cfg.r} dropout {cfg.dropout}")  # fmt: skip
     params = [p for p in clf.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
     stream = batch_stream(lengths, args.batch_size, 0, args.steps + 2)
     pad_id = int(tok.pad_token_id or 0)
     trim = [0.0]
 
+    def timed_release() -> None:
+        t = time.perf_counter()
+        release_memory(collect=False)
+        trim[0] += time.perf_counter() - t
+
     def step() -> int:
         batch = next(stream)
-        tokens = 0
-        for mb in micro_batches(batch, lengths, args.batch_size, args.micro_batch_tokens):
-            ids, mask = collate([seqs[i] for i in mb], pad_id)
-            with mixed_precision(clf.body, "cpu", not args.no_autocast):
-                logits = clf(ids, mask)
-            (_loss(logits, y, mb) * (len(mb) / len(batch))).backward()
-            t = time.perf_counter()
-            release_memory(collect=False)
-            trim[0] += time.perf_counter() - t
-            tokens += int(mask.sum())
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        return tokens
+        parts = micro_batches(batch, lengths, args.batch_size, args.micro_batch_tokens)
+        return train_step(
+            clf, parts, seqs, y, pad_id, autocast=not args.no_autocast, params=params,
+            opt=opt, release=timed_release,
+        )[1]  # fmt: skip
 
     for _ in range(2):
         step()

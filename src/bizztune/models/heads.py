@@ -305,7 +305,6 @@ def load_head_classifier(
     """(classifier in eval mode, tokenizer) from a head trainer's folder on its base model;
     the LoRA weights are merged into the body unless it is 4-bit."""
     from peft import PeftModel
-    from transformers import AutoTokenizer
 
     from bizztune.models.embedded import resolve_model
     from bizztune.models.loading import (
@@ -315,7 +314,7 @@ def load_head_classifier(
         quiet_peft_wrap,
         quiet_transformers,
     )
-    from bizztune.models.tokenizer import prepare_tokenizer
+    from bizztune.models.tokenizer import load_tokenizer
 
     folder = Path(adapter)
     spec = HeadSpec.read(folder)
@@ -340,7 +339,7 @@ def load_head_classifier(
     clf.heads.to(device)
     clf.eval()
     tok_dir = folder if (folder / "tokenizer_config.json").is_file() else path
-    tok = prepare_tokenizer(AutoTokenizer.from_pretrained(tok_dir))
+    tok = load_tokenizer(Path(tok_dir))
     return clf, tok
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError, MissingDependencyError
 from bizztune.models.embedded import resolve_model
-from bizztune.models.tokenizer import prepare_tokenizer
+from bizztune.models.tokenizer import load_tokenizer
 
 
 class _DropKernelsNotice(logging.Filter):
@@ -126,7 +126,7 @@ def load_model_and_tokenizer(
     """
     quiet_bitsandbytes()
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     path = resolve_model(name_or_path)
     quiet_transformers()
@@ -150,7 +150,7 @@ def load_model_and_tokenizer(
         model = attach_adapter(model, adir, name_or_path)
         if not load_in_4bit:
             model = model.merge_and_unload()
-    tok = prepare_tokenizer(AutoTokenizer.from_pretrained(tok_dir))
+    tok = load_tokenizer(Path(tok_dir))
     model.eval()
     return model, tok
 

@@ -51,10 +51,10 @@ def export_merged(
 
     quiet_bitsandbytes()
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     from bizztune.models.embedded import resolve_model
-    from bizztune.models.tokenizer import prepare_tokenizer
+    from bizztune.models.tokenizer import load_tokenizer
 
     refuse_heads(adapter, "a merged causal LM")
     if not (adapter / "adapter_config.json").is_file():
@@ -71,7 +71,7 @@ def export_merged(
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(str(out), safe_serialization=True)
     tok_dir = adapter if (adapter / "tokenizer_config.json").is_file() else base_path
-    prepare_tokenizer(AutoTokenizer.from_pretrained(str(tok_dir))).save_pretrained(str(out))
+    load_tokenizer(Path(tok_dir)).save_pretrained(str(out))
     gen = base_path / "generation_config.json"
     if gen.is_file() and not (out / "generation_config.json").is_file():
         (out / "generation_config.json").write_text(gen.read_text())

@@ -21,8 +21,7 @@ import math
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from bizztune.trainers.budget import CALIBRATION_STEPS, TimeBudget
 from bizztune.trainers.config import TrainConfig
 from bizztune.trainers.head.batches import batch_stream, micro_batches
 from bizztune.trainers.head.checkpoint import checkpoint_total, load_checkpoint, save_checkpoint
+from bizztune.trainers.head.precision import mixed_precision
 from bizztune.trainers.lora.recipe import load_splits, pick_device, use_bf16
 from bizztune.trainers.lora.run_folder import (
     CONFIG_FILE,
@@ -48,25 +48,6 @@ from bizztune.trainers.tracking import open_tracker, tracker
 
 DEFAULT_MAX_LEN = 512
 """Prompt tokens kept when ``max_seq_len`` is unset (longer tickets are cut in the middle)."""
-
-
-@contextmanager
-def mixed_precision(model: Any, device: str, enabled: bool) -> Iterator[None]:
-    """bf16 autocast over a bf16 body with fp32 LoRA weights. Without it PEFT casts each LoRA
-    layer's input up to fp32 and autograd keeps that copy: about 40% of a step's activation
-    memory. Under autocast the LoRA matmuls read the bf16 input the base layer keeps anyway;
-    the weights, their gradients and AdamW stay fp32."""
-    if not enabled:
-        yield
-        return
-    import torch
-    from peft.helpers import disable_input_dtype_casting
-
-    with (
-        torch.autocast(torch.device(device).type, dtype=torch.bfloat16),
-        disable_input_dtype_casting(model),
-    ):
-        yield
 
 
 def encode(
@@ -130,6 +111,46 @@ def _loss(logits: dict[str, Any], y: dict[str, Any], idx: list[int]) -> Any:
     return sum(F.cross_entropy(logits[f], y[f][idx]) for f in logits)
 
 
+def train_step(
+    clf: Any,
+    parts: Sequence[list[int]],
+    seqs: Sequence[Sequence[int]],
+    y: dict[str, Any],
+    pad_id: int,
+    *,
+    autocast: bool,
+    params: Sequence[Any],
+    opt: Any,
+    release: Callable[[], object] | None = None,
+) -> tuple[float, int, int]:
+    """One optimizer step over the micro-batches ``parts`` of one batch: forward, loss scaled
+    by the micro-batch's share, backward (then ``release``, if given: the CPU's allocator),
+    gradient clipping at 1.0 and the optimizer's step. ``y`` holds every example's label ids
+    per field, on the model's device. Returns the batch's loss, real and padded tokens."""
+    import torch
+
+    from bizztune.models.heads import collate
+
+    device = next(iter(y.values())).device
+    n = sum(len(mb) for mb in parts)
+    loss_sum, tokens, padded = 0.0, 0, 0
+    for mb in parts:
+        ids, mask = collate([seqs[i] for i in mb], pad_id)
+        with mixed_precision(clf.body, device.type, autocast):
+            logits = clf(ids.to(device), mask.to(device))
+        loss = _loss(logits, y, mb) * (len(mb) / n)
+        loss.backward()
+        if release is not None:
+            release()
+        loss_sum += float(loss.detach())
+        tokens += int(mask.sum())
+        padded += int(mask.numel())
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    return loss_sum, tokens, padded
+
+
 def validate(clf: Any, seqs: list[list[int]], y: dict[str, Any], pad_id: int) -> dict[str, float]:
     """Mean loss (summed over fields) and per-field accuracy on the validation examples."""
     import torch
@@ -157,12 +178,12 @@ def validate(clf: Any, seqs: list[list[int]], y: dict[str, Any], pad_id: int) ->
 
 def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Path:
     import torch
-    from transformers import AutoTokenizer, get_scheduler, set_seed
+    from transformers import get_scheduler, set_seed
 
     from bizztune.models.embedded import resolve_model
-    from bizztune.models.heads import HeadClassifier, HeadSpec, collate, load_body
+    from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
     from bizztune.models.loading import nf4_config, quiet_transformers
-    from bizztune.models.tokenizer import prepare_tokenizer
+    from bizztune.models.tokenizer import load_tokenizer
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
@@ -174,7 +195,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     tracker(cfg.report_to)  # a tracker that is not installed: one line, before any loading
     data, train_ex, val_ex = load_splits(task, cfg)
     model_path = resolve_model(cfg.model)
-    tok = prepare_tokenizer(AutoTokenizer.from_pretrained(model_path))
+    tok = load_tokenizer(model_path)
     pad_id = int(tok.pad_token_id if tok.pad_token_id is not None else 0)
     max_len = cfg.max_seq_len or DEFAULT_MAX_LEN
     seqs, cut = encode(task, tok, train_ex, cfg.style, max_len)
@@ -218,6 +239,11 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     clf = HeadClassifier(body, spec)
     clf.heads.to(device)
     clf.train()
+    probe = None  # LP-FT: heads start at a linear probe (a resumed run has its own heads)
+    if cfg.head_init == "probe" and ckpt is None:
+        from bizztune.trainers.head.probe import fit_probe_heads
+
+        probe = fit_probe_heads(clf, seqs, y, pad_id, autocast)
     params = [p for p in clf.parameters() if p.requires_grad]
     trainable = sum(p.numel() for p in params)
     head_ids = {id(p) for p in clf.heads.parameters()}
@@ -270,6 +296,9 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
             return [[i] for i in batch]
         return micro_batches(batch, lengths, cfg.batch_size, cfg.micro_batch_tokens)
 
+    y_dev = {f: v.to(device) for f, v in y.items()}
+    # activations of another shape each micro-batch: see core/memory.py
+    release = (lambda: release_memory(collect=False)) if device == "cpu" else None
     budget = TimeBudget(cfg.time_budget) if cfg.time_budget else None
     fit_record: dict[str, Any] | None = None
     tokens, padded, t0 = 0, 0, time.perf_counter()
@@ -280,24 +309,13 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     for batch in stream:
         if step >= total:
             break
-        loss_sum = 0.0
-        for mb in split(batch):
-            ids, mask = collate([seqs[i] for i in mb], pad_id)
-            with mixed_precision(clf.body, device, autocast):
-                logits = clf(ids.to(device), mask.to(device))
-            loss = _loss(logits, {f: v.to(device) for f, v in y.items()}, mb) * (
-                len(mb) / len(batch)
-            )
-            loss.backward()
-            if device == "cpu":  # activations of another shape each time: see core/memory.py
-                release_memory(collect=False)
-            loss_sum += float(loss.detach())
-            tokens += int(mask.sum())
-            padded += int(mask.numel())
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        loss_sum, n_tokens, n_padded = train_step(
+            clf, split(batch), seqs, y_dev, pad_id,
+            autocast=autocast, params=params, opt=opt, release=release,
+        )  # fmt: skip
+        tokens += n_tokens
+        padded += n_padded
         sched.step()
-        opt.zero_grad(set_to_none=True)
         step += 1
         rec: dict[str, Any] = {
             "step": step,
@@ -371,6 +389,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         "autocast": autocast,
         "micro_batch_tokens": cfg.micro_batch_tokens,
         "time_budget": fit_record,
+        **({"head_init": {"how": "probe", **probe}} if probe else {}),
         "steps": step,
         "epochs": round(step * per_step / max(len(seqs), 1), 3),
         "train_examples": len(seqs),
