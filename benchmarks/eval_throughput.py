@@ -15,7 +15,7 @@ In one process, on the same test tickets (the task's embedded default split, or 
 Both run on the same model object in alternating chunks of ``--chunk`` tickets, so load from
 other processes on a shared machine hits both alike. Prints tickets/s of each, the ratio, the
 accuracy of each, and the compute bound: 2 x parameters x tokens not in the shared prefix,
-against the bf16/fp32 matmul rate measured here, in this process.
+against the bf16/fp32 matmul peak measured here, in this process (the peak MFU divides by).
 """
 
 from __future__ import annotations
@@ -28,20 +28,12 @@ from pathlib import Path
 from typing import Any
 
 
-def matmul_rate(dtype: Any, m: int = 2048, k: int = 576, n: int = 1536, reps: int = 20) -> float:
-    """Sustained GFLOP/s of a matmul shaped like the model's MLP on a batch of tokens."""
-    import torch
+def matmul_rate(dtype: Any) -> float:
+    """This machine's matmul peak in GFLOP/s: the same figure MFU divides by
+    (``trainers.mfu.matmul_peak_tflops``), so eval and training fractions compare."""
+    from bizztune.trainers.mfu import matmul_peak_tflops
 
-    a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * m * k * n * reps / best / 1e9
+    return 1000 * matmul_peak_tflops(dtype)
 
 
 def accuracy(task: Any, golds: list[dict[str, str]], preds: list[dict[str, Any]]) -> dict[str, Any]:
