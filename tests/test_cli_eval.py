@@ -85,6 +85,27 @@ def test_report_compares_runs_with_mcnemar(split_dir: Path, tmp_path: Path) -> N
     assert "*" in row.split("|")[4]
 
 
+def test_report_margin_flag_moves_the_verdicts(split_dir: Path, tmp_path: Path) -> None:
+    """Majority against tf-idf: worse on subcategory by far, so inferior at the default 2 pp
+    margin, and non-inferior once the margin is wider than any difference can be."""
+    _eval(split_dir, tmp_path / "a", "tfidf")
+    _eval(split_dir, tmp_path / "b", "majority")
+
+    def sub_cell(*flags: str) -> tuple[str, str]:
+        r = run_cli("report", str(tmp_path / "a"), str(tmp_path / "b"), *flags)
+        assert r.returncode == 0, r.stderr
+        row = next(x for x in r.stdout.splitlines() if x.startswith("| majority") and "p=" in x)
+        return row.split("|")[4], r.stdout
+
+    default, _ = sub_cell()
+    wide, md = sub_cell("--margin-pp", "100")
+    assert default.strip().endswith("inferior") and "non-inferior" not in default
+    assert wide.strip().endswith("non-inferior")
+    assert "at a 100 pp margin" in md and "-100 pp" in md
+    bad = run_cli("report", str(tmp_path / "a"), "--margin-pp", "-1")
+    assert bad.returncode == 2 and "--margin-pp" in bad.stderr
+
+
 def test_eval_with_yaml_config_and_flag_override(split_dir: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "eval.yaml"
     cfg.write_text(f"data: {split_dir}\nlimit: 3\nprovider:\n  name: majority\n", encoding="utf-8")

@@ -141,11 +141,18 @@ def run_eval_with_progress(cfg: Any) -> Path:
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Write the Markdown here too.")
-def report(run_dirs: tuple[Path, ...], out: Path | None) -> None:
+@click.option(
+    "--margin-pp",
+    type=click.FloatRange(min=0.0),
+    default=2.0,
+    show_default=True,
+    help="Non-inferiority margin of the verdicts against the first run, in pp.",
+)
+def report(run_dirs: tuple[Path, ...], out: Path | None, margin_pp: float) -> None:
     """Put eval runs side by side, with McNemar p-values against the first."""
     from bizztune.report.compare import compare_md
 
-    md = compare_md(list(run_dirs))
+    md = compare_md(list(run_dirs), margin_pp)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(md, encoding="utf-8")

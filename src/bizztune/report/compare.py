@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bizztune.eval.paired import family_tests
+from bizztune.eval.paired import MARGIN_PP, family_tests
 from bizztune.eval.rundir import load_run
 from bizztune.eval.tables import (
     accuracy_table,
@@ -24,11 +24,11 @@ from bizztune.eval.tables import (
 )
 
 
-def comparison_table(runs: list[dict[str, Any]]) -> str:
+def comparison_table(runs: list[dict[str, Any]], margin_pp: float = MARGIN_PP) -> str:
     """Every other run against the first, on the items both scored: Δ = run - first; the
-    McNemar p-values of all of them are one family (Holm), judged at the default margin."""
+    McNemar p-values of all of them are one family (Holm), judged at ``margin_pp``."""
     base = runs[0]
-    fam = family_tests({str(i): (base, r) for i, r in enumerate(runs[1:])})
+    fam = family_tests({str(i): (base, r) for i, r in enumerate(runs[1:])}, margin_pp)
     fields = [*base["metrics"]["fields"], "joint"]
     head = [
         "Model vs " + base["metrics"].get("model", base["dir"].name),
@@ -44,7 +44,7 @@ def comparison_table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def compare_md(run_dirs: list[Path]) -> str:
+def compare_md(run_dirs: list[Path], margin_pp: float = MARGIN_PP) -> str:
     runs = [load_run(d) for d in run_dirs]
     n = {r["metrics"]["n"] for r in runs}
     parts = [
@@ -68,13 +68,14 @@ def compare_md(run_dirs: list[Path]) -> str:
             "",
             f"## Paired tests against {runs[0]['metrics'].get('model')}",
             "",
-            comparison_table(runs),
+            comparison_table(runs, margin_pp),
             "",
             "Δ is the accuracy difference in percentage points on the items both runs scored, "
             "with a paired bootstrap interval; p is McNemar's exact test, Holm p the same "
             "adjusted over every field of every run in this table (one family). `*` marks a "
-            "Holm p < 0.05. Verdict of the run against the first at a 2 pp margin: superior "
-            "(interval above 0 and Holm p < 0.05), non-inferior (lower end ≥ -2 pp), inferior "
+            f"Holm p < 0.05. Verdict of the run against the first at a {margin_pp:g} pp margin: "
+            "superior (interval above 0 and Holm p < 0.05), non-inferior (lower end ≥ "
+            f"-{margin_pp:g} pp), inferior "
             "(upper end below 0 and Holm p < 0.05) or inconclusive (docs/method.md). A "
             "difference whose interval includes 0 is not supported by the data.",
         ]
