@@ -72,6 +72,15 @@ def reference(task: Task, tiny_and_adapter: tuple[Path, Path]) -> dict[str, str 
     return ref
 
 
+def export(adapter: Path, fmt: str, base: Path, out: Path, *extra: str) -> str:
+    """``bizztune export`` that must succeed; its stdout."""
+    r = run_cli(
+        "export", str(adapter), "--format", fmt, "--model", str(base), "--out", str(out), *extra
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
 @pytest.mark.parametrize("quant", ["f16", "q8_0"])
 def test_gguf_export_loads_back_and_answers_as_the_adapter(
     quant: str,
@@ -83,13 +92,9 @@ def test_gguf_export_loads_back_and_answers_as_the_adapter(
     import gguf
 
     tiny, adapter = tiny_and_adapter
-    r = run_cli(
-        "export", str(adapter), "--format", "gguf", "--quant", quant, "--model", str(tiny),
-        "--out", str(tmp_path),
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    stdout = export(adapter, "gguf", tiny, tmp_path, "--quant", quant)
     path = tmp_path / f"model-{quant}.gguf"
-    assert f"GGUF ({quant}): {path}" in r.stdout
+    assert f"GGUF ({quant}): {path}" in stdout
     reader = gguf.GGUFReader(str(path))
     assert reader.get_field("general.architecture").contents() == "llama"  # type: ignore[union-attr]
     assert "im_start" in reader.get_field("tokenizer.chat_template").contents()  # type: ignore[union-attr]
@@ -108,11 +113,7 @@ def test_merged_export_has_tokenizer_and_chat_template_and_answers_as_the_adapte
 ) -> None:
     tiny, adapter = tiny_and_adapter
     out = tmp_path / "merged"
-    r = run_cli(
-        "export", str(adapter), "--format", "merged", "--model", str(tiny), "--dtype", "float32",
-        "--out", str(out),
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    export(adapter, "merged", tiny, out, "--dtype", "float32")
     from transformers import AutoTokenizer
 
     assert (out / "model.safetensors").is_file()
@@ -134,11 +135,7 @@ def test_vllm_export_is_the_adapter_pointing_at_its_local_base(
     acfg["base_model_name_or_path"] = "HuggingFaceTB/SmolLM2-135M-Instruct"
     (adapter / "adapter_config.json").write_text(json.dumps(acfg))
     out = tmp_path / "vllm"
-    r = run_cli(
-        "export", str(adapter), "--format", "vllm", "--model", str(tiny), "--name", "tickets-ft",
-        "--out", str(out),
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    stdout = export(adapter, "vllm", tiny, out, "--name", "tickets-ft")
     acfg = json.loads((out / "adapter_config.json").read_text())
     assert acfg["base_model_name_or_path"] == str(tiny.resolve())
     same = (adapter / "adapter_model.safetensors").read_bytes()
@@ -148,7 +145,7 @@ def test_vllm_export_is_the_adapter_pointing_at_its_local_base(
         f"vllm serve {tiny.resolve()} --enable-lora --lora-modules tickets-ft={out.resolve()} "
         "--max-lora-rank 8"
     )
-    assert f"serve: {command}" in r.stdout
+    assert f"serve: {command}" in stdout
     assert answers(task, str(tiny), str(out)) == reference
 
 
