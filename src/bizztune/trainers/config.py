@@ -79,6 +79,11 @@ class LoraParams:
     head_pooling: str = "last"
     """Head trainer only (--head-pooling): what the heads read, the state of the prompt's
     last token ("last") or the mean state over the prompt ("mean")."""
+    head_init: str = "zero"
+    """Head trainer only (--head-init): how the heads start. "zero": they predict the uniform
+    distribution; "probe": a logistic regression per field on the frozen body's states of the
+    training tickets, then LoRA and heads train on from there (linear probing, then
+    fine-tuning: LP-FT, Kumar et al. 2022; the features are distorted less on the way)."""
     head_layers: float | None = None
     """Head trainer only (--head-layers): keep only the body's first N transformer layers and
     read their output; a value below 1 is a fraction of the body's depth (0.67 of Gemma 3
@@ -101,6 +106,8 @@ class LoraParams:
             raise ConfigError(f"loraplus_ratio must be >= 1, not {self.loraplus_ratio}")
         if self.head_pooling not in ("last", "mean"):
             raise ConfigError(f"--head-pooling must be last or mean, not {self.head_pooling!r}")
+        if self.head_init not in ("zero", "probe"):
+            raise ConfigError(f"--head-init must be zero or probe, not {self.head_init!r}")
         n = self.head_layers
         if n is not None and not (0 < n < 1 or (n >= 1 and float(n).is_integer())):
             raise ConfigError(
@@ -275,6 +282,7 @@ class TrainConfig(RuntimeParams, OptimizerParams, LoraParams, TrainJob):
         for key, default in (
             ("report_to", "none"),
             ("head_pooling", "last"),
+            ("head_init", "zero"),
             ("head_layers", None),
         ):
             if d[key] == default:

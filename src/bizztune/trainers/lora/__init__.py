@@ -33,9 +33,14 @@ class LoraTrainer:
     fsdp: bool = False
 
     def train(self, task: Task, config: TrainConfig) -> Path:
-        if config.head_pooling != "last" or config.head_layers is not None:
+        if (
+            config.head_pooling != "last"
+            or config.head_layers is not None
+            or config.head_init != "zero"
+        ):
             raise ConfigError(
-                f"--head-pooling and --head-layers are for --trainer head, not {self.name}"
+                "--head-pooling, --head-layers and --head-init are for --trainer head, "
+                f"not {self.name}"
             )
         cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)
         out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)

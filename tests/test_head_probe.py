@@ -1,0 +1,89 @@
+"""LP-FT for the head trainer (``--head-init probe``): the heads start as a logistic regression
+on the frozen body's states, folded exactly into the module, and the CLI records it.
+
+    pytest tests/test_head_probe.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from bizztune.testing import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+def test_probe_heads_are_the_standardized_regression_folded_into_the_heads(
+    tiny_model: Path, split_dir: Path
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from bizztune.data.io import load_examples
+    from bizztune.models.heads import HeadClassifier, HeadSpec, collate, load_body
+    from bizztune.models.tokenizer import load_tokenizer
+    from bizztune.tasks import load_task
+    from bizztune.trainers.config import TrainConfig
+    from bizztune.trainers.head.loop import add_lora, encode, targets
+    from bizztune.trainers.head.probe import fit_probe_heads, probe_features
+
+    task = load_task("tickets")
+    examples = load_examples(split_dir / "train.jsonl", task)
+    tok = load_tokenizer(tiny_model)
+    seqs, _ = encode(task, tok, examples, "compact", 512)
+    y = targets(task, examples)
+    torch.manual_seed(0)
+    cfg = TrainConfig(trainer="head", model=str(tiny_model), dropout=0.0)
+    body = add_lora(load_body(tiny_model, torch.float32), cfg)
+    hidden = int(body.config.get_text_config().hidden_size)
+    spec = HeadSpec.for_schema(task.schema, hidden, pooling="mean")
+    clf = HeadClassifier(body, spec)
+    pad = int(tok.pad_token_id or 0)
+
+    x = probe_features(clf, seqs, pad, autocast=False).numpy()
+    info = fit_probe_heads(clf, seqs, y, pad, autocast=False)
+    assert set(info["train_accuracy"]) == {"category", "subcategory", "urgency"}
+    with torch.no_grad():
+        ids, mask = collate(seqs, pad)
+        logits = clf(ids, mask)
+    for f in spec.fields:
+        target = y[f.name].numpy()
+        ref = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000))
+        ref.fit(x, target)
+        want = ref.predict_proba(x)
+        got = torch.softmax(logits[f.name], -1)[:, ref.classes_].numpy()
+        assert abs(got - want).max() < 1e-3, f.name
+        absent = [i for i in range(len(f.labels)) if i not in set(ref.classes_)]
+        assert all(float(logits[f.name][:, i].max()) < -10 for i in absent), f.name
+        assert info["train_accuracy"][f.name] == pytest.approx(ref.score(x, target), abs=1e-4)
+
+
+def test_head_init_probe_trains_records_and_is_refused_by_the_generative_trainer(
+    tiny_model: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "lpft"
+    r = run_cli("train", "--trainer", "head", "--model", str(tiny_model), "--data",
+                str(split_dir), "--out", str(out), "--batch-size", "4", "--max-steps", "2",
+                "--eval-steps", "0", "--head-init", "probe")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["head_init"]["how"] == "probe" and summary["head_init"]["c"] == 0.1
+    config = json.loads((out / "train_config.json").read_text())
+    assert config["train"]["head_init"] == "probe"
+    r = run_cli("train", "--trainer", "lora", "--model", str(tiny_model), "--data",
+                str(split_dir), "--out", str(tmp_path / "x"), "--head-init", "probe")  # fmt: skip
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "--head-init" in r.stderr and "are for --trainer head" in r.stderr
+    r = run_cli("train", "--trainer", "head", "--model", str(tiny_model), "--data",
+                str(split_dir), "--out", str(tmp_path / "y"), "--head-init", "random")  # fmt: skip
+    assert r.returncode == 2 and "--head-init" in r.stderr
