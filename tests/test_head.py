@@ -90,6 +90,11 @@ def test_batches_group_lengths_and_cover_every_item_once_per_epoch() -> None:
     lengths = [5, 50, 7, 48, 6, 49, 8, 47] * 10
     b = length_batches(lengths, 8)
     assert sorted(i for x in b for i in x) == list(range(80))
+    bounded = length_batches([*lengths, 300], 8, max_tokens=100)
+    assert sorted(i for x in bounded for i in x) == list(range(81))
+    assert bounded[0] == [80]  # longer than the bound alone: a batch of its own
+    widths = [len(x) * max([*lengths, 300][i] for i in x) for x in bounded[1:]]
+    assert max(widths) <= 100 and max(len(x) for x in bounded) == 8  # short ones still 8
     epoch = epoch_batches(lengths, 4, seed=0, epoch=0)
     assert sorted(i for x in epoch for i in x) == list(range(80))
     spread = [max(lengths[i] for i in x) - min(lengths[i] for i in x) for x in epoch]

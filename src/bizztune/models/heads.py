@@ -213,10 +213,27 @@ def encode_prompt(
     return list(ids[: max_length - tail]) + list(ids[-tail:]), True
 
 
-def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices in batches of similar length (little padding), longest first."""
+EVAL_BATCH_TOKENS = 2048
+"""Padded tokens per inference forward at most: a batch of long tickets runs fewer at a time.
+A forward's transient memory follows its tokens; after a training stage the allocator keeps
+what a larger batch needed (the default run's fine-tuned eval on tickets:foreign, docs/training.md)."""
+
+
+def length_batches(
+    lengths: Sequence[int], batch_size: int, max_tokens: int | None = None
+) -> list[list[int]]:
+    """Indices in batches of similar length (little padding), longest first; with
+    ``max_tokens``, a batch also holds at most that many padded tokens (at least one item)."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    out: list[list[int]] = []
+    i = 0
+    while i < len(order):
+        n = batch_size
+        if max_tokens is not None:  # the first item of a batch is its longest
+            n = max(1, min(n, max_tokens // max(lengths[order[i]], 1)))
+        out.append(order[i : i + n])
+        i += n
+    return out
 
 
 def collate(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -232,12 +249,17 @@ def collate(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, t
 
 @torch.inference_mode()
 def predict_logits(
-    clf: HeadClassifier, seqs: Sequence[Sequence[int]], pad_id: int, batch_size: int = 16
+    clf: HeadClassifier,
+    seqs: Sequence[Sequence[int]],
+    pad_id: int,
+    batch_size: int = 16,
+    max_tokens: int | None = EVAL_BATCH_TOKENS,
 ) -> dict[str, torch.Tensor]:
-    """Every field's logits for every sequence, in input order."""
+    """Every field's logits for every sequence, in input order (batches of at most
+    ``batch_size`` sequences and ``max_tokens`` padded tokens)."""
     device = next(clf.parameters()).device
     parts: dict[str, list[tuple[list[int], torch.Tensor]]] = {}
-    for idx in length_batches([len(s) for s in seqs], batch_size):
+    for idx in length_batches([len(s) for s in seqs], batch_size, max_tokens):
         ids, mask = collate([seqs[i] for i in idx], pad_id)
         for name, x in clf(ids.to(device), mask.to(device)).items():
             parts.setdefault(name, []).append((idx, x.float().cpu()))

@@ -33,7 +33,7 @@ def probe_features(
     with LoRA's update still zero: the frozen body's."""
     import torch
 
-    from bizztune.models.heads import collate, length_batches, pool
+    from bizztune.models.heads import EVAL_BATCH_TOKENS, collate, length_batches, pool
     from bizztune.trainers.head.precision import mixed_precision
 
     device = next(clf.heads.parameters()).device
@@ -41,7 +41,7 @@ def probe_features(
     was_training = clf.training
     clf.eval()
     with torch.inference_mode():
-        for idx in length_batches([len(s) for s in seqs], batch_size):
+        for idx in length_batches([len(s) for s in seqs], batch_size, EVAL_BATCH_TOKENS):
             ids, mask = collate([seqs[i] for i in idx], pad_id)
             ids, mask = ids.to(device), mask.to(device)
             with mixed_precision(clf.body, device.type, autocast):
