@@ -10,7 +10,7 @@ and reuses them imperfectly across shapes, so the resident size grows step after
 tensors do not. ``malloc_trim(0)`` returns every free page (not only the top of the heap) with
 ``madvise``; it costs milliseconds. A no-op where there is no glibc.
 
-    bound_kernel_cache()        # at start: oneDNN keeps at most 256 compiled kernels
+    bound_kernel_cache()        # at start: oneDNN keeps at most 64 compiled kernels
     reset_peak_rss()            # before a stage: the kernel's high-water mark starts again
     peak_rss_mb(), rss_mb()     # after it: the stage's peak, and what it left resident
 
@@ -107,6 +107,7 @@ def bound_kernel_cache() -> None:
     tokens/s against 323), 451 MiB with none (at 184 tokens/s: a step reuses its kernels
     across layers). 40 steps of the two-epoch recipe and then the fine-tuned eval on
     tickets:foreign, in one process: with 256 entries 537 tokens/s and an eval peak of 2,584
-    MiB, with 32 entries 548 tokens/s and 2,373 MiB; the default is 64. oneDNN reads the variable at its first primitive, so this must run before
-    the first matmul; the CLI calls it first thing, and child processes inherit it."""
+    MiB, with 32 entries 548 tokens/s and 2,373 MiB; the default is 64. oneDNN reads the
+    variable at its first primitive, so this must run before the first matmul; the CLI calls
+    it first thing, and child processes inherit it."""
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", KERNEL_CACHE)

@@ -150,13 +150,17 @@ class HeadClassifier(nn.Module):
         self.spec = spec
         self.heads = FieldHeads(spec)
 
-    def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> dict[str, torch.Tensor]:
+    def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The body's state the heads read, one vector per sequence (before their norm)."""
         # Without padding no mask is needed, and PyTorch runs its fused causal kernel.
         full = bool(attention_mask.all())
         out = self.body(input_ids=input_ids, attention_mask=None if full else attention_mask)
-        return self.heads(pool(out.last_hidden_state, attention_mask, self.spec.pooling))
+        return pool(out.last_hidden_state, attention_mask, self.spec.pooling)
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        return self.heads(self.pooled(input_ids, attention_mask))
 
     def save_heads(self, folder: Path) -> None:
         from safetensors.torch import save_file
@@ -216,7 +220,8 @@ def encode_prompt(
 EVAL_BATCH_TOKENS = 2048
 """Padded tokens per inference forward at most: a batch of long tickets runs fewer at a time.
 A forward's transient memory follows its tokens; after a training stage the allocator keeps
-what a larger batch needed (the default run's fine-tuned eval on tickets:foreign, docs/training.md)."""
+what a larger batch needed (the default run's fine-tuned eval on tickets:foreign,
+docs/training.md)."""
 
 
 def length_batches(

@@ -15,7 +15,7 @@ how it runs (``RuntimeParams``). Code that reads one part says so in its signatu
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from bizztune.core.errors import ConfigError
@@ -276,15 +276,24 @@ class TrainConfig(RuntimeParams, OptimizerParams, LoraParams, TrainJob):
         self.check_optimizer()
         self.check_runtime()
 
+    def head_options_given(self) -> list[str]:
+        """The head-trainer-only options set away from their defaults, as flags."""
+        defaults = _defaults()
+        return [f"--{k.replace('_', '-')}" for k in HEAD_ONLY if getattr(self, k) != defaults[k]]
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        defaults = _defaults()
         # Absent means the default: earlier records (and run fingerprints) stay as they were.
-        for key, default in (
-            ("report_to", "none"),
-            ("head_pooling", "last"),
-            ("head_init", "zero"),
-            ("head_layers", None),
-        ):
-            if d[key] == default:
+        for key in ("report_to", *HEAD_ONLY):
+            if d[key] == defaults[key]:
                 del d[key]
         return d
+
+
+HEAD_ONLY = ("head_pooling", "head_init", "head_layers")
+"""The options only the head trainer reads (``LoraParams``)."""
+
+
+def _defaults() -> dict[str, Any]:
+    return {f.name: f.default for f in fields(TrainConfig)}

@@ -33,7 +33,7 @@ def probe_features(
     with LoRA's update still zero: the frozen body's."""
     import torch
 
-    from bizztune.models.heads import EVAL_BATCH_TOKENS, collate, length_batches, pool
+    from bizztune.models.heads import EVAL_BATCH_TOKENS, collate, length_batches
     from bizztune.trainers.head.precision import mixed_precision
 
     device = next(clf.heads.parameters()).device
@@ -45,9 +45,7 @@ def probe_features(
             ids, mask = collate([seqs[i] for i in idx], pad_id)
             ids, mask = ids.to(device), mask.to(device)
             with mixed_precision(clf.body, device.type, autocast):
-                full = bool(mask.all())
-                out = clf.body(input_ids=ids, attention_mask=None if full else mask)
-                pooled = pool(out.last_hidden_state, mask, clf.spec.pooling)
+                pooled = clf.pooled(ids, mask)
             feats[idx] = clf.heads.norm(pooled.float()).cpu()
     clf.train(was_training)
     return feats

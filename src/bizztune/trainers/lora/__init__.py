@@ -33,11 +33,7 @@ class LoraTrainer:
     fsdp: bool = False
 
     def train(self, task: Task, config: TrainConfig) -> Path:
-        if (
-            config.head_pooling != "last"
-            or config.head_layers is not None
-            or config.head_init != "zero"
-        ):
+        if config.head_options_given():
             raise ConfigError(
                 "--head-pooling, --head-layers and --head-init are for --trainer head, "
                 f"not {self.name}"
