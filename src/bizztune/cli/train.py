@@ -70,8 +70,9 @@ def train_options(f: Any) -> Any:
         ),
         click.option(
             "--head-pooling",
-            type=click.Choice(["last", "mean"]),
-            help="head trainer: read the prompt's last state or the mean state (default last).",
+            type=click.Choice(["last", "mean", "attn"]),
+            help="head trainer: read the prompt's last state, the mean state, or per field an "
+            "attention over the states (default last).",
         ),
         click.option(
             "--head-init",

@@ -35,7 +35,7 @@ from bizztune.core.interfaces import Schema
 from bizztune.models.adapters import HEADS_CONFIG, HEADS_WEIGHTS
 
 HEADS_VERSION = 1
-Pooling = Literal["last", "mean"]
+Pooling = Literal["last", "mean", "attn"]
 
 
 @dataclass
@@ -88,7 +88,8 @@ class HeadSpec:
 class FieldHeads(nn.Module):
     """A LayerNorm over the pooled state, then one zero-initialized linear layer per field:
     the untrained heads predict the uniform distribution, so no early step is wasted on
-    undoing a random start."""
+    undoing a random start. With ``attn`` pooling each field also has a query over the
+    prompt's token states (``pool``), zero-initialized too: it starts as the mean."""
 
     def __init__(self, spec: HeadSpec) -> None:
         super().__init__()
@@ -98,19 +99,41 @@ class FieldHeads(nn.Module):
             nn.init.zeros_(lin.weight)
             nn.init.zeros_(lin.bias)
         self.out = nn.ModuleDict(layers)
+        self.query: nn.Parameter | None = None
+        if spec.pooling == "attn":
+            self.query = nn.Parameter(torch.zeros(len(spec.fields), spec.hidden_size))
 
     def forward(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``pooled``: one state per sequence (n, hidden), or one per sequence and field
+        (n, fields, hidden) in the order of ``spec.fields`` (``attn`` pooling)."""
         # The heads stay in fp32 when the body runs under bf16 autocast (training).
         with torch.autocast(pooled.device.type, enabled=False):
             h = self.norm(pooled.float())
-            return {name: lin(h) for name, lin in self.out.items()}
+            if h.dim() == 2:
+                return {name: lin(h) for name, lin in self.out.items()}
+            return {name: lin(h[:, i]) for i, (name, lin) in enumerate(self.out.items())}
 
 
-def pool(hidden: torch.Tensor, mask: torch.Tensor, how: Pooling) -> torch.Tensor:
-    """One vector per sequence: the last real token's state (right padding) or the mean."""
+def pool(
+    hidden: torch.Tensor, mask: torch.Tensor, how: Pooling, query: torch.Tensor | None = None
+) -> torch.Tensor:
+    """One vector per sequence: the last real token's state (right padding) or the mean; for
+    ``attn``, one vector per sequence and field (n, fields, hidden): the states weighted by a
+    softmax over the real tokens of each field's query against the normalized states, so each
+    field can read its own part of the ticket (the urgency head a sentence about impact, the
+    category head the product). A zero query gives every token the same weight: the mean."""
     if how == "last":
         last = mask.sum(dim=1).long() - 1
         return hidden[torch.arange(hidden.size(0), device=hidden.device), last]
+    if how == "attn":
+        if query is None:
+            raise ValueError("attn pooling needs the heads' query")
+        with torch.autocast(hidden.device.type, enabled=False):
+            h = hidden.float()
+            keys = nn.functional.layer_norm(h, h.shape[-1:])
+            scores = keys @ query.float().T / h.size(-1) ** 0.5  # (n, tokens, fields)
+            scores = scores.masked_fill(~mask.bool().unsqueeze(-1), float("-inf"))
+            return torch.einsum("ntf,ntd->nfd", scores.softmax(dim=1), h)
     m = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
 
@@ -151,11 +174,12 @@ class HeadClassifier(nn.Module):
         self.heads = FieldHeads(spec)
 
     def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """The body's state the heads read, one vector per sequence (before their norm)."""
+        """The body's state the heads read, one vector per sequence (before their norm); with
+        ``attn`` pooling one per sequence and field."""
         # Without padding no mask is needed, and PyTorch runs its fused causal kernel.
         full = bool(attention_mask.all())
         out = self.body(input_ids=input_ids, attention_mask=None if full else attention_mask)
-        return pool(out.last_hidden_state, attention_mask, self.spec.pooling)
+        return pool(out.last_hidden_state, attention_mask, self.spec.pooling, self.heads.query)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor

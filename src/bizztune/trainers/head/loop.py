@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Example, Task
@@ -181,7 +181,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     from transformers import get_scheduler, set_seed
 
     from bizztune.models.embedded import resolve_model
-    from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
+    from bizztune.models.heads import HeadClassifier, HeadSpec, Pooling, load_body
     from bizztune.models.loading import nf4_config, quiet_transformers
     from bizztune.models.tokenizer import load_tokenizer
 
@@ -227,7 +227,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     spec = HeadSpec.for_schema(
         task.schema,
         hidden,
-        pooling="mean" if cfg.head_pooling == "mean" else "last",
+        pooling=cast(Pooling, cfg.head_pooling),
         layers=kept,
         max_length=max_len,
         base_model=cfg.model,

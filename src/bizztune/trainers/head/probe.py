@@ -46,6 +46,8 @@ def probe_features(
             ids, mask = ids.to(device), mask.to(device)
             with mixed_precision(clf.body, device.type, autocast):
                 pooled = clf.pooled(ids, mask)
+            if pooled.dim() == 3:  # attn pooling: every field's query is still zero, the mean
+                pooled = pooled[:, 0]
             feats[idx] = clf.heads.norm(pooled.float()).cpu()
     clf.train(was_training)
     return feats
