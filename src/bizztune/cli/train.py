@@ -19,7 +19,7 @@ from bizztune.cli.common import console
 
 _TRAIN_KEYS = (
     "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",
-    "loraplus_ratio", "head_pooling", "head_init", "head_layers", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
+    "loraplus_ratio", "head_pooling", "head_init", "head_layers", "class_weight", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
     "weight_decay", "batch_size", "grad_accum", "head_lr_ratio", "max_seq_len", "gradient_checkpointing", "bf16",
     "group_by_length", "padding_free", "micro_batch_tokens", "seed", "eval_steps", "logging_steps", "save_steps", "time_budget", "limit_train",
     "limit_val", "nproc", "resume", "device", "num_threads", "report_to",
@@ -78,6 +78,12 @@ def train_options(f: Any) -> Any:
             "--head-init",
             type=click.Choice(["zero", "probe"]),
             help="head trainer: start the heads at zero or at a linear probe (LP-FT).",
+        ),
+        click.option(
+            "--class-weight",
+            type=click.Choice(["none", "balanced"]),
+            help="head trainer: balanced gives every label the same total weight (rare "
+            "urgent tickets), then puts the heads back on the data's prior (default none).",
         ),
         click.option(
             "--head-layers",

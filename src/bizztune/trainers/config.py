@@ -85,6 +85,11 @@ class LoraParams:
     distribution; "probe": a logistic regression per field on the frozen body's states of the
     training tickets, then LoRA and heads train on from there (linear probing, then
     fine-tuning: LP-FT, Kumar et al. 2022; the features are distorted less on the way)."""
+    class_weight: str = "none"
+    """Head trainer only (--class-weight): "balanced" weights each example by ``N / (K *
+    n_label)`` per field, so a rare label ("Hoch") gets as much of the gradient as a common
+    one, and puts the trained heads back on the data's prior (trainers/head/balance.py);
+    "none": every example counts the same."""
     head_layers: float | None = None
     """Head trainer only (--head-layers): keep only the body's first N transformer layers and
     read their output; a value below 1 is a fraction of the body's depth (0.67 of Gemma 3
@@ -111,6 +116,8 @@ class LoraParams:
             )
         if self.head_init not in ("zero", "probe"):
             raise ConfigError(f"--head-init must be zero or probe, not {self.head_init!r}")
+        if self.class_weight not in ("none", "balanced"):
+            raise ConfigError(f"--class-weight must be none or balanced, not {self.class_weight!r}")
         n = self.head_layers
         if n is not None and not (0 < n < 1 or (n >= 1 and float(n).is_integer())):
             raise ConfigError(
@@ -294,7 +301,7 @@ class TrainConfig(RuntimeParams, OptimizerParams, LoraParams, TrainJob):
         return d
 
 
-HEAD_ONLY = ("head_pooling", "head_init", "head_layers")
+HEAD_ONLY = ("head_pooling", "head_init", "head_layers", "class_weight")
 """The options only the head trainer reads (``LoraParams``)."""
 
 

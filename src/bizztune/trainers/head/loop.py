@@ -105,10 +105,22 @@ def _tracked(rec: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _loss(logits: dict[str, Any], y: dict[str, Any], idx: list[int]) -> Any:
+def _loss(
+    logits: dict[str, Any],
+    y: dict[str, Any],
+    idx: list[int],
+    weights: dict[str, Any] | None = None,
+) -> Any:
+    """Cross-entropy summed over the fields, averaged over the examples; with ``weights``
+    (``balance.class_weights``, mean 1 over the training data) each example counts by its
+    label's weight."""
     import torch.nn.functional as F
 
-    return sum(F.cross_entropy(logits[f], y[f][idx]) for f in logits)
+    def field(f: str) -> Any:
+        w = None if weights is None else weights[f].to(logits[f].device)
+        return F.cross_entropy(logits[f], y[f][idx], weight=w, reduction="sum") / len(idx)
+
+    return sum(field(f) for f in logits)
 
 
 def train_step(
@@ -122,11 +134,13 @@ def train_step(
     params: Sequence[Any],
     opt: Any,
     release: Callable[[], object] | None = None,
+    weights: dict[str, Any] | None = None,
 ) -> tuple[float, int, int]:
     """One optimizer step over the micro-batches ``parts`` of one batch: forward, loss scaled
     by the micro-batch's share, backward (then ``release``, if given: the CPU's allocator),
     gradient clipping at 1.0 and the optimizer's step. ``y`` holds every example's label ids
-    per field, on the model's device. Returns the batch's loss, real and padded tokens."""
+    per field, on the model's device; ``weights``: class weights per field (``--class-weight``).
+    Returns the batch's loss, real and padded tokens."""
     import torch
 
     from bizztune.models.heads import collate
@@ -138,7 +152,7 @@ def train_step(
         ids, mask = collate([seqs[i] for i in mb], pad_id)
         with mixed_precision(clf.body, device.type, autocast):
             logits = clf(ids.to(device), mask.to(device))
-        loss = _loss(logits, y, mb) * (len(mb) / n)
+        loss = _loss(logits, y, mb, weights) * (len(mb) / n)
         loss.backward()
         if release is not None:
             release()
@@ -244,6 +258,11 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         from bizztune.trainers.head.probe import fit_probe_heads
 
         probe = fit_probe_heads(clf, seqs, y, pad_id, autocast)
+    weights = None  # --class-weight balanced: every label the same total weight (balance.py)
+    if cfg.class_weight == "balanced":
+        from bizztune.trainers.head.balance import class_weights
+
+        weights = class_weights(spec, y)
     params = [p for p in clf.parameters() if p.requires_grad]
     trainable = sum(p.numel() for p in params)
     head_ids = {id(p) for p in clf.heads.parameters()}
@@ -311,7 +330,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
             break
         loss_sum, n_tokens, n_padded = train_step(
             clf, split(batch), seqs, y_dev, pad_id,
-            autocast=autocast, params=params, opt=opt, release=release,
+            autocast=autocast, params=params, opt=opt, release=release, weights=weights,
         )  # fmt: skip
         tokens += n_tokens
         padded += n_padded
@@ -362,6 +381,16 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
 
     eff = efficiency(clf, tokens / max(train_time, 1e-9), dtype, device)
 
+    balance: dict[str, Any] | None = None
+    if weights is not None:  # back on the data's prior; the last validation is measured again
+        from bizztune.trainers.head.balance import fold_prior
+
+        balance = {"how": "balanced", "prior_shift": fold_prior(clf, weights)}
+        if do_eval and history and "eval_loss" in history[-1]:
+            v = validate(clf, val_seqs, val_y, pad_id)
+            history[-1].update(
+                {"eval_loss": v["loss"], **{f"eval_{k}": x for k, x in v.items() if k != "loss"}}
+            )
     clf.body.save_pretrained(str(out))
     clf.save_heads(out)
     tok.save_pretrained(str(out))
@@ -390,6 +419,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         "micro_batch_tokens": cfg.micro_batch_tokens,
         "time_budget": fit_record,
         **({"head_init": {"how": "probe", **probe}} if probe else {}),
+        **({"class_weight": balance} if balance else {}),
         "steps": step,
         "epochs": round(step * per_step / max(len(seqs), 1), 3),
         "train_examples": len(seqs),

@@ -33,10 +33,10 @@ class LoraTrainer:
     fsdp: bool = False
 
     def train(self, task: Task, config: TrainConfig) -> Path:
-        if config.head_options_given():
+        given = config.head_options_given()
+        if given:
             raise ConfigError(
-                "--head-pooling, --head-layers and --head-init are for --trainer head, "
-                f"not {self.name}"
+                f"{', '.join(given)}: these options are for --trainer head, not {self.name}"
             )
         cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)
         out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)

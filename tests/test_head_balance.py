@@ -1,0 +1,96 @@
+"""Class-balanced head training (``--class-weight balanced``): the weights, the loss they
+give, the prior folded back into the heads, and a run through the CLI.
+
+    pytest tests/test_head_balance.py
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from bizztune.models.heads import HeadClassifier, HeadSpec
+from bizztune.tasks import load_task
+from bizztune.trainers.head.balance import class_weights, fold_prior
+from bizztune.trainers.head.loop import _loss
+
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def spec() -> HeadSpec:
+    return HeadSpec.for_schema(load_task("tickets").schema, hidden_size=8)
+
+
+def _labels(spec: HeadSpec) -> dict[str, torch.Tensor]:
+    # urgency 6 x Niedrig, 3 x Mittel, 1 x Hoch; one category and subcategory only
+    urg = next(f.labels for f in spec.fields if f.name == "urgency")
+    ids = [urg.index("Niedrig")] * 6 + [urg.index("Mittel")] * 3 + [urg.index("Hoch")]
+    return {"category": torch.zeros(10, dtype=torch.long),
+            "subcategory": torch.zeros(10, dtype=torch.long),
+            "urgency": torch.tensor(ids)}  # fmt: skip
+
+
+def test_balanced_weights_give_every_label_the_same_total(spec: HeadSpec) -> None:
+    y = _labels(spec)
+    w = class_weights(spec, y)
+    urg = w["urgency"][y["urgency"]]
+    per_label = {int(k): float(urg[y["urgency"] == k].sum()) for k in y["urgency"].unique()}
+    assert all(math.isclose(v, 10 / 3, rel_tol=1e-6) for v in per_label.values())
+    assert math.isclose(float(urg.mean()), 1.0, rel_tol=1e-6)  # the loss keeps its scale
+    # one category only: its weight is 1, and labels the data lacks keep 1 as well
+    assert torch.equal(w["category"], torch.ones_like(w["category"]))
+
+
+def test_weighted_loss_is_the_label_weighted_mean(spec: HeadSpec) -> None:
+    y = _labels(spec)
+    w = class_weights(spec, y)
+    g = torch.Generator().manual_seed(0)
+    logits = {f.name: torch.randn(10, len(f.labels), generator=g) for f in spec.fields}
+    idx = list(range(10))
+    plain = _loss(logits, y, idx)
+    ce = {f: torch.nn.functional.cross_entropy(logits[f], y[f], reduction="none") for f in y}
+    assert torch.isclose(plain, sum(c.mean() for c in ce.values()))
+    weighted = _loss(logits, y, idx, w)
+    want = sum((ce[f] * w[f][y[f]]).mean() for f in y)
+    assert torch.isclose(weighted, want)
+    assert not torch.isclose(weighted, plain)  # the rare Hoch counts more
+
+
+def test_folding_the_prior_undoes_the_weights(spec: HeadSpec) -> None:
+    """A head that outputs the weighted loss's minimizer, p(label) / prior(label) (uniform
+    here), answers the data's prior after the fold."""
+    y = _labels(spec)
+    w = class_weights(spec, y)
+    clf = HeadClassifier(torch.nn.Identity(), spec)
+    shift = fold_prior(clf, w)
+    pooled = torch.zeros(1, 8)
+    p = clf.heads(pooled)["urgency"].softmax(-1)[0]
+    prior = torch.bincount(y["urgency"], minlength=3).float() / 10
+    assert torch.allclose(p, prior, atol=1e-5)
+    assert len(shift["urgency"]) == 3
+
+
+def test_balanced_training_through_the_cli(split_dir: Path, tmp_path: Path) -> None:
+    from bizztune.testing import make_tiny_model
+
+    model = make_tiny_model(tmp_path / "tiny")
+    out = tmp_path / "bal"
+    r = run_cli("train", "--trainer", "head", "--model", str(model), "--data", str(split_dir),
+                "--out", str(out), "--batch-size", "4", "--lr", "3e-3", "--dropout", "0",
+                "--max-steps", "4", "--eval-steps", "2", "--class-weight", "balanced")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["class_weight"]["how"] == "balanced"
+    assert set(summary["class_weight"]["prior_shift"]) == {"category", "subcategory", "urgency"}
+    cfg = json.loads((out / "train_config.json").read_text())
+    assert cfg["train"]["class_weight"] == "balanced"  # in the fingerprint: not the default
+
+    r = run_cli("train", "--trainer", "lora", "--model", str(model), "--data", str(split_dir),
+                "--out", str(tmp_path / "x"), "--class-weight", "balanced")  # fmt: skip
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "--class-weight" in r.stderr and "are for --trainer head" in r.stderr
