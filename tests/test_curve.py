@@ -258,8 +258,9 @@ def test_learning_curve_experiment_is_the_default_run_plus_the_curve() -> None:
         default.eval,
         default.costs,
     )
-    # the same recipe, at every size the steps the default's epochs of 800 tickets take
+    # the same recipe, at every size the steps the default's epochs of its train split take
     assert replace(lc.train, sizes=None, seeds=None, max_steps=None) == default.train
-    assert lc.train.max_steps == round(default.train.epochs * 800 / default.train.batch_size)
-    assert lc.train.sizes == [100, 200, 400, round(default.data.n * default.data.ratios[0])]
+    n_train = round(default.data.n * default.data.ratios[0])
+    assert lc.train.max_steps == round(default.train.epochs * n_train / default.train.batch_size)
+    assert lc.train.sizes == [n_train // 8, n_train // 4, n_train // 2, n_train]
     assert (lc.train.seeds, lc.train.seeds_at) == ([0, 1, 2], "largest")

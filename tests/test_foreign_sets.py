@@ -77,13 +77,15 @@ def test_no_near_duplicates_within_between_or_of_generated_tickets(
     task: Task, sets: dict[str, list[Example]]
 ) -> None:
     from bizztune.data.generate import offline_generator
+    from bizztune.pipeline.config import DataConfig
 
     test, dev = _texts(sets["foreign"]), _texts(sets["foreign-dev"])
     assert near_duplicate_pairs(test) == [] and near_duplicate_pairs(dev) == []
     assert cross_near_duplicates(test, dev)["pairs"] == 0
     # against the generator as it is today: a change that copied foreign phrases into it, or
-    # drifted towards them, would show here
-    generated = [row_text(r) for r in offline_generator(task)(task, n=1000, seed=0)]
+    # drifted towards them, would show here; as many tickets as the default run generates
+    n = DataConfig().n
+    generated = [row_text(r) for r in offline_generator(task)(task, n=n, seed=0)]
     for texts in (test, dev):
         found = cross_near_duplicates(generated, texts)
         assert found["pairs"] == 0, found["closest"]
