@@ -190,6 +190,11 @@ def validate(clf: Any, seqs: list[list[int]], y: dict[str, Any], pad_id: int) ->
     return out
 
 
+def _eval_record(v: dict[str, float]) -> dict[str, float]:
+    """``validate``'s figures under the history's names (eval_loss, eval_acc_<field>)."""
+    return {"eval_loss": v["loss"], **{f"eval_{k}": x for k, x in v.items() if k != "loss"}}
+
+
 def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Path:
     import torch
     from transformers import get_scheduler, set_seed
@@ -343,10 +348,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
             "head_learning_rate": sched.get_last_lr()[1],
         }
         if do_eval and (step % eval_steps == 0 or step == total):
-            v = validate(clf, val_seqs, val_y, pad_id)
-            rec.update(
-                {"eval_loss": v["loss"], **{f"eval_{k}": x for k, x in v.items() if k != "loss"}}
-            )
+            rec.update(_eval_record(validate(clf, val_seqs, val_y, pad_id)))
         history.append(rec)
         if log is not None:
             log.log(step, _tracked(rec))
@@ -387,10 +389,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
 
         balance = {"how": "balanced", "prior_shift": fold_prior(clf, weights)}
         if do_eval and history and "eval_loss" in history[-1]:
-            v = validate(clf, val_seqs, val_y, pad_id)
-            history[-1].update(
-                {"eval_loss": v["loss"], **{f"eval_{k}": x for k, x in v.items() if k != "loss"}}
-            )
+            history[-1].update(_eval_record(validate(clf, val_seqs, val_y, pad_id)))
     clf.body.save_pretrained(str(out))
     clf.save_heads(out)
     tok.save_pretrained(str(out))
