@@ -87,3 +87,49 @@ def test_head_init_probe_trains_records_and_is_refused_by_the_generative_trainer
     r = run_cli("train", "--trainer", "head", "--model", str(tiny_model), "--data",
                 str(split_dir), "--out", str(tmp_path / "y"), "--head-init", "random")  # fmt: skip
     assert r.returncode == 2 and "--head-init" in r.stderr
+
+
+def test_head_refit_is_the_regression_on_the_served_models_own_states(
+    tiny_model: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    """``--head-refit C``: after training, the saved heads are a logistic regression on the
+    states the served model (base + merged LoRA) computes for the training tickets."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from bizztune.data.io import load_examples
+    from bizztune.models.heads import load_head_classifier, predict_logits
+    from bizztune.tasks import load_task
+    from bizztune.trainers.head.loop import encode, targets
+    from bizztune.trainers.head.probe import probe_features
+
+    out = tmp_path / "refit"
+    r = run_cli("train", "--trainer", "head", "--model", str(tiny_model), "--data",
+                str(split_dir), "--out", str(out), "--batch-size", "4", "--lr", "3e-3",
+                "--max-steps", "3", "--eval-steps", "0", "--bf16", "false",
+                "--head-pooling", "mean", "--head-refit", "0.5")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["head_refit"]["c"] == 0.5
+    assert json.loads((out / "train_config.json").read_text())["train"]["head_refit"] == 0.5
+
+    task = load_task("tickets")
+    examples = load_examples(split_dir / "train.jsonl", task)
+    clf, tok = load_head_classifier(str(tiny_model), out, device="cpu", dtype="float32")
+    seqs, _ = encode(task, tok, examples, "compact", 512)
+    pad = int(tok.pad_token_id or 0)
+    x = probe_features(clf, seqs, pad, autocast=False).numpy()
+    target = targets(task, examples)["urgency"].numpy()
+    ref = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=3000)).fit(x, target)
+    got = torch.softmax(predict_logits(clf, seqs, pad)["urgency"], -1)[:, ref.classes_]
+    assert abs(got.numpy() - ref.predict_proba(x)).max() < 1e-3
+    assert summary["head_refit"]["train_accuracy"]["urgency"] == pytest.approx(
+        ref.score(x, target), abs=1e-4
+    )
+
+    for bad, msg in ((["--head-refit", "0"], "positive C"),
+                     (["--head-refit", "1", "--head-pooling", "attn"], "one per field")):  # fmt: skip
+        r = run_cli("train", "--trainer", "head", "--model", str(tiny_model), "--data",
+                    str(split_dir), "--out", str(tmp_path / "bad"), *bad)  # fmt: skip
+        assert r.returncode != 0 and "Traceback" not in r.stderr and msg in r.stderr

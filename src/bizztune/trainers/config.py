@@ -90,6 +90,11 @@ class LoraParams:
     n_label)`` per field, so a rare label ("Hoch") gets as much of the gradient as a common
     one, and puts the trained heads back on the data's prior (trainers/head/balance.py);
     "none": every example counts the same."""
+    head_refit: float | None = None
+    """Head trainer only (--head-refit C): after the last step, refit every head as a logistic
+    regression with inverse L2 strength C on the fine-tuned body's states of the training
+    tickets (last-layer retraining, trainers/head/finish.py); one more pass over them. None:
+    the heads stay as trained."""
     head_layers: float | None = None
     """Head trainer only (--head-layers): keep only the body's first N transformer layers and
     read their output; a value below 1 is a fraction of the body's depth (0.67 of Gemma 3
@@ -116,6 +121,12 @@ class LoraParams:
             )
         if self.head_init not in ("zero", "probe"):
             raise ConfigError(f"--head-init must be zero or probe, not {self.head_init!r}")
+        if self.head_refit is not None and self.head_refit <= 0:
+            raise ConfigError(f"--head-refit must be a positive C, not {self.head_refit}")
+        if self.head_refit is not None and self.head_pooling == "attn":
+            raise ConfigError(
+                "--head-refit fits one state per ticket; --head-pooling attn reads one per field"
+            )
         if self.class_weight not in ("none", "balanced"):
             raise ConfigError(f"--class-weight must be none or balanced, not {self.class_weight!r}")
         n = self.head_layers
@@ -301,7 +312,7 @@ class TrainConfig(RuntimeParams, OptimizerParams, LoraParams, TrainJob):
         return d
 
 
-HEAD_ONLY = ("head_pooling", "head_init", "head_layers", "class_weight")
+HEAD_ONLY = ("head_pooling", "head_init", "head_layers", "class_weight", "head_refit")
 """The options only the head trainer reads (``LoraParams``)."""
 
 

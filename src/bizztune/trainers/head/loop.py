@@ -32,6 +32,7 @@ from bizztune.trainers.budget import CALIBRATION_STEPS, TimeBudget
 from bizztune.trainers.config import TrainConfig
 from bizztune.trainers.head.batches import batch_stream, micro_batches
 from bizztune.trainers.head.checkpoint import checkpoint_total, load_checkpoint, save_checkpoint
+from bizztune.trainers.head.finish import finish_heads
 from bizztune.trainers.head.precision import mixed_precision
 from bizztune.trainers.lora.recipe import load_splits, pick_device, use_bf16
 from bizztune.trainers.lora.run_folder import (
@@ -383,14 +384,10 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
 
     eff = efficiency(clf, tokens / max(train_time, 1e-9), dtype, device)
 
-    balance: dict[str, Any] | None = None
-    if weights is not None:  # back on the data's prior; the last validation is measured again
-        from bizztune.trainers.head.balance import fold_prior
-
-        balance = {"how": "balanced", "prior_shift": fold_prior(clf, weights)}
-        if do_eval and history and "eval_loss" in history[-1]:
-            history[-1].update(_eval_record(validate(clf, val_seqs, val_y, pad_id)))
-    clf.body.save_pretrained(str(out))
+    clf.body.save_pretrained(str(out))  # the LoRA weights, before finish_heads merges them
+    finished = finish_heads(clf, cfg, weights, seqs, y, pad_id, autocast)
+    if finished and do_eval and history and "eval_loss" in history[-1]:
+        history[-1].update(_eval_record(validate(clf, val_seqs, val_y, pad_id)))
     clf.save_heads(out)
     tok.save_pretrained(str(out))
     for old in out.glob("checkpoint-*"):
@@ -418,7 +415,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         "micro_batch_tokens": cfg.micro_batch_tokens,
         "time_budget": fit_record,
         **({"head_init": {"how": "probe", **probe}} if probe else {}),
-        **({"class_weight": balance} if balance else {}),
+        **finished,
         "steps": step,
         "epochs": round(step * per_step / max(len(seqs), 1), 3),
         "train_examples": len(seqs),

@@ -29,8 +29,8 @@ PROBE_C = 0.1
 def probe_features(
     clf: Any, seqs: Sequence[Sequence[int]], pad_id: int, autocast: bool, batch_size: int = 16
 ) -> Any:
-    """The heads' input (pooled state after their LayerNorm) for every sequence, in order,
-    with LoRA's update still zero: the frozen body's."""
+    """The heads' input (pooled state after their LayerNorm) for every sequence, in order:
+    the frozen body's before training (LP-FT), the fine-tuned one's after (``--head-refit``)."""
     import torch
 
     from bizztune.models.heads import EVAL_BATCH_TOKENS, collate, length_batches
