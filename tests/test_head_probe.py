@@ -113,7 +113,7 @@ def test_head_refit_is_the_regression_on_the_served_models_own_states(
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["head_refit"]["c"] == 0.5
     n_train = len((split_dir / "train.jsonl").read_text().splitlines())
-    assert summary["head_refit"]["tickets"] == n_train  # fewer than REFIT_TICKETS: all of them
+    assert summary["head_refit"]["tickets"] == n_train  # every training ticket
     assert json.loads((out / "train_config.json").read_text())["train"]["head_refit"] == 0.5
 
     task = load_task("tickets")
@@ -137,11 +137,10 @@ def test_head_refit_is_the_regression_on_the_served_models_own_states(
         assert r.returncode != 0 and "Traceback" not in r.stderr and msg in r.stderr
 
 
-def test_refit_reads_a_seeded_sample_of_at_most_refit_tickets() -> None:
-    from bizztune.trainers.head.finish import REFIT_TICKETS, refit_sample
+def test_refit_sample_is_a_seeded_sample_of_at_most_limit_tickets() -> None:
+    from bizztune.trainers.head.finish import refit_sample
 
-    assert refit_sample(10, 0) == list(range(10))
-    a = refit_sample(2 * REFIT_TICKETS, 0)
-    assert len(a) == len(set(a)) == REFIT_TICKETS and a == sorted(a)
-    assert a == refit_sample(2 * REFIT_TICKETS, 0) and a != refit_sample(2 * REFIT_TICKETS, 1)
-    assert refit_sample(5, 0, limit=3) == sorted(refit_sample(5, 0, limit=3))
+    assert refit_sample(10, 0, 800) == list(range(10))
+    a = refit_sample(1600, 0, 800)
+    assert len(a) == len(set(a)) == 800 and a == sorted(a)
+    assert a == refit_sample(1600, 0, 800) and a != refit_sample(1600, 1, 800)
