@@ -121,6 +121,15 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Gemma-3-shaped model built from a config (``bizztune.testing``), one per test
+    module."""
+    from bizztune.testing import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
 @pytest.fixture()
 def split_dir(tmp_path: Path) -> Path:
     """A split directory in bizztune's layout: train/val/test JSONL of hand-written tickets."""

@@ -76,13 +76,6 @@ def test_seed_summary_and_the_combined_interval() -> None:
 
 
 # -- end to end -----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from bizztune.testing import make_tiny_model
-
-    return make_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
-
-
 def ids(path: Path) -> list[str]:
     return [json.loads(x)["id"] for x in path.read_text(encoding="utf-8").splitlines() if x]
 

@@ -104,13 +104,6 @@ def test_batches_group_lengths_and_cover_every_item_once_per_epoch() -> None:
     assert len(list(batch_stream(lengths, 4, 0, 45))) == 45  # crosses into the third epoch
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from bizztune.testing import make_tiny_model
-
-    return make_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
-
-
 def _train(model: Path, data: Path, out: Path, *extra: str) -> Any:
     return run_cli(
         "train", "--trainer", "head", "--model", str(model), "--data", str(data),

@@ -18,13 +18,6 @@ from bizztune.tasks import load_task
 from conftest import run_cli
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from bizztune.testing import make_tiny_model
-
-    return make_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
-
-
 def _batch() -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     hidden = torch.randn(2, 5, 8, generator=g)

@@ -75,10 +75,10 @@ def test_folding_the_prior_undoes_the_weights(spec: HeadSpec) -> None:
     assert len(shift["urgency"]) == 3
 
 
-def test_balanced_training_through_the_cli(split_dir: Path, tmp_path: Path) -> None:
-    from bizztune.testing import make_tiny_model
-
-    model = make_tiny_model(tmp_path / "tiny")
+def test_balanced_training_through_the_cli(
+    tiny_model: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    model = tiny_model
     out = tmp_path / "bal"
     r = run_cli("train", "--trainer", "head", "--model", str(model), "--data", str(split_dir),
                 "--out", str(out), "--batch-size", "4", "--lr", "3e-3", "--dropout", "0",

@@ -15,13 +15,6 @@ import torch
 from conftest import run_cli
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from bizztune.testing import make_tiny_model
-
-    return make_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
-
-
 def test_probe_heads_are_the_standardized_regression_folded_into_the_heads(
     tiny_model: Path, split_dir: Path
 ) -> None:

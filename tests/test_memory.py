@@ -28,13 +28,6 @@ import pytest
 from conftest import run_cli
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from bizztune.testing import make_tiny_model
-
-    return make_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
-
-
 @pytest.mark.parametrize("trainer", ["lora", "head"])
 def test_no_stage_keeps_the_previous_stages_model_alive(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trainer: str

@@ -36,13 +36,6 @@ TOKENS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from bizztune.testing import make_tiny_model
-
-    return make_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
-
-
 def write_config(path: Path, model: Path, **changes: Any) -> Path:
     cfg: dict[str, Any] = {
         "name": "tiny",
