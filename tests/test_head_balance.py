@@ -1,5 +1,6 @@
 """Class-balanced head training (``--class-weight balanced``): the weights, the loss they
-give, the prior folded back into the heads, and a run through the CLI.
+give, the prior folded back into the heads, and a run through the CLI; and per-field loss
+weights (``--field-weights urgency=3``): the loss, the flag's parsing, and the CLI.
 
     pytest tests/test_head_balance.py
 """
@@ -13,8 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from bizztune.core.errors import ConfigError
 from bizztune.models.heads import HeadClassifier, HeadSpec
 from bizztune.tasks import load_task
+from bizztune.trainers.config import TrainConfig
 from bizztune.trainers.head.balance import class_weights, fold_prior
 from bizztune.trainers.head.loop import _loss
 
@@ -94,3 +97,58 @@ def test_balanced_training_through_the_cli(
                 "--out", str(tmp_path / "x"), "--class-weight", "balanced")  # fmt: skip
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "--class-weight" in r.stderr and "are for --trainer head" in r.stderr
+
+
+def test_field_weights_scale_each_fields_term(spec: HeadSpec) -> None:
+    y = _labels(spec)
+    g = torch.Generator().manual_seed(1)
+    logits = {f.name: torch.randn(10, len(f.labels), generator=g) for f in spec.fields}
+    idx = list(range(10))
+    ce = {f: torch.nn.functional.cross_entropy(logits[f], y[f]) for f in y}
+    scaled = _loss(logits, y, idx, scale={"urgency": 3.0})
+    assert torch.isclose(scaled, ce["category"] + ce["subcategory"] + 3 * ce["urgency"])
+    # with class weights too: the field weight multiplies the class-weighted term
+    w = class_weights(spec, y)
+    both = _loss(logits, y, idx, w, {"urgency": 2.0, "category": 0.5})
+    plain = {f: _loss({f: logits[f]}, y, idx, w) for f in y}
+    want = 0.5 * plain["category"] + plain["subcategory"] + 2 * plain["urgency"]
+    assert torch.isclose(both, want)
+
+
+@pytest.mark.parametrize(
+    ("given", "want"),
+    [("urgency=3", {"urgency": 3.0}), (" urgency = 2 , category=0.5", {"urgency": 2.0, "category": 0.5}),
+     ({"urgency": 4}, {"urgency": 4.0}), ("", None), (None, None)],
+)  # fmt: skip
+def test_field_weights_flag_parses(given: object, want: object) -> None:
+    assert TrainConfig(trainer="head", field_weights=given).field_weights == want  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [("urgency", "field=weight"), ("urgency=x", "must be a number"), ("urgency=0", "(0, 100]"),
+     ("=3", "field=weight"), (["urgency"], "must map fields")],
+)  # fmt: skip
+def test_field_weights_flag_refuses_bad_values(given: object, says: str) -> None:
+    with pytest.raises(ConfigError, match="--field-weights") as err:
+        TrainConfig(trainer="head", field_weights=given)  # type: ignore[arg-type]
+    assert says in str(err.value)
+
+
+def test_field_weights_through_the_cli(tiny_model: Path, split_dir: Path, tmp_path: Path) -> None:
+    model = tiny_model
+    args = ("train", "--trainer", "head", "--model", str(model), "--data", str(split_dir),
+            "--batch-size", "4", "--lr", "3e-3", "--dropout", "0", "--max-steps", "2",
+            "--eval-steps", "0")  # fmt: skip
+    r = run_cli(*args, "--out", str(tmp_path / "fw"), "--field-weights", "urgency=3")
+    assert r.returncode == 0, r.stderr[-3000:]
+    cfg = json.loads((tmp_path / "fw" / "train_config.json").read_text())
+    assert cfg["train"]["field_weights"] == {"urgency": 3.0}  # in the fingerprint
+    # a field the task does not have: one line naming the task's fields, before any loading
+    r = run_cli(*args, "--out", str(tmp_path / "bad"), "--field-weights", "dringlichkeit=3")
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "dringlichkeit" in r.stderr and "category, subcategory, urgency" in r.stderr
+    assert not (tmp_path / "bad" / "train_config.json").exists()
+    r = run_cli("train", "--trainer", "lora", "--model", str(model), "--data", str(split_dir),
+                "--out", str(tmp_path / "x"), "--field-weights", "urgency=3")  # fmt: skip
+    assert r.returncode != 0 and "--field-weights" in r.stderr

@@ -19,7 +19,7 @@ from bizztune.cli.common import console
 
 _TRAIN_KEYS = (
     "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",
-    "loraplus_ratio", "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
+    "loraplus_ratio", "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "field_weights", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
     "weight_decay", "batch_size", "grad_accum", "head_lr_ratio", "max_seq_len", "gradient_checkpointing", "bf16",
     "group_by_length", "padding_free", "micro_batch_tokens", "seed", "eval_steps", "logging_steps", "save_steps", "time_budget", "limit_train",
     "limit_val", "nproc", "resume", "device", "num_threads", "report_to",
@@ -84,6 +84,12 @@ def train_options(f: Any) -> Any:
             type=click.Choice(["none", "balanced"]),
             help="head trainer: balanced gives every label the same total weight (rare "
             "urgent tickets), then puts the heads back on the data's prior (default none).",
+        ),
+        click.option(
+            "--field-weights",
+            metavar="FIELD=W,...",
+            help="head trainer: each named field's loss counts W times (e.g. urgency=3), so "
+            "the shared LoRA weights lean towards it (default: every field once).",
         ),
         click.option(
             "--head-refit",

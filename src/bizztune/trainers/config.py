@@ -95,6 +95,10 @@ class LoraParams:
     regression with inverse L2 strength C on the fine-tuned body's states of the training
     tickets (last-layer retraining, trainers/head/finish.py); one more pass over them. None:
     the heads stay as trained."""
+    field_weights: dict[str, float] | None = None
+    """Head trainer only (--field-weights urgency=3): each named field's loss counts this many
+    times in the sum over fields (a field not named: once), so the shared LoRA weights lean
+    towards the heavier fields; None: every field once. Validation loss stays unweighted."""
     head_layers: float | None = None
     """Head trainer only (--head-layers): keep only the body's first N transformer layers and
     read their output; a value below 1 is a fraction of the body's depth (0.67 of Gemma 3
@@ -127,6 +131,7 @@ class LoraParams:
             raise ConfigError(
                 "--head-refit fits one state per ticket; --head-pooling attn reads one per field"
             )
+        self.field_weights = _field_weights(self.field_weights)
         if self.class_weight not in ("none", "balanced"):
             raise ConfigError(f"--class-weight must be none or balanced, not {self.class_weight!r}")
         n = self.head_layers
@@ -312,8 +317,35 @@ class TrainConfig(RuntimeParams, OptimizerParams, LoraParams, TrainJob):
         return d
 
 
-HEAD_ONLY = ("head_pooling", "head_init", "head_layers", "class_weight", "head_refit")
+HEAD_ONLY = (
+    "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "field_weights",
+)  # fmt: skip
 """The options only the head trainer reads (``LoraParams``)."""
+
+
+def _field_weights(given: Any) -> dict[str, float] | None:
+    """``--field-weights``: "urgency=3,category=1" (the flag) or a mapping (YAML), checked."""
+    if given is None or given == {} or given == "":
+        return None
+    if isinstance(given, str):
+        pairs = [kv.partition("=") for kv in given.split(",") if kv.strip()]
+        if any(not sep or not k.strip() for k, sep, _ in pairs):
+            raise ConfigError(
+                f"--field-weights takes field=weight pairs, e.g. urgency=3; got {given!r}"
+            )
+        given = {k.strip(): v.strip() for k, _, v in pairs}
+    if not isinstance(given, dict):
+        raise ConfigError(f"--field-weights must map fields to weights, not {given!r}")
+    out: dict[str, float] = {}
+    for k, v in given.items():
+        try:
+            w = float(v)
+        except (TypeError, ValueError):
+            raise ConfigError(f"--field-weights {k}={v!r}: the weight must be a number") from None
+        if not 0 < w <= 100:
+            raise ConfigError(f"--field-weights {k}={w}: the weight must be in (0, 100]")
+        out[str(k)] = w
+    return out
 
 
 def _defaults() -> dict[str, Any]:

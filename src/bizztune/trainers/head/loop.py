@@ -111,15 +111,18 @@ def _loss(
     y: dict[str, Any],
     idx: list[int],
     weights: dict[str, Any] | None = None,
+    scale: dict[str, float] | None = None,
 ) -> Any:
     """Cross-entropy summed over the fields, averaged over the examples; with ``weights``
     (``balance.class_weights``, mean 1 over the training data) each example counts by its
-    label's weight."""
+    label's weight; with ``scale`` (``--field-weights``) each named field's term by its
+    weight."""
     import torch.nn.functional as F
 
     def field(f: str) -> Any:
         w = None if weights is None else weights[f].to(logits[f].device)
-        return F.cross_entropy(logits[f], y[f][idx], weight=w, reduction="sum") / len(idx)
+        ce = F.cross_entropy(logits[f], y[f][idx], weight=w, reduction="sum") / len(idx)
+        return ce * (scale or {}).get(f, 1.0)
 
     return sum(field(f) for f in logits)
 
@@ -136,12 +139,14 @@ def train_step(
     opt: Any,
     release: Callable[[], object] | None = None,
     weights: dict[str, Any] | None = None,
+    scale: dict[str, float] | None = None,
 ) -> tuple[float, int, int]:
     """One optimizer step over the micro-batches ``parts`` of one batch: forward, loss scaled
     by the micro-batch's share, backward (then ``release``, if given: the CPU's allocator),
     gradient clipping at 1.0 and the optimizer's step. ``y`` holds every example's label ids
-    per field, on the model's device; ``weights``: class weights per field (``--class-weight``).
-    Returns the batch's loss, real and padded tokens."""
+    per field, on the model's device; ``weights``: class weights per field (``--class-weight``);
+    ``scale``: a weight per field's loss (``--field-weights``). Returns the batch's loss, real
+    and padded tokens."""
     import torch
 
     from bizztune.models.heads import collate
@@ -153,7 +158,7 @@ def train_step(
         ids, mask = collate([seqs[i] for i in mb], pad_id)
         with mixed_precision(clf.body, device.type, autocast):
             logits = clf(ids.to(device), mask.to(device))
-        loss = _loss(logits, y, mb, weights) * (len(mb) / n)
+        loss = _loss(logits, y, mb, weights, scale) * (len(mb) / n)
         loss.backward()
         if release is not None:
             release()
@@ -196,6 +201,16 @@ def _eval_record(v: dict[str, float]) -> dict[str, float]:
     return {"eval_loss": v["loss"], **{f"eval_{k}": x for k, x in v.items() if k != "loss"}}
 
 
+def check_field_weights(task: Task, cfg: TrainConfig) -> None:
+    """``--field-weights`` may name only the task's output fields: one line, before loading."""
+    names = [f.name for f in task.schema.fields]
+    unknown = sorted(set(cfg.field_weights or {}) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"--field-weights names {', '.join(unknown)}; the task's fields are {', '.join(names)}"
+        )
+
+
 def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Path:
     import torch
     from transformers import get_scheduler, set_seed
@@ -213,6 +228,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     bf16 = use_bf16(cfg, device)
     check_resume(out, cfg)
     tracker(cfg.report_to)  # a tracker that is not installed: one line, before any loading
+    check_field_weights(task, cfg)
     data, train_ex, val_ex = load_splits(task, cfg)
     model_path = resolve_model(cfg.model)
     tok = load_tokenizer(model_path)
@@ -337,6 +353,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         loss_sum, n_tokens, n_padded = train_step(
             clf, split(batch), seqs, y_dev, pad_id,
             autocast=autocast, params=params, opt=opt, release=release, weights=weights,
+            scale=cfg.field_weights,
         )  # fmt: skip
         tokens += n_tokens
         padded += n_padded
