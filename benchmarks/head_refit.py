@@ -2,13 +2,16 @@
 
     python benchmarks/head_refit.py runs/default/train --data runs/default/data/split
     python benchmarks/head_refit.py ADAPTER --data SPLIT --c 0.01 --tickets 0 --json out.json
+    python benchmarks/head_refit.py ADAPTER --data SPLIT --tickets 800 --mix 0.5 --seed 0
 
 The adapter's heads as trained are scored first (the baseline, in the same run), then every
 head is refitted as a logistic regression (inverse L2 strength ``--c``) on the states the
 served model (base + merged LoRA) computes for the training tickets of ``--data`` (all of
-them with ``--tickets 0``, else a seeded sample of that many), which is what
-``bizztune train --head-refit C`` does after its last step (``trainers/head/finish.py``), and
-scored again. Sets: the split's test split, ``tickets:foreign-dev`` (where choices are made)
+them with ``--tickets 0``, else a seeded sample of that many, by ``--seed``: the seed the
+adapter was trained with), with ``--mix a`` averaged with the heads as trained (``(1 - a) *
+trained + a * refitted``), which is what ``bizztune train --head-refit C --head-refit-mix a
+--head-refit-tickets N`` does after its last step (``trainers/head/finish.refit_heads``), and
+scored again. Give it an adapter trained without the refit: it refits the heads it finds. Sets: the split's test split, ``tickets:foreign-dev`` (where choices are made)
 and ``tickets:foreign`` (reported, never chosen on). Prints per-field and joint accuracy with
 the CPU model and flags; ``--json`` writes them with every item's correctness per field, for
 paired comparisons over seeds.
@@ -54,7 +57,8 @@ def main() -> None:
     ap.add_argument("--model", default="gemma3-270m")
     ap.add_argument("--c", type=float, default=0.01)
     ap.add_argument("--tickets", type=int, default=0, help="training tickets to refit on (0: all)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--mix", type=float, default=1.0, help="share of the refitted heads")
+    ap.add_argument("--seed", type=int, default=0, help="the adapter's training seed")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
@@ -62,9 +66,8 @@ def main() -> None:
     from bizztune.data.sources import resolve_data
     from bizztune.models.heads import load_head_classifier
     from bizztune.tasks import load_task
-    from bizztune.trainers.head.finish import refit_sample
+    from bizztune.trainers.head.finish import refit_heads
     from bizztune.trainers.head.loop import encode, targets
-    from bizztune.trainers.head.probe import fit_probe_heads
 
     print(cpu_line())
     task = load_task("tickets")
@@ -74,16 +77,17 @@ def main() -> None:
         for s in SETS
     }
     train = load_examples(args.data / "train.jsonl", task)
-    if args.tickets:
-        train = [train[i] for i in refit_sample(len(train), args.seed, args.tickets)]
     before = score(clf, tok, task, sets)
     t0 = time.perf_counter()
     seqs, _ = encode(task, tok, train, clf.spec.style, clf.spec.max_length)
     pad = int(tok.pad_token_id or 0)
-    fit = fit_probe_heads(clf, seqs, targets(task, train), pad, autocast=True, c=args.c)
+    fit = refit_heads(clf, seqs, targets(task, train), pad, True, c=args.c, mix=args.mix,
+                      tickets=args.tickets or None, seed=args.seed)  # fmt: skip
     refit_s = time.perf_counter() - t0
     after = score(clf, tok, task, sets)
-    print(f"refit on {len(train)} training tickets, C = {args.c}: {refit_s:.0f} s")
+    print(
+        f"refit on {fit['tickets']} training tickets, C = {args.c}, mix {args.mix}: {refit_s:.0f} s"
+    )
     print(
         "| set | heads as trained: cat / sub / urg / joint | refitted | refitted − trained (pp) |"
     )
@@ -95,7 +99,7 @@ def main() -> None:
         diff = " / ".join(f"{100 * (b[k] - a[k]):+.1f}" for k in a)
         print(f"| {s} | {fmt} | {fmt2} | {diff} |")
     if args.json:
-        record = {"cpu": cpu_line(), "c": args.c, "tickets": len(train), "fit": fit,
+        record = {"cpu": cpu_line(), "c": args.c, "tickets": fit["tickets"], "fit": fit,
                   "refit_s": round(refit_s, 1), "before": before, "after": after}  # fmt: skip
         args.json.write_text(json.dumps(record))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -133,7 +134,58 @@ def test_head_refit_is_the_regression_on_the_served_models_own_states(
 def test_refit_sample_is_a_seeded_sample_of_at_most_limit_tickets() -> None:
     from bizztune.trainers.head.finish import refit_sample
 
-    assert refit_sample(10, 0, 800) == list(range(10))
+    assert refit_sample(10, 0, 800) == list(range(10)) == refit_sample(10, 0, None)
     a = refit_sample(1600, 0, 800)
     assert len(a) == len(set(a)) == 800 and a == sorted(a)
     assert a == refit_sample(1600, 0, 800) and a != refit_sample(1600, 1, 800)
+
+
+def test_refit_mix_averages_the_trained_and_the_refitted_heads(
+    tiny_model: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    """``--head-refit-mix a --head-refit-tickets N``: the served heads are ``(1 - a)`` of the
+    heads as trained plus ``a`` of a regression on a seeded sample of N training tickets."""
+    from bizztune.data.io import load_examples
+    from bizztune.models.heads import load_head_classifier
+    from bizztune.tasks import load_task
+    from bizztune.trainers.head.finish import refit_heads
+    from bizztune.trainers.head.loop import encode, targets
+
+    base = ("train", "--trainer", "head", "--model", str(tiny_model), "--data", str(split_dir),
+            "--batch-size", "4", "--lr", "3e-3", "--max-steps", "2", "--eval-steps", "0",
+            "--bf16", "false", "--head-pooling", "mean")  # fmt: skip
+    plain = tmp_path / "plain"
+    r = run_cli(*base, "--out", str(plain))
+    assert r.returncode == 0, r.stderr[-3000:]
+    task = load_task("tickets")
+    examples = load_examples(split_dir / "train.jsonl", task)
+
+    def load() -> tuple[Any, list[list[int]], int]:
+        clf, tok = load_head_classifier(str(tiny_model), plain, device="cpu", dtype="float32")
+        seqs, _ = encode(task, tok, examples, "compact", 512)
+        return clf, seqs, int(tok.pad_token_id or 0)
+
+    clf, seqs, pad = load()
+    trained = {n: h.weight.detach().clone() for n, h in clf.heads.out.items()}
+    alone = refit_heads(clf, seqs, targets(task, examples), pad, False, c=0.5, tickets=6, seed=3)
+    refitted = {n: h.weight.detach().clone() for n, h in clf.heads.out.items()}
+    clf, seqs, pad = load()
+    mixed = refit_heads(clf, seqs, targets(task, examples), pad, False, c=0.5, mix=0.25,
+                        tickets=6, seed=3)  # fmt: skip
+    assert alone["tickets"] == mixed["tickets"] == 6 and mixed["mix"] == 0.25
+    for n, h in clf.heads.out.items():
+        assert not torch.allclose(refitted[n], trained[n])
+        assert torch.allclose(h.weight, 0.75 * trained[n] + 0.25 * refitted[n], atol=1e-5)
+
+    # through the CLI: recorded, and refused without --head-refit or out of range
+    out = tmp_path / "mixed"
+    r = run_cli(*base, "--out", str(out), "--head-refit", "0.5", "--head-refit-mix", "0.5",
+                "--head-refit-tickets", "6")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert (summary["head_refit"]["tickets"], summary["head_refit"]["mix"]) == (6, 0.5)
+    for bad, msg in ((["--head-refit-mix", "0.5"], "need --head-refit"),
+                     (["--head-refit", "1", "--head-refit-mix", "0"], "(0, 1]"),
+                     (["--head-refit", "1", "--head-refit-tickets", "1"], "at least 2")):  # fmt: skip
+        r = run_cli(*base, "--out", str(tmp_path / "bad"), *bad)
+        assert r.returncode != 0 and "Traceback" not in r.stderr and msg in r.stderr, r.stderr

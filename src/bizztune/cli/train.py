@@ -19,7 +19,7 @@ from bizztune.cli.common import console
 
 _TRAIN_KEYS = (
     "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",
-    "loraplus_ratio", "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "field_weights", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
+    "loraplus_ratio", "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "head_refit_mix", "head_refit_tickets", "field_weights", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
     "weight_decay", "batch_size", "grad_accum", "head_lr_ratio", "max_seq_len", "gradient_checkpointing", "bf16",
     "group_by_length", "padding_free", "micro_batch_tokens", "seed", "eval_steps", "logging_steps", "save_steps", "time_budget", "limit_train",
     "limit_val", "nproc", "resume", "device", "num_threads", "report_to",
@@ -97,6 +97,20 @@ def train_options(f: Any) -> Any:
             metavar="C",
             help="head trainer: after training, refit the heads as a logistic regression "
             "(inverse L2 strength C) on the fine-tuned states of the training tickets.",
+        ),
+        click.option(
+            "--head-refit-mix",
+            type=float,
+            metavar="A",
+            help="head trainer, with --head-refit: serve (1 - A) of the heads as trained plus "
+            "A of the refitted ones (default 1: the refitted heads alone).",
+        ),
+        click.option(
+            "--head-refit-tickets",
+            type=int,
+            metavar="N",
+            help="head trainer, with --head-refit: refit on a seeded sample of N training "
+            "tickets (default: all).",
         ),
         click.option(
             "--head-layers",

@@ -95,6 +95,13 @@ class LoraParams:
     regression with inverse L2 strength C on the fine-tuned body's states of the training
     tickets (last-layer retraining, trainers/head/finish.py); one more pass over them. None:
     the heads stay as trained."""
+    head_refit_mix: float = 1.0
+    """Head trainer only (--head-refit-mix a, with --head-refit): the served heads are
+    ``(1 - a)`` of the heads as trained plus ``a`` of the refitted ones (weights and biases:
+    the same as averaging their logits); 1: the refitted heads alone."""
+    head_refit_tickets: int | None = None
+    """Head trainer only (--head-refit-tickets N, with --head-refit): refit on a seeded sample
+    of N training tickets (the pass over them is the refit's cost); None: every one."""
     field_weights: dict[str, float] | None = None
     """Head trainer only (--field-weights urgency=3): each named field's loss counts this many
     times in the sum over fields (a field not named: once), so the shared LoRA weights lean
@@ -130,7 +137,18 @@ class LoraParams:
         if self.head_refit is not None and self.head_pooling == "attn":
             raise ConfigError(
                 "--head-refit fits one state per ticket; --head-pooling attn reads one per field"
+                " (in a run config, set head_refit: null: the run's head recipe refits)"
             )
+        if not 0 < self.head_refit_mix <= 1:
+            raise ConfigError(f"--head-refit-mix must be in (0, 1], not {self.head_refit_mix}")
+        if self.head_refit_tickets is not None and self.head_refit_tickets < 2:
+            raise ConfigError(
+                f"--head-refit-tickets must be at least 2, not {self.head_refit_tickets}"
+            )
+        if self.head_refit is None and (
+            self.head_refit_mix != 1.0 or self.head_refit_tickets is not None
+        ):
+            raise ConfigError("--head-refit-mix and --head-refit-tickets need --head-refit C")
         self.field_weights = _field_weights(self.field_weights)
         if self.class_weight not in ("none", "balanced"):
             raise ConfigError(f"--class-weight must be none or balanced, not {self.class_weight!r}")
@@ -318,7 +336,8 @@ class TrainConfig(RuntimeParams, OptimizerParams, LoraParams, TrainJob):
 
 
 HEAD_ONLY = (
-    "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "field_weights",
+    "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "head_refit_mix",
+    "head_refit_tickets", "field_weights",
 )  # fmt: skip
 """The options only the head trainer reads (``LoraParams``)."""
 
