@@ -57,25 +57,37 @@ def refit_heads(
     None: all), then keep ``mix`` of the refitted head and ``1 - mix`` of the head as it was;
     returns what to record. The body's states are read as they are: merge a LoRA update
     first (``finish_heads`` does)."""
+    import time
+
+    from bizztune.trainers.head.probe import probe_features
+
+    t0 = time.perf_counter()
+    idx = refit_sample(len(seqs), seed, tickets)
+    feats = probe_features(clf, [seqs[i] for i in idx], pad_id, autocast)
+    info = refit_on_features(clf, feats, {k: v[idx] for k, v in y.items()}, c=c, mix=mix)
+    return {"seconds": round(time.perf_counter() - t0, 1), **info, "tickets": len(idx)}
+
+
+def refit_on_features(
+    clf: Any, feats: Any, y: dict[str, Any], *, c: float, mix: float = 1.0
+) -> dict[str, Any]:
+    """``refit_heads`` on states already computed (``probe.probe_features``): every head a
+    regression on ``feats``, then ``mix`` of it and ``1 - mix`` of the head as it was."""
     import torch
 
-    from bizztune.trainers.head.probe import fit_probe_heads
+    from bizztune.trainers.head.probe import fit_heads
 
-    idx = refit_sample(len(seqs), seed, tickets)
     before = {
         n: (h.weight.detach().clone(), h.bias.detach().clone()) for n, h in clf.heads.out.items()
     }
-    sel = torch.as_tensor(idx, device=next(iter(y.values())).device)
-    fit = fit_probe_heads(
-        clf, [seqs[i] for i in idx], {k: v[sel] for k, v in y.items()}, pad_id, autocast, c=c
-    )
+    info = fit_heads(clf, feats, y, c)
     if mix < 1.0:
         with torch.no_grad():
             for name, head in clf.heads.out.items():
                 w, b = before[name]
                 head.weight.mul_(mix).add_(w, alpha=1.0 - mix)
                 head.bias.mul_(mix).add_(b, alpha=1.0 - mix)
-    return {**fit, "tickets": len(idx), "mix": mix}
+    return {**info, "mix": mix}
 
 
 def finish_heads(

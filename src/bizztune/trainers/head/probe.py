@@ -63,11 +63,18 @@ def fit_probe_heads(
 ) -> dict[str, Any]:
     """Set every field head to a logistic regression on the training states; returns what to
     record (seconds, the probe's training accuracy per field)."""
+    t0 = time.perf_counter()
+    info = fit_heads(clf, probe_features(clf, seqs, pad_id, autocast), y, c)
+    return {"seconds": round(time.perf_counter() - t0, 1), **info}
+
+
+def fit_heads(clf: Any, feats: Any, y: dict[str, Any], c: float = PROBE_C) -> dict[str, Any]:
+    """Set every field head to a logistic regression on ``feats`` (``probe_features``' rows,
+    one per training ticket); returns the regression's training accuracy per field and C."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    t0 = time.perf_counter()
-    x = probe_features(clf, seqs, pad_id, autocast).double().numpy()
+    x = feats.double().numpy()
     mean, sd = x.mean(axis=0), x.std(axis=0) + 1e-6
     z = (x - mean) / sd
     acc: dict[str, float] = {}
@@ -90,7 +97,7 @@ def fit_probe_heads(
         w[present] = coef / sd
         b[present] = icpt - (coef / sd) @ mean
         _set(clf.heads.out[field.name], w, b)
-    return {"seconds": round(time.perf_counter() - t0, 1), "train_accuracy": acc, "c": c}
+    return {"train_accuracy": acc, "c": c}
 
 
 def _set(lin: Any, w: Any, b: Any) -> None:
