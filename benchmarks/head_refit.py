@@ -20,7 +20,9 @@ CPU model and flags; ``--json`` writes them with every item's correctness per fi
 
 ``--pair`` reads such files, one per training seed of the same recipe, and prints every
 variant against the heads as trained: per item the mean over seeds, paired, with a bootstrap
-over the items (``eval.seeds.paired_over_seeds``).
+over the items (``eval.seeds.paired_over_seeds``). ``--baseline SET=RUN`` (repeatable) also
+prints every variant against another model's ``bizztune eval`` run on that set, e.g.
+``tickets:foreign=runs/tfidf-foreign`` (``benchmarks/pair_seeds.py`` compares eval runs).
 """
 
 from __future__ import annotations
@@ -115,8 +117,9 @@ def refit(args: argparse.Namespace) -> None:
         args.json.write_text(json.dumps(record))
 
 
-def pair(paths: list[Path]) -> None:
+def pair(paths: list[Path], baselines: list[str]) -> None:
     import numpy as np
+    from pair_seeds import outcomes
 
     from bizztune.eval.seeds import paired_over_seeds
 
@@ -143,6 +146,20 @@ def pair(paths: list[Path]) -> None:
                 d, lo, hi = paired_over_seeds(matrix("trained", s, f), matrix(variant, s, f))
                 cells.append(f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]")
             print(f"| {variant} | {s} | " + " | ".join(cells) + " |")
+    for spec in baselines:
+        s, _, run = spec.partition("=")
+        base = outcomes(Path(run))
+        ids = sorted(runs[0]["variants"]["trained"]["sets"][s]["correct"])
+        print(f"\nagainst {run} on {s} (variant minus it, pp):")
+        print("| variant | " + " | ".join(FIELDS_AND_JOINT) + " |")
+        print("|---|" + "---|" * len(FIELDS_AND_JOINT))
+        for variant in runs[0]["variants"]:
+            cells = []
+            for f in FIELDS_AND_JOINT:
+                ok = [all(base[i].values()) if f == "joint" else base[i][f] for i in ids]
+                d, lo, hi = paired_over_seeds(np.array([ok], dtype=float), matrix(variant, s, f))
+                cells.append(f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]")
+            print(f"| {variant} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -155,9 +172,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="the adapter's training seed")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--pair", type=Path, nargs="+", help="--json files, one per seed")
+    ap.add_argument("--baseline", action="append", default=[], metavar="SET=RUN")
     args = ap.parse_args()
     if args.pair:
-        pair(args.pair)
+        pair(args.pair, args.baseline)
     elif args.adapter and args.data:
         refit(args)
     else:
