@@ -174,7 +174,7 @@ def test_train_data_fits_on_one_set_and_scores_another(split_dir: Path, tmp_path
 def test_named_sets_of_the_task_measure_only(split_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "maj"
     m = _eval(Path("tickets:foreign-dev"), out, "majority", "--train-data", str(split_dir))
-    assert m["n"] == 132 and m["subsets"]["ambiguous"]["n"] > 0
+    assert m["n"] == 396 and m["subsets"]["ambiguous"]["n"] > 0
     assert "data `tickets:foreign-dev`" in (out / "report.md").read_text()
     for flag in ("--train-data", "--data"):
         args = ["--data", "tickets:foreign"] if flag == "--train-data" else []
