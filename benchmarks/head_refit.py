@@ -118,22 +118,27 @@ def refit(args: argparse.Namespace) -> None:
 
 
 def pair(paths: list[Path], baselines: list[str]) -> None:
-    import numpy as np
-    from pair_seeds import outcomes
+    from pair_seeds import load
 
-    from bizztune.eval.seeds import paired_over_seeds
+    from bizztune.eval.seeds import correct_matrix, paired_over_seeds
 
     runs = [json.loads(p.read_text()) for p in paths]
     print(f"{len(runs)} seeds: {', '.join(str(r['seed']) for r in runs)}; each variant minus "
           "the heads as trained, pp [95% bootstrap over items], per item the mean over seeds")  # fmt: skip
 
-    def matrix(variant: str, s: str, field: str) -> Any:
-        rows = []
-        for r in runs:
-            ok = r["variants"][variant]["sets"][s]["correct"]
-            i = FIELDS_AND_JOINT.index(field)
-            rows.append([all(v) if field == "joint" else v[i] for _, v in sorted(ok.items())])
-        return np.array(rows, dtype=float)
+    def seeds(variant: str, s: str) -> list[dict[str, Any]]:
+        """Each seed's outcomes on set ``s`` in the shape ``correct_matrix`` reads."""
+        fields = FIELDS_AND_JOINT[:-1]
+        return [
+            {"predictions": {i: {"correct": dict(zip(fields, ok, strict=True))}
+                             for i, ok in r["variants"][variant]["sets"][s]["correct"].items()}}
+            for r in runs
+        ]  # fmt: skip
+
+    def diff(a: list[dict[str, Any]], b: list[dict[str, Any]], f: str) -> str:
+        both = correct_matrix(a + b, f)
+        d, lo, hi = paired_over_seeds(both[: len(a)], both[len(a) :])
+        return f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
 
     print("| variant | set | " + " | ".join(FIELDS_AND_JOINT) + " |")
     print("|---|---|" + "---|" * len(FIELDS_AND_JOINT))
@@ -141,24 +146,16 @@ def pair(paths: list[Path], baselines: list[str]) -> None:
         if variant == "trained":
             continue
         for s in SETS:
-            cells = []
-            for f in FIELDS_AND_JOINT:
-                d, lo, hi = paired_over_seeds(matrix("trained", s, f), matrix(variant, s, f))
-                cells.append(f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]")
+            cells = [diff(seeds("trained", s), seeds(variant, s), f) for f in FIELDS_AND_JOINT]
             print(f"| {variant} | {s} | " + " | ".join(cells) + " |")
     for spec in baselines:
         s, _, run = spec.partition("=")
-        base = outcomes(Path(run))
-        ids = sorted(runs[0]["variants"]["trained"]["sets"][s]["correct"])
+        base = [load(Path(run))]
         print(f"\nagainst {run} on {s} (variant minus it, pp):")
         print("| variant | " + " | ".join(FIELDS_AND_JOINT) + " |")
         print("|---|" + "---|" * len(FIELDS_AND_JOINT))
         for variant in runs[0]["variants"]:
-            cells = []
-            for f in FIELDS_AND_JOINT:
-                ok = [all(base[i].values()) if f == "joint" else base[i][f] for i in ids]
-                d, lo, hi = paired_over_seeds(np.array([ok], dtype=float), matrix(variant, s, f))
-                cells.append(f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]")
+            cells = [diff(base, seeds(variant, s), f) for f in FIELDS_AND_JOINT]
             print(f"| {variant} | " + " | ".join(cells) + " |")
 
 

@@ -13,47 +13,43 @@ held fixed). A recipe with one seed, or a model without seeds (TF-IDF), is a lis
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 FIELDS = ("category", "subcategory", "urgency", "joint")
 
 
-def outcomes(path: Path) -> dict[str, dict[str, bool]]:
-    """Item id -> field -> correct, from a run folder or its predictions.jsonl."""
+def load(path: Path) -> dict[str, Any]:
+    """A run in the shape ``eval.seeds.correct_matrix`` reads, from a run folder or its
+    predictions.jsonl (``eval.rundir.read_predictions``: the last record of an id wins)."""
+    from bizztune.eval.rundir import read_predictions
+
     p = path / "predictions.jsonl" if path.is_dir() else path
-    rows = [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
-    return {r["id"]: {k: bool(v) for k, v in r["correct"].items()} for r in rows}
+    if not p.is_file():
+        raise SystemExit(f"{path}: no predictions.jsonl")
+    return {"predictions": read_predictions(p)}
 
 
 def main() -> None:
-    from bizztune.eval.seeds import paired_over_seeds
+    from bizztune.eval.seeds import correct_matrix, paired_over_seeds
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("a", help="recipe A: run folders or predictions.jsonl, comma-separated")
     ap.add_argument("b", help="recipe B: the same")
     ap.add_argument("--fields", default=",".join(FIELDS))
     args = ap.parse_args()
-    a = [outcomes(Path(p)) for p in args.a.split(",")]
-    b = [outcomes(Path(p)) for p in args.b.split(",")]
-    ids = sorted(set.intersection(*(set(r) for r in a + b)))
-    if not ids:
+    a = [load(Path(p)) for p in args.a.split(",")]
+    b = [load(Path(p)) for p in args.b.split(",")]
+    n = correct_matrix(a + b, "joint").shape[1]  # the items every run scored
+    if not n:
         raise SystemExit("the two recipes share no scored item")
-
-    def matrix(runs: list[dict[str, dict[str, bool]]], field: str) -> np.ndarray:
-        def ok(r: dict[str, dict[str, bool]], i: str) -> bool:
-            return all(r[i].values()) if field == "joint" else r[i][field]
-
-        return np.array([[ok(r, i) for i in ids] for r in runs], dtype=float)
-
-    print(f"A: {len(a)} run(s), B: {len(b)} run(s), {len(ids)} shared items; B − A in pp, "
+    print(f"A: {len(a)} run(s), B: {len(b)} run(s), {n} shared items; B − A in pp, "
           "[95% bootstrap over items], per item the mean over a recipe's seeds")  # fmt: skip
     print("| field | A % | B % | B − A pp [95% CI] |")
     print("|---|---|---|---|")
     for f in args.fields.split(","):
-        x, y = matrix(a, f), matrix(b, f)
+        both = correct_matrix(a + b, f)
+        x, y = both[: len(a)], both[len(a) :]
         d, lo, hi = paired_over_seeds(x, y)
         print(f"| {f} | {100 * x.mean():.1f} | {100 * y.mean():.1f} | "
               f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] |")  # fmt: skip
