@@ -58,8 +58,9 @@ def main() -> None:
     from bizztune.pipeline.config import run_train_defaults
     from bizztune.tasks import load_task
     from bizztune.trainers.config import TrainConfig
+    from bizztune.trainers.head.adapters import add_lora
     from bizztune.trainers.head.batches import batch_stream, micro_batches
-    from bizztune.trainers.head.loop import add_lora, encode, targets, train_step
+    from bizztune.trainers.head.loop import encode, targets, train_step
     from bizztune.trainers.lora.recipe import load_splits
     from bizztune.trainers.mfu import matmul_peak_tflops, train_flops_per_token
 

@@ -28,7 +28,8 @@ def test_probe_heads_are_the_standardized_regression_folded_into_the_heads(
     from bizztune.models.tokenizer import load_tokenizer
     from bizztune.tasks import load_task
     from bizztune.trainers.config import TrainConfig
-    from bizztune.trainers.head.loop import add_lora, encode, targets
+    from bizztune.trainers.head.adapters import add_lora
+    from bizztune.trainers.head.loop import encode, targets
     from bizztune.trainers.head.probe import fit_probe_heads, probe_features
 
     task = load_task("tickets")

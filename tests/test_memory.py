@@ -133,7 +133,8 @@ def test_bf16_autocast_keeps_no_fp32_copy_of_the_lora_inputs(tiny_model: Path) -
     from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
     from bizztune.tasks import load_task
     from bizztune.trainers.config import TrainConfig
-    from bizztune.trainers.head.loop import _loss, add_lora, mixed_precision
+    from bizztune.trainers.head.adapters import add_lora
+    from bizztune.trainers.head.loop import _loss, mixed_precision
 
     task = load_task("tickets")
     cfg = TrainConfig(model=str(tiny_model), trainer="head", target_modules=["all-linear"])

@@ -19,7 +19,7 @@ from bizztune.cli.common import console
 
 _TRAIN_KEYS = (
     "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",
-    "loraplus_ratio", "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "head_refit_mix", "head_refit_tickets", "field_weights", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
+    "loraplus_ratio", "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "head_refit_mix", "head_refit_tickets", "field_weights", "lora_layers", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
     "weight_decay", "batch_size", "grad_accum", "head_lr_ratio", "max_seq_len", "gradient_checkpointing", "bf16",
     "group_by_length", "padding_free", "micro_batch_tokens", "seed", "eval_steps", "logging_steps", "save_steps", "time_budget", "limit_train",
     "limit_val", "nproc", "resume", "device", "num_threads", "report_to",
@@ -116,6 +116,12 @@ def train_options(f: Any) -> Any:
             "--head-layers",
             type=float,
             help="head trainer: keep the body's first N layers only (below 1: a fraction).",
+        ),
+        click.option(
+            "--lora-layers",
+            type=float,
+            help="head trainer: LoRA on the top N kept layers only (below 1: a fraction); the "
+            "backward pass stops above the rest (default: every layer).",
         ),
         click.option(
             "--max-seq-len", type=int, help="Leave out longer conversations (default: fit)."

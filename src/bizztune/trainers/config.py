@@ -110,6 +110,11 @@ class LoraParams:
     """Head trainer only (--head-layers): keep only the body's first N transformer layers and
     read their output; a value below 1 is a fraction of the body's depth (0.67 of Gemma 3
     270M's 18 layers: 12); None: every layer. Fewer layers: less compute per ticket."""
+    lora_layers: float | None = None
+    """Head trainer only (--lora-layers): LoRA on the top N of the (kept) layers only; a value
+    below 1 is a fraction of them (0.5 of 12: the top 6). The layers below get no adapter, so
+    the backward pass stops above them: a step costs less (benchmarks/train_throughput.py
+    --lora-layers). None: every layer."""
 
     def check_lora(self) -> None:
         if isinstance(self.target_modules, str):
@@ -157,6 +162,12 @@ class LoraParams:
             raise ConfigError(
                 f"--head-layers must be a number of layers (1, 2, ...) or a fraction of the "
                 f"depth in (0, 1), not {n}"
+            )
+        n = self.lora_layers
+        if n is not None and not (0 < n < 1 or (n >= 1 and float(n).is_integer())):
+            raise ConfigError(
+                f"--lora-layers must be a number of layers (1, 2, ...) or a fraction of them "
+                f"in (0, 1), not {n}"
             )
 
 
@@ -337,7 +348,7 @@ class TrainConfig(RuntimeParams, OptimizerParams, LoraParams, TrainJob):
 
 HEAD_ONLY = (
     "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "head_refit_mix",
-    "head_refit_tickets", "field_weights",
+    "head_refit_tickets", "field_weights", "lora_layers",
 )  # fmt: skip
 """The options only the head trainer reads (``LoraParams``)."""
 

@@ -9,7 +9,9 @@ lookup and attention scores are left out, under 5% at the length of a ticket):
 
 - a frozen base layer of N weights costs 2N forward and 2N backward (the gradient of its
   input; its own weights get none): 4N;
-- a trained layer (LoRA's A and B, a head) costs 6N: forward, input gradient, weight gradient.
+- a trained layer (LoRA's A and B, a head) costs 6N: forward, input gradient, weight gradient;
+- a frozen layer below every trained one (``--lora-layers``: the layers without an adapter)
+  runs forward only, since no gradient flows below the lowest trained weight: 2N.
 
 An LM head tied to the embedding is left out too (a generative trainer runs it on the answer
 positions only).
@@ -56,15 +58,18 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def train_flops_per_token(model: Any) -> float:
+def train_flops_per_token(model: Any, forward_only: Any = ()) -> float:
     """Training FLOPs per token of ``model``'s linear layers: 6N for the weights that train,
-    4N for the frozen ones (see the module's docstring)."""
+    4N for the frozen ones, 2N for those in the ``forward_only`` modules (frozen layers that
+    no gradient reaches: see the module's docstring)."""
     import torch
+
+    below = {id(p) for m in forward_only for p in m.parameters()}
 
     # A weight is counted once: PEFT's wrapper layers show their base layer's weight, and a
     # tied LM head shares the embedding's (left out: it runs on the answer positions only).
     seen = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
-    frozen = trained = 0
+    frozen = trained = forward = 0
     for mod in model.modules():
         w = getattr(mod, "weight", None)
         if not isinstance(w, torch.Tensor) or w.dim() != 2 or id(w) in seen:
@@ -73,9 +78,11 @@ def train_flops_per_token(model: Any) -> float:
         n = _weights(w)
         if w.requires_grad:
             trained += n
+        elif id(w) in below:
+            forward += n
         else:
             frozen += n
-    return 4.0 * frozen + 6.0 * trained
+    return 2.0 * forward + 4.0 * frozen + 6.0 * trained
 
 
 def _weights(w: Any) -> int:
@@ -87,9 +94,11 @@ def _weights(w: Any) -> int:
     return int(w.numel())
 
 
-def efficiency(model: Any, tokens_per_s: float, dtype: Any, device: str) -> dict[str, Any]:
+def efficiency(
+    model: Any, tokens_per_s: float, dtype: Any, device: str, forward_only: Any = ()
+) -> dict[str, Any]:
     """MFU and the figures it comes from, for ``train_summary.json``."""
-    per_token = train_flops_per_token(model)
+    per_token = train_flops_per_token(model, forward_only)
     peak = matmul_peak_tflops(dtype, device)
     achieved = tokens_per_s * per_token / 1e12
     return {

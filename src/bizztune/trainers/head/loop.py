@@ -30,6 +30,7 @@ from bizztune.core.interfaces import Example, Task
 from bizztune.core.memory import peak_rss_mb, release_memory
 from bizztune.trainers.budget import CALIBRATION_STEPS, TimeBudget
 from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.head.adapters import add_lora, layers_below
 from bizztune.trainers.head.batches import batch_stream, micro_batches
 from bizztune.trainers.head.checkpoint import checkpoint_total, load_checkpoint, save_checkpoint
 from bizztune.trainers.head.finish import finish_heads
@@ -72,29 +73,6 @@ def targets(task: Task, examples: Sequence[Example]) -> dict[str, Any]:
         f.name: torch.tensor([f.labels.index(ex.labels[f.name]) for ex in examples])
         for f in task.schema.fields
     }
-
-
-def add_lora(body: Any, cfg: TrainConfig) -> Any:
-    """LoRA on the body's linear layers; the adapters train in fp32 over a 16-bit base."""
-    from peft import LoraConfig, get_peft_model
-
-    from bizztune.models.loading import quiet_peft_wrap
-
-    targets_: Any = cfg.target_modules
-    if targets_ in (["all-linear"], ["all"]):
-        targets_ = "all-linear"
-    lcfg = LoraConfig(
-        r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=targets_
-    )
-    try:
-        with quiet_peft_wrap():
-            return get_peft_model(body, lcfg)
-    except ValueError as e:
-        names = sorted({n.rsplit(".", 1)[-1] for n, _ in body.named_modules() if "." in n})
-        raise ConfigError(
-            f"--target-modules {','.join(cfg.target_modules)}: not in this model ({e}); its "
-            f"modules include {', '.join(names[:16])}"
-        ) from None
 
 
 def _tracked(rec: dict[str, Any]) -> dict[str, float]:
@@ -259,6 +237,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     body = load_body(model_path, dtype, quant, device, layers=cfg.head_layers)
     hidden = int(body.config.get_text_config().hidden_size)
     kept = len(body.layers) if cfg.head_layers is not None else None  # a fraction, resolved
+    lower = layers_below(body, cfg)  # --lora-layers: left without LoRA, forward only
     body = add_lora(body, cfg)
     spec = HeadSpec.for_schema(
         task.schema,
@@ -399,7 +378,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     train_time = time.perf_counter() - t0
     from bizztune.trainers.mfu import efficiency
 
-    eff = efficiency(clf, tokens / max(train_time, 1e-9), dtype, device)
+    eff = efficiency(clf, tokens / max(train_time, 1e-9), dtype, device, forward_only=lower)
 
     clf.body.save_pretrained(str(out))  # the LoRA weights, before finish_heads merges them
     finished = finish_heads(clf, cfg, weights, seqs, y, pad_id, autocast)
