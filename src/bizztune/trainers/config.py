@@ -113,8 +113,8 @@ class LoraParams:
     lora_layers: float | None = None
     """Head trainer only (--lora-layers): LoRA on the top N of the (kept) layers only; a value
     below 1 is a fraction of them (0.5 of 12: the top 6). The layers below get no adapter, so
-    the backward pass stops above them: a step costs less (benchmarks/train_throughput.py
-    --lora-layers). None: every layer."""
+    the backward pass stops above them: a step costs less (benchmarks/lora_layers.py). None:
+    every layer."""
 
     def check_lora(self) -> None:
         if isinstance(self.target_modules, str):
