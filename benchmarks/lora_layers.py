@@ -31,39 +31,20 @@ def main() -> None:
     import dataclasses
 
     import torch
+    from profile_train import HeadRecipe
 
     from bizztune.core.memory import release_memory
-    from bizztune.models.embedded import resolve_model
-    from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
-    from bizztune.models.tokenizer import load_tokenizer
-    from bizztune.pipeline.config import run_train_defaults
-    from bizztune.tasks import load_task
-    from bizztune.trainers.config import TrainConfig
-    from bizztune.trainers.head.adapters import add_lora
     from bizztune.trainers.head.batches import batch_stream, micro_batches
-    from bizztune.trainers.head.loop import encode, targets, train_step
-    from bizztune.trainers.lora.recipe import load_splits
+    from bizztune.trainers.head.loop import train_step
 
     print(cpu_line(), f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    defaults = {k: v for k, v in run_train_defaults("head").items() if k != "trainer"}
-    base_cfg = TrainConfig(trainer="head", model=args.model, **defaults)
-    task = load_task("tickets")
-    _, train_ex, _ = load_splits(task, base_cfg)
-    path = resolve_model(args.model)
-    tok = load_tokenizer(path)
-    seqs, _ = encode(task, tok, train_ex, "compact", 512)
-    y = targets(task, train_ex)
-    lengths = [len(s) for s in seqs]
-    pad_id = int(tok.pad_token_id or 0)
+    r = HeadRecipe(args.model)
+    base_cfg, seqs, y, lengths, pad_id = r.cfg, r.seqs, r.y, r.lengths, r.pad_id
 
     arms: dict[str, tuple[object, list[object], object]] = {}
     for top in [None, *(float(t) for t in args.top.split(",") if t)]:
         cfg = dataclasses.replace(base_cfg, lora_layers=top)
-        torch.manual_seed(0)
-        body = add_lora(load_body(path, torch.bfloat16, layers=cfg.head_layers), cfg)
-        hidden = int(body.config.get_text_config().hidden_size)
-        clf = HeadClassifier(body, HeadSpec.for_schema(task.schema, hidden, pooling="mean"))
-        clf.train()
+        clf = r.classifier(cfg)
         params = [p for p in clf.parameters() if p.requires_grad]
         name = "every layer" if top is None else f"top {top:g}"
         arms[name] = (clf, params, torch.optim.AdamW(params, lr=cfg.learning_rate))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import defaultdict
+from typing import Any
 
 from bizztune.core.machine import cpu_line
 
@@ -29,6 +30,49 @@ KINDS = {
     "cast/copy": ("aten::copy_", "aten::_to_copy", "aten::to", "aten::clone", "aten::contiguous"),
     "optimizer": ("aten::_foreach", "Optimizer.", "aten::lerp", "aten::addcdiv", "aten::sqrt"),
 }
+
+
+class HeadRecipe:
+    """The run's head recipe (``pipeline.config.run_train_defaults("head")``) on ``model``, its
+    training tickets of the embedded default split encoded as the trainer encodes them, and
+    its classifier (the trainer's own ``add_lora``): what the step benchmarks train. Also
+    used by ``benchmarks/lora_layers.py``."""
+
+    def __init__(self, model: str) -> None:
+        from bizztune.models.embedded import resolve_model
+        from bizztune.models.tokenizer import load_tokenizer
+        from bizztune.pipeline.config import run_train_defaults
+        from bizztune.tasks import load_task
+        from bizztune.trainers.config import TrainConfig
+        from bizztune.trainers.head.loop import encode, targets
+        from bizztune.trainers.lora.recipe import load_splits
+
+        defaults = {k: v for k, v in run_train_defaults("head").items() if k != "trainer"}
+        self.cfg = TrainConfig(trainer="head", model=model, **defaults)
+        self.task = load_task("tickets")
+        _, train_ex, _ = load_splits(self.task, self.cfg)
+        self.path = resolve_model(model)
+        tok = load_tokenizer(self.path)
+        self.seqs, _ = encode(self.task, tok, train_ex, "compact", 512)
+        self.y = targets(self.task, train_ex)
+        self.lengths = [len(s) for s in self.seqs]
+        self.pad_id = int(tok.pad_token_id or 0)
+
+    def classifier(self, cfg: Any) -> Any:
+        """A fresh classifier of ``cfg`` (this recipe, or a variant of it), seeded, in training
+        mode: the bf16 body cut to ``cfg.head_layers``, LoRA as ``cfg`` says, zero heads."""
+        import torch
+
+        from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
+        from bizztune.trainers.head.adapters import add_lora
+
+        torch.manual_seed(0)
+        body = add_lora(load_body(self.path, torch.bfloat16, layers=cfg.head_layers), cfg)
+        hidden = int(body.config.get_text_config().hidden_size)
+        spec = HeadSpec.for_schema(self.task.schema, hidden, pooling=cfg.head_pooling)
+        clf = HeadClassifier(body, spec)
+        clf.train()
+        return clf
 
 
 def kind(name: str) -> str:
@@ -52,42 +96,20 @@ def main() -> None:
     from torch.profiler import ProfilerActivity, profile
 
     from bizztune.core.memory import release_memory
-    from bizztune.models.embedded import resolve_model
-    from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
-    from bizztune.models.tokenizer import load_tokenizer
-    from bizztune.pipeline.config import run_train_defaults
-    from bizztune.tasks import load_task
-    from bizztune.trainers.config import TrainConfig
-    from bizztune.trainers.head.adapters import add_lora
     from bizztune.trainers.head.batches import batch_stream, micro_batches
-    from bizztune.trainers.head.loop import encode, targets, train_step
-    from bizztune.trainers.lora.recipe import load_splits
+    from bizztune.trainers.head.loop import train_step
     from bizztune.trainers.mfu import matmul_peak_tflops, train_flops_per_token
 
     print(cpu_line(), f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    defaults = {k: v for k, v in run_train_defaults("head").items() if k != "trainer"}
-    cfg = TrainConfig(trainer="head", model=args.model, **defaults)
-    task = load_task("tickets")
-    _, train_ex, _ = load_splits(task, cfg)
-    path = resolve_model(args.model)
-    tok = load_tokenizer(path)
-    seqs, _ = encode(task, tok, train_ex, "compact", 512)
-    y = targets(task, train_ex)
-    lengths = [len(s) for s in seqs]
-    torch.manual_seed(0)
-    body = load_body(path, torch.bfloat16, layers=cfg.head_layers)
-    kept = len(body.layers)
-    body = add_lora(body, cfg)
-    hidden = int(body.config.get_text_config().hidden_size)
-    spec = HeadSpec.for_schema(task.schema, hidden, pooling=cfg.head_pooling)
-    clf = HeadClassifier(body, spec)
-    clf.train()
+    r = HeadRecipe(args.model)
+    cfg, seqs, y, lengths, pad_id = r.cfg, r.seqs, r.y, r.lengths, r.pad_id
+    clf = r.classifier(cfg)
+    kept = len(clf.body.get_base_model().layers)
     print(f"the run's head recipe: {kept} layers, {cfg.head_pooling} state, "
           f"LoRA r={cfg.r} dropout {cfg.dropout}")  # fmt: skip
     params = [p for p in clf.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
     stream = batch_stream(lengths, args.batch_size, 0, args.steps + 2)
-    pad_id = int(tok.pad_token_id or 0)
     trim = [0.0]
 
     def timed_release() -> None:

@@ -302,17 +302,22 @@ def predict_logits(
 
 
 # -- loading --------------------------------------------------------------------------------------
+def layer_count(body: Any, value: float, flag: str) -> tuple[nn.ModuleList, int]:
+    """``body.layers`` and the number of them ``value`` names: N itself, or below 1 that
+    fraction of them, rounded, at least 1 (``--head-layers``, ``--lora-layers``). The caller
+    checks the range against its own meaning."""
+    layers = getattr(body, "layers", None)
+    if not isinstance(layers, nn.ModuleList):
+        raise ConfigError(f"{flag}: {type(body).__name__} keeps its layers elsewhere than .layers")
+    return layers, int(value) if value >= 1 else max(1, round(value * len(layers)))
+
+
 def keep_layers(body: Any, keep: float) -> Any:
     """Cut ``body`` to its first ``keep`` transformer layers (below 1: that fraction of its
     depth, rounded); its final norm then reads the last kept layer's output. The later layers
     are freed, and with them their share of every forward and backward pass. (A linear probe
     on the frozen Gemma 3 270M read the task best at layer 12 of 18: docs/models.md.)"""
-    layers = getattr(body, "layers", None)
-    if not isinstance(layers, nn.ModuleList):
-        raise ConfigError(
-            f"--head-layers: {type(body).__name__} keeps its layers elsewhere than .layers"
-        )
-    n = int(keep) if keep >= 1 else max(1, round(keep * len(layers)))
+    layers, n = layer_count(body, keep, "--head-layers")
     if not 1 <= n <= len(layers):
         raise ConfigError(f"--head-layers {keep:g}: the model has {len(layers)} layers")
     body.layers = layers[:n]

@@ -157,18 +157,8 @@ class LoraParams:
         self.field_weights = _field_weights(self.field_weights)
         if self.class_weight not in ("none", "balanced"):
             raise ConfigError(f"--class-weight must be none or balanced, not {self.class_weight!r}")
-        n = self.head_layers
-        if n is not None and not (0 < n < 1 or (n >= 1 and float(n).is_integer())):
-            raise ConfigError(
-                f"--head-layers must be a number of layers (1, 2, ...) or a fraction of the "
-                f"depth in (0, 1), not {n}"
-            )
-        n = self.lora_layers
-        if n is not None and not (0 < n < 1 or (n >= 1 and float(n).is_integer())):
-            raise ConfigError(
-                f"--lora-layers must be a number of layers (1, 2, ...) or a fraction of them "
-                f"in (0, 1), not {n}"
-            )
+        _check_layer_count("--head-layers", self.head_layers, "of the depth")
+        _check_layer_count("--lora-layers", self.lora_layers, "of them")
 
 
 @dataclass
@@ -351,6 +341,15 @@ HEAD_ONLY = (
     "head_refit_tickets", "field_weights", "lora_layers",
 )  # fmt: skip
 """The options only the head trainer reads (``LoraParams``)."""
+
+
+def _check_layer_count(flag: str, n: float | None, fraction_of: str) -> None:
+    """A number of layers (1, 2, ...) or a fraction in (0, 1): what ``layer_count`` resolves."""
+    if n is not None and not (0 < n < 1 or (n >= 1 and float(n).is_integer())):
+        raise ConfigError(
+            f"{flag} must be a number of layers (1, 2, ...) or a fraction {fraction_of} "
+            f"in (0, 1), not {n}"
+        )
 
 
 def _field_weights(given: Any) -> dict[str, float] | None:

@@ -49,15 +49,10 @@ def add_lora(body: Any, cfg: TrainConfig) -> Any:
 def first_lora_layer(body: Any, lora_layers: float) -> int:
     """The index of the lowest layer ``--lora-layers`` puts an adapter on (the top N, or the
     top fraction, of ``body.layers``)."""
-    import torch.nn as nn
+    from bizztune.models.heads import layer_count
 
-    layers = getattr(body, "layers", None)
-    if not isinstance(layers, nn.ModuleList):
-        raise ConfigError(
-            f"--lora-layers: {type(body).__name__} keeps its layers elsewhere than .layers"
-        )
+    layers, n = layer_count(body, lora_layers, "--lora-layers")
     total = len(layers)
-    n = int(lora_layers) if lora_layers >= 1 else max(1, round(lora_layers * total))
     if n > total:
         raise ConfigError(f"--lora-layers {lora_layers:g}: the body has {total} layers")
     return total - n
