@@ -70,9 +70,10 @@ def train_options(f: Any) -> Any:
         ),
         click.option(
             "--head-pooling",
-            type=click.Choice(["last", "mean", "attn"]),
-            help="head trainer: read the prompt's last state, the mean state, or per field an "
-            "attention over the states (default last).",
+            type=click.Choice(["last", "mean", "attn", "mean+embed"]),
+            help="head trainer: read the prompt's last state, the mean state, per field an "
+            "attention over the states, or the mean state beside the mean input embedding "
+            "(default last).",
         ),
         click.option(
             "--head-init",

@@ -35,7 +35,7 @@ from bizztune.core.interfaces import Schema
 from bizztune.models.adapters import HEADS_CONFIG, HEADS_WEIGHTS
 
 HEADS_VERSION = 1
-Pooling = Literal["last", "mean", "attn"]
+Pooling = Literal["last", "mean", "attn", "mean+embed"]
 
 
 @dataclass
@@ -81,6 +81,11 @@ class HeadSpec:
             raise ConfigError(f"{folder / HEADS_CONFIG}: version {spec.version} is not supported")
         return spec
 
+    @property
+    def feature_size(self) -> int:
+        """The width of what the linear heads read: ``mean+embed`` reads two states."""
+        return 2 * self.hidden_size if self.pooling == "mean+embed" else self.hidden_size
+
     def write(self, folder: Path) -> None:
         (folder / HEADS_CONFIG).write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False))
 
@@ -89,12 +94,17 @@ class FieldHeads(nn.Module):
     """A LayerNorm over the pooled state, then one zero-initialized linear layer per field:
     the untrained heads predict the uniform distribution, so no early step is wasted on
     undoing a random start. With ``attn`` pooling each field also has a query over the
-    prompt's token states (``pool``), zero-initialized too: it starts as the mean."""
+    prompt's token states (``pool``), zero-initialized too: it starts as the mean. With
+    ``mean+embed`` the heads read two states side by side, each under its own LayerNorm: the
+    mean state of the body's output and the mean of the prompt's input embeddings."""
 
     def __init__(self, spec: HeadSpec) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(spec.hidden_size)
-        layers = {f.name: nn.Linear(spec.hidden_size, len(f.labels)) for f in spec.fields}
+        self.norm_embed: nn.LayerNorm | None = None
+        if spec.pooling == "mean+embed":
+            self.norm_embed = nn.LayerNorm(spec.hidden_size)
+        layers = {f.name: nn.Linear(spec.feature_size, len(f.labels)) for f in spec.fields}
         for lin in layers.values():
             nn.init.zeros_(lin.weight)
             nn.init.zeros_(lin.bias)
@@ -104,14 +114,23 @@ class FieldHeads(nn.Module):
             self.query = nn.Parameter(torch.zeros(len(spec.fields), spec.hidden_size))
 
     def forward(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``pooled``: one state per sequence (n, hidden), or one per sequence and field
-        (n, fields, hidden) in the order of ``spec.fields`` (``attn`` pooling)."""
+        """``pooled``: one state per sequence (n, hidden), two side by side (n, 2 * hidden:
+        ``mean+embed``), or one per sequence and field (n, fields, hidden) in the order of
+        ``spec.fields`` (``attn`` pooling)."""
         # The heads stay in fp32 when the body runs under bf16 autocast (training).
         with torch.autocast(pooled.device.type, enabled=False):
-            h = self.norm(pooled.float())
+            h = self.features(pooled)
             if h.dim() == 2:
                 return {name: lin(h) for name, lin in self.out.items()}
             return {name: lin(h[:, i]) for i, (name, lin) in enumerate(self.out.items())}
+
+    def features(self, pooled: torch.Tensor) -> torch.Tensor:
+        """What the linear heads read: the pooled state(s) after their LayerNorm, in fp32."""
+        h = pooled.float()
+        if self.norm_embed is None:
+            return self.norm(h)
+        half = h.size(-1) // 2
+        return torch.cat([self.norm(h[..., :half]), self.norm_embed(h[..., half:])], dim=-1)
 
 
 def pool(
@@ -179,7 +198,18 @@ class HeadClassifier(nn.Module):
         # Without padding no mask is needed, and PyTorch runs its fused causal kernel.
         full = bool(attention_mask.all())
         out = self.body(input_ids=input_ids, attention_mask=None if full else attention_mask)
-        return pool(out.last_hidden_state, attention_mask, self.spec.pooling, self.heads.query)
+        if self.spec.pooling != "mean+embed":
+            return pool(out.last_hidden_state, attention_mask, self.spec.pooling, self.heads.query)
+        # The input embeddings are frozen (no LoRA there): a lookup, no gradient to keep.
+        with torch.no_grad():
+            embedded = self.body.get_input_embeddings()(input_ids)
+        return torch.cat(
+            [
+                pool(out.last_hidden_state, attention_mask, "mean").float(),
+                pool(embedded, attention_mask, "mean").float(),
+            ],
+            dim=-1,
+        )
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor

@@ -78,8 +78,10 @@ class LoraParams:
     paper suggests 16); None: plain LoRA, one learning rate."""
     head_pooling: str = "last"
     """Head trainer only (--head-pooling): what the heads read, the state of the prompt's
-    last token ("last"), the mean state over the prompt ("mean"), or per field a learned
-    attention over the prompt's states that starts as the mean ("attn")."""
+    last token ("last"), the mean state over the prompt ("mean"), per field a learned
+    attention over the prompt's states that starts as the mean ("attn"), or the mean state
+    beside the mean of the prompt's input embeddings ("mean+embed": the words as such, which
+    the deeper states blur; docs/models.md)."""
     head_init: str = "zero"
     """Head trainer only (--head-init): how the heads start. "zero": they predict the uniform
     distribution; "probe": a logistic regression per field on the frozen body's states of the
@@ -131,9 +133,9 @@ class LoraParams:
             raise ConfigError("--target-modules must name at least one module, e.g. q_proj,v_proj")
         if self.loraplus_ratio is not None and self.loraplus_ratio < 1:
             raise ConfigError(f"loraplus_ratio must be >= 1, not {self.loraplus_ratio}")
-        if self.head_pooling not in ("last", "mean", "attn"):
+        if self.head_pooling not in ("last", "mean", "attn", "mean+embed"):
             raise ConfigError(
-                f"--head-pooling must be last, mean or attn, not {self.head_pooling!r}"
+                f"--head-pooling must be last, mean, attn or mean+embed, not {self.head_pooling!r}"
             )
         if self.head_init not in ("zero", "probe"):
             raise ConfigError(f"--head-init must be zero or probe, not {self.head_init!r}")

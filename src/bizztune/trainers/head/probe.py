@@ -37,7 +37,7 @@ def probe_features(
     from bizztune.trainers.head.precision import mixed_precision
 
     device = next(clf.heads.parameters()).device
-    feats = torch.empty(len(seqs), clf.spec.hidden_size)
+    feats = torch.empty(len(seqs), clf.spec.feature_size)
     was_training = clf.training
     clf.eval()
     with torch.inference_mode():
@@ -48,7 +48,7 @@ def probe_features(
                 pooled = clf.pooled(ids, mask)
             if pooled.dim() == 3:  # attn pooling: every field's query is still zero, the mean
                 pooled = pooled[:, 0]
-            feats[idx] = clf.heads.norm(pooled.float()).cpu()
+            feats[idx] = clf.heads.features(pooled).cpu()
     clf.train(was_training)
     return feats
 
