@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -56,7 +57,8 @@ def bizztune(*args: str) -> subprocess.CompletedProcess[str]:
 def parse_arm(spec: str) -> tuple[str, str, list[str]]:
     model, trainer, *rest = spec.split(":")
     extra: list[str] = []
-    for kv in ":".join(rest).split("+"):
+    # "+" separates KEY=VALUE pairs, not a "+" inside a value (head-pooling=mean+embed)
+    for kv in re.split(r"\+(?=[\w-]+=)", ":".join(rest)):
         if kv:
             k, _, v = kv.partition("=")
             extra += [f"--{k}", v]
