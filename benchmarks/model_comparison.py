@@ -54,14 +54,18 @@ def bizztune(*args: str) -> subprocess.CompletedProcess[str]:
     return r
 
 
+def _pairs(flags: str) -> list[str]:
+    """An arm's KEY=VALUE pairs: "+" separates them, not a "+" inside a value
+    (head-pooling=mean+embed)."""
+    return [kv for kv in re.split(r"\+(?=[\w-]+=)", flags) if kv]
+
+
 def parse_arm(spec: str) -> tuple[str, str, list[str]]:
     model, trainer, *rest = spec.split(":")
     extra: list[str] = []
-    # "+" separates KEY=VALUE pairs, not a "+" inside a value (head-pooling=mean+embed)
-    for kv in re.split(r"\+(?=[\w-]+=)", ":".join(rest)):
-        if kv:
-            k, _, v = kv.partition("=")
-            extra += [f"--{k}", v]
+    for kv in _pairs(":".join(rest)):
+        k, _, v = kv.partition("=")
+        extra += [f"--{k}", v]
     return model, trainer, extra
 
 
@@ -114,7 +118,7 @@ def table(results: list[dict[str, Any]], sets: list[str]) -> str:
         peak = r.get("peak_rss_mb")
         cells = [
             r["model"],
-            r["trainer"] + (f" ({extra[0].replace('+', ', ')})" if extra else ""),
+            r["trainer"] + (f" ({', '.join(_pairs(extra[0]))})" if extra else ""),
             f"{(r['train_s'] or 0) / 60:.1f}",
             f"{r['tokens_per_s'] or 0:.0f}",
             f"{peak / 1024:.2f}" if peak else "n/a",
