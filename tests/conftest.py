@@ -167,3 +167,20 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def train_head(model: Path, data: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`bizztune train --trainer head` on a tiny model with the tests' small-step settings."""
+    return run_cli(
+        "train", "--trainer", "head", "--model", str(model), "--data", str(data),
+        "--out", str(out), "--batch-size", "4", "--lr", "3e-3", "--dropout", "0",
+        *extra,
+    )  # fmt: skip
+
+
+def eval_adapter_answers(model: Path, adapter: Path, data: Path, out: Path) -> None:
+    """`bizztune eval` of a trained adapter on 8 items: it runs, and every answer is valid."""
+    r = run_cli("eval", "--provider", "hf", "--model", str(model), "--adapter", str(adapter),
+                "--data", str(data), "--out", str(out), "--limit", "8")  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((out / "metrics.json").read_text())["invalid_rate"] == 0.0

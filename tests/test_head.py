@@ -26,7 +26,7 @@ from bizztune.models.heads import (
 from bizztune.tasks import load_task
 from bizztune.trainers.head.batches import batch_stream, epoch_batches
 
-from conftest import run_cli
+from conftest import run_cli, train_head
 
 
 @pytest.fixture(scope="module")
@@ -104,17 +104,9 @@ def test_batches_group_lengths_and_cover_every_item_once_per_epoch() -> None:
     assert len(list(batch_stream(lengths, 4, 0, 45))) == 45  # crosses into the third epoch
 
 
-def _train(model: Path, data: Path, out: Path, *extra: str) -> Any:
-    return run_cli(
-        "train", "--trainer", "head", "--model", str(model), "--data", str(data),
-        "--out", str(out), "--batch-size", "4", "--lr", "3e-3", "--dropout", "0",
-        *extra,
-    )  # fmt: skip
-
-
 def test_head_trains_answers_and_resumes(tiny_model: Path, split_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "head"
-    r = _train(tiny_model, split_dir, out, "--max-steps", "24", "--eval-steps", "12")
+    r = train_head(tiny_model, split_dir, out, "--max-steps", "24", "--eval-steps", "12")
     assert r.returncode == 0, r.stderr[-3000:]
     for name in (
         "adapter_model.safetensors",
@@ -195,7 +187,7 @@ def test_head_lr_ratio_gives_the_heads_a_higher_learning_rate(
     tiny_model: Path, split_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "ratio"
-    r = _train(
+    r = train_head(
         tiny_model, split_dir, out, "--max-steps", "2", "--eval-steps", "0",
         "--lr", "5e-3", "--head-lr-ratio", "10", "--lr-scheduler", "constant", "--warmup-ratio", "0",
     )  # fmt: skip
@@ -211,7 +203,7 @@ def test_time_budget_fits_the_steps_and_the_schedule(
     out = tmp_path / "budget"
     # A budget far below the 60 planned steps' time: the run stops early, and its cosine
     # schedule ends where the run ends instead of being cut off half-way.
-    r = _train(tiny_model, split_dir, out, "--max-steps", "60", "--eval-steps", "0",
+    r = train_head(tiny_model, split_dir, out, "--max-steps", "60", "--eval-steps", "0",
                "--time-budget", "0.002")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())
@@ -224,13 +216,13 @@ def test_time_budget_fits_the_steps_and_the_schedule(
     if fit["steps"] >= 5:
         assert lrs[-1] < 0.25 * max(lrs)  # the schedule was laid over the fitted steps
     # --resume finds the run finished (fitted steps, not the planned 60) and trains nothing
-    again = _train(tiny_model, split_dir, out, "--max-steps", "60", "--eval-steps", "0",
+    again = train_head(tiny_model, split_dir, out, "--max-steps", "60", "--eval-steps", "0",
                    "--time-budget", "0.002", "--resume")  # fmt: skip
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads((out / "train_summary.json").read_text()) == summary
 
     roomy = tmp_path / "roomy"  # a budget the run fits in changes nothing
-    r = _train(tiny_model, split_dir, roomy, "--max-steps", "6", "--eval-steps", "0",
+    r = train_head(tiny_model, split_dir, roomy, "--max-steps", "6", "--eval-steps", "0",
                "--time-budget", "600")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     s2 = json.loads((roomy / "train_summary.json").read_text())
@@ -267,7 +259,7 @@ def test_head_layers_keep_the_first_layers_and_mean_pooling_is_recorded_and_serv
     assert len(load_body(tiny_model, torch.float32, layers=0.5).layers) == 1  # half the depth
 
     out = tmp_path / "mean1"
-    r = _train(tiny_model, split_dir, out, "--max-steps", "4", "--eval-steps", "0",
+    r = train_head(tiny_model, split_dir, out, "--max-steps", "4", "--eval-steps", "0",
                "--head-pooling", "mean", "--head-layers", "0.5")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     heads = json.loads((out / "heads.json").read_text())
@@ -284,6 +276,6 @@ def test_head_layers_keep_the_first_layers_and_mean_pooling_is_recorded_and_serv
                 str(split_dir), "--out", str(tmp_path / "x"), "--head-layers", "1")  # fmt: skip
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "--head-layers" in r.stderr and "are for --trainer head" in r.stderr
-    r = _train(tiny_model, split_dir, tmp_path / "y", "--head-layers", "1.5")
+    r = train_head(tiny_model, split_dir, tmp_path / "y", "--head-layers", "1.5")
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "--head-layers must be a number of layers" in r.stderr

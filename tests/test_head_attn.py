@@ -15,7 +15,7 @@ import torch
 from bizztune.models.heads import FieldHeads, HeadSpec, pool
 from bizztune.tasks import load_task
 
-from conftest import run_cli
+from conftest import eval_adapter_answers, train_head
 
 
 def _batch() -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,22 +77,15 @@ def test_attn_pooling_trains_saves_and_serves(
     from bizztune.models.heads import load_head_classifier
 
     out = tmp_path / "attn"
-    r = run_cli("train", "--trainer", "head", "--model", str(tiny_model), "--data",
-                str(split_dir), "--out", str(out), "--batch-size", "4", "--lr", "3e-3",
-                "--dropout", "0", "--max-steps", "6", "--eval-steps", "0",
-                "--head-pooling", "attn")  # fmt: skip
+    r = train_head(tiny_model, split_dir, out, "--max-steps", "6", "--eval-steps", "0",
+                   "--head-pooling", "attn")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((out / "heads.json").read_text())["pooling"] == "attn"
     saved = load_file(str(out / "heads.safetensors"))["query"]
     assert saved.abs().max() > 0  # the queries learned: no longer the mean
     clf, _ = load_head_classifier(str(tiny_model), out, device="cpu", dtype="float32")
     assert clf.heads.query is not None and torch.equal(clf.heads.query.detach(), saved)
-    ev = tmp_path / "ev"
-    r = run_cli("eval", "--provider", "hf", "--model", str(tiny_model), "--adapter", str(out),
-                "--data", str(split_dir), "--out", str(ev), "--limit", "8")  # fmt: skip
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert json.loads((ev / "metrics.json").read_text())["invalid_rate"] == 0.0
+    eval_adapter_answers(tiny_model, out, split_dir, tmp_path / "ev")
 
-    r = run_cli("train", "--trainer", "head", "--model", str(tiny_model), "--data",
-                str(split_dir), "--out", str(tmp_path / "x"), "--head-pooling", "max")  # fmt: skip
+    r = train_head(tiny_model, split_dir, tmp_path / "x", "--head-pooling", "max")
     assert r.returncode != 0 and "Traceback" not in r.stderr and "--head-pooling" in r.stderr

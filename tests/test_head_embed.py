@@ -14,7 +14,7 @@ import torch
 from bizztune.models.heads import FieldHeads, HeadClassifier, HeadSpec, load_body, pool
 from bizztune.tasks import load_task
 
-from conftest import run_cli
+from conftest import eval_adapter_answers, train_head
 
 
 def test_the_heads_read_two_states_each_under_its_own_norm() -> None:
@@ -64,11 +64,9 @@ def test_mean_embed_trains_refits_and_serves(
     from bizztune.models.heads import load_head_classifier
 
     out = tmp_path / "embed"
-    r = run_cli("train", "--trainer", "head", "--model", str(tiny_model), "--data",
-                str(split_dir), "--out", str(out), "--batch-size", "4", "--lr", "3e-3",
-                "--dropout", "0", "--max-steps", "4", "--eval-steps", "0",
-                "--head-pooling", "mean+embed", "--head-refit", "0.1",
-                "--head-refit-mix", "0.5")  # fmt: skip
+    r = train_head(tiny_model, split_dir, out, "--max-steps", "4", "--eval-steps", "0",
+                   "--head-pooling", "mean+embed", "--head-refit", "0.1",
+                   "--head-refit-mix", "0.5")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((out / "heads.json").read_text())["pooling"] == "mean+embed"
     summary = json.loads((out / "train_summary.json").read_text())
@@ -81,12 +79,7 @@ def test_mean_embed_trains_refits_and_serves(
         assert w.shape == (len(f.labels), 2 * h)
         assert w[:, h:].abs().max() > 0  # the embedding half was fitted, not left at zero
         assert torch.equal(clf.heads.out[f.name].weight.detach(), w)
-    ev = tmp_path / "ev"
-    r = run_cli("eval", "--provider", "hf", "--model", str(tiny_model), "--adapter", str(out),
-                "--data", str(split_dir), "--out", str(ev), "--limit", "8")  # fmt: skip
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert json.loads((ev / "metrics.json").read_text())["invalid_rate"] == 0.0
+    eval_adapter_answers(tiny_model, out, split_dir, tmp_path / "ev")
 
-    r = run_cli("train", "--trainer", "head", "--model", str(tiny_model), "--data",
-                str(split_dir), "--out", str(tmp_path / "x"), "--head-pooling", "embed")  # fmt: skip
+    r = train_head(tiny_model, split_dir, tmp_path / "x", "--head-pooling", "embed")
     assert r.returncode != 0 and "Traceback" not in r.stderr and "--head-pooling" in r.stderr
