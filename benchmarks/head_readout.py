@@ -31,9 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from head_refit import SETS, load_sets
+
 from bizztune.core.machine import cpu_line
 
-SETS = ("test", "tickets:foreign-dev", "tickets:foreign")
 READOUTS = "mean,max,ticket,mean+max,layer0,layer4,layer8,mean+layer0,mean+layer4,mean+layer8"
 
 
@@ -90,8 +91,6 @@ def main() -> None:
     import torch
     from sklearn.linear_model import LogisticRegression
 
-    from bizztune.data.io import load_examples
-    from bizztune.data.sources import resolve_data
     from bizztune.models.heads import load_head_classifier
     from bizztune.tasks import load_task
     from bizztune.trainers.head.finish import refit_sample
@@ -104,11 +103,7 @@ def main() -> None:
         raise SystemExit(f"{args.adapter}: its heads read '{clf.spec.pooling}', not 'mean'")
     readouts = [r.split("+") for r in args.readouts.split(",")]
     layers = sorted({int(s[5:]) for r in readouts for s in r if s.startswith("layer")})
-    sets = {
-        s: load_examples(args.data / "test.jsonl" if s == "test" else resolve_data(task, s), task)
-        for s in SETS
-    }
-    train = load_examples(args.data / "train.jsonl", task)
+    train, sets = load_sets(task, args.data)
     idx = refit_sample(len(train), args.seed, args.tickets)
     t0 = time.perf_counter()
     feats, gold, trained = {}, {}, {}

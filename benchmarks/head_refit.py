@@ -61,9 +61,19 @@ def score(clf: Any, feats: dict[str, Any], sets: dict[str, list[Any]]) -> dict[s
     return out
 
 
-def refit(args: argparse.Namespace) -> None:
+def load_sets(task: Any, split: Path) -> tuple[list[Any], dict[str, list[Any]]]:
+    """The split's training tickets, and every set of ``SETS`` (``test``: the split's own)."""
     from bizztune.data.io import load_examples
     from bizztune.data.sources import resolve_data
+
+    sets = {
+        s: load_examples(split / "test.jsonl" if s == "test" else resolve_data(task, s), task)
+        for s in SETS
+    }
+    return load_examples(split / "train.jsonl", task), sets
+
+
+def refit(args: argparse.Namespace) -> None:
     from bizztune.models.heads import load_head_classifier
     from bizztune.tasks import load_task
     from bizztune.trainers.head.finish import refit_on_features, refit_sample
@@ -75,11 +85,7 @@ def refit(args: argparse.Namespace) -> None:
     task = load_task("tickets")
     clf, tok = load_head_classifier(args.model, args.adapter, device="cpu")
     pad = int(tok.pad_token_id or 0)
-    sets = {
-        s: load_examples(args.data / "test.jsonl" if s == "test" else resolve_data(task, s), task)
-        for s in SETS
-    }
-    train = load_examples(args.data / "train.jsonl", task)
+    train, sets = load_sets(task, args.data)
     t0 = time.perf_counter()
     feats = {}
     for name, exs in {"train": train, **sets}.items():
