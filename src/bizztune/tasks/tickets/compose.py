@@ -144,8 +144,21 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def _problem(st: State, key: str, problems: Sequence[Problem], urg: str) -> Problem:
-    return st.pick(key, [p for p in problems if p.allows(urg)])
+def _problem(
+    st: State, key: str, problems: Sequence[Problem], urg: str,
+    rng: random.Random | None = None, share: float | None = None,
+) -> Problem:  # fmt: skip
+    """A problem that can have ``urg``; with ``share``, one whose default is ``urg`` only that
+    often (where the pool has both kinds), so the problem alone tells the level less often."""
+    fits = [p for p in problems if p.allows(urg)]
+    if share is not None and rng is not None:
+        own = [p for p in fits if p.default == urg]
+        other = [p for p in fits if p.default != urg]
+        if own and other:
+            if rng.random() < share:
+                return st.pick(f"{key}:own", own)
+            return st.pick(f"{key}:other", other)
+    return st.pick(key, fits)
 
 
 def _variant(st: State, rng: random.Random, p: Problem, short: bool) -> str:
@@ -279,9 +292,10 @@ def _secondary(
 
 def support(
     st: State, rng: random.Random, sub: str, urg: str, style: Style, date: dt.date,
-    person: Person,
+    person: Person, default_share: float | None = None,
 ) -> tuple[str, str, Plan]:  # fmt: skip
-    """A ticket about one of our products, orders or policies: (title, description, plan)."""
+    """A ticket about one of our products, orders or policies: (title, description, plan).
+    ``default_share``: how often its problem's default level is ``urg`` (None: as drawn)."""
     kind = KIND_OF[sub]
     lang = "de"
     if rng.random() < ENGLISH_SHARE and any(p.default == urg for p in ENGLISH[sub].problems):
@@ -290,7 +304,7 @@ def support(
     if lang == "en":
         # few English situations: an English ticket's problem has the urgency by itself
         problems = tuple(p for p in ENGLISH[sub].problems if p.default == urg)
-    problem = _problem(st, f"problem:{lang}:{sub}:{urg}", problems, urg)
+    problem = _problem(st, f"problem:{lang}:{sub}:{urg}", problems, urg, rng, default_share)
     product = rng.choice([p for p in cat.PRODUCTS if problem.tag in caps(p)])
     s = slots(rng, product, date)
     s["kunde"] = "Kundin" if person.gender == "f" else "Kunde"

@@ -46,6 +46,7 @@ from bizztune.tasks.tickets.pools import POOLS
 from bizztune.tasks.tickets.prior import (
     URGENCIES,
     CellSchedule,
+    default_share,
     label_prior,
     prior_name,
     schedule,
@@ -91,22 +92,24 @@ def generate_with_plans(
     for u in urgencies:
         if u not in URGENCIES:
             raise ConfigError(f"task '{task.name}': unknown urgency label {u!r} for the generator")
-    return _tickets(n, seed, schedule(sub_field.labels, seed, name), sub_field.parent_of)
+    cells = schedule(sub_field.labels, seed, name)
+    return _tickets(n, seed, cells, sub_field.parent_of, default_share(options))
 
 
 def _tickets(
-    n: int, seed: int, cells: CellSchedule, parent_of: Mapping[str, str]
+    n: int, seed: int, cells: CellSchedule, parent_of: Mapping[str, str], share: float | None
 ) -> Iterator[tuple[dict[str, Any], Plan]]:
     st = State(seed, {})
     for i in range(n):
         sub, urg = cells.cell(i)
         rng = random.Random(f"{seed}:ticket:{i}")
-        yield _ticket(st, rng, i, sub, urg, parent_of[sub])
+        yield _ticket(st, rng, i, sub, urg, parent_of[sub], share)
 
 
 def _ticket(
-    st: State, rng: random.Random, i: int, sub: str, urg: str, category: str
-) -> tuple[dict[str, Any], Plan]:
+    st: State, rng: random.Random, i: int, sub: str, urg: str, category: str,
+    share: float | None = None,
+) -> tuple[dict[str, Any], Plan]:  # fmt: skip
     style: Style = rng.choices(STYLES, weights=STYLE_WEIGHTS[urg])[0]
     ticket_date = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(730))
     first, gender = rng.choice(cat.FIRST_NAMES)
@@ -114,7 +117,7 @@ def _ticket(
     if sub == OFFTOPIC:
         title, description, user, plan = offtopic(st, rng, urg, style, ticket_date, person)
     else:
-        title, description, plan = support(st, rng, sub, urg, style, ticket_date, person)
+        title, description, plan = support(st, rng, sub, urg, style, ticket_date, person, share)
         r = rng.random()
         user = person.full if r < 0.88 else f"{first[0]}. {person.last}"
     plan.id = f"t-{i + 1:06d}"

@@ -28,7 +28,13 @@ from typing import Any
 from bizztune.core.errors import ConfigError
 
 PRIORS = ("realistic", "uniform")
-OPTIONS = {"prior": "realistic (default) or uniform: the label prior of the generated tickets"}
+OPTIONS = {
+    "prior": "realistic (default) or uniform: the label prior of the generated tickets",
+    "default_share": (
+        "a number in (0, 1]: how often a support ticket's problem has the ticket's urgency as "
+        "its default level (unset: as the pools fall, about 55%)"
+    ),
+}
 
 SUBCATEGORY_SHARE: dict[str, float] = {
     "Geräte-Setup-Probleme": 0.16,
@@ -80,6 +86,23 @@ def prior_name(options: Mapping[str, Any]) -> str:
             "(--generator-option prior=uniform)"
         )
     return name
+
+
+def default_share(options: Mapping[str, Any]) -> float | None:
+    """The ``default_share`` option, checked: None when unset."""
+    raw = options.get("default_share")
+    if raw is None:
+        return None
+    try:
+        share = float(raw)
+    except (TypeError, ValueError):
+        share = math.nan
+    if not 0 < share <= 1:
+        raise ConfigError(
+            f"generator option default_share={raw!r}: give a number in (0, 1] "
+            "(--generator-option default_share=0.33)"
+        )
+    return share
 
 
 def cell_prior(subcategories: Sequence[str], name: str) -> dict[Cell, float]:
