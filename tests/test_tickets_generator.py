@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Task
 from bizztune.tasks import load_task
 from bizztune.tasks.tickets import catalog as cat
@@ -144,6 +145,32 @@ def test_cue_words_alone_do_not_give_the_urgency(planned: Planned) -> None:
     assert cues[(None, "Hoch")] >= 0.4 * len(hoch)  # most urgent tickets do not say so
     angry = [p for _, p in planned if p.style == "angry"]
     assert sum(p.urgency == "Niedrig" for p in angry) >= 0.15 * len(angry)
+
+
+def test_default_share_makes_the_problem_tell_the_level_less_often(
+    task: Task, planned: Planned
+) -> None:
+    """``default_share`` draws a problem whose own level is the ticket's that often (where the
+    pool has both kinds); the labels, and so the prior, stay those of the schedule, and a
+    ticket away from its problem's level still says why."""
+    first = planned[:1000]
+    shifted = list(generate_with_plans(task, 1000, seed=0, default_share="0.25"))
+    assert [r["urgency"] for r, _ in shifted] == [r["urgency"] for r, _ in first]
+    assert [r["subcategory"] for r, _ in shifted] == [r["subcategory"] for r, _ in first]
+
+    def at_default(rows: Planned) -> float:
+        own = [p.urgency == p.default for _, p in rows if not p.kind]
+        return sum(own) / len(own)
+
+    assert at_default(first) > 0.45
+    assert at_default(shifted) < at_default(first) - 0.1
+    for row, plan in shifted:
+        if plan.urgency != plan.default and not plan.kind:
+            assert plan.situation is not None, (row["id"], plan)
+    with pytest.raises(ConfigError, match=r"default_share='2': give a number in \(0, 1\]"):
+        generate_with_plans(task, 1, seed=0, default_share="2")
+    with pytest.raises(ConfigError, match=r"default_share='half'"):
+        generate_with_plans(task, 1, seed=0, default_share="half")
 
 
 def test_dated_deadlines_put_the_urgency_in_the_distance(planned: Planned) -> None:

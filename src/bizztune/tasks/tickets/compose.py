@@ -1,10 +1,11 @@
 """One ticket, put together: problem, situation, cues, second concern, order, mail around it.
 
     title, description, plan = support(st, rng, "Softwarefehler", "Hoch", "formal", date, person)
-    title, description, user, plan = offtopic(st, rng, "Niedrig", "informal", date, person)
+    twin = Twin(State(0, {}), random.Random("twin"))
+    support(st, rng, ..., twin=twin)   # twin.made: the same ticket at another level, or None
 
 Used by ``bizztune.tasks.tickets.generator``, which draws the cell, style, date and sender and
-hands them here. Pools are drawn through ``State`` decks (without replacement, reshuffled when
+hands them here; stray mail is ``stray.py``. Pools are drawn through ``State`` decks (without replacement, reshuffled when
 empty), so repeats come late and near-duplicates stay rare.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from bizztune.tasks.tickets import catalog as cat
@@ -22,6 +23,7 @@ from bizztune.tasks.tickets.pools import (
     ENGLISH,
     ENGLISH_SITUATIONS,
     GENERIC_TITLES,
+    LEVEL_NAMES,
     POOLS,
     SITUATIONS,
     Problem,
@@ -51,8 +53,6 @@ from bizztune.tasks.tickets.voice import (
     PROBLEM_LEADS,
     QUOTE_TOPS,
     RED_HERRINGS,
-    STRAY_EXTRAS,
-    STRAY_SENDERS,
     URGENT_CUES,
     URGENT_TITLE_MARKS,
     Style,
@@ -138,6 +138,17 @@ class Plan:
     id: str = ""
     texts: list[str] = field(default_factory=list)
     """The filled main problem and, if any, the filled second concern."""
+
+
+@dataclass
+class Twin:
+    """A request for a ticket's twin: the same ticket at another level its problem allows,
+    with the situation sentence that says so (or without one, at the problem's own level).
+    The twin's draws use these, never the ticket's, so the ticket is what it would have been."""
+
+    st: State
+    rng: random.Random
+    made: tuple[str, str, Plan] | None = None
 
 
 def _cap(s: str) -> str:
@@ -292,10 +303,11 @@ def _secondary(
 
 def support(
     st: State, rng: random.Random, sub: str, urg: str, style: Style, date: dt.date,
-    person: Person, default_share: float | None = None,
+    person: Person, default_share: float | None = None, twin: Twin | None = None,
 ) -> tuple[str, str, Plan]:  # fmt: skip
     """A ticket about one of our products, orders or policies: (title, description, plan).
-    ``default_share``: how often its problem's default level is ``urg`` (None: as drawn)."""
+    ``default_share``: how often its problem's default level is ``urg`` (None: as drawn);
+    ``twin``: also write the ticket's twin into ``twin.made`` (German tickets only)."""
     kind = KIND_OF[sub]
     lang = "de"
     if rng.random() < ENGLISH_SHARE and any(p.default == urg for p in ENGLISH[sub].problems):
@@ -323,6 +335,9 @@ def support(
         else:
             situation, plan.situation, plan.days = found
     plan.cue, cue = _cue(st, rng, urg, lang)
+    alt = None
+    if twin is not None and lang == "de":
+        alt = _twin_level(twin, pools, kind, urg, problem, caps(product), date, s)
 
     if lang == "en":
         segs = [main]
@@ -383,22 +398,31 @@ def support(
     opener = st.pick(f"opener:{style}", OPENERS[style])
     if opener and rng.random() < 0.7:
         segs.insert(0, fill(opener, s, rng))
+    bodies = [segs]
+    if alt is not None and twin is not None:
+        bodies.append(_swap(segs, situation, alt[1][0] if alt[1] else None, twin.rng))
     if style == "angry" and rng.random() < 0.5:
-        segs = [x.rstrip(".") + "!" if x.endswith(".") else x for x in segs]
+        bodies = [[x.rstrip(".") + "!" if x.endswith(".") else x for x in b] for b in bodies]
     careless = style in ("informal", "terse", "angry") and rng.random() < 0.35
-    body = mess(_paragraphs(segs, rng, style), rng, careless)
+    start = rng.getstate()
+    texts = [mess(_paragraphs(bodies[0], rng, style), rng, careless)]
+    for b in bodies[1:]:
+        r_twin = random.Random()
+        r_twin.setstate(start)  # the twin's typos and paragraphs as the ticket's, where they can be
+        texts.append(mess(_paragraphs(b, r_twin, style), r_twin, careless))
 
     title = _title(st, rng, sub, style, s, plan.cue, plan.secondary, lang, problem)
     sig = _signature(st, rng, style, person, s, False)
     if terse and rng.random() < 0.35:
         sig = []  # a one-liner from the phone
     greeting = rng.choice(GREETINGS[style])
-    if not greeting:
-        body = _cap(body)
     sep = "\n" if style in ("formal", "long", "polite") or rng.random() < 0.3 else " "
     if terse:
         sep = " " if rng.random() < 0.7 else "\n"
-    description = sep.join(x for x in (greeting, body, *sig) if x)
+    descriptions = [
+        sep.join(x for x in (greeting, body if greeting else _cap(body), *sig) if x)
+        for body in texts
+    ]
 
     r = rng.random()
     if not terse and r < 0.05:
@@ -408,70 +432,64 @@ def support(
             f"---------- Weitergeleitete Nachricht ----------\nVon: {person.full}\n"
             f"Datum: {s['date']}\nBetreff: {title}"
         )
-        description = f"{note}\n\n{head}\n\n{description}"
+        descriptions = [f"{note}\n\n{head}\n\n{d}" for d in descriptions]
         title = rng.choice(("WG: ", "Fwd: ", "FW: ")) + title
     elif not terse and r < 0.11:
         plan.wrapper = "quote"
         top = st.pick("quote-top", QUOTE_TOPS)
         ack = fill(st.pick("ack", ACK_QUOTES), s, rng)
-        quoted = "\n".join(
-            "> " + line for line in f"Guten Tag,\n{ack}\n\n{description}".split("\n")
-        )
         stamp = f"Am {s['date']} schrieb Lumetra Kundenservice <service@lumetra.de>:"
-        description = f"{top}\n{person.first}\n\n{stamp}\n{quoted}"
+        descriptions = [
+            f"{top}\n{person.first}\n\n{stamp}\n"
+            + "\n".join("> " + line for line in f"Guten Tag,\n{ack}\n\n{d}".split("\n"))
+            for d in descriptions
+        ]
         title = rng.choice(("Re: ", "AW: ", "RE: ")) + title
     elif r < 0.17:
         plan.wrapper = "followup"
-        description = fill(st.pick("followup", FOLLOWUPS), s, rng) + "\n" + description
+        first = fill(st.pick("followup", FOLLOWUPS), s, rng)
+        descriptions = [first + "\n" + d for d in descriptions]
     elif rng.random() < 0.06:
         title = rng.choice(("Re: ", "AW: ")) + title
-    return title, description, plan
+    if alt is not None and twin is not None:
+        level, found = alt
+        twin_plan = replace(plan, urgency=level, situation=None, days=None, texts=list(plan.texts))
+        if found:
+            twin_plan.situation, twin_plan.days = found[1], found[2]
+        twin.made = (title, descriptions[1], twin_plan)
+    return title, descriptions[0], plan
 
 
-def offtopic(
-    st: State, rng: random.Random, urg: str, style: Style, date: dt.date, person: Person
-) -> tuple[str, str, str, Plan]:
-    """Stray mail: (title, description, user, plan). It never names our products or orders."""
-    problem = _problem(st, f"problem:de:{OFFTOPIC}:{urg}", POOLS[OFFTOPIC].problems, urg)
-    kind = problem.tag
-    s = slots(rng, rng.choice(cat.PRODUCTS), date)
-    s["sender"] = person.full
-    text = fill(_variant(st, rng, problem, style == "terse"), s, rng)
-    plan = Plan(OFFTOPIC, urg, problem.variants[0], problem.default, kind=kind, style=style)
-    plan.texts.append(text)
-    user = person.full
-    if kind in STRAY_SENDERS:
-        # machines and marketing: their own title, sender and footer
-        titles, senders, footers = STRAY_SENDERS[kind]
-        if problem.titles and (kind in ("auto", "bounce") or rng.random() < 0.6):
-            titles = problem.titles
-        title = fill(rng.choice(titles), s, rng)
-        user = fill(rng.choice(senders), s, rng)
-        footer = fill(rng.choice(footers), s, rng)
-        if kind == "auto" and rng.random() < 0.6:
-            footer = f"{person.full}\n{s['company']}"
-        head = ""
-        if kind in STRAY_EXTRAS:
-            salutations, extras = STRAY_EXTRAS[kind]
-            head = rng.choice(salutations) if rng.random() < 0.6 else ""
-            if rng.random() < 0.6:
-                text = f"{text} {fill(st.pick(f'stray-extra:{kind}', extras), s, rng)}"
-        description = "\n\n".join(x for x in (head, text, footer) if x)
-        return title, description, user, plan
-    # people who wrote to the wrong address
-    segs = [text]
-    if rng.random() < 0.3:
-        _insert(segs, fill(st.pick("detail:stray", POOLS[OFFTOPIC].details), s, rng), rng)
-    plan.cue, cue = _cue(st, rng, urg, "de")
-    if cue:
-        if rng.random() < 0.4:
-            segs.insert(0, cue)
+def _twin_level(
+    twin: Twin, pools: Situations, kind: str, urg: str, problem: Problem,
+    product_caps: set[str], date: dt.date, s: dict[str, str],
+) -> tuple[str, tuple[str, str, int | None] | None] | None:  # fmt: skip
+    """(level, situation or None) of a twin: another level the problem allows, reached by a
+    situation sentence, or the problem's own level (the sentence dropped, or one that agrees).
+    None when no other level can be written for this problem and product."""
+    other = [LEVEL_NAMES[c] for c in problem.levels if LEVEL_NAMES[c] != urg]
+    twin.rng.shuffle(other)
+    have = product_caps | traits(problem)
+    for level in other:
+        wants = level != problem.default or twin.rng.random() < 0.45
+        found = None
+        if wants:
+            found = _situation(twin.st, twin.rng, pools, kind, level, have, date, s, "de")
+        if found is not None or level == problem.default:
+            return level, found
+    return None
+
+
+def _swap(segs: list[str], situation: str | None, new: str | None, rng: random.Random) -> list[str]:
+    """``segs`` with the ticket's situation sentence (the very object) replaced by ``new``,
+    dropped when ``new`` is None, or ``new`` put in where the ticket had none."""
+    out = list(segs)
+    at = next((k for k, x in enumerate(out) if x is situation), None) if situation else None
+    if at is not None:
+        if new is None:
+            del out[at]
         else:
-            segs.append(cue)
-    careless = style in ("informal", "terse", "angry") and rng.random() < 0.35
-    body = mess(" ".join(segs), rng, careless)
-    greeting = rng.choice(GREETINGS[style]) if not text.startswith(("Hallo", "Hi", "Lieb")) else ""
-    sig = _signature(st, rng, style, person, s, True)
-    description = "\n".join(x for x in (greeting, body if greeting else _cap(body), *sig) if x)
-    title = _title(st, rng, OFFTOPIC, style, s, plan.cue, None, "de", problem)
-    return title, description, user, plan
+            out[at] = new
+    elif new is not None:
+        out.insert(0 if rng.random() < 0.35 else rng.randint(min(1, len(out)), len(out)), new)
+    return out

@@ -34,6 +34,10 @@ OPTIONS = {
         "a number in (0, 1]: how often a support ticket's problem has the ticket's urgency as "
         "its default level (unset: as the pools fall, about 55%)"
     ),
+    "twins": (
+        "a number in [0, 1): the share of rows that are another ticket's twin at another level "
+        "(unset: none)"
+    ),
 }
 
 SUBCATEGORY_SHARE: dict[str, float] = {
@@ -101,6 +105,20 @@ def default_share(options: Mapping[str, Any]) -> float | None:
         raise ConfigError(
             f"generator option default_share={raw!r}: give a number in (0, 1] "
             "(--generator-option default_share=0.33)"
+        )
+    return share
+
+
+def twin_share(options: Mapping[str, Any]) -> float:
+    """The ``twins`` option, checked: 0 when unset."""
+    raw = options.get("twins", 0)
+    try:
+        share = float(raw)
+    except (TypeError, ValueError):
+        share = math.nan
+    if not 0 <= share < 1:
+        raise ConfigError(
+            f"generator option twins={raw!r}: give a number in [0, 1) (--generator-option twins=0.33)"
         )
     return share
 
