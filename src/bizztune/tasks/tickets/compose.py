@@ -5,8 +5,8 @@
     support(st, rng, ..., twin=twin)   # twin.made: the same ticket at another level, or None
 
 Used by ``bizztune.tasks.tickets.generator``, which draws the cell, style, date and sender and
-hands them here; stray mail is ``stray.py``. Pools are drawn through ``State`` decks (without replacement, reshuffled when
-empty), so repeats come late and near-duplicates stay rare.
+hands them here; stray mail is ``stray.py``. Pools are drawn through ``State`` decks (without
+replacement, reshuffled when empty), so repeats come late and near-duplicates stay rare.
 """
 
 from __future__ import annotations
