@@ -151,11 +151,11 @@ class Twin:
     made: tuple[str, str, Plan] | None = None
 
 
-def _cap(s: str) -> str:
+def cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def _problem(
+def draw_problem(
     st: State, key: str, problems: Sequence[Problem], urg: str,
     rng: random.Random | None = None, share: float | None = None,
 ) -> Problem:  # fmt: skip
@@ -172,7 +172,7 @@ def _problem(
     return st.pick(key, fits)
 
 
-def _variant(st: State, rng: random.Random, p: Problem, short: bool) -> str:
+def draw_variant(st: State, rng: random.Random, p: Problem, short: bool) -> str:
     if short and rng.random() < 0.5:
         return min(p.variants, key=len)
     return st.pick(f"variant:{p.variants[0]}", p.variants)
@@ -203,13 +203,13 @@ def _situation(
         _, text = st.pick(f"dated:{lang}:{kind}", levels["dated"], lambda t: t[0] in have)
         days = rng.randint(*LEVEL_DAYS[urg])
         moment = when(days, date, rng, lang)
-        s = {**s, "when": moment, "When": _cap(moment)}
+        s = {**s, "when": moment, "When": cap(moment)}
     else:
         _, text = st.pick(f"situation:{lang}:{kind}:{urg}", levels[urg], lambda t: t[0] in have)
     return fill(text, s, rng), text, days
 
 
-def _cue(st: State, rng: random.Random, urg: str, lang: str) -> tuple[str | None, str]:
+def draw_cue(st: State, rng: random.Random, urg: str, lang: str) -> tuple[str | None, str]:
     r = rng.random()
     if r < URGENT_P[urg]:
         return "urgent", st.pick(f"cue:urgent:{lang}", URGENT_CUES if lang == "de" else EN_URGENT)
@@ -218,11 +218,11 @@ def _cue(st: State, rng: random.Random, urg: str, lang: str) -> tuple[str | None
     return None, ""
 
 
-def _insert(segs: list[str], text: str, rng: random.Random, lo: int = 0) -> None:
+def insert_at(segs: list[str], text: str, rng: random.Random, lo: int = 0) -> None:
     segs.insert(rng.randint(min(lo, len(segs)), len(segs)), text)
 
 
-def _signature(
+def signature(
     st: State, rng: random.Random, style: Style, person: Person, s: dict[str, str], stray: bool
 ) -> list[str]:
     sig: list[str] = []
@@ -245,7 +245,7 @@ def _signature(
     return sig
 
 
-def _title(
+def write_title(
     st: State, rng: random.Random, sub: str, style: Style, s: dict[str, str],
     cue: str | None, secondary: str | None, lang: str, problem: Problem,
 ) -> str:  # fmt: skip
@@ -298,7 +298,7 @@ def _secondary(
     # another product: a concern about the same one would contradict the main ask
     fits = [x for x in cat.PRODUCTS if p.tag in caps(x) and x != product]
     s = {**slots(rng, rng.choice(fits), date), "kunde": s["kunde"]}
-    return other, p, fill(_variant(st, rng, p, False), s, rng)
+    return other, p, fill(draw_variant(st, rng, p, False), s, rng)
 
 
 def support(
@@ -316,12 +316,12 @@ def support(
     if lang == "en":
         # few English situations: an English ticket's problem has the urgency by itself
         problems = tuple(p for p in ENGLISH[sub].problems if p.default == urg)
-    problem = _problem(st, f"problem:{lang}:{sub}:{urg}", problems, urg, rng, default_share)
+    problem = draw_problem(st, f"problem:{lang}:{sub}:{urg}", problems, urg, rng, default_share)
     product = rng.choice([p for p in cat.PRODUCTS if problem.tag in caps(p)])
     s = slots(rng, product, date)
     s["kunde"] = "Kundin" if person.gender == "f" else "Kunde"
     terse = style == "terse"
-    main = fill(_variant(st, rng, problem, terse), s, rng)
+    main = fill(draw_variant(st, rng, problem, terse), s, rng)
     plan = Plan(sub, urg, problem.variants[0], problem.default, language=lang, style=style)
     plan.texts.append(main)
 
@@ -334,7 +334,7 @@ def support(
             assert urg == problem.default, (sub, urg, problem.variants[0])
         else:
             situation, plan.situation, plan.days = found
-    plan.cue, cue = _cue(st, rng, urg, lang)
+    plan.cue, cue = draw_cue(st, rng, urg, lang)
     alt = None
     if twin is not None and lang == "de":
         alt = _twin_level(twin, pools, kind, urg, problem, caps(product), date, s)
@@ -342,9 +342,9 @@ def support(
     if lang == "en":
         segs = [main]
         if situation:
-            _insert(segs, situation, rng)
+            insert_at(segs, situation, rng)
         if cue:
-            _insert(segs, cue, rng)
+            insert_at(segs, cue, rng)
         if not terse and rng.random() < 0.5:
             segs.insert(0, rng.choice(EN_OPENERS))
         if rng.random() < 0.5:
@@ -352,7 +352,7 @@ def support(
         greeting = rng.choice(EN_GREETINGS)
         sig = [rng.choice(EN_CLOSERS), person.first if rng.random() < 0.5 else person.full]
         description = "\n".join(x for x in (greeting, " ".join(segs), *sig) if x)
-        title = _title(st, rng, sub, style, s, plan.cue, None, lang, problem)
+        title = write_title(st, rng, sub, style, s, plan.cue, None, lang, problem)
         return title, description, plan
 
     # the German body, segment by segment, in a varying order
@@ -365,15 +365,15 @@ def support(
         if rng.random() < 0.35:
             segs.insert(0, situation)
         else:
-            _insert(segs, situation, rng, 1)
+            insert_at(segs, situation, rng, 1)
     if not terse:
         if rng.random() < (0.6 if style == "long" else 0.3):
             others = [k for k in RED_HERRINGS if k != sub]
             other_sub = others[rng.randrange(len(others))]
             herring = st.pick(f"herring:{other_sub}", RED_HERRINGS[other_sub])
-            _insert(segs, fill(herring, s, rng), rng)
+            insert_at(segs, fill(herring, s, rng), rng)
         if rng.random() < (0.6 if style == "long" else 0.15):
-            _insert(segs, fill(st.pick("distractor", DISTRACTORS), s, rng), rng, 1)
+            insert_at(segs, fill(st.pick("distractor", DISTRACTORS), s, rng), rng, 1)
         if rng.random() < 0.4:
             segs.append(st.pick(f"ask:{kind}", ASKS[kind]))
         if rng.random() < SECONDARY_SHARE:
@@ -386,7 +386,7 @@ def support(
                 segs[i] = f"{st.pick('main', MAIN_MARKERS)} {segs[i]}"
                 segs.insert(i, aside)
             else:
-                _insert(segs, aside, rng, 1)
+                insert_at(segs, aside, rng, 1)
     if cue:
         r = rng.random()
         if r < 0.35:
@@ -394,7 +394,7 @@ def support(
         elif r < 0.8:
             segs.append(cue)
         else:
-            _insert(segs, cue, rng, 1)
+            insert_at(segs, cue, rng, 1)
     opener = st.pick(f"opener:{style}", OPENERS[style])
     if opener and rng.random() < 0.7:
         segs.insert(0, fill(opener, s, rng))
@@ -411,8 +411,8 @@ def support(
         r_twin.setstate(start)  # the twin's typos and paragraphs as the ticket's, where they can be
         texts.append(mess(_paragraphs(b, r_twin, style), r_twin, careless))
 
-    title = _title(st, rng, sub, style, s, plan.cue, plan.secondary, lang, problem)
-    sig = _signature(st, rng, style, person, s, False)
+    title = write_title(st, rng, sub, style, s, plan.cue, plan.secondary, lang, problem)
+    sig = signature(st, rng, style, person, s, False)
     if terse and rng.random() < 0.35:
         sig = []  # a one-liner from the phone
     greeting = rng.choice(GREETINGS[style])
@@ -420,7 +420,7 @@ def support(
     if terse:
         sep = " " if rng.random() < 0.7 else "\n"
     descriptions = [
-        sep.join(x for x in (greeting, body if greeting else _cap(body), *sig) if x)
+        sep.join(x for x in (greeting, body if greeting else cap(body), *sig) if x)
         for body in texts
     ]
 

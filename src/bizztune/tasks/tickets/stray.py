@@ -18,13 +18,13 @@ from bizztune.tasks.tickets.compose import (
     Person,
     Plan,
     State,
-    _cap,
-    _cue,
-    _insert,
-    _problem,
-    _signature,
-    _title,
-    _variant,
+    cap,
+    draw_cue,
+    draw_problem,
+    draw_variant,
+    insert_at,
+    signature,
+    write_title,
 )
 from bizztune.tasks.tickets.noise import mess
 from bizztune.tasks.tickets.pools import POOLS
@@ -36,11 +36,11 @@ def offtopic(
     st: State, rng: random.Random, urg: str, style: Style, date: dt.date, person: Person
 ) -> tuple[str, str, str, Plan]:
     """Stray mail: (title, description, user, plan). It never names our products or orders."""
-    problem = _problem(st, f"problem:de:{OFFTOPIC}:{urg}", POOLS[OFFTOPIC].problems, urg)
+    problem = draw_problem(st, f"problem:de:{OFFTOPIC}:{urg}", POOLS[OFFTOPIC].problems, urg)
     kind = problem.tag
     s = slots(rng, rng.choice(cat.PRODUCTS), date)
     s["sender"] = person.full
-    text = fill(_variant(st, rng, problem, style == "terse"), s, rng)
+    text = fill(draw_variant(st, rng, problem, style == "terse"), s, rng)
     plan = Plan(OFFTOPIC, urg, problem.variants[0], problem.default, kind=kind, style=style)
     plan.texts.append(text)
     user = person.full
@@ -65,8 +65,8 @@ def offtopic(
     # people who wrote to the wrong address
     segs = [text]
     if rng.random() < 0.3:
-        _insert(segs, fill(st.pick("detail:stray", POOLS[OFFTOPIC].details), s, rng), rng)
-    plan.cue, cue = _cue(st, rng, urg, "de")
+        insert_at(segs, fill(st.pick("detail:stray", POOLS[OFFTOPIC].details), s, rng), rng)
+    plan.cue, cue = draw_cue(st, rng, urg, "de")
     if cue:
         if rng.random() < 0.4:
             segs.insert(0, cue)
@@ -75,7 +75,7 @@ def offtopic(
     careless = style in ("informal", "terse", "angry") and rng.random() < 0.35
     body = mess(" ".join(segs), rng, careless)
     greeting = rng.choice(GREETINGS[style]) if not text.startswith(("Hallo", "Hi", "Lieb")) else ""
-    sig = _signature(st, rng, style, person, s, True)
-    description = "\n".join(x for x in (greeting, body if greeting else _cap(body), *sig) if x)
-    title = _title(st, rng, OFFTOPIC, style, s, plan.cue, None, "de", problem)
+    sig = signature(st, rng, style, person, s, True)
+    description = "\n".join(x for x in (greeting, body if greeting else cap(body), *sig) if x)
+    title = write_title(st, rng, OFFTOPIC, style, s, plan.cue, None, "de", problem)
     return title, description, user, plan
