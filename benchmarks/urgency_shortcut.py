@@ -23,20 +23,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return math.nan, math.nan
-    p = k / n
-    d = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / d
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return mid - half, mid + half
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """95% Wilson score interval of k right out of n (scipy's, without continuity correction)."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def groups(plan: Any) -> list[str]:
@@ -122,10 +119,11 @@ def main() -> None:
         cells = []
         for g in order:
             n, k = tally[g]
+            if not n:
+                cells.append("–")
+                continue
             lo, hi = wilson(k, n)
-            cells.append(
-                f"{k}/{n} = {100 * k / n:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]" if n else "–"
-            )
+            cells.append(f"{k}/{n} = {100 * k / n:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]")
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
