@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bizztune.core.errors import ConfigError
@@ -92,35 +92,31 @@ def prior_name(options: Mapping[str, Any]) -> str:
     return name
 
 
+def _share(key: str, raw: Any, span: str, ok: Callable[[float], bool]) -> float:
+    """The value ``raw`` of the number option ``key``, checked against ``ok`` (``span`` says
+    which numbers it takes)."""
+    try:
+        share = float(raw)
+    except (TypeError, ValueError):
+        share = math.nan
+    if not ok(share):
+        raise ConfigError(
+            f"generator option {key}={raw!r}: give a number in {span} (--generator-option {key}=0.33)"
+        )
+    return share
+
+
 def default_share(options: Mapping[str, Any]) -> float | None:
     """The ``default_share`` option, checked: None when unset."""
     raw = options.get("default_share")
     if raw is None:
         return None
-    try:
-        share = float(raw)
-    except (TypeError, ValueError):
-        share = math.nan
-    if not 0 < share <= 1:
-        raise ConfigError(
-            f"generator option default_share={raw!r}: give a number in (0, 1] "
-            "(--generator-option default_share=0.33)"
-        )
-    return share
+    return _share("default_share", raw, "(0, 1]", lambda x: 0 < x <= 1)
 
 
 def twin_share(options: Mapping[str, Any]) -> float:
     """The ``twins`` option, checked: 0 when unset."""
-    raw = options.get("twins", 0)
-    try:
-        share = float(raw)
-    except (TypeError, ValueError):
-        share = math.nan
-    if not 0 <= share < 1:
-        raise ConfigError(
-            f"generator option twins={raw!r}: give a number in [0, 1) (--generator-option twins=0.33)"
-        )
-    return share
+    return _share("twins", options.get("twins", 0), "[0, 1)", lambda x: 0 <= x < 1)
 
 
 def cell_prior(subcategories: Sequence[str], name: str) -> dict[Cell, float]:
