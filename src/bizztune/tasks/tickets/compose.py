@@ -362,10 +362,7 @@ def support(
     n_details = {"long": rng.randint(2, 3), "terse": 0}.get(style, int(rng.random() < 0.5))
     segs += [fill(st.pick(f"detail:{sub}", pool.details), s, rng) for _ in range(n_details)]
     if situation:
-        if rng.random() < 0.35:
-            segs.insert(0, situation)
-        else:
-            insert_at(segs, situation, rng, 1)
+        _place_situation(segs, situation, rng)
     if not terse:
         if rng.random() < (0.6 if style == "long" else 0.3):
             others = [k for k in RED_HERRINGS if k != sub]
@@ -491,5 +488,13 @@ def _swap(segs: list[str], situation: str | None, new: str | None, rng: random.R
         else:
             out[at] = new
     elif new is not None:
-        out.insert(0 if rng.random() < 0.35 else rng.randint(min(1, len(out)), len(out)), new)
+        _place_situation(out, new, rng)
     return out
+
+
+def _place_situation(segs: list[str], text: str, rng: random.Random) -> None:
+    """A situation sentence goes first about a third of the time, else after the first segment."""
+    if rng.random() < 0.35:
+        segs.insert(0, text)
+    else:
+        insert_at(segs, text, rng, 1)
