@@ -266,3 +266,37 @@ def plan_cmd(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(result["markdown"], encoding="utf-8")
     click.echo(result["markdown"])
+
+
+@click.command("combine")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="The combined model's eval run folder (written whole).")  # fmt: skip
+@click.option("--weights", help="Comma-separated, one per run (default: equal).")
+@click.option("--name", help="The model's name in reports (default: the members' joined by ×).")
+@click.option("--task", "-t", help="Task name or YAML (default: the first run's).")
+def combine_cmd(
+    runs: tuple[Path, ...], out: Path, weights: str | None, name: str | None, task: str | None
+) -> None:
+    """Combine eval runs of the same items into one model: per item, the product of their
+    recorded probabilities (weighted), made consistent with the task's hierarchy. Nothing is
+    asked again; the result is an eval run folder for report, cascade and plan."""
+    from bizztune.eval.combine import combine_runs
+    from bizztune.eval.rundir import load_run
+    from bizztune.tasks import load_task
+
+    w: list[float] | None = None
+    if weights:
+        try:
+            w = [float(x) for x in weights.split(",")]
+        except ValueError:
+            raise click.BadParameter(f"{weights!r}: expected numbers, e.g. 0.5,0.5",
+                                     param_hint="--weights") from None  # fmt: skip
+    if len(runs) < 2:
+        raise click.BadParameter("give two or more eval run folders", param_hint="RUNS")
+    task_name = task or str(load_run(runs[0])["config"]["eval"]["task"])
+    combined = combine_runs(load_task(task_name), list(runs), out, w, name)
+    m = load_run(combined)["metrics"]
+    fields = ", ".join(f"{f} {100 * v['accuracy']:.1f}" for f, v in m["fields"].items())
+    click.echo(f"{m['model']}: {m['n']} items; {fields}; joint {100 * m['joint']['accuracy']:.1f}")
+    click.echo(f"wrote {combined}")

@@ -23,7 +23,7 @@ import click
 from bizztune import __version__
 from bizztune.cli.common import load_dotenv
 from bizztune.cli.data import compare_data, generate, split
-from bizztune.cli.eval import cascade_cmd, eval_cmd, plan_cmd, report
+from bizztune.cli.eval import cascade_cmd, combine_cmd, eval_cmd, plan_cmd, report
 from bizztune.cli.plugins import plugins
 from bizztune.cli.run import run_cmd
 from bizztune.cli.serve import serve_cmd
@@ -46,6 +46,7 @@ for command in (
     eval_cmd,
     report,
     cascade_cmd,
+    combine_cmd,
     plan_cmd,
     train,
     sweep,
