@@ -62,7 +62,7 @@ def write_config(path: Path, model: Path, **changes: Any) -> Path:
 def statuses(stderr: str) -> dict[str, str]:
     """Stage -> its last status word from the CLI's stage lines."""
     out: dict[str, str] = {}
-    for m in re.finditer(r"([a-z][\w@.-]*(?::[\w.-]+)?) (cached|done|skipped|redo)\b", stderr):
+    for m in re.finditer(r"([a-z][\w@.-]*(?::[\w.+-]+)?) (cached|done|skipped|redo)\b", stderr):
         out[m.group(1)] = m.group(2)
     return out
 
@@ -110,6 +110,9 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
         "train": "done",
         "eval:finetuned": "done",
         "eval@val:finetuned": "done",
+        # eval.combine unset: the fine-tuned model and tfidf combined, on both sets
+        "eval:finetuned+tfidf": "done",
+        "eval@val:finetuned+tfidf": "done",
         "report": "done",
     }, r.stderr
     assert "MISTRAL_API_KEY is not set" in r.stderr
@@ -170,8 +173,9 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
         assert (out / "report" / "plots" / f"{plot}.png").stat().st_size > 1000, plot
         assert f"report/plots/{plot}.png" in md
     page = (out / "report.html").read_text(encoding="utf-8")
-    # accuracy, 5 confusion, loss, reliability, risk-coverage, cascade, cost-volume
-    assert page.count("data:image/png;base64,") == 11
+    # accuracy, 6 confusion, loss, reliability, risk-coverage, cascade, cost-volume
+    assert page.count("data:image/png;base64,") == 12
+    check_combined(out, md, n_test)
     check_decision(out, md, n_test)
     check_statistics(out, md)
     summary = json.loads((out / "summary.json").read_text())
@@ -217,6 +221,36 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
     r = run(cfg, out, server, "--stages", "report", "--force")
     st = statuses(r.stderr)
     assert st["report"] == "done" and st["train"] == "cached" and st["eval:finetuned"] == "cached"
+
+
+def check_combined(out: Path, md: str, n_test: int) -> None:
+    """The combined model: an eval of its own from its members' records, in the accuracy
+    table and its own section, outside the fine-tuned model's family of tests."""
+    both = out / "eval" / "finetuned+tfidf"
+    cfg = json.loads((both / "config.json").read_text(encoding="utf-8"))
+    members = [Path(m["dir"]).name for m in cfg["combine"]["members"]]
+    assert members == ["finetuned", "tfidf"]
+    assert [m["weight"] for m in cfg["combine"]["members"]] == [0.5, 0.5]
+    ft, tf = (
+        {json.loads(x)["id"]: json.loads(x) for x in lines(out / "eval" / k / "predictions.jsonl")}
+        for k in members
+    )
+    recs = [json.loads(x) for x in lines(both / "predictions.jsonl")]
+    assert len(recs) == n_test
+    for rec in recs:  # one model run costs the sum of its members' time
+        assert rec["latency_s"] == pytest.approx(
+            ft[rec["id"]]["latency_s"] + tf[rec["id"]]["latency_s"], abs=2e-4
+        )
+    m = json.loads((both / "metrics.json").read_text(encoding="utf-8"))
+    name = "tiny (fine-tuned, lora) × tfidf"
+    assert m["model"] == name
+    row = f"| {name} | {100 * m['fields']['category']['accuracy']:.1f} |"
+    assert row in md.split("## Accuracy Comparison")[1].split("\n## ")[0]
+    section = md.split(f"## Combined model: {name} against its members")[1].split("\n## ")[0]
+    for member in ("tiny (fine-tuned, lora)", "tfidf"):
+        assert f"| {member} | Joint |" in section
+    assert "The verdict at the top is the fine-tuned model's alone" in section
+    assert (out / "eval-val" / "finetuned+tfidf" / "metrics.json").is_file()
 
 
 def check_decision(out: Path, md: str, n_test: int) -> None:
@@ -394,7 +428,7 @@ def test_other_test_sets_get_their_own_evals_and_report_sections(
         assert other["chosen"]["threshold"] == first["chosen"]["threshold"]
     assert summary["decision"]["sentences"][-1].startswith(f"On {mine}: ")
     assert "break_even" in summary["costs"] and summary["costs"]["break_even"] == {
-        label: {} for label in ("majority", "tfidf", "base", "finetuned")
+        label: {} for label in ("majority", "tfidf", "base", "finetuned", "finetuned+tfidf")
     }  # no API model: nothing to break even with
 
     # editing the outside file redoes its evaluations, and only those

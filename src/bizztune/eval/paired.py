@@ -119,18 +119,19 @@ def cite(t: Mapping[str, Any]) -> str:
     )
 
 
+def ranking(runs: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every model by joint accuracy, best first."""
+    ordered = sorted(runs.values(), key=lambda r: -accuracy_of(r, "joint"))
+    return [{"model": run_name(r), "joint_accuracy": accuracy_of(r, "joint")} for r in ordered]
+
+
 def summarize_answer(
     runs: Mapping[str, dict[str, Any]], margin_pp: float = MARGIN_PP
 ) -> dict[str, Any]:
     """The answer to the study's question, as numbers and one sentence. The fine-tuned model's
     tests against every other model are one family (``family_tests``); claims follow their
     Holm-adjusted p and margin verdicts."""
-    ordered = sorted(runs.values(), key=lambda r: -accuracy_of(r, "joint"))
-    out: dict[str, Any] = {
-        "ranking": [
-            {"model": run_name(r), "joint_accuracy": accuracy_of(r, "joint")} for r in ordered
-        ]
-    }
+    out: dict[str, Any] = {"ranking": ranking(runs)}
     base, ft = runs.get(BASE_LABEL), runs.get(FINETUNED_LABEL)
     if base is None or ft is None:
         out["verdict"] = "The fine-tuned model has not been evaluated yet."

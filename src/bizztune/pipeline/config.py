@@ -180,6 +180,10 @@ class ModelConfig:
         )
 
 
+DEFAULT_COMBINED = "tfidf"
+"""The baseline the fine-tuned model is combined with when ``eval.combine`` is unset."""
+
+
 def _default_baselines() -> list[BaselineConfig]:
     names = ("majority", "tfidf", "gpt-4", "gpt-3.5-turbo", "open-mistral-7b")
     return [BaselineConfig(n) for n in names]
@@ -208,6 +212,21 @@ class EvalSection:
     calibrate their probabilities: ``local`` (the open model and the offline baselines, which
     cost nothing), ``all`` (API models too: as many paid calls again as the split has tickets),
     ``none`` (the report shows raw probabilities)."""
+    combine: list[str] | None = None
+    """Models whose recorded answers are also combined into one, scored on every set as a
+    model of its own (``bizztune.eval.combine``: the product of their probabilities, equal
+    weights; folder and label ``finetuned+tfidf``). None: the fine-tuned model with tfidf,
+    when tfidf is a baseline (chosen on tickets:foreign-dev, docs/models.md); ``[]``: none;
+    or a list of labels of this run's models (``finetuned``, ``base``, baseline labels)."""
+
+    def combine_labels(self) -> list[str]:
+        """The labels ``combine`` resolves to ([] when there is nothing to combine)."""
+        if self.combine is not None:
+            return list(self.combine)
+        return [FINETUNED_LABEL, DEFAULT_COMBINED] if DEFAULT_COMBINED in self._slugs() else []
+
+    def _slugs(self) -> list[str]:
+        return [b.slug if isinstance(b, BaselineConfig) else str(b) for b in self.baselines]
 
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit < 1:
@@ -241,6 +260,22 @@ class EvalSection:
                     f"eval.baselines: the name '{s}' is taken; give the baseline a unique 'label'"
                 )
         self.baselines = items
+        if self.combine is not None:
+            if not isinstance(self.combine, list) or any(
+                not isinstance(x, str) for x in self.combine
+            ):
+                raise ConfigError("eval.combine must be a list of model labels, or null")
+            known = [BASE_LABEL, FINETUNED_LABEL, *slugs]
+            unknown = [x for x in self.combine if x not in known]
+            if unknown:
+                raise ConfigError(
+                    f"eval.combine: '{unknown[0]}' is not a model of this run; "
+                    f"choose from {', '.join(known)}"
+                )
+            if len(set(self.combine)) != len(self.combine) or len(self.combine) == 1:
+                raise ConfigError(
+                    f"eval.combine needs two or more different models, not {self.combine}"
+                )
 
 
 @dataclass

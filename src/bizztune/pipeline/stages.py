@@ -44,6 +44,7 @@ from bizztune.data.sources import resolve_data
 from bizztune.data.split import split_dataset
 from bizztune.eval.evaluate import Calls, EvalConfig, run_eval
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
+from bizztune.pipeline.combined import run_combined
 from bizztune.pipeline.config import RunConfig, default_out, resolved_yaml
 from bizztune.pipeline.curve import CurvePoint, run_curve
 from bizztune.pipeline.engine import (
@@ -430,6 +431,11 @@ class ExperimentRun(StageEngine):
                 m = self.evaluate(ft, "finetuned", train.token)
                 if m is not None:
                     (calibration if ts is calib else evals).append((ft, m))
+        # The combined model (eval.combine) on every set its members finished: seconds.
+        for j, m in run_combined(
+            self, task, [*test_sets, *([calib] if calib else [])], [*evals, *calibration]
+        ):
+            (calibration if j.test_set is calib else evals).append((j, m))
         curve = run_curve(self, task, split, test_sets, train, evals) if split else []
         if not calib:  # the validation split is a test set: its evaluations calibrate
             calibration = [(j, m) for j, m in evals if j.test_set and j.test_set.split == "val"]

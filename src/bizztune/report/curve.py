@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bizztune.eval.combine import is_combined
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL, accuracy_of, run_name
 from bizztune.eval.rundir import load_run
 from bizztune.eval.seeds import seed_summary
@@ -97,8 +98,13 @@ def points_of(runs: Sequence[CurveRun], seed: int = 0) -> list[Point]:
 
 
 def bands_of(runs: Mapping[str, dict[str, Any]], fitted: set[str]) -> dict[str, dict[str, Any]]:
-    """label -> its run, for the models that are not fitted on the train split."""
-    return {k: r for k, r in runs.items() if k not in fitted and k != FINETUNED_LABEL}
+    """label -> its run, for the models that are not fitted on the train split (a combined
+    model holds the fine-tuned one: it is not a band either)."""
+    return {
+        k: r
+        for k, r in runs.items()
+        if k not in fitted and k != FINETUNED_LABEL and not is_combined(r)
+    }
 
 
 def curve_table(points: Sequence[Point], bands: Mapping[str, dict[str, Any]]) -> str:

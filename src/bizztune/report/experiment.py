@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bizztune.data.shift import shift_note, shift_table
+from bizztune.eval.combine import is_combined
 from bizztune.eval.costs import CostsConfig, is_api, read_train_summary
 from bizztune.eval.inference import verdict_cell
 from bizztune.eval.paired import (
@@ -29,6 +30,7 @@ from bizztune.eval.paired import (
     FINETUNED_LABEL,
     accuracy_of,
     family_tests,
+    ranking,
     run_name,
     summarize_answer,
 )
@@ -183,7 +185,10 @@ def write_experiment_report(
         suffix = "" if i == 0 else f"-{_slug(set_name)}"
         if not summaries:
             first_n = int(next(iter(runs.values()))["metrics"]["n"])
-        summaries[set_name] = summarize_answer(runs, costs.margin_pp)
+        # The verdict is the fine-tuned model's: a combination holding it is not its rival.
+        alone = {k: r for k, r in runs.items() if not is_combined(r)}
+        summaries[set_name] = summarize_answer(alone, costs.margin_pp)
+        summaries[set_name]["ranking"] = ranking(runs)  # combined models ranked too
         own = _sections(runs, set_name, suffix, skipped if i == 0 else {}, costs.margin_pp)
         at = next((k for k, sec in enumerate(own) if sec[0] == "skipped"), len(own))
         sections += [*own[:at], *dec.set_sections.get(set_name, []), *own[at:]]
@@ -302,7 +307,7 @@ def _sections(
     ]
     base, ft = runs.get(BASE_LABEL), runs.get(FINETUNED_LABEL)
     ref = ft or base
-    others = {label: r for label, r in runs.items() if r is not ref}
+    others = {label: r for label, r in runs.items() if r is not ref and not is_combined(r)}
     fam = family_tests({k: (r, ref) for k, r in others.items()}, margin_pp) if ref else {}
     rule = verdict_rule(margin_pp, len(others), n)
     if base is not None and ft is not None:
@@ -358,6 +363,7 @@ def _sections(
                 + rule,
             )
         )
+    out += _combined_sections(runs, on, suffix, margin_pp)
     if skipped:
         rows = "\n".join(f"| {k} | {v} |" for k, v in skipped.items())
         out.append(
@@ -366,6 +372,40 @@ def _sections(
                 "Skipped models",
                 f"| Model | Why |\n|---|---|\n{rows}",
                 "Set the key and rerun the same command: finished stages are reused.",
+            )
+        )
+    return out
+
+
+def _combined_sections(
+    runs: Mapping[str, dict[str, Any]], on: str, suffix: str, margin_pp: float
+) -> list[Section]:
+    """Each combined model (``eval.combine``) against each of its members, one family."""
+    out: list[Section] = []
+    for label, combo in runs.items():
+        if not is_combined(combo):
+            continue
+        dirs = {str(Path(m["dir"]).resolve()) for m in combo["config"]["combine"]["members"]}
+        members = {k: r for k, r in runs.items() if str(Path(r["dir"]).resolve()) in dirs}
+        if not members:
+            continue
+        fam = family_tests({k: (r, combo) for k, r in members.items()}, margin_pp)
+        by_dir = {str(Path(r["dir"]).resolve()): run_name(r) for r in members.values()}
+        weights = ", ".join(
+            f"{by_dir.get(str(Path(m['dir']).resolve()), m['model'])} {m['weight']:.2g}"
+            for m in combo["config"]["combine"]["members"]
+        )
+        out.append(
+            (
+                f"combined-{_slug(label)}{suffix}",
+                f"Combined model: {run_name(combo)} against its members{on}",
+                versus_table(combo, members, fam),
+                f"The combined model answers from the product of its members' probabilities "
+                f"(weights: {weights}; bizztune.eval.combine), made consistent with the "
+                f"taxonomy; no parameter is fitted on these items. Δ = combined minus member. "
+                f"Serving it runs every member: its latency and cost are theirs summed. The "
+                f"verdict at the top is the fine-tuned model's alone. "
+                + verdict_rule(margin_pp, len(members), int(combo["metrics"]["n"])),
             )
         )
     return out
