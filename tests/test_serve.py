@@ -363,3 +363,51 @@ def test_lone_requests_reuse_the_kept_prefix_and_answer_as_a_batch(tiny: Path, t
     assert served.stats["prefix_tokens"] == kept  # no lone request ran a prefix of its own
     batch = load_provider(cfg).complete(reqs[2:], task.schema)
     assert {c.request_id: c.text for c in batch} == alone
+
+
+# -- a combined model --------------------------------------------------------------------------
+def test_a_served_combination_answers_what_bizztune_combine_scored(
+    tiny: Path, task: Task, tmp_path: Path
+) -> None:
+    """``--combine-with tfidf --train-data SPLIT``: the model's and a fitted tfidf's answers
+    pooled per ticket, item for item what ``bizztune combine`` makes of their eval runs;
+    chat is refused (tfidf reads a ticket's fields), and a missing --train-data is one line."""
+    rows = make_rows(2, seed=3)
+    split = tmp_path / "split"
+    write_jsonl(split / "train.jsonl", rows[8:])
+    data = write_jsonl(tmp_path / "t.jsonl", rows[:8])
+    for provider, extra in (
+        ("hf", ["--model", str(tiny), "--decoding", "constrained"]),
+        ("tfidf", ["--train-data", str(split)]),
+    ):
+        r = run_cli("eval", "--provider", provider, *extra, "--data", str(data),
+                    "--out", str(tmp_path / provider))  # fmt: skip
+        assert r.returncode == 0, r.stderr
+    r = run_cli("combine", str(tmp_path / "hf"), str(tmp_path / "tfidf"), "--out",
+                str(tmp_path / "both"), "--task", "tickets")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    lines = (tmp_path / "both" / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
+    scored = {p["id"]: p for p in map(json.loads, lines)}
+
+    home = tmp_path / "home"
+    with serving(tiny, home, "--combine-with", "tfidf", "--train-data", str(split)) as srv:
+        items = [{k: row[k] for k in ("id", "title", "description", "user", "date")}
+                 for row in rows[:8]]  # fmt: skip
+        res = httpx.post(srv.url + "/v1/classify", json={"items": items}, timeout=120)
+        assert res.status_code == 200, res.text
+        body = res.json()
+        assert body["combined_with"] == "tfidf"
+        for got in body["results"]:
+            want = scored[got["id"]]
+            assert got["labels"] == want["parsed"], got["id"]
+            for f, dist in want["probs"].items():
+                assert got["probs"][f] == pytest.approx(dist, rel=1e-3, abs=1e-5), (got["id"], f)
+            assert got["confidence"] == pytest.approx(want["confidence"], rel=1e-3, abs=1e-6)
+        chat = httpx.post(srv.url + "/v1/chat/completions", timeout=30, json={
+            "model": "tiny", "messages": [{"role": "user", "content": "Hallo"}]})  # fmt: skip
+        assert chat.status_code == 400
+        assert "/v1/classify" in chat.json()["error"]["message"]
+    r = run_cli("serve", "--model", str(tiny), "--combine-with", "tfidf", "--port",
+                str(free_port()))  # fmt: skip
+    assert r.returncode != 0 and "pass --train-data" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr

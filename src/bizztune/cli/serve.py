@@ -36,11 +36,21 @@ import click
               help="Characters of a ticket's inputs or of a chat's messages.")  # fmt: skip
 @click.option("--graceful-timeout-s", type=float, default=30.0, show_default=True,
               help="On SIGTERM, time for requests in flight to finish.")  # fmt: skip
+@click.option("--combine-with", help="Pool the model's answers with this provider's (tfidf), "
+              "as the run's combined model (docs/serving.md).")  # fmt: skip
+@click.option("--train-data", help="What --combine-with tfidf learns from: the run's data/split.")
+@click.option("--combine-weights", help="The model's and --combine-with's weights, e.g. 0.5,0.5.")
 @click.option("--device", help="cpu, cuda, cuda:1 (default: cuda if available).")
 @click.option("--dtype", help="float32, bfloat16, float16 (default: by device).")
 @click.option("--log-level", type=click.Choice(["warning", "info", "debug"]), default="info",
               show_default=True, help="debug adds uvicorn's access log (no bodies).")  # fmt: skip
-def serve_cmd(model: str | None, adapter: str | None, log_level: str, **kw: Any) -> None:
+def serve_cmd(
+    model: str | None,
+    adapter: str | None,
+    log_level: str,
+    combine_weights: str | None,
+    **kw: Any,
+) -> None:
     """Serve a model (and adapter) over HTTP: /v1/classify, OpenAI /v1/chat/completions."""
     from pathlib import Path
 
@@ -54,4 +64,12 @@ def serve_cmd(model: str | None, adapter: str | None, log_level: str, **kw: Any)
         if base is None:
             raise ConfigError("--model is required (an --adapter names its base model otherwise)")
         model = base
-    serve(ServeConfig(model=model, adapter=adapter, **kw), log_level=log_level)
+    weights = None
+    if combine_weights:
+        try:
+            weights = [float(x) for x in combine_weights.split(",")]
+        except ValueError:
+            raise click.BadParameter(f"{combine_weights!r}: expected numbers, e.g. 0.5,0.5",
+                                     param_hint="--combine-weights") from None  # fmt: skip
+    cfg = ServeConfig(model=model, adapter=adapter, combine_weights=weights, **kw)
+    serve(cfg, log_level=log_level)

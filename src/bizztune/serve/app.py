@@ -42,6 +42,8 @@ class ServeState:
     key: str | None = None
     created: int = field(default_factory=lambda: int(time.time()))
     closing: bool = False
+    chat_refusal: str | None = None
+    """Why /v1/chat/completions is refused (a combined model that needs the ticket's fields)."""
 
     @property
     def served(self) -> list[str]:
@@ -187,6 +189,8 @@ def create_app(state: ServeState) -> Any:
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
         t0 = time.perf_counter()
+        if state.chat_refusal:
+            raise BadRequest(400, state.chat_refusal)
         body = await read_body(request)
         req = chat_request(body, state.task, state.served, limits)
         (c,) = await run([req])

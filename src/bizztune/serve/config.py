@@ -52,6 +52,14 @@ class ServeConfig:
     seed: int = 0
     extra: dict[str, object] = field(default_factory=dict)
     """Provider extras (``constrained_stages``, ``max_input_tokens``)."""
+    combine_with: str | None = None
+    """Another registered provider (``tfidf``) whose answers are pooled with the model's, as
+    ``eval.combine`` scores them (``bizztune.providers.combined``); None: the model alone."""
+    train_data: str | None = None
+    """What a fittable ``combine_with`` (tfidf) learns from: the run's ``data/split`` folder
+    (its train split) or a labelled file."""
+    combine_weights: list[float] | None = None
+    """The model's and ``combine_with``'s weights; None: equal."""
 
     def __post_init__(self) -> None:
         for name in ("max_batch", "max_queue", "max_items", "max_body_bytes", "max_input_chars"):
@@ -65,5 +73,11 @@ class ServeConfig:
             raise ConfigError(f"--port must be between 0 and 65535, not {self.port}")
         if self.decoding not in ("free", "constrained"):
             raise ConfigError(f"--decoding must be 'free' or 'constrained', not {self.decoding!r}")
+        if (self.train_data or self.combine_weights) and not self.combine_with:
+            raise ConfigError("--train-data and --combine-weights go with --combine-with")
+        if self.combine_weights is not None:
+            from bizztune.providers.combined import check_weights
+
+            check_weights(self.combine_weights, 2, "--combine-weights")
         if self.style not in (None, "long", "compact"):
             raise ConfigError(f"--style must be 'long' or 'compact', not {self.style!r}")

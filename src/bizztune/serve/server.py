@@ -77,6 +77,8 @@ def build_state(cfg: ServeConfig, key: str | None) -> Any:
     if cfg.style is None:
         style = trained_style(cfg.adapter)
         cfg.style = "compact" if style == "compact" else "long"
+    if cfg.combine_with:
+        check_combined(cfg)  # before the model loads: a bad flag fails at once
     provider = load_provider(
         ProviderConfig(
             name=cfg.provider,
@@ -90,6 +92,9 @@ def build_state(cfg: ServeConfig, key: str | None) -> Any:
             extra=dict(cfg.extra),
         )
     )
+    chat_refusal = None
+    if cfg.combine_with:
+        provider, chat_refusal = combined(provider, cfg, task)
     warm_up(provider, task, cfg.style)
     name = cfg.served_name or Path(cfg.adapter or cfg.model).name
     identity = {
@@ -99,6 +104,7 @@ def build_state(cfg: ServeConfig, key: str | None) -> Any:
         "task": task.name,
         "decoding": cfg.decoding,
         "style": cfg.style,
+        **({"combined_with": cfg.combine_with} if cfg.combine_with else {}),
     }
     batcher = Batcher(
         provider,
@@ -107,7 +113,44 @@ def build_state(cfg: ServeConfig, key: str | None) -> Any:
         max_wait_s=cfg.max_wait_ms / 1000,
         max_queue=cfg.max_queue,
     )
-    return ServeState(cfg, task, batcher, identity, key=key)
+    return ServeState(cfg, task, batcher, identity, key=key, chat_refusal=chat_refusal)
+
+
+def check_combined(cfg: ServeConfig) -> None:
+    """ConfigError for a ``--combine-with`` that is not a provider, or that learns from
+    labelled tickets without ``--train-data``."""
+    from bizztune.core.registry import get_registry
+
+    name = str(cfg.combine_with)
+    if get_registry().get("provider", name).needs.fittable and cfg.train_data is None:
+        raise ConfigError(
+            f"--combine-with {name} learns from labelled tickets: pass --train-data (the run's "
+            f"data/split folder, or a labelled file)"
+        )
+
+
+def combined(model: Any, cfg: ServeConfig, task: Any) -> tuple[Any, str | None]:
+    """The model pooled with ``--combine-with`` (fitted on ``--train-data`` when it learns),
+    and why chat requests are refused (a member that reads the ticket's fields, not a chat)."""
+    from bizztune.core.interfaces import Fittable
+    from bizztune.core.registry import load_provider
+    from bizztune.data.io import has_split, load_examples
+    from bizztune.data.sources import resolve_train_data
+    from bizztune.providers.combined import CombinedProvider
+
+    name = str(cfg.combine_with)
+    other = load_provider(ProviderConfig(name=name, seed=cfg.seed))
+    refusal = None
+    if isinstance(other, Fittable):
+        check_combined(cfg)
+        path = resolve_train_data(task, str(cfg.train_data), flag="--train-data")
+        train = load_examples(path, task, "train" if has_split(path, "train") else None)
+        other.fit(train, task.schema)
+        refusal = (
+            f"this server pools the model with {name}, which reads a ticket's fields, not a "
+            f"chat: send tickets to /v1/classify"
+        )
+    return CombinedProvider([model, other], cfg.combine_weights), refusal
 
 
 def check_port(host: str, port: int) -> None:
