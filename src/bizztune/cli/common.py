@@ -76,3 +76,17 @@ class LazyBar:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def floats(value: str | None, param_hint: str) -> list[float] | None:
+    """Comma-separated numbers of a flag (``0.5,0.5``), None when the flag is not given."""
+    import click
+
+    if not value:
+        return None
+    try:
+        return [float(x) for x in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: expected numbers, e.g. 0.5,0.5", param_hint=param_hint
+        ) from None

@@ -281,17 +281,12 @@ def combine_cmd(
     """Combine eval runs of the same items into one model: per item, the product of their
     recorded probabilities (weighted), made consistent with the task's hierarchy. Nothing is
     asked again; the result is an eval run folder for report, cascade and plan."""
+    from bizztune.cli.common import floats
     from bizztune.eval.combine import combine_runs
     from bizztune.eval.rundir import load_run
     from bizztune.tasks import load_task
 
-    w: list[float] | None = None
-    if weights:
-        try:
-            w = [float(x) for x in weights.split(",")]
-        except ValueError:
-            raise click.BadParameter(f"{weights!r}: expected numbers, e.g. 0.5,0.5",
-                                     param_hint="--weights") from None  # fmt: skip
+    w = floats(weights, "--weights")
     if len(runs) < 2:
         raise click.BadParameter("give two or more eval run folders", param_hint="RUNS")
     task_name = task or str(load_run(runs[0])["config"]["eval"]["task"])

@@ -54,6 +54,7 @@ def serve_cmd(
     """Serve a model (and adapter) over HTTP: /v1/classify, OpenAI /v1/chat/completions."""
     from pathlib import Path
 
+    from bizztune.cli.common import floats
     from bizztune.core.errors import ConfigError
     from bizztune.models.loading import adapter_base
     from bizztune.serve.config import ServeConfig
@@ -64,12 +65,6 @@ def serve_cmd(
         if base is None:
             raise ConfigError("--model is required (an --adapter names its base model otherwise)")
         model = base
-    weights = None
-    if combine_weights:
-        try:
-            weights = [float(x) for x in combine_weights.split(",")]
-        except ValueError:
-            raise click.BadParameter(f"{combine_weights!r}: expected numbers, e.g. 0.5,0.5",
-                                     param_hint="--combine-weights") from None  # fmt: skip
+    weights = floats(combine_weights, "--combine-weights")
     cfg = ServeConfig(model=model, adapter=adapter, combine_weights=weights, **kw)
     serve(cfg, log_level=log_level)

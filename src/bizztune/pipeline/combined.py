@@ -11,36 +11,22 @@ redone whenever a member is, and asks no model anything: it takes seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.eval.combine import PROVIDER, combine_runs
 from bizztune.eval.evaluate import EvalConfig
-from bizztune.pipeline.config import RunConfig
 from bizztune.pipeline.engine import Marker, fingerprint
-from bizztune.pipeline.plan import PlannedEval, TestSet
+from bizztune.pipeline.plan import PlannedEval, RunHost, TestSet
 
 GROUP = "finetuned"
 
 Evals = list[tuple[PlannedEval, Marker]]
 
 
-class Host(Protocol):
-    """What the stage needs of the run (``stages.ExperimentRun``)."""
-
-    cfg: RunConfig
-    dir: Path
-
-    def stage(
-        self, key: str, group: str, folder: Path, fp: str, work: Callable[[], dict[str, Any]]
-    ) -> Marker | None: ...
-
-    def rel(self, path: Path | str) -> str: ...
-
-
-def run_combined(host: Host, task: Task, sets: Sequence[TestSet], done: Evals) -> Evals:
+def run_combined(host: RunHost, task: Task, sets: Sequence[TestSet], done: Evals) -> Evals:
     """The combined model's evaluation on each of ``sets`` whose members are all in ``done``."""
     labels = host.cfg.eval.combine_labels()
     if not labels:

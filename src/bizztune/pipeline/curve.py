@@ -25,7 +25,7 @@ group of ``--stages``; each frees its model before the next starts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,23 +38,14 @@ from bizztune.eval.evaluate import EvalConfig
 from bizztune.eval.paired import FINETUNED_LABEL
 from bizztune.pipeline.config import RunConfig
 from bizztune.pipeline.engine import Marker, fingerprint
-from bizztune.pipeline.plan import PlannedEval, TestSet
+from bizztune.pipeline.plan import PlannedEval, RunHost, TestSet
 from bizztune.report.curve import CurveRun
 
 GROUP = "curve"
 
 
-class Host(Protocol):
-    """What the curve needs of the run (``stages.ExperimentRun``)."""
-
-    cfg: RunConfig
-    dir: Path
-
-    def stage(
-        self, key: str, group: str, folder: Path, fp: str, work: Callable[[], dict[str, Any]]
-    ) -> Marker | None: ...
-
-    def rel(self, path: Path | str) -> str: ...
+class Host(RunHost, Protocol):
+    """What the curve needs of the run (``stages.ExperimentRun``): also its evaluations."""
 
     def plan_evals(self, test_set: TestSet | None = None) -> list[PlannedEval]: ...
 

@@ -5,11 +5,16 @@ Shared by the stages (``stages.py``) and the learning curve (``curve.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bizztune.eval.evaluate import EvalConfig
+
+if TYPE_CHECKING:
+    from bizztune.pipeline.config import RunConfig
+    from bizztune.pipeline.engine import Marker
 
 
 @dataclass(frozen=True)
@@ -51,3 +56,17 @@ class RunResult:
     skipped: dict[str, str] = field(default_factory=dict)
     """Eval label -> why it was skipped."""
     reports: list[Path] = field(default_factory=list)
+
+
+class RunHost(Protocol):
+    """What a stage outside ``stages.py`` needs of the run (``stages.ExperimentRun``): its
+    config and folder, the stage engine, and paths relative to the folder."""
+
+    cfg: RunConfig
+    dir: Path
+
+    def stage(
+        self, key: str, group: str, folder: Path, fp: str, work: Callable[[], dict[str, Any]]
+    ) -> Marker | None: ...
+
+    def rel(self, path: Path | str) -> str: ...
