@@ -150,6 +150,13 @@ def test_bizztune_combine_writes_an_eval_run_that_reports_read(
     # the cascade and plan commands read it as any eval run
     r = run_cli("plan", str(out), str(tf))
     assert r.returncode == 0, r.stderr
+    # items one run scored and another did not are left out, with a warning naming the run
+    keep = (tf / "predictions.jsonl").read_text(encoding="utf-8").splitlines()[:-2]
+    (tf / "predictions.jsonl").write_text("\n".join(keep) + "\n", encoding="utf-8")
+    r = run_cli("combine", str(tf), str(mj), "--out", str(tmp_path / "fewer"))
+    assert r.returncode == 0, r.stderr
+    assert f"{mj}: 2 of its items left out" in r.stderr
+    assert len(_records(tmp_path / "fewer")) == len(a) - 2
 
 
 def test_bad_combinations_get_one_line(split_dir: Path, tmp_path: Path) -> None:

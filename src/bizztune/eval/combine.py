@@ -32,6 +32,7 @@ the members' summed, since serving it runs both.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -49,6 +50,7 @@ PROVIDER = "combine"
 """The provider name a combined run's config.json records."""
 
 Record = dict[str, Any]
+log = logging.getLogger("bizztune.eval")
 
 
 def combine_records(
@@ -146,6 +148,10 @@ def combine_runs(
     recs = combine_records(task.schema, [r["predictions"] for r in runs], w)
     if not recs:
         raise DataError(f"{', '.join(map(str, dirs))}: no item was scored by every one of them")
+    left = [(d, len(r["predictions"]) - len(recs)) for d, r in zip(dirs, runs, strict=True)]
+    for d, k in left:
+        if k:  # the combination is scored on the items every member answered, and says so
+            log.warning("warning: %s: %d of its items left out: not scored by every run", d, k)
     out.mkdir(parents=True, exist_ok=True)
     with output_lock(out, folder=True):
         cfg = combined_config(runs, w, out)
