@@ -488,6 +488,14 @@ def test_config_errors_name_the_key(tmp_path: Path, tiny_model: Path) -> None:
     cfg = write_config(tmp_path / "bad.yaml", tiny_model, **{"eval.baseline": ["tfidf"]})
     r = run_cli("run", "--config", str(cfg), "--out", str(tmp_path / "r"))
     assert r.returncode == 2 and "unknown key 'baseline'" in r.stderr
+    for combine, msg in (
+        (["finetuned", "tfidff"], "eval.combine: 'tfidff' is not a model of this run; choose"),
+        (["finetuned"], "eval.combine needs two or more different models"),
+        ("tfidf", "eval.combine must be a list of model labels"),
+    ):
+        cfg = write_config(tmp_path / "bad.yaml", tiny_model, **{"eval.combine": combine})
+        r = run_cli("run", "--config", str(cfg), "--out", str(tmp_path / "r"))
+        assert r.returncode == 2 and msg in r.stderr, r.stderr
     cfg = write_config(tmp_path / "ok.yaml", tiny_model)
     r = run_cli("run", "--config", str(cfg), "--out", str(tmp_path / "r"), "--stages", "tune")
     assert r.returncode == 2 and "--stages: unknown stage 'tune'" in r.stderr
