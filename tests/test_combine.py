@@ -168,7 +168,15 @@ def test_bad_combinations_get_one_line(split_dir: Path, tmp_path: Path) -> None:
     write_jsonl(other / "test.jsonl", rows)
     write_jsonl(other / "train.jsonl", make_rows(n_per_cell=2, seed=6))
     elsewhere = _eval(other, tmp_path / "elsewhere", "majority")
+    relabelled = tmp_path / "relabelled"  # the same ids, other gold labels
+    rows = [json.loads(x) for x in (split_dir / "test.jsonl").read_text().splitlines()]
+    for row in rows:
+        row["urgency"] = "Hoch" if row["urgency"] != "Hoch" else "Niedrig"
+    write_jsonl(relabelled / "test.jsonl", rows)
+    (relabelled / "train.jsonl").write_text((split_dir / "train.jsonl").read_text())
+    relabelled_run = _eval(relabelled, tmp_path / "relabelled-run", "majority")
     cases = [
+        ((str(tf), str(relabelled_run)), "has different gold labels in them: not the same items"),
         ((str(tf), str(elsewhere)), "no item was scored by every one of them"),
         ((str(tf), str(tmp_path / "missing")), "missing: not a finished run directory"),
         ((str(tf), str(tf), "--weights", "1,x"), "--weights"),

@@ -64,7 +64,7 @@ def combine_records(
         recs = [m[i] for m in members]
         gold = recs[0]["gold"]
         if any(r["gold"] != gold for r in recs[1:]):
-            raise DataError(f"item {i}: the combined runs hold different gold labels for it")
+            raise DataError(f"item {i} has different gold labels in them: not the same items")
         logp = pool(schema, [r.get("probs") or {} for r in recs], weights)
         ans = answer(schema, logp)
         probs = {f: {k: round(math.exp(v), 6) for k, v in d.items()} for f, d in logp.items()}
@@ -145,7 +145,10 @@ def combine_runs(
 
     w = check_weights(weights, len(dirs))
     runs = [load_run(d) for d in dirs]
-    recs = combine_records(task.schema, [r["predictions"] for r in runs], w)
+    try:
+        recs = combine_records(task.schema, [r["predictions"] for r in runs], w)
+    except DataError as e:
+        raise DataError(f"{', '.join(map(str, dirs))}: {e}") from None
     if not recs:
         raise DataError(f"{', '.join(map(str, dirs))}: no item was scored by every one of them")
     left = [(d, len(r["predictions"]) - len(recs)) for d, r in zip(dirs, runs, strict=True)]
