@@ -186,3 +186,28 @@ def test_bad_combinations_get_one_line(split_dir: Path, tmp_path: Path) -> None:
         r = run_cli("combine", *args, "--out", str(tmp_path / "c"))
         assert r.returncode != 0
         assert msg in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_a_provider_without_probabilities_votes_with_its_parsed_answer(schema: Any) -> None:
+    """The served combination reads a member's answer as the evaluator does (the shared
+    parser, fences and all) when the member gives no probabilities."""
+    from bizztune.core.interfaces import Completion, Request
+    from bizztune.providers.combined import CombinedProvider
+
+    class Fixed:
+        def __init__(self, name: str, text: str, probs: Any = None) -> None:
+            self.name = self.model = name
+            self.text, self.probs = text, probs
+
+        def complete(self, requests: Any, schema: Any) -> Any:
+            for r in requests:
+                yield Completion(r.id, self.text, probs=self.probs)
+
+    sure = Fixed("a", "{}", {"urgency": {"Hoch": 0.3, "Mittel": 0.7}})
+    fenced = Fixed("b", '```json\n{"urgency": "Hoch"}\n```')
+    req = Request("r1", "t1", [], ("urgency",))
+    (c,) = CombinedProvider([sure, fenced]).complete([req], schema)
+    assert json.loads(c.text or "") == {"urgency": "Hoch"}
+    assert c.probs is not None and set(c.probs) == {"urgency"}
+    (c,) = CombinedProvider([sure, Fixed("c", "keine Ahnung")]).complete([req], schema)
+    assert json.loads(c.text or "") == {"urgency": "Mittel"}  # no answer: the other decides

@@ -98,16 +98,16 @@ def answer(schema: Schema, logp: Mapping[str, Mapping[str, float]]) -> dict[str,
     return ans
 
 
-def _probs(c: Completion, fields: Sequence[str]) -> dict[str, dict[str, float]]:
-    """A completion's label probabilities, or 1 for each label its text answers."""
+def _probs(c: Completion, schema: Schema, fields: Sequence[str]) -> dict[str, dict[str, float]]:
+    """A completion's label probabilities, or 1 for the label its text answers (read by the
+    shared parser, as the evaluator records a provider without probabilities)."""
+    from bizztune.tasks.parsing import parse_answer
+
     out = {f: dict(p) for f, p in (c.probs or {}).items() if f in fields}
-    try:
-        said = json.loads(c.text or "")
-    except json.JSONDecodeError:
-        said = {}
-    for f in fields:
-        if f not in out and isinstance(said, dict) and isinstance(said.get(f), str):
-            out[f] = {said[f]: 1.0}
+    missing = [f for f in fields if f not in out]
+    if missing:
+        said = parse_answer(c.text, schema, missing).labels
+        out.update({f: {label: 1.0} for f, label in said.items() if label is not None})
     return out
 
 
@@ -129,7 +129,7 @@ class CombinedProvider:
             if failed is not None:
                 yield Completion(r.id, None, error=failed.error)
                 continue
-            logp = pool(schema, [_probs(c, r.fields) for c in cs], self.weights, r.fields)
+            logp = pool(schema, [_probs(c, schema, r.fields) for c in cs], self.weights, r.fields)
             ans = answer(schema, logp)
             conf = 1.0  # the whole answer's: its leaves fix the rest
             for f in schema.leaves:
