@@ -142,8 +142,8 @@ def combined(model: Any, cfg: ServeConfig, task: Any) -> tuple[Any, str | None]:
     other = load_provider(ProviderConfig(name=name, seed=cfg.seed))
     refusal = None
     if isinstance(other, Fittable):
-        check_combined(cfg)
-        path = resolve_train_data(task, str(cfg.train_data), flag="--train-data")
+        assert cfg.train_data is not None  # build_state ran check_combined before the model
+        path = resolve_train_data(task, cfg.train_data, flag="--train-data")
         train = load_examples(path, task, "train" if has_split(path, "train") else None)
         other.fit(train, task.schema)
         refusal = (
