@@ -382,18 +382,19 @@ def _combined_sections(
 ) -> list[Section]:
     """Each combined model (``eval.combine``) against each of its members, one family."""
     out: list[Section] = []
+    label_of = {Path(r["dir"]).resolve(): k for k, r in runs.items()}
     for label, combo in runs.items():
         if not is_combined(combo):
             continue
-        dirs = {str(Path(m["dir"]).resolve()) for m in combo["config"]["combine"]["members"]}
-        members = {k: r for k, r in runs.items() if str(Path(r["dir"]).resolve()) in dirs}
+        given = combo["config"]["combine"]["members"]
+        labels = [label_of.get(Path(m["dir"]).resolve()) for m in given]
+        members = {k: r for k, r in runs.items() if k in labels}
         if not members:
             continue
         fam = family_tests({k: (r, combo) for k, r in members.items()}, margin_pp)
-        by_dir = {str(Path(r["dir"]).resolve()): run_name(r) for r in members.values()}
         weights = ", ".join(
-            f"{by_dir.get(str(Path(m['dir']).resolve()), m['model'])} {m['weight']:.2g}"
-            for m in combo["config"]["combine"]["members"]
+            f"{run_name(runs[k]) if k is not None else m['model']} {m['weight']:.2g}"
+            for k, m in zip(labels, given, strict=True)
         )
         out.append(
             (
