@@ -223,10 +223,8 @@ class EvalSection:
         """The labels ``combine`` resolves to ([] when there is nothing to combine)."""
         if self.combine is not None:
             return list(self.combine)
-        return [FINETUNED_LABEL, DEFAULT_COMBINED] if DEFAULT_COMBINED in self._slugs() else []
-
-    def _slugs(self) -> list[str]:
-        return [b.slug if isinstance(b, BaselineConfig) else str(b) for b in self.baselines]
+        slugs = [b.slug for b in self.baselines]  # BaselineConfigs since __post_init__
+        return [FINETUNED_LABEL, DEFAULT_COMBINED] if DEFAULT_COMBINED in slugs else []
 
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit < 1:
