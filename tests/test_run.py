@@ -221,6 +221,9 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
     r = run(cfg, out, server, "--stages", "report", "--force")
     st = statuses(r.stderr)
     assert st["report"] == "done" and st["train"] == "cached" and st["eval:finetuned"] == "cached"
+    # ...and the report still lists the API baseline that was skipped, with why
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| open-mistral-7b | MISTRAL_API_KEY is not set" in md
 
 
 def check_combined(out: Path, md: str, n_test: int) -> None:
