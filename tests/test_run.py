@@ -527,6 +527,68 @@ def test_run_passes_generator_options_to_the_generate_stage(tmp_path: Path) -> N
     assert "- PASS: urgency shares follow the expected prior (within 3 SE)" in card
 
 
+def test_run_learns_from_your_own_labelled_file(tmp_path: Path, tiny_model: Path) -> None:
+    """`bizztune run --data FILE`: the user's tickets are split and learnt from instead of
+    generated ones; the measuring sets and bad rows are refused in one line."""
+    import csv
+
+    rows = make_rows()
+    own = tmp_path / "own.csv"
+    with own.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    cfg = write_config(tmp_path / "c.yaml", tiny_model, **{"eval.baselines": ["tfidf"]})
+    out = tmp_path / "run"
+    stages = ("--stages", "generate,split,baselines")
+    r = run_cli("run", "--config", str(cfg), "--out", str(out), "--data", str(own), *stages)
+    assert r.returncode == 0, r.stderr[-3000:]
+    copied = [json.loads(x) for x in lines(out / "data" / "raw" / "tickets.jsonl")]
+    assert copied == rows  # every row, every column, as text (a CSV's values)
+    assert not (out / "data" / "raw" / "tickets.generate.json").exists()  # nothing generated
+    split = {s: lines(out / "data" / "split" / f"{s}.jsonl") for s in ("train", "val", "test")}
+    ids = sorted(json.loads(x)["id"] for part in split.values() for x in part)
+    assert ids == sorted(row["id"] for row in rows)
+    m = json.loads((out / "eval" / "tfidf" / "metrics.json").read_text(encoding="utf-8"))
+    assert m["n"] == len(split["test"])
+    assert yaml.safe_load((out / "config.yaml").read_text())["data"]["file"] == str(own)
+
+    # more tickets in the file: the data, and what was learnt from it, are redone
+    with own.open("a", encoding="utf-8", newline="") as fh:
+        more = [{**row, "id": f"more-{row['id']}"} for row in make_rows(1, seed=1)]
+        csv.DictWriter(fh, fieldnames=list(rows[0])).writerows(more)
+    r = run_cli("run", "--config", str(cfg), "--out", str(out), "--data", str(own), *stages)
+    assert r.returncode == 0, r.stderr[-3000:]
+    st = statuses(r.stderr)
+    assert st["generate"] == "done" and st["split"] == "done" and st["eval:tfidf"] == "done"
+    assert len(lines(out / "data" / "raw" / "tickets.jsonl")) == len(rows) + 33
+
+    bad = tmp_path / "bad.jsonl"
+    write_jsonl(bad, [rows[0], {**rows[1], "urgency": "hoch"}])
+    split_dir = out / "data" / "split"
+    for data, msg in (
+        ("tickets:foreign", "data.file tickets:foreign: this set is for measuring only"),
+        ("tickets:foreign-dev", "for choosing settings only"),
+        (str(bad), f"{bad}:2: field 'urgency': label 'hoch' is not in the taxonomy"),
+        (str(tmp_path / "nope.csv"), "data.file " + str(tmp_path / "nope.csv") + ": no such"),
+        (str(split_dir), "is a split already; give the labelled file it was split from"),
+    ):
+        r = run_cli("run", "--config", str(cfg), "--out", str(tmp_path / "r2"), "--data", data)
+        assert r.returncode == 2 and msg in r.stderr, (data, r.stderr[-2000:])
+        assert not (tmp_path / "r2").exists()  # refused before the run folder is claimed
+    cfg = write_config(
+        tmp_path / "c2.yaml",
+        tiny_model,
+        **{"data": {"file": str(own), "generator_options": {"prior": "uniform"}}},
+    )
+    r = run_cli("run", "--config", str(cfg), "--out", str(tmp_path / "r2"))
+    assert r.returncode == 2
+    assert (
+        "data.file: your own tickets replace the generator; remove data.generator_options"
+        in r.stderr
+    )
+
+
 def test_experiment_files() -> None:
     from bizztune.pipeline.config import RunConfig, load_run_config
 

@@ -130,6 +130,12 @@ def int_list(flag: str, text: str | None) -> list[int] | None:
     "finetuned,curve,report. Stages they need must have finished.",
 )
 @click.option("--force", is_flag=True, help="Redo the chosen stages even when they finished.")
+@click.option(
+    "--data",
+    "data_file",
+    help="Your own labelled tickets (JSONL, CSV or a datasets folder) to split and learn from "
+    "instead of generated ones (data.file).",
+)
 @click.option("--seed", type=int, help="Seed for everything (overrides the config).")
 @click.option("--limit", type=int, help="Score only the first N test items.")
 @click.option(
@@ -160,6 +166,7 @@ def run_cmd(
     out: Path | None,
     stages: str | None,
     force: bool,
+    data_file: str | None,
     seed: int | None,
     limit: int | None,
     sizes: str | None,
@@ -169,7 +176,8 @@ def run_cmd(
     cpu_usd_per_hour: float | None,
     gpu_usd_per_hour: float | None,
 ) -> None:
-    """Generate data, benchmark baselines, fine-tune, benchmark again, and write the report."""
+    """Generate data (or split your own, --data), benchmark baselines, fine-tune, benchmark
+    again, and write the report."""
     from rich.table import Table
 
     from bizztune.pipeline.config import default_out, load_run_config
@@ -177,6 +185,7 @@ def run_cmd(
 
     overrides: dict[str, Any] = {
         "seed": seed,
+        "data": {"file": data_file},
         "eval": {"limit": limit},
         "train": {"sizes": int_list("--sizes", sizes), "seeds": int_list("--seeds", seeds)},
         "costs": {

@@ -109,10 +109,30 @@ class DataConfig:
     ``prior: realistic`` or ``uniform``)."""
     ratios: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
     """train, val, test fractions of the stratified, leakage-free split."""
+    file: str | None = None
+    """Your own labelled tickets (JSON Lines, CSV or a ``datasets`` folder, in the task's input
+    fields with gold labels) to split and learn from instead of generated ones; ``n``, the
+    generator and its options then do not apply. ``bizztune run --data FILE`` sets it. The
+    task's measuring sets (``tickets:foreign``, ``tickets:foreign-dev``) are refused."""
 
     def __post_init__(self) -> None:
         if self.n < 10:
             raise ConfigError("data.n must be at least 10 tickets")
+        if self.file is not None:
+            other = [
+                k
+                for k, v in (
+                    ("generator", self.generator != "offline"),
+                    ("model", self.model is not None),
+                    ("generator_options", bool(self.generator_options)),
+                )
+                if v
+            ]
+            if other:
+                raise ConfigError(
+                    f"data.file: your own tickets replace the generator; remove "
+                    f"{', '.join('data.' + k for k in other)} (or data.file)"
+                )
         if len(self.ratios) != 3 or any(r < 0 for r in self.ratios):
             raise ConfigError("data.ratios must be three non-negative numbers: train, val, test")
         if abs(sum(self.ratios) - 1.0) > 1e-6:

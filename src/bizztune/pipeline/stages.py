@@ -33,14 +33,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bizztune.core.errors import BizztuneError, MissingKeyError
+from bizztune.core.errors import BizztuneError, DataError, MissingKeyError
 from bizztune.core.interfaces import PromptStyle, ProviderConfig, Task
 from bizztune.core.paths import responses_dir
 from bizztune.core.registry import get_registry, load_trainer
 from bizztune.data.generate import generate_dataset
-from bizztune.data.io import load_examples
+from bizztune.data.io import iter_rows, load_examples, write_jsonl
 from bizztune.data.shift import compare_sets
-from bizztune.data.sources import resolve_data
+from bizztune.data.sources import resolve_data, resolve_train_data
 from bizztune.data.split import split_dataset
 from bizztune.eval.evaluate import Calls, EvalConfig, run_eval
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
@@ -94,9 +94,12 @@ class ExperimentRun(StageEngine):
         path = folder / f"{task.name}.jsonl"
         # The task's definition (labels, prompts) is part of the root of every fingerprint.
         task_def = getattr(task, "raw", None) or task.name
+        if c.data.file is not None:
+            return self.own_data(task, path, task_def)
         data = asdict(c.data) | {"ratios": None}
-        if not data["generator_options"]:
-            del data["generator_options"]  # keeps the fingerprints of runs made before it
+        for k in ("generator_options", "file"):
+            if not data[k]:
+                del data[k]  # keeps the fingerprints of runs made before it
         fp = fingerprint("generate", task_def, data, c.seed)
 
         def work() -> dict[str, Any]:
@@ -119,6 +122,35 @@ class ExperimentRun(StageEngine):
             return {"path": self.rel(path)}
 
         return self.stage("generate", "generate", folder, fp, work)
+
+    def own_data(self, task: Task, path: Path, task_def: Any) -> Marker | None:
+        """``data.file``: the user's labelled tickets, every row checked, copied into the run
+        as the ``generate`` stage's output (redone when the file's content changes)."""
+        src = self.own_source(task)
+        fp = fingerprint("generate", task_def, {"file": content_token(src)})
+
+        def work() -> dict[str, Any]:
+            rows = [row for _, row in iter_rows(src)]
+            write_jsonl(path, rows)
+            return {"path": self.rel(path), "source": str(src), "rows": len(rows)}
+
+        return self.stage("generate", "generate", path.parent, fp, work)
+
+    def own_source(self, task: Task) -> Path:
+        """``data.file`` resolved and every row checked: one line for a measuring set, a
+        missing file, a split, or a bad row (naming its file, line and field)."""
+        spec = self.cfg.data.file
+        assert spec is not None
+        src = resolve_train_data(task, spec, flag="data.file")
+        if not src.exists():
+            raise DataError(f"data.file {spec}: no such file or folder")
+        if src.is_dir() and (src / "train.jsonl").is_file():
+            raise DataError(
+                f"data.file {spec}: is a split already; give the labelled file it was split "
+                "from (the run splits it itself)"
+            )
+        load_examples(src, task)
+        return src
 
     def split(self, task: Task, gen: Marker | None) -> Marker | None:
         c = self.cfg
@@ -391,6 +423,8 @@ class ExperimentRun(StageEngine):
         c = self.cfg
         task = load_task(c.task)
         test_sets = self.test_sets(task)  # a bad eval.test_sets fails before the folder is claimed
+        if c.data.file is not None:
+            self.own_source(task)  # and so does a bad data.file
         with self.claimed(resolved_yaml(c)):
             self._run_stages(task, test_sets)
         return self.result

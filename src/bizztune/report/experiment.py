@@ -226,7 +226,7 @@ def write_experiment_report(
                 shift_table(list(shift.items()), fields),
                 shift_note()
                 + " A test set the training data does not resemble is where a score says "
-                "something about tickets that were not generated.",
+                "something about tickets unlike the ones the models learnt from.",
             )
         )
     loss = plot_loss(train_dir) if train_dir is not None else None
