@@ -563,6 +563,26 @@ def test_run_learns_from_your_own_labelled_file(tmp_path: Path, tiny_model: Path
     assert st["generate"] == "done" and st["split"] == "done" and st["eval:tfidf"] == "done"
     assert len(lines(out / "data" / "raw" / "tickets.jsonl")) == len(rows) + 33
 
+    # generated tickets beside your own: in the train split only, val and test stay yours
+    r = run_cli(
+        "run", "--config", str(cfg), "--out", str(out), "--data", str(own),
+        "--add-generated", "40", "--stages", "generate,split",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert statuses(r.stderr)["split"] == "done"
+    gen = [json.loads(x)["id"] for x in lines(out / "data" / "raw" / "tickets-generated.jsonl")]
+    assert len(gen) == 40
+    parts = {
+        s: {json.loads(x)["id"] for x in lines(out / "data" / "split" / f"{s}.jsonl")}
+        for s in ("train", "val", "test")
+    }
+    assert set(gen) <= parts["train"] and not set(gen) & (parts["val"] | parts["test"])
+    assert parts["val"] | parts["test"] | (parts["train"] - set(gen)) == {
+        row["id"] for row in [*rows, *more]
+    }
+    meta = json.loads((out / "data" / "split" / "split.json").read_text(encoding="utf-8"))
+    assert meta["train_extra"] == 40 and meta["counts"]["train"] == len(parts["train"])
+
     bad = tmp_path / "bad.jsonl"
     write_jsonl(bad, [rows[0], {**rows[1], "urgency": "hoch"}])
     split_dir = out / "data" / "split"
@@ -587,6 +607,9 @@ def test_run_learns_from_your_own_labelled_file(tmp_path: Path, tiny_model: Path
         "data.file: your own tickets replace the generator; remove data.generator_options"
         in r.stderr
     )
+    r = run_cli("run", "--config", str(tmp_path / "c.yaml"), "--add-generated", "10")
+    assert r.returncode == 2
+    assert "data.add_generated adds generated tickets to your own (data.file / --data)" in r.stderr
 
 
 def test_experiment_files() -> None:

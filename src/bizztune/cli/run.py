@@ -136,6 +136,12 @@ def int_list(flag: str, text: str | None) -> list[int] | None:
     help="Your own labelled tickets (JSONL, CSV or a datasets folder) to split and learn from "
     "instead of generated ones (data.file).",
 )
+@click.option(
+    "--add-generated",
+    type=click.IntRange(min=0),
+    help="With --data: this many generated tickets join the training split only; validation "
+    "and test stay yours (data.add_generated).",
+)
 @click.option("--seed", type=int, help="Seed for everything (overrides the config).")
 @click.option("--limit", type=int, help="Score only the first N test items.")
 @click.option(
@@ -167,6 +173,7 @@ def run_cmd(
     stages: str | None,
     force: bool,
     data_file: str | None,
+    add_generated: int | None,
     seed: int | None,
     limit: int | None,
     sizes: str | None,
@@ -185,7 +192,7 @@ def run_cmd(
 
     overrides: dict[str, Any] = {
         "seed": seed,
-        "data": {"file": data_file},
+        "data": {"file": data_file, "add_generated": add_generated},
         "eval": {"limit": limit},
         "train": {"sizes": int_list("--sizes", sizes), "seeds": int_list("--seeds", seeds)},
         "costs": {

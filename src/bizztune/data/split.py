@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bizztune.core.errors import ConfigError
+from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import Example, PromptStyle, Task
 from bizztune.data.datacard import (
     NEAR_DUP_THRESHOLD,
@@ -59,6 +59,8 @@ class SplitSummary:
     crossing_pairs: int
     """Near-duplicate pairs with the two items in different splits: 0 by construction."""
     source_sha256: str
+    train_extra: int = 0
+    """Rows of ``train_extra`` added to the train split only (already in ``counts``)."""
     card: CardStats | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -170,17 +172,28 @@ def split_dataset(
     ratios: Sequence[float] = (0.8, 0.1, 0.1),
     style: str = "long",
     expected: Mapping[str, Mapping[str, float]] | None = None,
+    train_extra: Path | None = None,
 ) -> SplitSummary:
     """Split ``src`` into ``out_dir`` (see the module docstring for what is written).
 
     ``expected``: the label prior the card checks the rows against; by default the one in the
-    generate manifest next to ``src``."""
+    generate manifest next to ``src``. ``train_extra``: rows added to the train split only
+    (generated tickets beside your own: val and test stay ``src``'s); the card is ``src``'s."""
     r3 = parse_ratios(ratios)
     if style not in ("long", "compact"):
         raise ConfigError(f"--style must be 'long' or 'compact', not {style!r}")
     loaded = load_examples(src, task)
+    extra = load_examples(train_extra, task) if train_extra is not None else []
+    ids = {e.id: e for e in loaded}
+    clash = next((e.id for e in extra if e.id in ids), None)
+    if clash is not None:
+        raise DataError(
+            f"{train_extra}: id '{clash}' is also in {src}; the rows added to train need ids "
+            "of their own"
+        )
     with output_lock(out_dir, folder=True):  # one writer: a second split fails at once
-        return _write_split(task, src, loaded, out_dir, seed, r3, style, expected)
+        summary = _write_split(task, src, loaded, out_dir, seed, r3, style, expected, extra)
+    return summary
 
 
 def _write_split(
@@ -192,6 +205,7 @@ def _write_split(
     r3: tuple[float, float, float],
     style: str,
     expected: Mapping[str, Mapping[str, float]] | None,
+    extra: Sequence[Example] = (),
 ) -> SplitSummary:
     prompt_style: PromptStyle = "long" if style == "long" else "compact"
     examples = sorted(loaded, key=lambda e: e.id)
@@ -205,6 +219,7 @@ def _write_split(
     parts: dict[str, list[Example]] = {s: [] for s in SPLITS}
     for e, s in zip(examples, which, strict=True):
         parts[s].append(e)
+    parts["train"] += sorted(extra, key=lambda e: e.id)
     out_dir.mkdir(parents=True, exist_ok=True)
     chat: dict[str, list[dict[str, Any]]] = {}
     for s in SPLITS:
@@ -227,6 +242,7 @@ def _write_split(
         near_duplicate_pairs=len(pairs),
         crossing_pairs=crossing,
         source_sha256=digest,
+        train_extra=len(extra),
     )
     rows = [e.to_record() for e in examples]
     prior = expected if expected is not None else declared_prior(src)
@@ -254,7 +270,13 @@ def _split_section(summary: SplitSummary, parts: dict[str, list[Example]], task:
         "",
         f"Seed {summary.seed}, ratios {', '.join(f'{r:g}' for r in summary.ratios)}, "
         f"prompt style {summary.style}. {summary.clusters} near-duplicate clusters kept whole; "
-        f"near-duplicate pairs crossing a split: {summary.crossing_pairs}.",
+        f"near-duplicate pairs crossing a split: {summary.crossing_pairs}."
+        + (
+            f" The train split also holds {summary.train_extra} rows added to it only "
+            "(generated beside the source's; the card above is the source's alone)."
+            if summary.train_extra
+            else ""
+        ),
         "",
         "| split | n | " + " | ".join(f"{f} labels" for f in task.schema.names) + " |",
         "|---|---|" + "---|" * len(task.schema.names),

@@ -114,11 +114,22 @@ class DataConfig:
     fields with gold labels) to split and learn from instead of generated ones; ``n``, the
     generator and its options then do not apply. ``bizztune run --data FILE`` sets it. The
     task's measuring sets (``tickets:foreign``, ``tickets:foreign-dev``) are refused."""
+    add_generated: int = 0
+    """With ``file``: this many generated tickets (``generator``, ``model``,
+    ``generator_options``, the run's seed) join the training split only; validation and test
+    stay your own tickets. ``bizztune run --add-generated N`` sets it."""
 
     def __post_init__(self) -> None:
         if self.n < 10:
             raise ConfigError("data.n must be at least 10 tickets")
-        if self.file is not None:
+        if self.add_generated < 0:
+            raise ConfigError("data.add_generated must be 0 or more tickets")
+        if self.add_generated and self.file is None:
+            raise ConfigError(
+                "data.add_generated adds generated tickets to your own (data.file / --data); "
+                "without them, data.n sets how many are generated"
+            )
+        if self.file is not None and not self.add_generated:
             other = [
                 k
                 for k, v in (
@@ -131,7 +142,8 @@ class DataConfig:
             if other:
                 raise ConfigError(
                     f"data.file: your own tickets replace the generator; remove "
-                    f"{', '.join('data.' + k for k in other)} (or data.file)"
+                    f"{', '.join('data.' + k for k in other)} (or set data.add_generated to "
+                    "train on generated tickets beside yours)"
                 )
         if len(self.ratios) != 3 or any(r < 0 for r in self.ratios):
             raise ConfigError("data.ratios must be three non-negative numbers: train, val, test")

@@ -15,7 +15,8 @@ tfidf, the open model as is, API models whose key is set) -> ``train`` (LoRA/QLo
 ``eval.calibrate`` names are also scored on the validation split (``eval-val/``), in their
 stage, so the report can fit the temperatures that calibrate their probabilities. Each is a step
 of its own folder (``bizztune.data``, ``bizztune.eval``, the registered trainer,
-``bizztune.report``); this module plans them and hands them to the stage engine
+``bizztune.report``); ``datastages.py`` holds the two data stages (generated tickets, or your own
+file with ``data.file``), this module plans the rest and hands them to the stage engine
 (``engine.py``), which skips what is done and redoes what changed. Which baselines need a key,
 and which are paid APIs, comes from what each provider declared when it registered.
 
@@ -33,26 +34,24 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bizztune.core.errors import BizztuneError, DataError, MissingKeyError
+from bizztune.core.errors import BizztuneError, MissingKeyError
 from bizztune.core.interfaces import PromptStyle, ProviderConfig, Task
 from bizztune.core.paths import responses_dir
 from bizztune.core.registry import get_registry, load_trainer
-from bizztune.data.generate import generate_dataset
-from bizztune.data.io import iter_rows, load_examples, write_jsonl
+from bizztune.data.io import load_examples
 from bizztune.data.shift import compare_sets
-from bizztune.data.sources import resolve_data, resolve_train_data
-from bizztune.data.split import split_dataset
+from bizztune.data.sources import resolve_data
 from bizztune.eval.evaluate import Calls, EvalConfig, run_eval
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
 from bizztune.pipeline.combined import run_combined
 from bizztune.pipeline.config import RunConfig, default_out, resolved_yaml
 from bizztune.pipeline.curve import CurvePoint, run_curve
+from bizztune.pipeline.datastages import DataStages
 from bizztune.pipeline.engine import (
     DONE,
     Marker,
     PrintReporter,
     Reporter,
-    StageEngine,
     content_token,
     fingerprint,
     read_json,
@@ -73,7 +72,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
 
 
 # -- the pipeline ---------------------------------------------------------------------------------
-class ExperimentRun(StageEngine):
+class ExperimentRun(DataStages):
     """The stages of one experiment, in order, over the stage engine."""
 
     def __init__(
@@ -87,94 +86,6 @@ class ExperimentRun(StageEngine):
         super().__init__(out, STAGES, NEEDS, stages, force, reporter)
         self.cfg = cfg
         self.result = RunResult(out)
-
-    def generate(self, task: Task) -> Marker | None:
-        c = self.cfg
-        folder = self.dir / "data" / "raw"
-        path = folder / f"{task.name}.jsonl"
-        # The task's definition (labels, prompts) is part of the root of every fingerprint.
-        task_def = getattr(task, "raw", None) or task.name
-        if c.data.file is not None:
-            return self.own_data(task, path, task_def)
-        data = asdict(c.data) | {"ratios": None}
-        for k in ("generator_options", "file"):
-            if not data[k]:
-                del data[k]  # keeps the fingerprints of runs made before it
-        fp = fingerprint("generate", task_def, data, c.seed)
-
-        def work() -> dict[str, Any]:
-            def progress(i: int, n: int) -> None:
-                self.rep.progress("generate", i, n)
-
-            provider = None
-            if c.data.generator != "offline":
-                provider = ProviderConfig(
-                    name=c.data.generator,
-                    model=c.data.model,
-                    seed=c.seed,
-                    cache_dir=responses_dir(),
-                )
-            # The same step as `bizztune generate`: rows, data card and manifest.
-            generate_dataset(
-                task, n=c.data.n, seed=c.seed, out=path, provider=provider, progress=progress,
-                options=c.data.generator_options,
-            )  # fmt: skip
-            return {"path": self.rel(path)}
-
-        return self.stage("generate", "generate", folder, fp, work)
-
-    def own_data(self, task: Task, path: Path, task_def: Any) -> Marker | None:
-        """``data.file``: the user's labelled tickets, every row checked, copied into the run
-        as the ``generate`` stage's output (redone when the file's content changes)."""
-        src = self.own_source(task)
-        fp = fingerprint("generate", task_def, {"file": content_token(src)})
-
-        def work() -> dict[str, Any]:
-            rows = [row for _, row in iter_rows(src)]
-            write_jsonl(path, rows)
-            return {"path": self.rel(path), "source": str(src), "rows": len(rows)}
-
-        return self.stage("generate", "generate", path.parent, fp, work)
-
-    def own_source(self, task: Task) -> Path:
-        """``data.file`` resolved and every row checked: one line for a measuring set, a
-        missing file, a split, or a bad row (naming its file, line and field)."""
-        spec = self.cfg.data.file
-        assert spec is not None
-        src = resolve_train_data(task, spec, flag="data.file")
-        if not src.exists():
-            raise DataError(f"data.file {spec}: no such file or folder")
-        if src.is_dir() and (src / "train.jsonl").is_file():
-            raise DataError(
-                f"data.file {spec}: is a split already; give the labelled file it was split "
-                "from (the run splits it itself)"
-            )
-        load_examples(src, task)
-        return src
-
-    def split(self, task: Task, gen: Marker | None) -> Marker | None:
-        c = self.cfg
-        folder = self.dir / "data" / "split"
-        fp = fingerprint("split", gen.token if gen else None, c.data.ratios, c.model.style, c.seed)
-
-        def work() -> dict[str, Any]:
-            assert gen is not None
-            split_dataset(
-                task,
-                self.dir / gen.outputs["path"],
-                folder,
-                seed=c.seed,
-                ratios=(c.data.ratios[0], c.data.ratios[1], c.data.ratios[2]),
-                style=c.model.style,
-            )
-            counts = {
-                s: sum(1 for line in (folder / f"{s}.jsonl").open(encoding="utf-8") if line.strip())
-                for s in ("train", "val", "test")
-                if (folder / f"{s}.jsonl").is_file()
-            }
-            return {"dir": self.rel(folder), "counts": counts}
-
-        return self.stage("split", "split", folder, fp, work)
 
     def test_sets(self, task: Task) -> list[TestSet]:
         """``eval.test_sets`` resolved; by default the run's split and the task's test sets."""

@@ -1,0 +1,130 @@
+"""The run's data stages: ``generate`` (the generator's tickets, or your own file with
+``data.file``, and generated ones beside it with ``data.add_generated``) and ``split``.
+
+    bizztune run                              # generated tickets (data.n, data.generator)
+    bizztune run --data my-tickets.csv        # your own labelled tickets instead
+    bizztune run --data my-tickets.csv --add-generated 2000   # and generated ones in train only
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bizztune.core.errors import DataError
+from bizztune.core.interfaces import ProviderConfig, Task
+from bizztune.core.paths import responses_dir
+from bizztune.data.generate import generate_dataset
+from bizztune.data.io import iter_rows, load_examples, write_jsonl
+from bizztune.data.sources import resolve_train_data
+from bizztune.data.split import split_dataset
+from bizztune.pipeline.config import RunConfig
+from bizztune.pipeline.engine import Marker, StageEngine, content_token, fingerprint
+
+
+class DataStages(StageEngine):
+    """``generate`` and ``split`` of one run (``ExperimentRun`` adds the others)."""
+
+    cfg: RunConfig
+
+    def generate(self, task: Task) -> Marker | None:
+        c = self.cfg
+        folder = self.dir / "data" / "raw"
+        path = folder / f"{task.name}.jsonl"
+        # The task's definition (labels, prompts) is part of the root of every fingerprint.
+        task_def = getattr(task, "raw", None) or task.name
+        if c.data.file is not None:
+            return self.own_data(task, path, task_def)
+        data = asdict(c.data) | {"ratios": None}
+        for k in ("generator_options", "file", "add_generated"):
+            if not data[k]:
+                del data[k]  # keeps the fingerprints of runs made before it
+        fp = fingerprint("generate", task_def, data, c.seed)
+        return self.stage("generate", "generate", folder, fp, lambda: self.generated(task, path))
+
+    def generated(self, task: Task, path: Path, n: int | None = None) -> dict[str, Any]:
+        """``n`` (None: ``data.n``) tickets of the run's generator into ``path``."""
+        c = self.cfg
+
+        def progress(i: int, total: int) -> None:
+            self.rep.progress("generate", i, total)
+
+        provider = None
+        if c.data.generator != "offline":
+            provider = ProviderConfig(
+                name=c.data.generator, model=c.data.model, seed=c.seed, cache_dir=responses_dir()
+            )
+        # The same step as `bizztune generate`: rows, data card and manifest.
+        generate_dataset(
+            task, n=c.data.n if n is None else n, seed=c.seed, out=path, provider=provider,
+            progress=progress, options=c.data.generator_options,
+        )  # fmt: skip
+        return {"path": self.rel(path)}
+
+    def own_data(self, task: Task, path: Path, task_def: Any) -> Marker | None:
+        """``data.file``: the user's labelled tickets, every row checked, copied into the run
+        as the ``generate`` stage's output (redone when the file's content changes); with
+        ``data.add_generated``, generated tickets beside them for the train split."""
+        c = self.cfg
+        src = self.own_source(task)
+        extra = path.with_name(f"{path.stem}-generated.jsonl") if c.data.add_generated else None
+        what: dict[str, Any] = {"file": content_token(src)}
+        if extra is not None:
+            what |= {k: v for k, v in asdict(c.data).items() if k not in ("file", "n", "ratios")}
+            what["seed"] = c.seed
+
+        def work() -> dict[str, Any]:
+            rows = [row for _, row in iter_rows(src)]
+            write_jsonl(path, rows)
+            out = {"path": self.rel(path), "source": str(src), "rows": len(rows)}
+            if extra is not None:
+                out["generated"] = self.generated(task, extra, c.data.add_generated)["path"]
+            return out
+
+        return self.stage(
+            "generate", "generate", path.parent, fingerprint("generate", task_def, what), work
+        )
+
+    def own_source(self, task: Task) -> Path:
+        """``data.file`` resolved and every row checked: one line for a measuring set, a
+        missing file, a split, or a bad row (naming its file, line and field)."""
+        spec = self.cfg.data.file
+        assert spec is not None
+        src = resolve_train_data(task, spec, flag="data.file")
+        if not src.exists():
+            raise DataError(f"data.file {spec}: no such file or folder")
+        if src.is_dir() and (src / "train.jsonl").is_file():
+            raise DataError(
+                f"data.file {spec}: is a split already; give the labelled file it was split "
+                "from (the run splits it itself)"
+            )
+        load_examples(src, task)
+        return src
+
+    def split(self, task: Task, gen: Marker | None) -> Marker | None:
+        c = self.cfg
+        folder = self.dir / "data" / "split"
+        fp = fingerprint("split", gen.token if gen else None, c.data.ratios, c.model.style, c.seed)
+
+        def work() -> dict[str, Any]:
+            assert gen is not None
+            split_dataset(
+                task,
+                self.dir / gen.outputs["path"],
+                folder,
+                seed=c.seed,
+                ratios=(c.data.ratios[0], c.data.ratios[1], c.data.ratios[2]),
+                style=c.model.style,
+                train_extra=self.dir / gen.outputs["generated"]
+                if gen.outputs.get("generated")
+                else None,
+            )
+            counts = {
+                s: sum(1 for line in (folder / f"{s}.jsonl").open(encoding="utf-8") if line.strip())
+                for s in ("train", "val", "test")
+                if (folder / f"{s}.jsonl").is_file()
+            }
+            return {"dir": self.rel(folder), "counts": counts}
+
+        return self.stage("split", "split", folder, fp, work)
