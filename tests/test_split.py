@@ -210,3 +210,35 @@ def make_rows_with_urgency(urgencies: list[str]) -> list[dict[str, Any]]:
          "subcategory": "Softwarefehler", "urgency": u}
         for i, u in enumerate(urgencies)
     ]  # fmt: skip
+
+
+def test_train_extra_joins_the_train_split_only(task: Task, tmp_path: Path) -> None:
+    """Rows added with ``train_extra`` (generated beside your own) land in train only, in
+    every format the split writes; the split of the source is the one it gets alone."""
+    from bizztune.core.errors import DataError
+
+    own = write_jsonl(tmp_path / "own.jsonl", list(generate(task, 120, seed=1)))
+    extra = [{**r, "id": f"gen-{r['id']}"} for r in generate(task, 30, seed=2)]
+    more = write_jsonl(tmp_path / "extra.jsonl", extra)
+    alone = split_dataset(task, own, tmp_path / "alone", seed=0)
+    both = split_dataset(task, own, tmp_path / "both", seed=0, train_extra=more)
+    assert both.train_extra == 30
+    assert both.counts == {**alone.counts, "train": alone.counts["train"] + 30}
+    ids = {
+        s: [json.loads(x)["id"] for x in (tmp_path / "both" / f"{s}.jsonl").open()] for s in SPLITS
+    }
+    plain = {
+        s: [json.loads(x)["id"] for x in (tmp_path / "alone" / f"{s}.jsonl").open()] for s in SPLITS
+    }
+    assert ids["val"] == plain["val"] and ids["test"] == plain["test"]
+    assert sorted(ids["train"]) == sorted(plain["train"] + [r["id"] for r in extra])
+    chat = [json.loads(x)["id"] for x in (tmp_path / "both" / "chatml" / "train.jsonl").open()]
+    assert chat == ids["train"]
+    from datasets import load_from_disk
+
+    assert load_from_disk(str(tmp_path / "both" / "hf"))["train"]["id"] == ids["train"]
+    card = (tmp_path / "both" / "datacard.md").read_text(encoding="utf-8")
+    assert "also holds 30 rows added to it only" in card
+    clash = write_jsonl(tmp_path / "clash.jsonl", [json.loads(own.read_text().splitlines()[3])])
+    with pytest.raises(DataError, match=r"clash.jsonl: id '.+' is also in .+own.jsonl"):
+        split_dataset(task, own, tmp_path / "c", seed=0, train_extra=clash)
