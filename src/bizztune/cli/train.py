@@ -19,7 +19,7 @@ from bizztune.cli.common import console
 
 _TRAIN_KEYS = (
     "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",
-    "loraplus_ratio", "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "head_refit_mix", "head_refit_tickets", "field_weights", "lora_layers", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
+    "loraplus_ratio", "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "head_refit_mix", "head_refit_tickets", "field_weights", "head_rationale", "lora_layers", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
     "weight_decay", "batch_size", "grad_accum", "head_lr_ratio", "max_seq_len", "gradient_checkpointing", "bf16",
     "group_by_length", "padding_free", "micro_batch_tokens", "seed", "eval_steps", "logging_steps", "save_steps", "time_budget", "limit_train",
     "limit_val", "nproc", "resume", "device", "num_threads", "report_to",
@@ -91,6 +91,13 @@ def train_options(f: Any) -> Any:
             metavar="FIELD=W,...",
             help="head trainer: each named field's loss counts W times (e.g. urgency=3), so "
             "the shared LoRA weights lean towards it (default: every field once).",
+        ),
+        click.option(
+            "--head-rationale",
+            metavar="FIELD=W,...",
+            help="head trainer, --head-pooling attn: teach each named field's attention where "
+            "to look, from the words a TF-IDF regression on the same tickets finds for its "
+            "gold label; W weighs that loss (e.g. urgency=1).",
         ),
         click.option(
             "--head-refit",

@@ -148,13 +148,28 @@ def pool(
         if query is None:
             raise ValueError("attn pooling needs the heads' query")
         with torch.autocast(hidden.device.type, enabled=False):
-            h = hidden.float()
-            keys = nn.functional.layer_norm(h, h.shape[-1:])
-            scores = keys @ query.float().T / h.size(-1) ** 0.5  # (n, tokens, fields)
-            scores = scores.masked_fill(~mask.bool().unsqueeze(-1), float("-inf"))
-            return torch.einsum("ntf,ntd->nfd", scores.softmax(dim=1), h)
+            return attend(hidden, attention_weights(hidden, mask, query))
     m = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
+
+
+def attention_weights(
+    hidden: torch.Tensor, mask: torch.Tensor, query: torch.Tensor
+) -> torch.Tensor:
+    """``attn`` pooling's weights (n, tokens, fields), in fp32: per field, a softmax over the
+    real tokens of its query against the layer-normalized states."""
+    with torch.autocast(hidden.device.type, enabled=False):
+        h = hidden.float()
+        keys = nn.functional.layer_norm(h, h.shape[-1:])
+        scores = keys @ query.float().T / h.size(-1) ** 0.5  # (n, tokens, fields)
+        scores = scores.masked_fill(~mask.bool().unsqueeze(-1), float("-inf"))
+        return scores.softmax(dim=1)
+
+
+def attend(hidden: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """The states weighted by ``attention_weights``: one vector per sequence and field."""
+    with torch.autocast(hidden.device.type, enabled=False):
+        return torch.einsum("ntf,ntd->nfd", weights, hidden.float())
 
 
 def joint_log_probs(spec: HeadSpec, logits: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -191,6 +206,10 @@ class HeadClassifier(nn.Module):
         self.body = body
         self.spec = spec
         self.heads = FieldHeads(spec)
+        self.keep_attention = False
+        """With ``attn`` pooling: keep the last forward's weights in ``attention`` (the
+        trainer's ``--head-rationale`` loss reads them)."""
+        self.attention: torch.Tensor | None = None
 
     def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """The body's state the heads read, one vector per sequence (before their norm); with
@@ -198,6 +217,11 @@ class HeadClassifier(nn.Module):
         # Without padding no mask is needed, and PyTorch runs its fused causal kernel.
         full = bool(attention_mask.all())
         out = self.body(input_ids=input_ids, attention_mask=None if full else attention_mask)
+        if self.spec.pooling == "attn" and self.keep_attention:
+            assert self.heads.query is not None
+            h = out.last_hidden_state
+            self.attention = attention_weights(h, attention_mask, self.heads.query)
+            return attend(h, self.attention)
         if self.spec.pooling != "mean+embed":
             return pool(out.last_hidden_state, attention_mask, self.spec.pooling, self.heads.query)
         # The input embeddings are frozen (no LoRA there): a lookup, no gradient to keep.

@@ -108,6 +108,13 @@ class LoraParams:
     """Head trainer only (--field-weights urgency=3): each named field's loss counts this many
     times in the sum over fields (a field not named: once), so the shared LoRA weights lean
     towards the heavier fields; None: every field once. Validation loss stays unweighted."""
+    head_rationale: dict[str, float] | None = None
+    """Head trainer only, with --head-pooling attn (--head-rationale urgency=1): for each named
+    field, an extra loss of this weight that teaches the field's attention query where to look:
+    the cross-entropy of its attention over the prompt's tokens against the words that a
+    word-level TF-IDF regression, fitted on the same training tickets, finds pushing towards
+    the ticket's gold label (trainers/head/rationale.py; rationale supervision, Zaidan et al.
+    2007, Bao et al. 2018). None: the queries learn from the labels alone."""
     head_layers: float | None = None
     """Head trainer only (--head-layers): keep only the body's first N transformer layers and
     read their output; a value below 1 is a fraction of the body's depth (0.67 of Gemma 3
@@ -141,11 +148,6 @@ class LoraParams:
             raise ConfigError(f"--head-init must be zero or probe, not {self.head_init!r}")
         if self.head_refit is not None and self.head_refit <= 0:
             raise ConfigError(f"--head-refit must be a positive C, not {self.head_refit}")
-        if self.head_refit is not None and self.head_pooling == "attn":
-            raise ConfigError(
-                "--head-refit fits one state per ticket; --head-pooling attn reads one per field"
-                " (in a run config, set head_refit: null: the run's head recipe refits)"
-            )
         if not 0 < self.head_refit_mix <= 1:
             raise ConfigError(f"--head-refit-mix must be in (0, 1], not {self.head_refit_mix}")
         if self.head_refit_tickets is not None and self.head_refit_tickets < 2:
@@ -157,6 +159,12 @@ class LoraParams:
         ):
             raise ConfigError("--head-refit-mix and --head-refit-tickets need --head-refit C")
         self.field_weights = _field_weights(self.field_weights)
+        self.head_rationale = _field_weights(self.head_rationale, "--head-rationale")
+        if self.head_rationale and self.head_pooling != "attn":
+            raise ConfigError(
+                "--head-rationale teaches the attention queries of --head-pooling attn; "
+                f"the heads read {self.head_pooling!r} pooling"
+            )
         if self.class_weight not in ("none", "balanced"):
             raise ConfigError(f"--class-weight must be none or balanced, not {self.class_weight!r}")
         _check_layer_count("--head-layers", self.head_layers, "of the depth")
@@ -340,7 +348,7 @@ class TrainConfig(RuntimeParams, OptimizerParams, LoraParams, TrainJob):
 
 HEAD_ONLY = (
     "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "head_refit_mix",
-    "head_refit_tickets", "field_weights", "lora_layers",
+    "head_refit_tickets", "field_weights", "head_rationale", "lora_layers",
 )  # fmt: skip
 """The options only the head trainer reads (``LoraParams``)."""
 
@@ -354,27 +362,26 @@ def _check_layer_count(flag: str, n: float | None, fraction_of: str) -> None:
         )
 
 
-def _field_weights(given: Any) -> dict[str, float] | None:
-    """``--field-weights``: "urgency=3,category=1" (the flag) or a mapping (YAML), checked."""
+def _field_weights(given: Any, flag: str = "--field-weights") -> dict[str, float] | None:
+    """``--field-weights`` (or ``flag``): "urgency=3,category=1" (the flag) or a mapping
+    (YAML), checked."""
     if given is None or given == {} or given == "":
         return None
     if isinstance(given, str):
         pairs = [kv.partition("=") for kv in given.split(",") if kv.strip()]
         if any(not sep or not k.strip() for k, sep, _ in pairs):
-            raise ConfigError(
-                f"--field-weights takes field=weight pairs, e.g. urgency=3; got {given!r}"
-            )
+            raise ConfigError(f"{flag} takes field=weight pairs, e.g. urgency=3; got {given!r}")
         given = {k.strip(): v.strip() for k, _, v in pairs}
     if not isinstance(given, dict):
-        raise ConfigError(f"--field-weights must map fields to weights, not {given!r}")
+        raise ConfigError(f"{flag} must map fields to weights, not {given!r}")
     out: dict[str, float] = {}
     for k, v in given.items():
         try:
             w = float(v)
         except (TypeError, ValueError):
-            raise ConfigError(f"--field-weights {k}={v!r}: the weight must be a number") from None
+            raise ConfigError(f"{flag} {k}={v!r}: the weight must be a number") from None
         if not 0 < w <= 100:
-            raise ConfigError(f"--field-weights {k}={w}: the weight must be in (0, 100]")
+            raise ConfigError(f"{flag} {k}={w}: the weight must be in (0, 100]")
         out[str(k)] = w
     return out
 

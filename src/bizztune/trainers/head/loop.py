@@ -118,12 +118,14 @@ def train_step(
     release: Callable[[], object] | None = None,
     weights: dict[str, Any] | None = None,
     scale: dict[str, float] | None = None,
+    rationale: Any = None,
 ) -> tuple[float, int, int]:
     """One optimizer step over the micro-batches ``parts`` of one batch: forward, loss scaled
     by the micro-batch's share, backward (then ``release``, if given: the CPU's allocator),
     gradient clipping at 1.0 and the optimizer's step. ``y`` holds every example's label ids
     per field, on the model's device; ``weights``: class weights per field (``--class-weight``);
-    ``scale``: a weight per field's loss (``--field-weights``). Returns the batch's loss, real
+    ``scale``: a weight per field's loss (``--field-weights``); ``rationale``: the
+    ``--head-rationale`` targets (``rationale.Rationales``). Returns the batch's loss, real
     and padded tokens."""
     import torch
 
@@ -136,7 +138,10 @@ def train_step(
         ids, mask = collate([seqs[i] for i in mb], pad_id)
         with mixed_precision(clf.body, device.type, autocast):
             logits = clf(ids.to(device), mask.to(device))
-        loss = _loss(logits, y, mb, weights, scale) * (len(mb) / n)
+        loss = _loss(logits, y, mb, weights, scale)
+        if rationale is not None:
+            loss = loss + rationale.loss(clf.attention, mb)
+        loss = loss * (len(mb) / n)
         loss.backward()
         if release is not None:
             release()
@@ -180,13 +185,18 @@ def _eval_record(v: dict[str, float]) -> dict[str, float]:
 
 
 def check_field_weights(task: Task, cfg: TrainConfig) -> None:
-    """``--field-weights`` may name only the task's output fields: one line, before loading."""
+    """``--field-weights`` and ``--head-rationale`` may name only the task's output fields:
+    one line, before loading."""
     names = [f.name for f in task.schema.fields]
-    unknown = sorted(set(cfg.field_weights or {}) - set(names))
-    if unknown:
-        raise ConfigError(
-            f"--field-weights names {', '.join(unknown)}; the task's fields are {', '.join(names)}"
-        )
+    for flag, given in (
+        ("--field-weights", cfg.field_weights),
+        ("--head-rationale", cfg.head_rationale),
+    ):
+        unknown = sorted(set(given or {}) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"{flag} names {', '.join(unknown)}; the task's fields are {', '.join(names)}"
+            )
 
 
 def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Path:
@@ -254,6 +264,12 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     clf = HeadClassifier(body, spec)
     clf.heads.to(device)
     clf.train()
+    rationale = None  # --head-rationale: where each named field's attention should look
+    if cfg.head_rationale:
+        from bizztune.trainers.head.rationale import Rationales
+
+        rationale = Rationales.build(task, tok, train_ex, cfg.style, seqs, cfg.head_rationale)
+        clf.keep_attention = True
     probe = None  # LP-FT: heads start at a linear probe (a resumed run has its own heads)
     if cfg.head_init == "probe" and ckpt is None:
         from bizztune.trainers.head.probe import fit_probe_heads
@@ -302,6 +318,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         truncated=cut,
         pooling=spec.pooling,
         layers=spec.layers,
+        **({"rationale_coverage": rationale.coverage()} if rationale else {}),
     )
     (out / CONFIG_FILE).write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
     log = open_tracker(cfg.report_to, out, cfg.to_dict())
@@ -332,7 +349,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         loss_sum, n_tokens, n_padded = train_step(
             clf, split(batch), seqs, y_dev, pad_id,
             autocast=autocast, params=params, opt=opt, release=release, weights=weights,
-            scale=cfg.field_weights,
+            scale=cfg.field_weights, rationale=rationale,
         )  # fmt: skip
         tokens += n_tokens
         padded += n_padded

@@ -37,7 +37,9 @@ def probe_features(
     from bizztune.trainers.head.precision import mixed_precision
 
     device = next(clf.heads.parameters()).device
-    feats = torch.empty(len(seqs), clf.spec.feature_size)
+    n_fields = len(clf.spec.fields)
+    shape = (len(seqs), n_fields, clf.spec.feature_size)
+    feats = torch.empty(shape if clf.spec.pooling == "attn" else shape[::2])
     was_training = clf.training
     clf.eval()
     with torch.inference_mode():
@@ -46,8 +48,7 @@ def probe_features(
             ids, mask = ids.to(device), mask.to(device)
             with mixed_precision(clf.body, device.type, autocast):
                 pooled = clf.pooled(ids, mask)
-            if pooled.dim() == 3:  # attn pooling: every field's query is still zero, the mean
-                pooled = pooled[:, 0]
+            # attn pooling: one state per field (before training every query reads the mean)
             feats[idx] = clf.heads.features(pooled).cpu()
     clf.train(was_training)
     return feats
@@ -70,15 +71,16 @@ def fit_probe_heads(
 
 def fit_heads(clf: Any, feats: Any, y: dict[str, Any], c: float = PROBE_C) -> dict[str, Any]:
     """Set every field head to a logistic regression on ``feats`` (``probe_features``' rows,
-    one per training ticket); returns the regression's training accuracy per field and C."""
+    one per training ticket; with ``attn`` pooling each field's own state); returns the
+    regression's training accuracy per field and C."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    x = feats.double().numpy()
-    mean, sd = x.mean(axis=0), x.std(axis=0) + 1e-6
-    z = (x - mean) / sd
     acc: dict[str, float] = {}
-    for field in clf.spec.fields:
+    for i, field in enumerate(clf.spec.fields):
+        x = (feats[:, i] if feats.dim() == 3 else feats).double().numpy()
+        mean, sd = x.mean(axis=0), x.std(axis=0) + 1e-6
+        z = (x - mean) / sd
         target = y[field.name].cpu().numpy()
         present = np.unique(target)
         n = len(field.labels)
