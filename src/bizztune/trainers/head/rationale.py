@@ -43,36 +43,51 @@ def ticket_text(ex: Example) -> str:
     return "\n".join(ex.inputs.values())
 
 
+class WordModel:
+    """A word-unigram TF-IDF and a logistic regression of one field, fitted on ``texts``."""
+
+    def __init__(self, texts: Sequence[str], labels: Sequence[int], n_labels: int) -> None:
+        import numpy as np
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        self.vec = TfidfVectorizer(sublinear_tf=True, token_pattern=WORD.pattern)
+        x = self.vec.fit_transform(texts)
+        present = np.unique(np.asarray(labels))
+        self.lift = np.zeros((n_labels, x.shape[1]))
+        if len(present) < 2:
+            return  # one label: no word favours any
+        reg = LogisticRegression(C=RATIONALE_C, max_iter=3000).fit(x, labels)
+        coef = np.zeros((n_labels, x.shape[1]))
+        if len(present) == 2:  # scikit-learn's binary form: one row for the second class
+            coef[present[0]], coef[present[1]] = -reg.coef_[0] / 2, reg.coef_[0] / 2
+        else:
+            coef[present] = reg.coef_
+        self.lift = coef - coef[present].mean(axis=0)  # how much a word favours each label
+
+    def weights(self, texts: Sequence[str], labels: Sequence[int]) -> list[dict[str, float]]:
+        """Per text, word -> weight towards its own label (positive weights only)."""
+        vocab = self.vec.get_feature_names_out()
+        x = self.vec.transform(texts).tocsr()
+        out: list[dict[str, float]] = []
+        for i, label in enumerate(labels):
+            row = x.getrow(i)
+            w = row.data * self.lift[label, row.indices]
+            out.append(
+                {
+                    str(vocab[j]): float(v)
+                    for j, v in zip(row.indices, w, strict=True)
+                    if v > MIN_WEIGHT
+                }
+            )
+        return out
+
+
 def word_weights(
     texts: Sequence[str], labels: Sequence[int], n_labels: int
 ) -> list[dict[str, float]]:
-    """Per text, word -> weight towards its own label (positive weights only)."""
-    import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    vec = TfidfVectorizer(sublinear_tf=True, token_pattern=WORD.pattern)
-    x = vec.fit_transform(texts).tocsr()
-    y = np.asarray(labels)
-    present = np.unique(y)
-    if len(present) < 2:
-        return [{} for _ in texts]
-    reg = LogisticRegression(C=RATIONALE_C, max_iter=3000).fit(x, y)
-    coef = np.zeros((n_labels, x.shape[1]))
-    if len(present) == 2:  # scikit-learn's binary form: one row for the second class
-        coef[present[0]], coef[present[1]] = -reg.coef_[0] / 2, reg.coef_[0] / 2
-    else:
-        coef[present] = reg.coef_
-    lift = coef - coef[present].mean(axis=0)  # how much a word favours each label
-    vocab = vec.get_feature_names_out()
-    out: list[dict[str, float]] = []
-    for i, label in enumerate(labels):
-        row = x.getrow(i)
-        w = row.data * lift[label, row.indices]
-        out.append(
-            {str(vocab[j]): float(v) for j, v in zip(row.indices, w, strict=True) if v > MIN_WEIGHT}
-        )
-    return out
+    """Per text, word -> weight towards its own label, from a ``WordModel`` fitted on them."""
+    return WordModel(texts, labels, n_labels).weights(texts, labels)
 
 
 def token_targets(
