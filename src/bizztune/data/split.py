@@ -184,7 +184,7 @@ def split_dataset(
         raise ConfigError(f"--style must be 'long' or 'compact', not {style!r}")
     loaded = load_examples(src, task)
     extra = load_examples(train_extra, task) if train_extra is not None else []
-    ids = {e.id: e for e in loaded}
+    ids = {e.id for e in loaded}
     clash = next((e.id for e in extra if e.id in ids), None)
     if clash is not None:
         raise DataError(
@@ -192,8 +192,7 @@ def split_dataset(
             "of their own"
         )
     with output_lock(out_dir, folder=True):  # one writer: a second split fails at once
-        summary = _write_split(task, src, loaded, out_dir, seed, r3, style, expected, extra)
-    return summary
+        return _write_split(task, src, loaded, out_dir, seed, r3, style, expected, extra)
 
 
 def _write_split(

@@ -147,8 +147,7 @@ def pool(
     if how == "attn":
         if query is None:
             raise ValueError("attn pooling needs the heads' query")
-        with torch.autocast(hidden.device.type, enabled=False):
-            return attend(hidden, attention_weights(hidden, mask, query))
+        return attend(hidden, attention_weights(hidden, mask, query))  # both in fp32
     m = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
 

@@ -28,14 +28,15 @@ class DataStages(StageEngine):
 
     cfg: RunConfig
 
-    def generate(self, task: Task) -> Marker | None:
+    def generate(self, task: Task, own: Path | None = None) -> Marker | None:
+        """Generated tickets, or ``own``: ``data.file`` as ``own_source`` resolved and checked it."""
         c = self.cfg
         folder = self.dir / "data" / "raw"
         path = folder / f"{task.name}.jsonl"
         # The task's definition (labels, prompts) is part of the root of every fingerprint.
         task_def = getattr(task, "raw", None) or task.name
-        if c.data.file is not None:
-            return self.own_data(task, path, task_def)
+        if own is not None:
+            return self.own_data(task, path, task_def, own)
         data = asdict(c.data) | {"ratios": None}
         for k in ("generator_options", "file", "add_generated"):
             if not data[k]:
@@ -62,12 +63,11 @@ class DataStages(StageEngine):
         )  # fmt: skip
         return {"path": self.rel(path)}
 
-    def own_data(self, task: Task, path: Path, task_def: Any) -> Marker | None:
-        """``data.file``: the user's labelled tickets, every row checked, copied into the run
-        as the ``generate`` stage's output (redone when the file's content changes); with
+    def own_data(self, task: Task, path: Path, task_def: Any, src: Path) -> Marker | None:
+        """``data.file`` (``src``, checked): the user's labelled tickets copied into the run as
+        the ``generate`` stage's output (redone when the file's content changes); with
         ``data.add_generated``, generated tickets beside them for the train split."""
         c = self.cfg
-        src = self.own_source(task)
         extra = path.with_name(f"{path.stem}-generated.jsonl") if c.data.add_generated else None
         what: dict[str, Any] = {"file": content_token(src)}
         if extra is not None:

@@ -334,16 +334,16 @@ class ExperimentRun(DataStages):
         c = self.cfg
         task = load_task(c.task)
         test_sets = self.test_sets(task)  # a bad eval.test_sets fails before the folder is claimed
-        if c.data.file is not None:
-            self.own_source(task)  # and so does a bad data.file
+        # and so does a bad data.file: checked here, once, and handed to the generate stage
+        own = self.own_source(task) if c.data.file is not None else None
         with self.claimed(resolved_yaml(c)):
-            self._run_stages(task, test_sets)
+            self._run_stages(task, test_sets, own)
         return self.result
 
-    def _run_stages(self, task: Task, test_sets: list[TestSet]) -> None:
+    def _run_stages(self, task: Task, test_sets: list[TestSet], own: Path | None) -> None:
         c = self.cfg
         # Every stage is visited: one that was not asked for gives its marker when it is current.
-        gen = self.generate(task)
+        gen = self.generate(task, own)
         split = self.split(task, gen)
         evals: list[tuple[PlannedEval, Marker]] = []
         calib = self.calibration_set(test_sets, split)

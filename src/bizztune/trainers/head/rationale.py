@@ -1,7 +1,7 @@
 """Where a field's attention should look: rationales from a bag of words (--head-rationale).
 
     from bizztune.trainers.head.rationale import Rationales
-    r = Rationales.build(task, tok, train_examples, style, max_len, {"urgency": 1.0}, spec)
+    r = Rationales.build(task, tok, train_examples, style, seqs, {"urgency": 1.0})
     loss = loss + r.loss(clf.attention, micro_batch)      # after a forward with keep_attention
 
 The sixth round of docs/models.md found that the fine-tuned model reads which problem a
