@@ -1,8 +1,6 @@
 """One ticket, put together: problem, situation, cues, second concern, order, mail around it.
 
     title, description, plan = support(st, rng, "Softwarefehler", "Hoch", "formal", date, person)
-    twin = Twin(State(0, {}), random.Random("twin"))
-    support(st, rng, ..., twin=twin)   # twin.made: the same ticket at another level, or None
 
 Used by ``bizztune.tasks.tickets.generator``, which draws the cell, style, date and sender and
 hands them here; stray mail is ``stray.py``. Pools are drawn through ``State`` decks (without
@@ -14,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bizztune.tasks.tickets import catalog as cat
@@ -23,7 +21,6 @@ from bizztune.tasks.tickets.pools import (
     ENGLISH,
     ENGLISH_SITUATIONS,
     GENERIC_TITLES,
-    LEVEL_NAMES,
     POOLS,
     SITUATIONS,
     Problem,
@@ -141,35 +138,25 @@ class Plan:
 
 
 @dataclass
-class Twin:
-    """A request for a ticket's twin: the same ticket at another level its problem allows,
-    with the situation sentence that says so (or without one, at the problem's own level).
-    The twin's draws use these, never the ticket's, so the ticket is what it would have been."""
+class Draft:
+    """The ticket being written: its decks and random stream, the writer's style, the filled
+    slots (product, order, customer, date), the sender and the plan."""
 
     st: State
     rng: random.Random
-    made: tuple[str, str, Plan] | None = None
+    style: Style
+    s: dict[str, str]
+    person: Person
+    plan: Plan
 
 
 def cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def draw_problem(
-    st: State, key: str, problems: Sequence[Problem], urg: str,
-    rng: random.Random | None = None, share: float | None = None,
-) -> Problem:  # fmt: skip
-    """A problem that can have ``urg``; with ``share``, one whose default is ``urg`` only that
-    often (where the pool has both kinds), so the problem alone tells the level less often."""
-    fits = [p for p in problems if p.allows(urg)]
-    if share is not None and rng is not None:
-        own = [p for p in fits if p.default == urg]
-        other = [p for p in fits if p.default != urg]
-        if own and other:
-            if rng.random() < share:
-                return st.pick(f"{key}:own", own)
-            return st.pick(f"{key}:other", other)
-    return st.pick(key, fits)
+def draw_problem(st: State, key: str, problems: Sequence[Problem], urg: str) -> Problem:
+    """A problem that can have ``urg``."""
+    return st.pick(key, [p for p in problems if p.allows(urg)])
 
 
 def draw_variant(st: State, rng: random.Random, p: Problem, short: bool) -> str:
@@ -188,11 +175,11 @@ def traits(problem: Problem) -> set[str]:
 
 
 def _situation(
-    st: State, rng: random.Random, pools: Situations, kind: str, urg: str,
-    have: set[str], date: dt.date, s: dict[str, str], lang: str,
-) -> tuple[str, str, int | None] | None:  # fmt: skip
+    d: Draft, pools: Situations, urg: str, have: set[str], date: dt.date
+) -> tuple[str, str, int | None] | None:
     """(filled sentence, template, days of a dated one) putting this ticket at ``urg``;
     ``have``: the product's capabilities and the problem's traits."""
+    st, rng, s, lang, kind = d.st, d.rng, d.s, d.plan.language, KIND_OF[d.plan.subcategory]
     levels = pools.get(kind, {})
     static = [t for t in levels.get(urg, ()) if t[0] in have]
     dated = [t for t in levels.get("dated", ()) if t[0] in have]
@@ -222,9 +209,8 @@ def insert_at(segs: list[str], text: str, rng: random.Random, lo: int = 0) -> No
     segs.insert(rng.randint(min(lo, len(segs)), len(segs)), text)
 
 
-def signature(
-    st: State, rng: random.Random, style: Style, person: Person, s: dict[str, str], stray: bool
-) -> list[str]:
+def signature(d: Draft, stray: bool) -> list[str]:
+    st, rng, style, person = d.st, d.rng, d.style, d.person
     sig: list[str] = []
     closer = st.pick(f"closer:{style}", CLOSERS[style])
     if closer:
@@ -237,7 +223,7 @@ def signature(
         mail = umlauts(f"{person.first}.{person.last}".lower())
         sig.append(f"{mail}@{rng.choice(cat.MAIL_DOMAINS)}")
     if not stray and rng.random() < 0.1:
-        sig.append(f"Kundennummer {s['cust']}")
+        sig.append(f"Kundennummer {d.s['cust']}")
     if style == "formal" and rng.random() < 0.2:
         sig.append(rng.choice(cat.COMPANIES))
     if rng.random() < 0.07:
@@ -245,10 +231,9 @@ def signature(
     return sig
 
 
-def write_title(
-    st: State, rng: random.Random, sub: str, style: Style, s: dict[str, str],
-    cue: str | None, secondary: str | None, lang: str, problem: Problem,
-) -> str:  # fmt: skip
+def write_title(d: Draft, problem: Problem) -> str:
+    st, rng, style, s, plan = d.st, d.rng, d.style, d.s, d.plan
+    sub, lang, cue, secondary = plan.subcategory, plan.language, plan.cue, plan.secondary
     stray = sub == OFFTOPIC
     own = (ENGLISH if lang == "en" else POOLS)[sub].titles
     r = rng.random()
@@ -287,28 +272,22 @@ def _paragraphs(segs: list[str], rng: random.Random, style: Style) -> str:
     return " ".join(segs)
 
 
-def _secondary(
-    st: State, rng: random.Random, sub: str, product: cat.Product, date: dt.date,
-    s: dict[str, str],
-) -> tuple[str, Problem, str]:  # fmt: skip
+def _secondary(d: Draft, product: cat.Product, date: dt.date) -> tuple[str, Problem, str]:
     """(subcategory, problem, filled text) of a minor concern of another subcategory."""
+    st, rng, sub = d.st, d.rng, d.plan.subcategory
     others = [k for k in POOLS if k not in (sub, OFFTOPIC)]
     other = others[rng.randrange(len(others))]
     p = st.pick(f"secondary:{other}", POOLS[other].problems, lambda p: p.levels[0] in "NM")
     # another product: a concern about the same one would contradict the main ask
     fits = [x for x in cat.PRODUCTS if p.tag in caps(x) and x != product]
-    s = {**slots(rng, rng.choice(fits), date), "kunde": s["kunde"]}
+    s = {**slots(rng, rng.choice(fits), date), "kunde": d.s["kunde"]}
     return other, p, fill(draw_variant(st, rng, p, False), s, rng)
 
 
 def support(
-    st: State, rng: random.Random, sub: str, urg: str, style: Style, date: dt.date,
-    person: Person, default_share: float | None = None, twin: Twin | None = None,
-) -> tuple[str, str, Plan]:  # fmt: skip
-    """A ticket about one of our products, orders or policies: (title, description, plan).
-    ``default_share``: how often its problem's default level is ``urg`` (None: as drawn);
-    ``twin``: also write the ticket's twin into ``twin.made`` (German tickets only)."""
-    kind = KIND_OF[sub]
+    st: State, rng: random.Random, sub: str, urg: str, style: Style, date: dt.date, person: Person
+) -> tuple[str, str, Plan]:
+    """A ticket about one of our products, orders or policies: (title, description, plan)."""
     lang = "de"
     if rng.random() < ENGLISH_SHARE and any(p.default == urg for p in ENGLISH[sub].problems):
         lang = "en"
@@ -316,51 +295,62 @@ def support(
     if lang == "en":
         # few English situations: an English ticket's problem has the urgency by itself
         problems = tuple(p for p in ENGLISH[sub].problems if p.default == urg)
-    problem = draw_problem(st, f"problem:{lang}:{sub}:{urg}", problems, urg, rng, default_share)
+    problem = draw_problem(st, f"problem:{lang}:{sub}:{urg}", problems, urg)
     product = rng.choice([p for p in cat.PRODUCTS if problem.tag in caps(p)])
     s = slots(rng, product, date)
     s["kunde"] = "Kundin" if person.gender == "f" else "Kunde"
-    terse = style == "terse"
-    main = fill(draw_variant(st, rng, problem, terse), s, rng)
+    main = fill(draw_variant(st, rng, problem, style == "terse"), s, rng)
     plan = Plan(sub, urg, problem.variants[0], problem.default, language=lang, style=style)
     plan.texts.append(main)
-
-    pools = ENGLISH_SITUATIONS if lang == "en" else SITUATIONS
+    d = Draft(st, rng, style, s, person, plan)
     situation = None
-    if urg != problem.default or rng.random() < (0.25 if terse else 0.45):
-        have = caps(product) | traits(problem)
-        found = _situation(st, rng, pools, kind, urg, have, date, s, lang)
+    if urg != problem.default or rng.random() < (0.25 if style == "terse" else 0.45):
+        pools = ENGLISH_SITUATIONS if lang == "en" else SITUATIONS
+        found = _situation(d, pools, urg, caps(product) | traits(problem), date)
         if found is None:
             assert urg == problem.default, (sub, urg, problem.variants[0])
         else:
             situation, plan.situation, plan.days = found
     plan.cue, cue = draw_cue(st, rng, urg, lang)
-    alt = None
-    if twin is not None and lang == "de":
-        alt = _twin_level(twin, pools, kind, urg, problem, caps(product), date, s)
-
     if lang == "en":
-        segs = [main]
-        if situation:
-            insert_at(segs, situation, rng)
-        if cue:
-            insert_at(segs, cue, rng)
-        if not terse and rng.random() < 0.5:
-            segs.insert(0, rng.choice(EN_OPENERS))
-        if rng.random() < 0.5:
-            segs.append(rng.choice(EN_ASKS))
-        greeting = rng.choice(EN_GREETINGS)
-        sig = [rng.choice(EN_CLOSERS), person.first if rng.random() < 0.5 else person.full]
-        description = "\n".join(x for x in (greeting, " ".join(segs), *sig) if x)
-        title = write_title(st, rng, sub, style, s, plan.cue, None, lang, problem)
-        return title, description, plan
+        title, description = _english(d, problem, main, situation, cue)
+    else:
+        segs = _german_body(d, product, date, main, situation, cue)
+        title, description = _german_mail(d, problem, segs)
+    return title, description, plan
 
-    # the German body, segment by segment, in a varying order
-    pool = POOLS[sub]
+
+def _english(
+    d: Draft, problem: Problem, main: str, situation: str | None, cue: str
+) -> tuple[str, str]:
+    """An English ticket's title and description: a short body, a greeting and a signature."""
+    rng = d.rng
+    segs = [main]
+    if situation:
+        insert_at(segs, situation, rng)
+    if cue:
+        insert_at(segs, cue, rng)
+    if d.style != "terse" and rng.random() < 0.5:
+        segs.insert(0, rng.choice(EN_OPENERS))
+    if rng.random() < 0.5:
+        segs.append(rng.choice(EN_ASKS))
+    greeting = rng.choice(EN_GREETINGS)
+    sig = [rng.choice(EN_CLOSERS), d.person.first if rng.random() < 0.5 else d.person.full]
+    description = "\n".join(x for x in (greeting, " ".join(segs), *sig) if x)
+    return write_title(d, problem), description
+
+
+def _german_body(
+    d: Draft, product: cat.Product, date: dt.date, main: str, situation: str | None, cue: str
+) -> list[str]:
+    """The German body, segment by segment, in a varying order: the problem, details, the
+    situation, red herrings, a second concern, the cue and an opener."""
+    st, rng, style, s, plan = d.st, d.rng, d.style, d.s, d.plan
+    sub, terse = plan.subcategory, style == "terse"
     lead = fill(st.pick("lead", PROBLEM_LEADS), s, rng) if not terse and rng.random() < 0.2 else ""
     segs = [f"{lead} {main}".strip()]
     n_details = {"long": rng.randint(2, 3), "terse": 0}.get(style, int(rng.random() < 0.5))
-    segs += [fill(st.pick(f"detail:{sub}", pool.details), s, rng) for _ in range(n_details)]
+    segs += [fill(st.pick(f"detail:{sub}", POOLS[sub].details), s, rng) for _ in range(n_details)]
     if situation:
         _place_situation(segs, situation, rng)
     if not terse:
@@ -372,18 +362,9 @@ def support(
         if rng.random() < (0.6 if style == "long" else 0.15):
             insert_at(segs, fill(st.pick("distractor", DISTRACTORS), s, rng), rng, 1)
         if rng.random() < 0.4:
-            segs.append(st.pick(f"ask:{kind}", ASKS[kind]))
+            segs.append(st.pick(f"ask:{KIND_OF[sub]}", ASKS[KIND_OF[sub]]))
         if rng.random() < SECONDARY_SHARE:
-            plan.secondary, second, other = _secondary(st, rng, sub, product, date, s)
-            plan.secondary_problem = second.variants[0]
-            plan.texts.append(other)
-            aside = st.pick("aside", ASIDE_FRAMES).replace("{x}", other)
-            if rng.random() < 0.4:
-                i = next(k for k, x in enumerate(segs) if main in x)
-                segs[i] = f"{st.pick('main', MAIN_MARKERS)} {segs[i]}"
-                segs.insert(i, aside)
-            else:
-                insert_at(segs, aside, rng, 1)
+            _add_secondary(d, segs, product, date, main)
     if cue:
         r = rng.random()
         if r < 0.35:
@@ -395,32 +376,50 @@ def support(
     opener = st.pick(f"opener:{style}", OPENERS[style])
     if opener and rng.random() < 0.7:
         segs.insert(0, fill(opener, s, rng))
-    bodies = [segs]
-    if alt is not None and twin is not None:
-        bodies.append(_swap(segs, situation, alt[1][0] if alt[1] else None, twin.rng))
-    if style == "angry" and rng.random() < 0.5:
-        bodies = [[x.rstrip(".") + "!" if x.endswith(".") else x for x in b] for b in bodies]
-    careless = style in ("informal", "terse", "angry") and rng.random() < 0.35
-    start = rng.getstate()
-    texts = [mess(_paragraphs(bodies[0], rng, style), rng, careless)]
-    for b in bodies[1:]:
-        r_twin = random.Random()
-        r_twin.setstate(start)  # the twin's typos and paragraphs as the ticket's, where they can be
-        texts.append(mess(_paragraphs(b, r_twin, style), r_twin, careless))
+    return segs
 
-    title = write_title(st, rng, sub, style, s, plan.cue, plan.secondary, lang, problem)
-    sig = signature(st, rng, style, person, s, False)
+
+def _add_secondary(
+    d: Draft, segs: list[str], product: cat.Product, date: dt.date, main: str
+) -> None:
+    """A second, minor concern as an aside, before the main ask (marked) or after it."""
+    d.plan.secondary, second, other = _secondary(d, product, date)
+    d.plan.secondary_problem = second.variants[0]
+    d.plan.texts.append(other)
+    aside = d.st.pick("aside", ASIDE_FRAMES).replace("{x}", other)
+    if d.rng.random() < 0.4:
+        i = next(k for k, x in enumerate(segs) if main in x)
+        segs[i] = f"{d.st.pick('main', MAIN_MARKERS)} {segs[i]}"
+        segs.insert(i, aside)
+    else:
+        insert_at(segs, aside, d.rng, 1)
+
+
+def _german_mail(d: Draft, problem: Problem, segs: list[str]) -> tuple[str, str]:
+    """The German body as a mail (paragraphs and typos, greeting and signature) and its title."""
+    rng, style = d.rng, d.style
+    terse = style == "terse"
+    if style == "angry" and rng.random() < 0.5:
+        segs = [x.rstrip(".") + "!" if x.endswith(".") else x for x in segs]
+    careless = style in ("informal", "terse", "angry") and rng.random() < 0.35
+    body = mess(_paragraphs(segs, rng, style), rng, careless)
+    title = write_title(d, problem)
+    sig = signature(d, False)
     if terse and rng.random() < 0.35:
         sig = []  # a one-liner from the phone
     greeting = rng.choice(GREETINGS[style])
     sep = "\n" if style in ("formal", "long", "polite") or rng.random() < 0.3 else " "
     if terse:
         sep = " " if rng.random() < 0.7 else "\n"
-    descriptions = [
-        sep.join(x for x in (greeting, body if greeting else cap(body), *sig) if x)
-        for body in texts
-    ]
+    description = sep.join(x for x in (greeting, body if greeting else cap(body), *sig) if x)
+    return _wrapper(d, title, description)
 
+
+def _wrapper(d: Draft, title: str, description: str) -> tuple[str, str]:
+    """Sometimes the mail around it: forwarded, a reply above our acknowledgement, a
+    follow-up, or just a "Re:" in the title."""
+    st, rng, s, person, plan = d.st, d.rng, d.s, d.person, d.plan
+    terse = d.style == "terse"
     r = rng.random()
     if not terse and r < 0.05:
         plan.wrapper = "forward"
@@ -429,67 +428,21 @@ def support(
             f"---------- Weitergeleitete Nachricht ----------\nVon: {person.full}\n"
             f"Datum: {s['date']}\nBetreff: {title}"
         )
-        descriptions = [f"{note}\n\n{head}\n\n{d}" for d in descriptions]
-        title = rng.choice(("WG: ", "Fwd: ", "FW: ")) + title
-    elif not terse and r < 0.11:
+        return rng.choice(("WG: ", "Fwd: ", "FW: ")) + title, f"{note}\n\n{head}\n\n{description}"
+    if not terse and r < 0.11:
         plan.wrapper = "quote"
         top = st.pick("quote-top", QUOTE_TOPS)
         ack = fill(st.pick("ack", ACK_QUOTES), s, rng)
         stamp = f"Am {s['date']} schrieb Lumetra Kundenservice <service@lumetra.de>:"
-        descriptions = [
-            f"{top}\n{person.first}\n\n{stamp}\n"
-            + "\n".join("> " + line for line in f"Guten Tag,\n{ack}\n\n{d}".split("\n"))
-            for d in descriptions
-        ]
+        quoted = "\n".join("> " + x for x in f"Guten Tag,\n{ack}\n\n{description}".split("\n"))
         title = rng.choice(("Re: ", "AW: ", "RE: ")) + title
-    elif r < 0.17:
+        return title, f"{top}\n{person.first}\n\n{stamp}\n{quoted}"
+    if r < 0.17:
         plan.wrapper = "followup"
-        first = fill(st.pick("followup", FOLLOWUPS), s, rng)
-        descriptions = [first + "\n" + d for d in descriptions]
-    elif rng.random() < 0.06:
-        title = rng.choice(("Re: ", "AW: ")) + title
-    if alt is not None and twin is not None:
-        level, found = alt
-        twin_plan = replace(plan, urgency=level, situation=None, days=None, texts=list(plan.texts))
-        if found:
-            twin_plan.situation, twin_plan.days = found[1], found[2]
-        twin.made = (title, descriptions[1], twin_plan)
-    return title, descriptions[0], plan
-
-
-def _twin_level(
-    twin: Twin, pools: Situations, kind: str, urg: str, problem: Problem,
-    product_caps: set[str], date: dt.date, s: dict[str, str],
-) -> tuple[str, tuple[str, str, int | None] | None] | None:  # fmt: skip
-    """(level, situation or None) of a twin: another level the problem allows, reached by a
-    situation sentence, or the problem's own level (the sentence dropped, or one that agrees).
-    None when no other level can be written for this problem and product."""
-    other = [LEVEL_NAMES[c] for c in problem.levels if LEVEL_NAMES[c] != urg]
-    twin.rng.shuffle(other)
-    have = product_caps | traits(problem)
-    for level in other:
-        wants = level != problem.default or twin.rng.random() < 0.45
-        found = None
-        if wants:
-            found = _situation(twin.st, twin.rng, pools, kind, level, have, date, s, "de")
-        if found is not None or level == problem.default:
-            return level, found
-    return None
-
-
-def _swap(segs: list[str], situation: str | None, new: str | None, rng: random.Random) -> list[str]:
-    """``segs`` with the ticket's situation sentence (the very object) replaced by ``new``,
-    dropped when ``new`` is None, or ``new`` put in where the ticket had none."""
-    out = list(segs)
-    at = next((k for k, x in enumerate(out) if x is situation), None) if situation else None
-    if at is not None:
-        if new is None:
-            del out[at]
-        else:
-            out[at] = new
-    elif new is not None:
-        _place_situation(out, new, rng)
-    return out
+        return title, fill(st.pick("followup", FOLLOWUPS), s, rng) + "\n" + description
+    if rng.random() < 0.06:
+        return rng.choice(("Re: ", "AW: ")) + title, description
+    return title, description
 
 
 def _place_situation(segs: list[str], text: str, rng: random.Random) -> None:

@@ -41,24 +41,23 @@ from typing import Any
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Task
 from bizztune.tasks.tickets import catalog as cat
-from bizztune.tasks.tickets.compose import OFFTOPIC, Person, Plan, State, Twin, support
+from bizztune.tasks.tickets.compose import OFFTOPIC, Person, Plan, State, support
 from bizztune.tasks.tickets.pools import POOLS
-from bizztune.tasks.tickets.prior import (
-    URGENCIES,
-    CellSchedule,
-    default_share,
-    prior_name,
-    schedule,
-    twin_share,
-)
-from bizztune.tasks.tickets.prior import (
-    label_prior as cell_label_prior,
-)
+from bizztune.tasks.tickets.prior import URGENCIES, CellSchedule, label_prior, prior_name, schedule
+from bizztune.tasks.tickets.prompt import generation_messages
 from bizztune.tasks.tickets.slots import PART_GENDER, caps
 from bizztune.tasks.tickets.stray import offtopic
 from bizztune.tasks.tickets.voice import STYLES, Style
 
-__all__ = ["PART_GENDER", "Plan", "caps", "generate", "generate_with_plans", "label_prior"]
+__all__ = [
+    "PART_GENDER",
+    "Plan",
+    "caps",
+    "generate",
+    "generate_with_plans",
+    "generation_messages",
+    "label_prior",
+]
 
 STYLE_WEIGHTS: dict[str, tuple[float, ...]] = {
     # formal, informal, terse, long, angry, polite: anger at every level, more with trouble
@@ -66,21 +65,6 @@ STYLE_WEIGHTS: dict[str, tuple[float, ...]] = {
     "Mittel": (1.0, 1.2, 0.9, 0.9, 0.9, 0.9),
     "Niedrig": (1.0, 1.2, 1.0, 0.9, 0.4, 1.2),
 }
-
-
-def label_prior(task: Task, **options: Any) -> dict[str, dict[str, float]]:
-    """Field -> label -> the share ``generate`` promises with these options. Twins' levels
-    follow from their problems, not from a schedule: with ``twins``, the shares are counted on
-    5,000 rows of a seed of their own (about ±1 point)."""
-    if not twin_share(options):
-        return cell_label_prior(task, **options)
-    fields = ("category", "subcategory", "urgency")
-    counts: dict[str, dict[str, float]] = {f: {} for f in fields}
-    n = 5000
-    for row, _ in generate_with_plans(task, n, seed=10_000, **options):
-        for f in fields:
-            counts[f][row[f]] = counts[f].get(row[f], 0) + 1 / n
-    return {f: {k: round(v, 6) for k, v in d.items()} for f, d in counts.items()}
 
 
 def generate(task: Task, n: int, seed: int, **options: Any) -> Iterator[dict[str, Any]]:
@@ -112,42 +96,22 @@ def generate_with_plans(
         if u not in URGENCIES:
             raise ConfigError(f"task '{task.name}': unknown urgency label {u!r} for the generator")
     cells = schedule(sub_field.labels, seed, name)
-    twins = twin_share(options)
-    return _tickets(n, seed, cells, sub_field.parent_of, default_share(options), twins)
+    return _tickets(n, seed, cells, sub_field.parent_of)
 
 
 def _tickets(
-    n: int, seed: int, cells: CellSchedule, parent_of: Mapping[str, str], share: float | None,
-    twins: float = 0.0,
-) -> Iterator[tuple[dict[str, Any], Plan]]:  # fmt: skip
+    n: int, seed: int, cells: CellSchedule, parent_of: Mapping[str, str]
+) -> Iterator[tuple[dict[str, Any], Plan]]:
     st = State(seed, {})
-    twin_st = State(seed, {})
-    # a twin after a share p of the tickets makes p / (1 + p) of the rows twins
-    p = twins / (1 - twins)
-    rows = i = 0
-    while rows < n:
+    for i in range(n):
         sub, urg = cells.cell(i)
         rng = random.Random(f"{seed}:ticket:{i}")
-        twin = None
-        if twins and random.Random(f"{seed}:twin?:{i}").random() < p:
-            twin = Twin(twin_st, random.Random(f"{seed}:twin:{i}"))
-        row, plan = _ticket(st, rng, i, sub, urg, parent_of[sub], share, twin)
-        yield row, plan
-        rows, i = rows + 1, i + 1
-        if twin is not None and twin.made is not None and rows < n:
-            _, description, other = twin.made
-            other.id = f"{plan.id}-b"
-            yield (
-                {**row, "id": other.id, "description": description, "urgency": other.urgency},
-                other,
-            )
-            rows += 1
+        yield _ticket(st, rng, i, sub, urg, parent_of[sub])
 
 
 def _ticket(
-    st: State, rng: random.Random, i: int, sub: str, urg: str, category: str,
-    share: float | None = None, twin: Twin | None = None,
-) -> tuple[dict[str, Any], Plan]:  # fmt: skip
+    st: State, rng: random.Random, i: int, sub: str, urg: str, category: str
+) -> tuple[dict[str, Any], Plan]:
     style: Style = rng.choices(STYLES, weights=STYLE_WEIGHTS[urg])[0]
     ticket_date = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(730))
     first, gender = rng.choice(cat.FIRST_NAMES)
@@ -155,9 +119,7 @@ def _ticket(
     if sub == OFFTOPIC:
         title, description, user, plan = offtopic(st, rng, urg, style, ticket_date, person)
     else:
-        title, description, plan = support(
-            st, rng, sub, urg, style, ticket_date, person, share, twin
-        )
+        title, description, plan = support(st, rng, sub, urg, style, ticket_date, person)
         r = rng.random()
         user = person.full if r < 0.88 else f"{first[0]}. {person.last}"
     plan.id = f"t-{i + 1:06d}"

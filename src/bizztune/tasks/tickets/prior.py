@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bizztune.core.errors import ConfigError
@@ -30,14 +30,6 @@ from bizztune.core.errors import ConfigError
 PRIORS = ("realistic", "uniform")
 OPTIONS = {
     "prior": "realistic (default) or uniform: the label prior of the generated tickets",
-    "default_share": (
-        "a number in (0, 1]: how often a support ticket's problem has the ticket's urgency as "
-        "its default level (unset: as the pools fall, about 55%)"
-    ),
-    "twins": (
-        "a number in [0, 1): the share of rows that are another ticket's twin at another level "
-        "(unset: none)"
-    ),
 }
 
 SUBCATEGORY_SHARE: dict[str, float] = {
@@ -90,33 +82,6 @@ def prior_name(options: Mapping[str, Any]) -> str:
             "(--generator-option prior=uniform)"
         )
     return name
-
-
-def _share(key: str, raw: Any, span: str, ok: Callable[[float], bool]) -> float:
-    """The value ``raw`` of the number option ``key``, checked against ``ok`` (``span`` says
-    which numbers it takes)."""
-    try:
-        share = float(raw)
-    except (TypeError, ValueError):
-        share = math.nan
-    if not ok(share):
-        raise ConfigError(
-            f"generator option {key}={raw!r}: give a number in {span} (--generator-option {key}=0.33)"
-        )
-    return share
-
-
-def default_share(options: Mapping[str, Any]) -> float | None:
-    """The ``default_share`` option, checked: None when unset."""
-    raw = options.get("default_share")
-    if raw is None:
-        return None
-    return _share("default_share", raw, "(0, 1]", lambda x: 0 < x <= 1)
-
-
-def twin_share(options: Mapping[str, Any]) -> float:
-    """The ``twins`` option, checked: 0 when unset."""
-    return _share("twins", options.get("twins", 0), "[0, 1)", lambda x: 0 <= x < 1)
 
 
 def cell_prior(subcategories: Sequence[str], name: str) -> dict[Cell, float]:

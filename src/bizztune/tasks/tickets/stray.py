@@ -15,6 +15,7 @@ import random
 from bizztune.tasks.tickets import catalog as cat
 from bizztune.tasks.tickets.compose import (
     OFFTOPIC,
+    Draft,
     Person,
     Plan,
     State,
@@ -75,7 +76,8 @@ def offtopic(
     careless = style in ("informal", "terse", "angry") and rng.random() < 0.35
     body = mess(" ".join(segs), rng, careless)
     greeting = rng.choice(GREETINGS[style]) if not text.startswith(("Hallo", "Hi", "Lieb")) else ""
-    sig = signature(st, rng, style, person, s, True)
+    d = Draft(st, rng, style, s, person, plan)
+    sig = signature(d, True)
     description = "\n".join(x for x in (greeting, body if greeting else cap(body), *sig) if x)
-    title = write_title(st, rng, OFFTOPIC, style, s, plan.cue, None, "de", problem)
+    title = write_title(d, problem)
     return title, description, user, plan
