@@ -36,10 +36,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bizztune.core.interfaces import PromptStyle
+    from bizztune.trainers.config import PaddingFree
 
 
-def _answer_loss(model: Any, tok: Any, task: Any, examples: list[Any], style: str) -> float:
+def _answer_loss(model: Any, tok: Any, task: Any, examples: list[Any], style: PromptStyle) -> float:
     """Mean loss of the answer + end-of-turn tokens, with the task's prompt in ``style``."""
     import torch
     import torch.nn.functional as F
@@ -50,7 +54,7 @@ def _answer_loss(model: Any, tok: Any, task: Any, examples: list[Any], style: st
     total, count = 0.0, 0
     with torch.no_grad():
         for ex in examples:
-            enc = encode_example(task, tok, ex, style)  # type: ignore[arg-type]
+            enc = encode_example(task, tok, ex, style)
             ids = torch.tensor([enc.input_ids])
             labels = torch.tensor([enc.labels])
             logits = model(input_ids=ids).logits[:, :-1].float()
@@ -109,6 +113,11 @@ def arm_trl(args: argparse.Namespace, careful: bool = False) -> dict[str, Any]:
         r=args.r, lora_alpha=args.alpha, lora_dropout=args.dropout,
         target_modules=args.target_modules.split(","), task_type="CAUSAL_LM",
     )  # fmt: skip
+    careful_args: dict[str, Any] = (
+        {"padding_free": True, "gradient_checkpointing": False, "completion_only_loss": True}
+        if careful
+        else {}
+    )
     cfg = SFTConfig(
         output_dir=tempfile.mkdtemp(prefix="trl-bench-"),
         per_device_train_batch_size=args.batch_size,
@@ -124,11 +133,7 @@ def arm_trl(args: argparse.Namespace, careful: bool = False) -> dict[str, Any]:
         dataset_text_field="text",
         max_length=None if careful else 1024,
         disable_tqdm=True,
-        **(
-            {"padding_free": True, "gradient_checkpointing": False, "completion_only_loss": True}
-            if careful
-            else {}
-        ),
+        **careful_args,
     )
     trainer = SFTTrainer(
         model=model,
@@ -156,7 +161,10 @@ def arm_trl(args: argparse.Namespace, careful: bool = False) -> dict[str, Any]:
 
 
 def arm_bizztune(
-    args: argparse.Namespace, style: str, quant: str | None, padding_free: bool | str = "auto"
+    args: argparse.Namespace,
+    style: PromptStyle,
+    quant: str | None,
+    padding_free: PaddingFree = "auto",
 ) -> dict[str, Any]:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
@@ -169,11 +177,11 @@ def arm_bizztune(
     task, train, val, data = _data(args)
     out = Path(tempfile.mkdtemp(prefix="bizztune-bench-")) / "run"
     cfg = TrainConfig(
-        model=args.model, data=str(data), out=str(out), style=style,  # type: ignore[arg-type]
+        model=args.model, data=str(data), out=str(out), style=style,
         r=args.r, alpha=args.alpha, dropout=args.dropout,
         target_modules=args.target_modules.split(","), learning_rate=args.lr,
         batch_size=args.batch_size, epochs=1.0, limit_train=None, eval_steps=0,
-        save_steps=10_000, seed=0, padding_free=padding_free,  # type: ignore[arg-type]
+        save_steps=10_000, seed=0, padding_free=padding_free,
     )  # fmt: skip
     # The benchmark trains on exactly the first n_train tickets, like the TRL arm.
     split = Path(tempfile.mkdtemp(prefix="bizztune-bench-data-"))
@@ -212,7 +220,7 @@ def run_arm(args: argparse.Namespace) -> None:
         parts = arm.split("-")[1:]
         if any(p not in ("long", "padded", "free") for p in parts):
             raise SystemExit(f"unknown arm {arm!r}")
-        pf: bool | str = False if "padded" in parts else True if "free" in parts else "auto"
+        pf: PaddingFree = False if "padded" in parts else True if "free" in parts else "auto"
         res = arm_bizztune(args, "long" if "long" in parts else "compact", None, padding_free=pf)
     else:
         raise SystemExit(f"unknown arm {arm!r}")

@@ -75,25 +75,6 @@ def test_seed_summary_and_the_combined_interval() -> None:
     assert lo < base.mean() < hi
 
 
-def test_paired_over_seeds_is_the_item_bootstrap_of_per_item_seed_means() -> None:
-    from bizztune.eval.seeds import paired_over_seeds
-
-    rng = np.random.default_rng(1)
-    a = (rng.random((3, 300)) < 0.5).astype(float)
-    # B: A's outcomes with 30 items turned right in every seed: exactly +10 points
-    b = a.copy()
-    b[:, :30] = 1.0
-    d, lo, hi = paired_over_seeds(a, b)
-    gain = (b.mean(axis=0) - a.mean(axis=0)).mean()
-    assert d == pytest.approx(gain) and lo <= d <= hi and lo > 0
-    assert paired_over_seeds(a, a) == (0.0, 0.0, 0.0)  # no item differs: no spread
-    # two seeds against three: the per-item means are taken per recipe
-    d2, _, _ = paired_over_seeds(a[:2], b)
-    assert d2 == pytest.approx((b.mean(axis=0) - a[:2].mean(axis=0)).mean())
-    with pytest.raises(ValueError, match="items"):
-        paired_over_seeds(a, b[:, :10])
-
-
 # -- end to end -----------------------------------------------------------------------------------
 def ids(path: Path) -> list[str]:
     return [json.loads(x)["id"] for x in path.read_text(encoding="utf-8").splitlines() if x]

@@ -97,23 +97,3 @@ def seed_summary(
         high=hi,
         per_seed=tuple(float(a) for a in per_seed),
     )
-
-
-def paired_over_seeds(
-    a: np.ndarray, b: np.ndarray, n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95
-) -> tuple[float, float, float]:
-    """Recipe B minus recipe A on the same n items, each a seeds x items 0/1 matrix (any
-    number of seeds each): per item the mean over B's seeds minus the mean over A's, averaged
-    over items, with a percentile interval from resampling the items (the seeds are held
-    fixed: the interval says how sure the difference is for these seeds, not for new ones).
-    Returns (difference, low, high) as fractions; nans without items."""
-    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"the two recipes were scored on {x.shape[1]} and {y.shape[1]} items")
-    d = y.mean(axis=0) - x.mean(axis=0)
-    if d.size == 0:
-        return (math.nan, math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
-    alpha = (1 - level) / 2
-    return (float(d.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha)))
