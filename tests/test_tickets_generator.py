@@ -147,7 +147,7 @@ def test_cue_words_alone_do_not_give_the_urgency(planned: Planned) -> None:
 
 
 def test_the_default_tickets_are_the_ones_every_figure_was_measured_on(task: Task) -> None:
-    """The first 400 tickets of seed 0 hash as they did when the README's and docs/models.md's figures were measured. A change
+    """The first 400 tickets of seed 0 hash as they did when docs/results.md's and docs/research/'s figures were measured. A change
     to the default generator must re-measure those figures and then update this hash."""
     import hashlib
     import json

@@ -24,7 +24,7 @@ from bizztune.tasks.yaml_task import NamedDataset
 
 DEFAULT_N = 2000
 """Items of the embedded default (``bizztune run``'s ``data.n`` too): the head recipe's 200
-steps of 8 see each of its 1,600 training tickets once (docs/models.md)."""
+steps of 8 see each of its 1,600 training tickets once (docs/research/)."""
 DEFAULT_SEED = 0
 DEFAULT_SPEC = "default"
 """``--data default`` (or no ``--data``): the embedded default set."""

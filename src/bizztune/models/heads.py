@@ -369,7 +369,7 @@ def keep_layers(body: Any, keep: float) -> Any:
     """Cut ``body`` to its first ``keep`` transformer layers (below 1: that fraction of its
     depth, rounded); its final norm then reads the last kept layer's output. The later layers
     are freed, and with them their share of every forward and backward pass. (A linear probe
-    on the frozen Gemma 3 270M read the task best at layer 12 of 18: docs/models.md.)"""
+    on the frozen Gemma 3 270M read the task best at layer 12 of 18: docs/research/.)"""
     layers, n = layer_count(body, keep, "--head-layers")
     if not 1 <= n <= len(layers):
         raise ConfigError(f"--head-layers {keep:g}: the model has {len(layers)} layers")

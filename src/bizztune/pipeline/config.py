@@ -62,20 +62,20 @@ larger rank on every linear layer, a 10x learning rate and batches of 4 make it 
 within 800 tickets. The head trainers (head, qlora-head) get "head": one epoch of the default
 1,600 training tickets in batches of 8 at lr 1e-3, 200 steps (100 steps left the model
 undertrained; the same 200 steps as two passes over 800 tickets did better on
-tickets:foreign-dev over three seeds with fresh tickets than with repeats, docs/models.md),
+tickets:foreign-dev over three seeds with fresh tickets than with repeats, docs/research/),
 run in micro-batches of at most 1,024 padded
 tokens (the same steps; it bounds the step's activation memory, docs/training.md), the heads
 reading the mean state of the body's first two thirds (12 of Gemma 3 270M's 18 layers), and
 no LoRA dropout: a tie with the full body's last state on tickets:foreign-dev at 56% of its
-training time (docs/models.md). LoRA sits on the top 6 of those 12 layers only, so the
+training time (docs/research/). LoRA sits on the top 6 of those 12 layers only, so the
 backward pass stops halfway down: a step 1.58x as fast, level on tickets:foreign-dev over three
-seeds (joint -0.3 [-2.9, +2.4], docs/models.md). After the last step the heads are refitted on the fine-tuned
+seeds (joint -0.3 [-2.9, +2.4], docs/research/). After the last step the heads are refitted on the fine-tuned
 states of 800 training tickets (C = 0.01) and averaged half and half with the heads as
 trained: urgency +4.1 and joint +4.8 points on tickets:foreign-dev over three seeds, for about
-70 s (docs/models.md). A config's
+70 s (docs/research/). A config's
 ``train`` section is laid over the recipe of the trainer it names."""
 DEFAULT_TRAINER = "head"
-"""The run's trainer when a config names none: chosen on tickets:foreign-dev (docs/models.md)."""
+"""The run's trainer when a config names none: chosen on tickets:foreign-dev (docs/research/)."""
 DEFAULT_MODEL = "gemma3-270m"
 """The run's open model when a config names none: chosen on tickets:foreign-dev."""
 
@@ -98,7 +98,7 @@ class DataConfig:
     n: int = DEFAULT_N
     """Tickets to generate; the test split holds ``n * ratios[2]`` of them. 2,000, the
     embedded default's: the head recipe's 200 steps of 8 see each of the 1,600 training
-    tickets once (docs/models.md)."""
+    tickets once (docs/research/)."""
     generator: str = "offline"
     """"offline": the task's built-in generator (no network). A provider name (``gpt-4``, ...)
     generates with that LLM instead, as the original study did (needs its key)."""
@@ -248,7 +248,7 @@ class EvalSection:
     """Models whose recorded answers are also combined into one, scored on every set as a
     model of its own (``bizztune.eval.combine``: the product of their probabilities, equal
     weights; folder and label ``finetuned+tfidf``). None: the fine-tuned model with tfidf,
-    when tfidf is a baseline (chosen on tickets:foreign-dev, docs/models.md); ``[]``: none;
+    when tfidf is a baseline (chosen on tickets:foreign-dev, docs/research/); ``[]``: none;
     or a list of labels of this run's models (``finetuned``, ``base``, baseline labels)."""
 
     def combine_labels(self) -> list[str]:

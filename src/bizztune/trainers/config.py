@@ -81,7 +81,7 @@ class LoraParams:
     last token ("last"), the mean state over the prompt ("mean"), per field a learned
     attention over the prompt's states that starts as the mean ("attn"), or the mean state
     beside the mean of the prompt's input embeddings ("mean+embed": the words as such, which
-    the deeper states blur; docs/models.md)."""
+    the deeper states blur; docs/research/)."""
     head_init: str = "zero"
     """Head trainer only (--head-init): how the heads start. "zero": they predict the uniform
     distribution; "probe": a logistic regression per field on the frozen body's states of the

@@ -8,10 +8,10 @@ back on the training data's label prior.
 
 Why: with the realistic prior a rare label (urgency "Hoch", 19% of the tickets) gives a small
 share of the gradient, and within the default run's 200 steps the heads barely learned to
-answer it (docs/models.md). Weighting each example by ``N / (K * n_label)`` (scikit-learn's
+answer it (docs/research/). Weighting each example by ``N / (K * n_label)`` (scikit-learn's
 "balanced") gives every label the same total weight, meant to make the body learn what marks
 the rare ones (on the default data it did not: "Hoch" recall stayed 4 of 26 on
-tickets:foreign-dev, docs/models.md). The weighted loss is minimized by ``p(label | x) / prior(label)``, not by
+tickets:foreign-dev, docs/research/). The weighted loss is minimized by ``p(label | x) / prior(label)``, not by
 ``p(label | x)``; adding ``log prior(label)`` to each head's bias afterwards (logit adjustment,
 Menon et al. 2021, "Long-tail learning via logit adjustment") gives back probabilities on
 the training data's prior, which accuracy, calibration and the cascade expect. The weights

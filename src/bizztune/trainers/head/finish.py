@@ -16,12 +16,12 @@
   200 steps the body learns states that tell an urgent ticket from the others, but the heads,
   trained by the same few SGD steps from zero, do not yet read them: the fine-tuned model
   answered "Hoch" for 4 of the first 26 "Hoch" tickets of tickets:foreign-dev, a regression on
-  its own states for 20 (docs/models.md). The LoRA update is merged into the body first, so the
+  its own states for 20 (docs/research/). The LoRA update is merged into the body first, so the
   states are exactly those inference computes from the saved adapter; the adapter must be
   saved before this is called. The run's head recipe refits on 800 tickets and mixes half and
   half: over three seeds on tickets:foreign-dev (396 tickets), urgency +4.1 [+1.3, +6.7] and
   joint +4.8 [+2.4, +7.2] points over the heads as trained, category and subcategory level;
-  the refitted heads alone gained less (joint +2.6) and lost on category (docs/models.md).
+  the refitted heads alone gained less (joint +2.6) and lost on category (docs/research/).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     r = Rationales.build(task, tok, train_examples, style, seqs, {"urgency": 1.0})
     loss = loss + r.loss(clf.attention, micro_batch)      # after a forward with keep_attention
 
-The sixth round of docs/models.md found that the fine-tuned model reads which problem a
+The sixth round of docs/research/ found that the fine-tuned model reads which problem a
 ticket is about and not the sentence that says how badly the customer is hit, which TF-IDF
 reads; the heads read a mean over some 150 tokens, which blurs one sentence. With
 ``--head-pooling attn`` each field has a query over the tokens, but in 200 steps it learnt
