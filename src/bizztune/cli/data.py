@@ -51,8 +51,7 @@ from bizztune.data.sources import DEFAULT_N, DEFAULT_SEED
     multiple=True,
     metavar="KEY=VALUE",
     help="An option of the task's offline generator, over the task's generator_options "
-    "(repeatable). tickets: prior=realistic|uniform, default_share=SHARE (0 to 1: tickets at "
-    "their problem's own urgency), twins=SHARE (0 to 1: minimal pairs); docs/data.md.",
+    "(repeatable). tickets: prior=realistic|uniform (docs/data.md).",
 )
 def generate(
     task: str,
