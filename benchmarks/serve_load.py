@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 def tickets(n: int) -> list[dict[str, str]]:
     """``n`` tickets of the tickets task's offline generator (seed 1), inputs only."""
     from bizztune.tasks import load_task
-    from bizztune.tickets_gen import generate
+    from bizztune.tasks.tickets.generator import generate
 
     task = load_task("tickets")
     rows = list(generate(task, n, 1))

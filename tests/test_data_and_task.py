@@ -154,3 +154,22 @@ def test_bad_task_yaml(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as e:
         load_task_file(path)
     assert str(path) in str(e.value) and message in str(e.value)
+
+
+def test_the_tickets_task_has_one_file_and_names_its_generator_directly() -> None:
+    """One ``tickets.yaml`` in the repository (the packaged one, which ``--task tickets``
+    reads), and its ``generator:`` names the generator's own module: no second copy to drift
+    apart, no import path kept only for an old name."""
+    import subprocess
+
+    from bizztune.data.generate import offline_generator
+    from bizztune.tasks.tickets import generator
+
+    root = Path(__file__).resolve().parents[1]
+    tracked = subprocess.run(
+        ["git", "ls-files", "*tickets.yaml"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tracked == ["src/bizztune/tasks/tickets/tickets.yaml"]
+    assert Path(TASK.source).resolve() == (root / tracked[0]).resolve() == TASK_FILE.resolve()
+    assert TASK.generator == "bizztune.tasks.tickets.generator:generate"
+    assert offline_generator(TASK) is generator.generate
