@@ -422,6 +422,7 @@ def load_head_classifier(
         pick_dtype,
         quiet_peft_wrap,
         quiet_transformers,
+        refusing_code,
     )
     from bizztune.models.tokenizer import load_tokenizer
 
@@ -439,7 +440,7 @@ def load_head_classifier(
             f"--adapter {adapter}: its heads were trained on {spec.base_model or 'another model'} "
             f"(hidden size {spec.hidden_size}), not on --model {model} (hidden size {hidden})"
         )
-    with quiet_peft_wrap():
+    with quiet_peft_wrap(), refusing_code(folder):
         body = PeftModel.from_pretrained(body, str(folder))
     if not load_in_4bit:
         body = body.merge_and_unload()

@@ -169,6 +169,22 @@ def adapter_base(adapter: Path) -> str | None:
     return str(base) if base else None
 
 
+@contextlib.contextmanager
+def refusing_code(adapter: Path) -> Iterator[None]:
+    """Around loading an adapter's weights: peft reads an ``adapter_model.bin`` with torch's
+    ``weights_only=True``, which refuses a pickle that names anything but tensors; that refusal
+    becomes one line instead of a traceback. An adapter folder may come from someone else."""
+    import pickle
+
+    try:
+        yield
+    except pickle.UnpicklingError:
+        raise ConfigError(
+            f"--adapter {adapter}: adapter_model.bin holds objects other than tensors, which "
+            "no trainer writes; refused, since loading it could run code (use safetensors)"
+        ) from None
+
+
 def attach_adapter(model: Any, adapter: Path, model_name: str) -> Any:
     """``model`` with the LoRA adapter of ``adapter`` on top (a peft PeftModel). An adapter
     trained on another base is a ConfigError naming both, not peft's page of size mismatches."""
@@ -176,7 +192,7 @@ def attach_adapter(model: Any, adapter: Path, model_name: str) -> Any:
 
     base = adapter_base(adapter)
     try:
-        with quiet_peft_wrap():
+        with quiet_peft_wrap(), refusing_code(adapter):
             return PeftModel.from_pretrained(model, str(adapter))
     except (RuntimeError, ValueError, KeyError) as e:
         text = str(e)

@@ -18,7 +18,9 @@ import dataclasses
 from pathlib import Path
 
 from bizztune.core.interfaces import Task
+from bizztune.data.locks import output_lock
 from bizztune.trainers.config import Quantization, TrainConfig
+from bizztune.trainers.lora.run_folder import default_out
 
 
 @dataclasses.dataclass
@@ -30,4 +32,7 @@ class HeadTrainer:
         from bizztune.trainers.head.loop import train_heads
 
         cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)
-        return train_heads(task, cfg)
+        out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
+        # One writer per output folder, as the LoRA trainers: a second process fails at once.
+        with output_lock(out, folder=True):
+            return train_heads(task, dataclasses.replace(cfg, out=str(out)))

@@ -32,7 +32,12 @@ from bizztune.trainers.budget import CALIBRATION_STEPS, TimeBudget
 from bizztune.trainers.config import TrainConfig
 from bizztune.trainers.head.adapters import add_lora, layers_below
 from bizztune.trainers.head.batches import batch_stream, micro_batches
-from bizztune.trainers.head.checkpoint import checkpoint_total, load_checkpoint, save_checkpoint
+from bizztune.trainers.head.checkpoint import (
+    HEAD_CHECKPOINTS,
+    checkpoint_total,
+    load_checkpoint,
+    save_checkpoint,
+)
 from bizztune.trainers.head.finish import finish_heads
 from bizztune.trainers.head.precision import mixed_precision
 from bizztune.trainers.lora.recipe import load_splits, pick_device, use_bf16
@@ -214,7 +219,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
     device = pick_device(cfg)
     bf16 = use_bf16(cfg, device)
-    check_resume(out, cfg)
+    check_resume(out, cfg, HEAD_CHECKPOINTS)
     tracker(cfg.report_to)  # a tracker that is not installed: one line, before any loading
     check_field_weights(task, cfg)
     data, train_ex, val_ex = load_splits(task, cfg)
@@ -327,6 +332,8 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     history: list[dict[str, Any]] = []
     if ckpt is not None:
         step, history = load_checkpoint(Path(ckpt), clf, opt, sched)
+        print(f"resuming from {ckpt} at step {step} of {total}", file=sys.stderr, flush=True)
+    resumed_from = step if ckpt is not None else None
 
     def split(batch: list[int]) -> list[list[int]]:
         if padding_free:
@@ -430,6 +437,7 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
         **({"head_init": {"how": "probe", **probe}} if probe else {}),
         **finished,
         "steps": step,
+        "resumed_from": resumed_from,
         "epochs": round(step * per_step / max(len(seqs), 1), 3),
         "train_examples": len(seqs),
         "truncated": cut,

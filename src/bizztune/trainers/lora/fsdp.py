@@ -42,7 +42,7 @@ from bizztune.core.interfaces import Task
 from bizztune.tasks import load_task
 from bizztune.trainers.config import TrainConfig
 from bizztune.trainers.lora.recipe import pick_device, run_training
-from bizztune.trainers.lora.run_folder import check_resume, default_out
+from bizztune.trainers.lora.run_folder import LORA_CHECKPOINTS, check_resume, default_out
 
 LAUNCH_FILE = "fsdp_launch.json"
 
@@ -87,7 +87,7 @@ def launch(task: Task, cfg: TrainConfig) -> Path:
             file=sys.stderr,
         )
         cfg = dataclasses.replace(cfg, quantization=None)
-    check_resume(out, cfg)
+    check_resume(out, cfg, LORA_CHECKPOINTS)
     out.mkdir(parents=True, exist_ok=True)
     spec = {
         "task": str(getattr(task, "source", None) or task.name),

@@ -142,7 +142,8 @@ def with_cpu_fsdp(cls: Any) -> Any:
 
 
 def progress_callback(total_hint: int, enabled: bool = True) -> Any:
-    """A rich progress bar: step, train loss, validation loss, tokens/s."""
+    """A rich progress bar: step, train loss, validation loss, tokens/s; ``started_at`` is the
+    step the Trainer began at (a resumed run's checkpoint step, else 0)."""
     from transformers import TrainerCallback
 
     class RichProgress(TrainerCallback):
@@ -150,8 +151,10 @@ def progress_callback(total_hint: int, enabled: bool = True) -> Any:
             self.bar: Any = None
             self.task: Any = None
             self.fields = {"loss": "-", "val": "-", "tps": "-"}
+            self.started_at: int | None = None
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self.started_at = int(state.global_step)
             if not enabled or not state.is_world_process_zero:
                 return
             from rich.console import Console

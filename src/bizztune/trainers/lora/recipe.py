@@ -25,6 +25,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ from bizztune.trainers.lora.hf_trainer import (
 )
 from bizztune.trainers.lora.run_folder import (
     CONFIG_FILE,
+    LORA_CHECKPOINTS,
     already_done,
     check_resume,
     config_record,
@@ -215,7 +217,7 @@ def run_training(
     distributed = fsdp is not None
     rank0 = not distributed or int(os.environ.get("RANK", "0")) == 0
     if not distributed:
-        check_resume(out, cfg)
+        check_resume(out, cfg, LORA_CHECKPOINTS)
     # The data first: a bad file is one clear line before seconds of importing torch.
     data, train_ex, val_ex = load_splits(task, cfg)
 
@@ -309,6 +311,7 @@ def run_training(
         log_level="warning",
     )
     collator = CompletionCollator(pad_id=int(tok.pad_token_id), padding_side="left")
+    progress = progress_callback(total_steps, enabled=show_progress)
     cls = trainer_class()
     if distributed:
         cls = with_cpu_fsdp(cls)
@@ -319,7 +322,7 @@ def run_training(
         eval_dataset=to_ds(val_enc.items) if do_eval and val_enc else None,
         data_collator=collator,
         processing_class=tok,
-        callbacks=[progress_callback(total_steps, enabled=show_progress)],
+        callbacks=[progress],
     )
     from transformers.trainer_callback import PrinterCallback
 
@@ -353,6 +356,8 @@ def run_training(
         (out / CONFIG_FILE).write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
 
     resume_from = last_checkpoint(out) if cfg.resume else None
+    if resume_from is not None and rank0:
+        print(f"resuming from {resume_from}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume_from)
     train_time = time.perf_counter() - t0
@@ -385,6 +390,7 @@ def run_training(
             "padding_free": padding_free,
             "world_size": world,
             "steps": trainer.state.global_step,
+            "resumed_from": progress.started_at if resume_from is not None else None,
             "epochs": round(float(trainer.state.epoch or 0.0), 3),
             "train_examples": len(train_enc.items),
             "dropped_too_long": len(train_enc.dropped),

@@ -8,7 +8,9 @@
         checkpoint-N/         the Trainer's checkpoints, for --resume
 
 A run resumes only with the same setup (``RESUME_KEYS``); a finished run of the same length
-has nothing left to do.
+has nothing left to do. What makes a checkpoint resumable is the trainer's own
+``CheckpointRule`` (this trainer's: ``LORA_CHECKPOINTS``; the head trainer's is in
+``trainers/head/checkpoint.py``): ``check_resume`` takes it, never a default.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +61,26 @@ def read_json_file(path: Path) -> Any:
         return None
 
 
-def check_resume(out: Path, cfg: TrainConfig) -> None:
+@dataclass(frozen=True)
+class CheckpointRule:
+    """What makes a trainer's ``checkpoint-N`` folder resumable. Each trainer has its own: the
+    files it writes and reads back differ, and another trainer's rule would call every intact
+    checkpoint damaged and restart at step 0."""
+
+    problem: Callable[[Path], str | None]
+    """Why a checkpoint cannot be resumed from (cut by a crash, a file deleted), or None."""
+    optional: tuple[str, ...] = ()
+    """Files whose absence only warns: resuming without them changes the loss curve."""
+    pickled: tuple[str, ...] = ()
+    """``torch.save`` files the trainer loads on resume: checked with ``load_torch_state``
+    first, so one that names anything but tensors is refused in one line, never run."""
+
+
+def check_resume(out: Path, cfg: TrainConfig, rule: CheckpointRule) -> None:
     """Refuse to overwrite a run with checkpoints or an adapter unless --resume is given, and
     refuse to resume a run trained with another setup. A folder with nothing to lose (a run
-    that stopped before its first checkpoint) is simply started again. With --resume, damaged
-    checkpoints are moved aside first (``set_aside_damaged``)."""
+    that stopped before its first checkpoint) is simply started again. With --resume,
+    checkpoints that break the trainer's ``rule`` are moved aside first (``set_aside_damaged``)."""
     has_ckpt = last_checkpoint(out) is not None
     finished = (out / "adapter_model.safetensors").is_file()
     if not cfg.resume:
@@ -85,7 +104,33 @@ def check_resume(out: Path, cfg: TrainConfig) -> None:
                     f"--resume: {out} was trained with {k}={old[k]!r}, not {getattr(cfg, k)!r}; "
                     f"use the same --{k.replace('_', '-')} or another --out"
                 )
-    set_aside_damaged(out)
+    set_aside_damaged(out, rule)
+    newest = last_checkpoint(out)
+    for name in rule.pickled if newest else ():
+        if (Path(str(newest)) / name).is_file():
+            load_torch_state(Path(str(newest)) / name)
+
+
+def load_torch_state(path: Path) -> Any:
+    """A ``torch.save`` file of tensors and plain containers (optimizer, scheduler, random
+    state), loaded with ``weights_only=True``: a pickle that names any other object (a
+    function to call, a class to build) is refused with a ConfigError, not run. A checkpoint
+    folder may come from someone else (a copied run, a shared drive)."""
+    import pickle
+
+    import torch
+    from transformers.trainer_pt_utils import safe_globals
+
+    try:
+        # numpy's array types allowed, as the Trainer does for its rng_state.pth
+        with safe_globals():
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ConfigError(
+            f"{path}: holds objects other than tensors, numbers and lists, which bizztune never "
+            "writes; refused, since loading it could run code. Delete its checkpoint folder to "
+            "resume from an earlier one, or train into another --out"
+        ) from None
 
 
 def already_done(out: Path, total_steps: int, planned: bool = False) -> bool:
@@ -131,9 +176,10 @@ def safetensors_intact(path: Path) -> bool:
         return False
 
 
-def checkpoint_problem(ckpt: Path) -> str | None:
-    """Why a checkpoint cannot be resumed from (a crash inside its write, a deleted file), or
-    None. Files of the resume state are checked when present; missing ones only warn."""
+def lora_checkpoint_problem(ckpt: Path) -> str | None:
+    """Why a transformers Trainer checkpoint cannot be resumed from (a crash inside its write,
+    a deleted file), or None. Files of the resume state are checked when present; missing ones
+    only warn. The Trainer writes trainer_state.json last, so a checkpoint with it is whole."""
     import zipfile
 
     state = read_json_file(ckpt / "trainer_state.json")
@@ -150,14 +196,20 @@ def checkpoint_problem(ckpt: Path) -> str | None:
     return None
 
 
-def set_aside_damaged(out: Path) -> None:
-    """Move damaged checkpoints (newest first, down to an intact one) to
+LORA_CHECKPOINTS = CheckpointRule(
+    lora_checkpoint_problem, optional=RESUME_STATE, pickled=RESUME_STATE
+)
+"""The LoRA trainers' checkpoints (transformers' Trainer)."""
+
+
+def set_aside_damaged(out: Path, rule: CheckpointRule) -> None:
+    """Move checkpoints that break ``rule`` (newest first, down to an intact one) to
     ``damaged-checkpoint-N``, so --resume continues from the newest intact one; a warning
-    line each, and one when that checkpoint lacks optimizer, schedule or random state."""
+    line each, and one when that checkpoint lacks one of the rule's optional files."""
     moved: list[tuple[Path, str, Path]] = []
     intact: Path | None = None
     for ckpt in reversed(checkpoints(out)):
-        why = checkpoint_problem(ckpt)
+        why = rule.problem(ckpt)
         if why is None:
             intact = ckpt
             break
@@ -173,7 +225,7 @@ def set_aside_damaged(out: Path) -> None:
             ckpt, why, aside.name, start,
         )  # fmt: skip
     if intact is not None:
-        missing = [n for n in RESUME_STATE if not (intact / n).is_file()]
+        missing = [n for n in rule.optional if not (intact / n).is_file()]
         if missing:
             log.warning(
                 "warning: %s has no %s: training resumes with a fresh optimizer, schedule or "
