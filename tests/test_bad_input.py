@@ -15,6 +15,7 @@ run as a real subprocess.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from conftest import run_cli
+from conftest import make_rows, run_cli, write_jsonl
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 
@@ -30,6 +31,9 @@ CORPUS = Path(__file__).parent / "bad_inputs"
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The committed corpus plus the binary files, generated here."""
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.eval.evaluate import EvalConfig, run_eval
+
     d = tmp_path_factory.mktemp("corpus")
     for f in CORPUS.iterdir():
         shutil.copy(f, d / f.name)
@@ -63,6 +67,25 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "a-file").write_text("not a folder\n", encoding="utf-8")
     (d / "user-folder").mkdir()
     (d / "user-folder" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    # what is not a data file, or too large to be one: refused before it is read
+    (d / "zero.jsonl").symlink_to("/dev/zero")
+    os.mkfifo(d / "fifo.jsonl")  # reading it would wait for a writer for ever
+    with (d / "big.jsonl").open("wb") as fh:
+        fh.truncate(300_000_000)  # sparse: 300 MB on paper, nothing on disk
+    row = json.loads(text.splitlines()[1])
+    long_field = text.splitlines()[0] + "\n" + json.dumps({**row, "description": "x" * 150_000})
+    (d / "long-field.jsonl").write_text(long_field + "\n", encoding="utf-8")
+    (d / "long-line.jsonl").write_text(json.dumps({**row, "notes": "y" * 2_000_000}) + "\n")
+    # eval runs: of the valid rows, of other rows (no item shared), one whose predictions
+    # were emptied after it was scored
+    write_jsonl(d / "train-rows.jsonl", make_rows(n_per_cell=1))
+    other = [{**r, "id": f"o{i}"} for i, r in enumerate(make_rows(n_per_cell=1, seed=1)[:8])]
+    write_jsonl(d / "other-rows.jsonl", other)
+    for name, data in (("run-valid", "valid.jsonl"), ("run-other", "other-rows.jsonl")):
+        run_eval(EvalConfig(provider=ProviderConfig(name="majority"), data=str(d / data),
+                            train_data=str(d / "train-rows.jsonl"), out=str(d / name)))  # fmt: skip
+    shutil.copytree(d / "run-valid", d / "run-emptied")
+    (d / "run-emptied" / "predictions.jsonl").write_bytes(b"")
     return d
 
 
@@ -139,6 +162,12 @@ BAD_DATA = [
     ("missing-column.csv", ("missing-column.csv:2", "field 'urgency' is missing")),
     ("label-unknown.csv", ("label-unknown.csv:5", "'hoch!'", "did you mean 'Hoch'")),
     ("damaged-hf", ("damaged-hf", "datasets folder")),
+    ("extra-cells.csv", ("extra-cells.csv:3", "1 more cell(s) than the header's 8 columns")),
+    ("zero.jsonl", ("zero.jsonl", "not a regular file (a link to /dev/zero, a character device)")),
+    ("fifo.jsonl", ("fifo.jsonl", "not a regular file (a named pipe)")),
+    ("big.jsonl", ("big.jsonl", "300 MB, more than the 256 MB", "BIZZTUNE_MAX_DATA_MB")),
+    ("long-field.jsonl", ("long-field.jsonl:2", "'description' is 150,000 characters", "100,000")),
+    ("long-line.jsonl", ("long-line.jsonl:1", "a line longer than 1,048,576 bytes")),
     ("nope.jsonl", ("nope.jsonl", "not found")),
 ]
 
@@ -246,6 +275,10 @@ def _flag_cases() -> list[tuple[str, list[str], tuple[str, ...]]]:
         ("split-ratios-two", ["split", v, "--ratios", "0.5,0.5"], ("--ratios must be three",)),
         ("split-ratios-train-0", ["split", v, "--ratios", "0,0.5,0.5"], ("--ratios", "train share")),
         ("split-src-missing", ["split", f"{c}/nope.jsonl"], ("nope.jsonl", "not found")),
+        ("split-three-rows", ["split", f"{c}/three-rows.jsonl", "--out", "{t}/s"],
+         ("three-rows.jsonl: 3 rows are too few to split 0.8,0.1,0.1", "at least 7 rows")),
+        ("split-folder", ["split", f"{c}/user-folder", "--out", "{t}/s"],
+         ("user-folder: a folder, but not a datasets folder",)),
         ("generate-n-0", ["generate", "-n", "0", "--out", "{t}/g.jsonl"], ("-n must be at least 1",)),
         ("generate-out-csv", ["generate", "-n", "5", "--out", "{t}/g.csv"], ("--out must be a .jsonl",)),
         ("generate-out-garbage", ["generate", "-n", "5", "--out", f"{c}/garbage-out.jsonl"],
@@ -263,6 +296,14 @@ def _flag_cases() -> list[tuple[str, list[str], tuple[str, ...]]]:
         ("run-foreign-folder", ["run", "--out", f"{c}/user-folder"],
          ("user-folder", "not a bizztune run folder")),
         ("report-not-a-run", ["report", f"{c}/foreign-eval"], ("foreign-eval", "no metrics.json")),
+        ("report-nothing-shared", ["report", f"{c}/run-valid", f"{c}/run-other"],
+         ("run-valid and", "run-other share no scored item")),
+        ("report-emptied", ["report", f"{c}/run-emptied"],
+         ("run-emptied/predictions.jsonl: 0 records for the 8 items", "rerun the same")),
+        ("plan-emptied", ["plan", f"{c}/run-valid", f"{c}/run-emptied"],
+         ("run-emptied/predictions.jsonl: 0 records",)),
+        ("cascade-nothing-shared", ["cascade", f"{c}/run-valid", f"{c}/run-other"],
+         ("share no scored item",)),
     ]  # fmt: skip
 
 
@@ -283,6 +324,27 @@ def test_bad_flag_or_output(
     args = [a.replace("{c}", str(corpus)).replace("{t}", str(tmp_path)) for a in argv]
     code, _, err = invoke(capfd, *args)
     assert_one_line(code, err, needles)
+
+
+RUN_DATA = [
+    ("folder", "user-folder", ("user-folder: a folder, but not a datasets folder",)),
+    ("extra-cells", "extra-cells.csv", ("extra-cells.csv:3", "1 more cell(s) than the header's")),
+    ("three-rows", "three-rows.jsonl", ("data.file", "3 rows are too few", "at least 7 rows")),
+    ("dev-zero", "zero.jsonl", ("zero.jsonl", "not a regular file", "/dev/zero")),
+    ("fifo", "fifo.jsonl", ("fifo.jsonl", "not a regular file (a named pipe)")),
+    ("big", "big.jsonl", ("big.jsonl", "more than the 256 MB")),
+    ("long-field", "long-field.jsonl", ("long-field.jsonl:2", "150,000 characters")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "needles"), [c[1:] for c in RUN_DATA],
+                         ids=[c[0] for c in RUN_DATA])  # fmt: skip
+def test_run_data_is_refused_before_a_folder_is_made(
+    corpus: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str], name: str, needles: Any
+) -> None:
+    code, _, err = invoke(capfd, "run", "--data", str(corpus / name), "--out", str(tmp_path / "r"))
+    assert_one_line(code, err, needles)
+    assert not (tmp_path / "r").exists()
 
 
 TORN_OR_FOREIGN = {

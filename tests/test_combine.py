@@ -150,12 +150,15 @@ def test_bizztune_combine_writes_an_eval_run_that_reports_read(
     # the cascade and plan commands read it as any eval run
     r = run_cli("plan", str(out), str(tf))
     assert r.returncode == 0, r.stderr
-    # items one run scored and another did not are left out, with a warning naming the run
-    keep = (tf / "predictions.jsonl").read_text(encoding="utf-8").splitlines()[:-2]
-    (tf / "predictions.jsonl").write_text("\n".join(keep) + "\n", encoding="utf-8")
-    r = run_cli("combine", str(tf), str(mj), "--out", str(tmp_path / "fewer"))
+    # items one run scored and another did not (a run of the first N items) are left out,
+    # with a warning naming the run (a predictions file cut after scoring is refused instead)
+    few = tmp_path / "majority-few"
+    r = run_cli("eval", "--provider", "majority", "--data", str(split_dir), "--limit",
+                str(len(a) - 2), "--out", str(few))  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert f"{mj}: 2 of its items left out" in r.stderr
+    r = run_cli("combine", str(tf), str(few), "--out", str(tmp_path / "fewer"))
+    assert r.returncode == 0, r.stderr
+    assert f"{tf}: 2 of its items left out" in r.stderr
     assert len(_records(tmp_path / "fewer")) == len(a) - 2
 
 

@@ -244,6 +244,22 @@ def test_run_redoes_a_stage_whose_outputs_were_cut_or_whose_marker_is_garbage(
     assert "generate cached" in r.stderr and "split cached" in r.stderr
 
 
+def test_a_damaged_marker_is_redone_even_when_stages_leaves_it_out(tmp_path: Path) -> None:
+    """Random bytes in a marker mean "redo this stage", never "this stage is absent": with
+    --stages naming only the stage after it, it is redone (with one line) and nothing lost."""
+    cfg = tmp_path / "data.yaml"
+    cfg.write_text(yaml.safe_dump({"name": "d", "data": {"n": 80}}), encoding="utf-8")
+    run = ["run", "--config", str(cfg), "--out", "r", "--stages"]
+    ok(cli("none", *run, "generate,split", cwd=tmp_path))
+    split = (tmp_path / "r" / "data" / "split" / "train.jsonl").read_bytes()
+    (tmp_path / "r" / "data" / "raw" / "stage.done.json").write_bytes(os.urandom(100))
+    r = ok(cli("none", *run, "split", cwd=tmp_path))
+    assert "generate redo: its stage.done.json is damaged (not JSON)" in r.stderr, r.stderr
+    assert (tmp_path / "r" / "data" / "split" / "train.jsonl").read_bytes() == split
+    r = ok(cli("none", *run, "generate,split", cwd=tmp_path))
+    assert "generate cached" in r.stderr and "split cached" in r.stderr
+
+
 # -- two writers ----------------------------------------------------------------------------------
 def one_line(r: Any, *needles: str) -> None:
     lines = [x for x in r.stderr.splitlines() if x.strip()]
@@ -274,6 +290,21 @@ def test_second_writer_of_generate_and_eval_fails_at_once(split_dir: Path, tmp_p
         assert len(jsonl(tmp_path / "e" / "predictions.jsonl")) == 5  # the second wrote nothing
     finally:
         finish(first)
+
+
+def test_second_writer_through_a_symlink_fails_at_once(tmp_path: Path) -> None:
+    """Two names of one file are one output: the lock is taken on the real file."""
+    (tmp_path / "l.jsonl").symlink_to("g.jsonl")
+    gen = ["generate", "-n", "300", "--out"]
+    first = cli("lines:50:stop", *gen, "g.jsonl", cwd=tmp_path, wait=False)
+    try:
+        wait_stopped(first)
+        one_line(cli("none", *gen, "l.jsonl", cwd=tmp_path), "--out l.jsonl", "another bizztune")
+    finally:
+        finish(first)
+    ok(cli("none", *gen, "l.jsonl", cwd=tmp_path))  # resumes the real file through the link
+    ids = [row["id"] for row in jsonl(tmp_path / "g.jsonl")]
+    assert len(ids) == len(set(ids)) == 300
 
 
 def test_second_writer_of_train_and_run_fails_at_once(

@@ -259,9 +259,9 @@ def test_sweep_scores_trials_on_val_and_keeps_the_best(
     scores = [row["mean_accuracy"] for row in board["rows"]]
     assert scores == sorted(scores, reverse=True)
     for row in board["rows"]:
-        metrics = json.loads((out / row["trial"] / "eval-val" / "metrics.json").read_text())
+        metrics = json.loads((out / "eval-val" / row["trial"] / "metrics.json").read_text())
         assert metrics["n"] == 6
-        evcfg = json.loads((out / row["trial"] / "eval-val" / "config.json").read_text())
+        evcfg = json.loads((out / "eval-val" / row["trial"] / "config.json").read_text())
         assert evcfg["eval"]["split"] == "val" and evcfg["eval"]["style"] == "compact"
         assert evcfg["eval"]["provider"]["adapter"] == str(out / row["trial"])
     best = out / "best"

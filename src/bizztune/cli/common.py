@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bizztune.core.errors import BizztuneError
+
+if TYPE_CHECKING:
+    from bizztune.data.locks import Inputs
 
 
 def load_dotenv(path: Path = Path(".env")) -> None:
@@ -76,6 +81,27 @@ class LazyBar:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+@contextmanager
+def output_file(
+    out: Path | None, inputs: Inputs, flag: str = "--out"
+) -> Iterator[Callable[[str], None]]:
+    """The ``-o`` file of report, plan and compare-data through the output guard, checked and
+    locked before the work: never over one of ``inputs``, one writer, written whole or not at
+    all. Yields a function that writes the text (nothing without ``out``).
+
+        with output_file(out, [("RUN_DIRS", d) for d in dirs]) as write:
+            write(compare_md(dirs))
+    """
+    if out is None:
+        yield lambda text: None
+        return
+    from bizztune.data.io import write_text_atomic
+    from bizztune.data.locks import output_guard
+
+    with output_guard(out, folder=False, flag=flag, inputs=inputs) as real:
+        yield lambda text: write_text_atomic(real, text)
 
 
 def floats(value: str | None, param_hint: str) -> list[float] | None:

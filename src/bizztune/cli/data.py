@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from bizztune.cli.common import LazyBar, console
+from bizztune.cli.common import LazyBar, console, output_file
 from bizztune.core.paths import responses_dir
 from bizztune.data.sources import DEFAULT_N, DEFAULT_SEED
 
@@ -193,17 +193,16 @@ def compare_data(
         path = resolve_data(t, spec)
         return [e.to_record() for e in load_examples(path, t, split if path.is_dir() else None)]
 
-    base = rows(train, "train")
-    results = []
-    with console().status(f"comparing {len(tests)} set(s) with {train}"):
-        for spec in tests:
-            own = spec in ("val", "test") and not Path(spec).exists()  # a split of TRAIN
-            test = rows(train, spec) if own else rows(spec, "test")
-            results.append((spec, compare_sets(base, test, t.schema, seed=seed)))
-    parts = [shift_table(results, t.schema.names)] if len(results) > 1 else []
-    parts += [render_shift(r, train, spec) for spec, r in results]
-    md = "\n\n".join(parts)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(md + "\n", encoding="utf-8")
+    with output_file(out, [("TRAIN", train), *(("TESTS", s) for s in tests)]) as write:
+        base = rows(train, "train")
+        results = []
+        with console().status(f"comparing {len(tests)} set(s) with {train}"):
+            for spec in tests:
+                own = spec in ("val", "test") and not Path(spec).exists()  # a split of TRAIN
+                test = rows(train, spec) if own else rows(spec, "test")
+                results.append((spec, compare_sets(base, test, t.schema, seed=seed)))
+        parts = [shift_table(results, t.schema.names)] if len(results) > 1 else []
+        parts += [render_shift(r, train, spec) for spec, r in results]
+        md = "\n\n".join(parts)
+        write(md + "\n")
     click.echo(md)

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from bizztune.cli.common import LazyBar
+from bizztune.cli.common import LazyBar, output_file
 
 
 def provider_options(f: Any) -> Any:
@@ -152,10 +152,9 @@ def report(run_dirs: tuple[Path, ...], out: Path | None, margin_pp: float) -> No
     """Put eval runs side by side, with McNemar p-values against the first."""
     from bizztune.report.compare import compare_md
 
-    md = compare_md(list(run_dirs), margin_pp)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(md, encoding="utf-8")
+    with output_file(out, [("RUN_DIRS", d) for d in run_dirs]) as write:
+        md = compare_md(list(run_dirs), margin_pp)
+        write(md)
     click.echo(md)
 
 
@@ -202,6 +201,7 @@ def cascade_cmd(
     share deferred and cost per 1,000 tickets over the threshold, and the cheapest threshold
     as accurate as RUN_B alone (within the margin)."""
     from bizztune.core.config import build
+    from bizztune.data.locks import output_guard
     from bizztune.eval.costs import CostsConfig
     from bizztune.report.pair import cascade_report
 
@@ -216,7 +216,12 @@ def cascade_cmd(
             ) from None
     data = {k: v for k, v in kw.items() if v is not None}
     costs = build(CostsConfig, {**data, "api_prices": api_prices}, "flags")
-    result = cascade_report(run_a, run_b, costs, calibration, out, seed)
+    if out is None:
+        result = cascade_report(run_a, run_b, costs, calibration, None, seed)
+    else:
+        inputs = [("RUN_A", run_a), ("RUN_B", run_b), ("--calibration", calibration)]
+        with output_guard(out, folder=True, inputs=inputs):
+            result = cascade_report(run_a, run_b, costs, calibration, out, seed)
     click.echo(result["markdown"])
     for f in result["files"]:
         click.echo(f"wrote {f}")
@@ -261,10 +266,9 @@ def plan_cmd(
     from bizztune.report.planner import PlanRequest, plan_runs
 
     req = PlanRequest(delta, power, alpha, margin_pp, field)
-    result = plan_runs(run_a, run_b, req)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(result["markdown"], encoding="utf-8")
+    with output_file(out, [("RUN_A", run_a), ("RUN_B", run_b)]) as write:
+        result = plan_runs(run_a, run_b, req)
+        write(result["markdown"])
     click.echo(result["markdown"])
 
 

@@ -122,7 +122,9 @@ def int_list(flag: str, text: str | None) -> list[int] | None:
     "--out",
     "-o",
     type=click.Path(path_type=Path),
-    help="Run folder (default: runs/<name>; name defaults to the config file's stem).",
+    help="Run folder (default: runs/<name>; name defaults to the config file's stem; with "
+    "--data FILE: runs/<name>-<FILE's stem>[-gen<N>], so your study never replaces the default "
+    "one). A folder that holds a run of other data is refused.",
 )
 @click.option(
     "--stages",

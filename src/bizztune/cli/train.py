@@ -297,6 +297,18 @@ def export_cmd(
     adapter: Path, out: Path, fmt: str, model: str | None, dtype: str, quant: str, name: str | None
 ) -> None:
     """Export an adapter for other engines: merged safetensors, GGUF (llama.cpp, Ollama), vLLM."""
+    from bizztune.data.locks import output_guard
+
+    gguf = fmt == "gguf"
+    target = out if not gguf or out.suffix == ".gguf" else out / f"model-{quant}.gguf"
+    # never over the adapter or the base it reads; one writer
+    with output_guard(target, folder=not gguf, inputs=[("ADAPTER", adapter), ("--model", model)]):
+        _export(adapter, target, fmt, model, dtype, quant, name)
+
+
+def _export(
+    adapter: Path, out: Path, fmt: str, model: str | None, dtype: str, quant: str, name: str | None
+) -> None:
     from bizztune.trainers.export import base_model_of, export_merged, export_vllm
 
     if fmt == "vllm":
@@ -308,9 +320,8 @@ def export_cmd(
     if fmt == "gguf":
         from bizztune.trainers.gguf_export import export_gguf
 
-        target = out if out.suffix == ".gguf" else out / f"model-{quant}.gguf"
         base = model or base_model_of(adapter)
-        path = export_gguf(base, adapter, target, quant, name)  # type: ignore[arg-type]
+        path = export_gguf(base, adapter, out, quant, name)  # type: ignore[arg-type]
         click.echo(f"GGUF ({quant}): {path}")
         click.echo(f"serve: llama-server -m {path} --port 8080   (docs/serving.md: Ollama)")
         click.echo(f"evaluate: bizztune eval --provider hf --model {path} --decoding constrained")

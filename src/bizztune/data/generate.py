@@ -39,7 +39,7 @@ from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.data.datacard import CardStats, write_datacard
 from bizztune.data.llm_generate import generate_with_provider
-from bizztune.data.locks import output_lock
+from bizztune.data.locks import output_guard
 from bizztune.data.resumable import Appender, GenerateSummary, Progress, read_existing
 
 GENERATE_SCHEMA_VERSION = 1
@@ -67,7 +67,7 @@ def generate_dataset(
     """Write (or complete) ``n`` rows to ``out``, offline or with ``provider``, then the data
     card and the manifest next to it. ``options`` go to the offline generator. One process at a
     time: a second one fails at once."""
-    with output_lock(out, folder=False):
+    with output_guard(out, folder=False, inputs=[("--task", getattr(task, "source", None))]):
         return _generate(task, n, seed, out, provider, max_attempts, progress, options)
 
 

@@ -10,10 +10,8 @@ A split directory (written by ``bizztune split``) holds ``train.jsonl``, ``val.j
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
-import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from typing import Any
 
 from bizztune.core.errors import DataError
 from bizztune.core.interfaces import Example, Task
+from bizztune.data.textfile import max_field_chars, max_file_bytes, text_lines
 from bizztune.tasks.parsing import nearest
 
 SPLITS = ("train", "val", "test")
@@ -67,6 +66,7 @@ def row_to_example(row: Any, task: Task, where: str, labelled: bool = True) -> E
     if not isinstance(row, dict):
         raise DataError(f"{where}: expected an object with fields {', '.join(task.input_fields)}")
     inputs: dict[str, str] = {}
+    cap = max_field_chars()
     for k in task.input_fields:
         v = row.get(k)
         if v is None:
@@ -74,6 +74,11 @@ def row_to_example(row: Any, task: Task, where: str, labelled: bool = True) -> E
         if not isinstance(v, (str, int, float)):
             raise DataError(f"{where}: field '{k}' must be text, not {type(v).__name__}")
         inputs[k] = str(v)
+        if len(inputs[k]) > cap:
+            raise DataError(
+                f"{where}: field '{k}' is {len(inputs[k]):,} characters, more than the {cap:,} "
+                "a field may have (BIZZTUNE_MAX_FIELD_CHARS raises the limit)"
+            )
     if not inputs[task.input_fields[0]].strip() and not any(v.strip() for v in inputs.values()):
         raise DataError(f"{where}: all input fields are empty")
     labels: dict[str, str] = {}
@@ -100,41 +105,9 @@ def row_to_example(row: Any, task: Task, where: str, labelled: bool = True) -> E
     return Example(id=example_id(row, task), inputs=inputs, labels=labels, meta=meta)
 
 
-def read_text(path: Path) -> str:
-    """A data file's text: UTF-8, with or without a byte-order mark. Anything else (UTF-16,
-    Latin-1, a binary file) is a DataError naming the file, the line and the problem."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8) :]
-    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise DataError(
-            f"{path}: the file is UTF-16 text, not UTF-8; save it as UTF-8 "
-            f"(e.g. iconv -f UTF-16 -t UTF-8 {path.name} > {path.stem}-utf8{path.suffix})"
-        )
-    nul = raw.find(b"\x00")
-    if nul >= 0:
-        line = raw.count(b"\n", 0, nul) + 1
-        raise DataError(
-            f"{path}:{line}: not a text file (a NUL byte at offset {nul}); "
-            "expected UTF-8 JSON Lines or CSV"
-        )
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise DataError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
-            "save the file as UTF-8"
-        ) from None
-
-
 def _rows_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
-    text = read_text(path)
-    # Split on newlines only: a JSON string may hold U+2028 and other line breaks of str.splitlines.
-    for i, line in enumerate(text.split("\n"), 1):
+    # Lines end at "\n" only: a JSON string may hold U+2028 and other line breaks of splitlines.
+    for i, line in text_lines(path):
         if not line.strip():
             continue
         try:
@@ -153,8 +126,8 @@ CSV_DELIMITERS = (",", ";", "\t")
 
 
 def _rows_csv(path: Path) -> Iterator[tuple[str, Any]]:
-    text = read_text(path)
-    header = text.split("\n", 1)[0]
+    lines = (text for _, text in text_lines(path, keep_ends=True))
+    header = next(lines, "").rstrip("\r\n")
     delimiter = max(CSV_DELIMITERS, key=lambda d: len(next(csv.reader([header], delimiter=d))))
     columns = next(csv.reader([header], delimiter=delimiter), [])
     if len(columns) < 2:
@@ -162,19 +135,32 @@ def _rows_csv(path: Path) -> Iterator[tuple[str, Any]]:
             f"{path}:1: the header has one column ({header[:60]!r}); separate the columns "
             "with ',', ';' or a tab"
         )
-    csv.field_size_limit(2**31 - 1)  # a long description is the input-length guard's job
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    csv.field_size_limit(max_field_chars())  # a longer cell is refused, naming its line
+    reader = csv.DictReader(lines, fieldnames=columns, delimiter=delimiter)
     try:
         for row in reader:
-            # line_num is the physical line the row ended on; good enough to find it.
-            yield f"{path}:{reader.line_num}", dict(row)
+            # line_num is the physical line the row ended on (+1: the header); good enough.
+            where = f"{path}:{reader.line_num + 1}"
+            if None in row:  # cells past the header's columns: a delimiter inside a value
+                raise DataError(
+                    f"{where}: {len(row[None])} more cell(s) than the header's {len(columns)} "
+                    f"columns; quote a value that holds {delimiter!r}, or remove the extra cells"
+                )
+            yield where, dict(row)
     except csv.Error as e:
-        raise DataError(f"{path}:{reader.line_num}: not valid CSV ({e})") from None
+        raise DataError(f"{path}:{reader.line_num + 1}: not valid CSV ({e})") from None
 
 
 def _rows_datasets(path: Path, split: str | None) -> Iterator[tuple[str, Any]]:
     from datasets import Dataset, DatasetDict, load_from_disk
 
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    if size > max_file_bytes():
+        raise DataError(
+            f"{path}: {size / 1e6:,.0f} MB of files, more than the "
+            f"{max_file_bytes() // 1_000_000:,} MB a data set may have (BIZZTUNE_MAX_DATA_MB "
+            "raises the limit)"
+        )
     try:
         ds = load_from_disk(str(path))
     except Exception as e:  # datasets raises many kinds for a damaged folder
@@ -217,9 +203,14 @@ def iter_rows(path: Path, split: str | None = None) -> Iterator[tuple[str, Any]]
             yield from _rows_datasets(path, split)
         elif (path / "hf" / "dataset_dict.json").is_file():
             yield from _rows_datasets(path / "hf", split)
-        else:
+        elif split:
             raise DataError(
                 f"{path}: not a split directory (no {split}.jsonl) nor a datasets folder"
+            )
+        else:
+            raise DataError(
+                f"{path}: a folder, but not a datasets folder (no dataset_dict.json or "
+                "state.json); give a JSONL or CSV file, or a folder saved by datasets"
             )
         return
     suffix = path.suffix.lower()

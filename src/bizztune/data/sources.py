@@ -42,7 +42,8 @@ def default_data_dir(task: Task, n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -
     from bizztune.data.generate import generate_dataset
     from bizztune.data.split import split_dataset
 
-    raw = out / "tickets.jsonl"
+    # Beside the split folder, not in it: an output never holds its input (data/locks.py).
+    raw = out.with_name(f"{out.name}-raw") / "tickets.jsonl"
     # The generate step writes the manifest with the generator's label prior, so the split's
     # data card checks the labels against it.
     generate_dataset(task, n=n, seed=seed, out=raw)
@@ -93,6 +94,11 @@ def named_dataset(task: Task, spec: str) -> NamedDataset | None:
     if not ds.path.is_file():
         raise DataError(f"--data {spec}: its file is missing from the installation: {ds.path}")
     return ds
+
+
+def slug(text: str) -> str:
+    """``text`` as a part of a file name: letters, digits, ``-``, ``_`` and ``.`` kept."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text).strip("-") or "x"
 
 
 def resolve_data(task: Task, data: str | Path | None) -> Path:

@@ -41,7 +41,7 @@ from bizztune.data.datacard import (
     render_markdown,
 )
 from bizztune.data.io import SPLITS, load_examples, write_jsonl
-from bizztune.data.locks import output_lock
+from bizztune.data.locks import output_guard
 
 SPLIT_SCHEMA_VERSION = 1
 
@@ -85,6 +85,29 @@ def parse_ratios(text: str | Sequence[float]) -> tuple[float, float, float]:
     if parts[0] == 0:
         raise ConfigError("--ratios: the train share must be above 0")
     return parts[0], parts[1], parts[2]
+
+
+def min_rows(ratios: Sequence[float]) -> int:
+    """The fewest rows that give every split with a share above 0 at least one row, by the
+    split's own largest-remainder rule (7 at 0.8,0.1,0.1)."""
+    share = dict(zip(SPLITS, ratios, strict=True))
+    n = 1
+    while any(
+        t < 1 for s, t in _allocate(n, share, dict.fromkeys(SPLITS, 0.0)).items() if share[s]
+    ):
+        n += 1
+    return n
+
+
+def check_rows(n: int, ratios: Sequence[float], where: str) -> None:
+    """A DataError naming ``where`` when ``n`` rows are too few to split at ``ratios``."""
+    need = min_rows(ratios)
+    if n < need:
+        shares = ",".join(f"{r:g}" for r in ratios)
+        raise DataError(
+            f"{where}: {n} row{'s' * (n != 1)} are too few to split {shares} (train,val,test): "
+            f"give at least {need} rows, so that every split gets one"
+        )
 
 
 def _dedup_text(ex: Example, task: Task) -> str:
@@ -133,14 +156,7 @@ def assign_splits(
     for key in sorted(by_stratum):
         group = by_stratum[key]
         rng.shuffle(group)
-        size = sum(len(c) for c in group)
-        target = {s: math.floor(share[s] * size) for s in SPLITS}
-        for s in SPLITS:
-            carry[s] += share[s] * size - target[s]
-        for _ in range(size - sum(target.values())):
-            s = max(SPLITS, key=lambda s: carry[s])
-            target[s] += 1
-            carry[s] -= 1
+        target = _allocate(sum(len(c) for c in group), share, carry)
         have = dict.fromkeys(SPLITS, 0)
         # Big clusters first, so they do not overshoot a small split at the end.
         for c in sorted(group, key=len, reverse=True):
@@ -150,6 +166,19 @@ def assign_splits(
             for i in c:
                 out[i] = best
     return out
+
+
+def _allocate(size: int, share: Mapping[str, float], carry: dict[str, float]) -> dict[str, int]:
+    """Integer targets of ``size`` items by largest remainder, the remainders carried on in
+    ``carry`` (updated)."""
+    target = {s: math.floor(share[s] * size) for s in SPLITS}
+    for s in SPLITS:
+        carry[s] += share[s] * size - target[s]
+    for _ in range(size - sum(target.values())):
+        s = max(SPLITS, key=lambda s: carry[s])
+        target[s] += 1
+        carry[s] -= 1
+    return target
 
 
 def declared_prior(src: Path) -> dict[str, dict[str, float]] | None:
@@ -182,16 +211,19 @@ def split_dataset(
     r3 = parse_ratios(ratios)
     if style not in ("long", "compact"):
         raise ConfigError(f"--style must be 'long' or 'compact', not {style!r}")
-    loaded = load_examples(src, task)
-    extra = load_examples(train_extra, task) if train_extra is not None else []
-    ids = {e.id for e in loaded}
-    clash = next((e.id for e in extra if e.id in ids), None)
-    if clash is not None:
-        raise DataError(
-            f"{train_extra}: id '{clash}' is also in {src}; the rows added to train need ids "
-            "of their own"
-        )
-    with output_lock(out_dir, folder=True):  # one writer: a second split fails at once
+    # One writer, never over its source: a second split, or an --out that holds SRC, fails
+    # at once; a refused split leaves no folder behind.
+    with output_guard(out_dir, folder=True, inputs=[("SRC", src), ("train_extra", train_extra)]):
+        loaded = load_examples(src, task)
+        check_rows(len(loaded), r3, str(src))
+        extra = load_examples(train_extra, task) if train_extra is not None else []
+        ids = {e.id for e in loaded}
+        clash = next((e.id for e in extra if e.id in ids), None)
+        if clash is not None:
+            raise DataError(
+                f"{train_extra}: id '{clash}' is also in {src}; the rows added to train need "
+                "ids of their own"
+            )
         return _write_split(task, src, loaded, out_dir, seed, r3, style, expected, extra)
 
 
@@ -214,6 +246,12 @@ def _write_split(
     which = assign_splits(strata, clusters, r3, seed)
     crossing = sum(1 for i, j, _ in pairs if which[i] != which[j])
     assert crossing == 0, "a near-duplicate cluster was split"
+    empty = [s for s, r in zip(SPLITS, r3, strict=True) if r > 0 and s not in which]
+    if empty:  # near-duplicates are kept together, so a few big clusters can leave one empty
+        raise DataError(
+            f"{src}: the {' and '.join(empty)} split would be empty ({len(examples)} rows in "
+            f"{len(clusters)} groups of near-duplicates); give more rows"
+        )
 
     parts: dict[str, list[Example]] = {s: [] for s in SPLITS}
     for e, s in zip(examples, which, strict=True):

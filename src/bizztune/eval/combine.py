@@ -42,7 +42,7 @@ from bizztune import __version__
 from bizztune.core.errors import DataError
 from bizztune.core.interfaces import Schema, Task
 from bizztune.data.io import write_text_atomic
-from bizztune.data.locks import output_lock
+from bizztune.data.locks import output_guard
 from bizztune.eval.rundir import EVAL_RUN_SCHEMA_VERSION, load_run, write_run_report
 from bizztune.providers.combined import answer, check_weights, pool
 
@@ -155,8 +155,7 @@ def combine_runs(
     for d, k in left:
         if k:  # the combination is scored on the items every member answered, and says so
             log.warning("warning: %s: %d of its items left out: not scored by every run", d, k)
-    out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out, folder=True):
+    with output_guard(out, folder=True, inputs=[("RUNS", d) for d in dirs]):
         cfg = combined_config(runs, w, out)
         write_text_atomic(out / "config.json", json.dumps(cfg, indent=2, ensure_ascii=False))
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)

@@ -36,7 +36,7 @@ from bizztune.core.interfaces import (
 )
 from bizztune.core.registry import get_registry, load_provider
 from bizztune.data.io import AMBIGUOUS, has_split, load_examples, write_text_atomic
-from bizztune.data.locks import output_lock
+from bizztune.data.locks import output_guard
 from bizztune.data.resumable import Appender
 from bizztune.data.sources import resolve_data, resolve_train_data
 from bizztune.eval.calibration import calibration_summary
@@ -46,6 +46,7 @@ from bizztune.eval.rundir import (
     check_resume,
     provider_failed,
     read_predictions,
+    relative_paths,
     rewrite_predictions,
     write_run_report,
 )
@@ -261,9 +262,15 @@ def run_eval(
         "bizztune_version": __version__,
         "eval": {**cfg.to_dict(), "task": task.name, "data": str(data), "data_spec": cfg.data},
         "task_source": str(getattr(task, "source", "") or ""),
+        "relative_paths": relative_paths(
+            run_dir, {"data": data, "train_data": cfg.train_data, "adapter": cfg.provider.adapter}
+        ),
     }
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with output_lock(run_dir, folder=True):  # one writer: a second eval into it fails at once
+    p = cfg.provider
+    inputs = [("--data", data), ("--train-data", cfg.train_data), ("--adapter", p.adapter),
+              ("--model", p.model)]  # fmt: skip
+    # One writer, never over an input; a refused eval leaves no folder behind.
+    with output_guard(run_dir, folder=True, inputs=inputs):
         check_resume(run_dir, resolved)
         provider = load_provider(cfg.provider)
         # Where a fittable provider learns from is checked before anything is written.

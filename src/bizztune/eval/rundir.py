@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -74,18 +75,40 @@ def _why(e: Exception) -> str:
     return str(e)
 
 
+def relative_paths(run_dir: Path, paths: dict[str, Any]) -> dict[str, str]:
+    """Each existing path of ``paths`` relative to the run directory, recorded in config.json:
+    a run folder moved with its data (a ``bizztune run`` folder) still resumes."""
+    base = os.path.abspath(run_dir)
+    return {
+        k: Path(os.path.relpath(os.path.abspath(v), base)).as_posix()
+        for k, v in paths.items()
+        if v and os.path.exists(v)
+    }
+
+
+def _moved_together(old: dict[str, Any], new: dict[str, Any], key: str) -> bool:
+    """Whether ``key``'s path differs only because the run directory and it moved together."""
+    was = (old.get("relative_paths") or {}).get(key)
+    return was is not None and was == (new.get("relative_paths") or {}).get(key)
+
+
 def check_resume(run_dir: Path, resolved: dict[str, Any]) -> None:
-    """A ConfigError when ``run_dir`` holds a run of another config (it is not resumed)."""
+    """A ConfigError when ``run_dir`` holds a run of another config (it is not resumed). Paths
+    that moved with the run directory (the data and adapter of a run folder) are the same."""
     old = read_config(run_dir, "; pass another --out or delete it")
     if old is None:
         return
     for k in RESUME_KEYS:
-        if old["eval"].get(k) != resolved["eval"].get(k) and k != "provider":
+        if k == "provider" or _moved_together(old, resolved, k):
+            continue
+        if old["eval"].get(k) != resolved["eval"].get(k):
             raise ConfigError(
                 f"{run_dir} holds a run with another {k} ({old['eval'].get(k)!r}); "
                 f"pass another --out or delete it"
             )
     for k in ("name", "model", "adapter", "decoding"):
+        if k == "adapter" and _moved_together(old, resolved, k):
+            continue
         if old["eval"]["provider"].get(k) != resolved["eval"]["provider"].get(k):
             raise ConfigError(
                 f"{run_dir} holds a run of another provider {k} "
@@ -178,6 +201,12 @@ def load_run(run_dir: Path) -> dict[str, Any]:
     if config is None:
         raise DataError(f"{run_dir}: not a finished run directory (no config.json)")
     preds = read_predictions(run_dir / "predictions.jsonl")
+    if len(preds) < metrics["n"]:  # every reader compares records: never report stale metrics
+        raise DataError(
+            f"{run_dir / 'predictions.jsonl'}: {len(preds)} record{'s' * (len(preds) != 1)} for "
+            f"the {metrics['n']} items metrics.json counts (cut or emptied since it was scored); "
+            "rerun the same 'bizztune eval' to score the missing items"
+        )
     return {"dir": run_dir, "metrics": metrics, "config": config, "predictions": preds}
 
 

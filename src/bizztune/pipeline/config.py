@@ -20,7 +20,7 @@ from typing import Any, Literal
 from bizztune.core.config import build, merge, read_yaml, to_yaml
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Decoding, PromptStyle, ProviderConfig
-from bizztune.data.sources import DEFAULT_N
+from bizztune.data.sources import DEFAULT_N, slug
 from bizztune.eval.costs import CostsConfig
 from bizztune.eval.evaluate import Calls
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
@@ -446,4 +446,13 @@ def resolved_yaml(cfg: RunConfig) -> str:
 
 
 def default_out(cfg: RunConfig) -> Path:
-    return Path("runs") / cfg.name
+    """``runs/<name>``; with ``data.file``, ``runs/<name>-<file stem>[-gen<N>]``: a study of
+    your own tickets never lands in (and never wipes) the default study's folder, nor one
+    of other tickets (docs/data.md)."""
+    if cfg.data.file is None:
+        return Path("runs") / cfg.name
+    spec = Path(cfg.data.file)
+    name = f"{cfg.name}-{slug(spec.stem if spec.suffix else spec.name)}"
+    if cfg.data.add_generated:
+        name += f"-gen{cfg.data.add_generated}"
+    return Path("runs") / name

@@ -17,8 +17,9 @@ from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.core.paths import responses_dir
 from bizztune.data.generate import generate_dataset
 from bizztune.data.io import iter_rows, load_examples, write_jsonl
+from bizztune.data.locks import real_path
 from bizztune.data.sources import resolve_train_data
-from bizztune.data.split import split_dataset
+from bizztune.data.split import check_rows, split_dataset
 from bizztune.pipeline.config import RunConfig
 from bizztune.pipeline.engine import Marker, StageEngine, content_token, fingerprint
 
@@ -99,8 +100,15 @@ class DataStages(StageEngine):
                 f"data.file {spec}: is a split already; give the labelled file it was split "
                 "from (the run splits it itself)"
             )
-        load_examples(src, task)
+        check_rows(len(load_examples(src, task)), self.cfg.data.ratios, f"data.file {spec}")
         return src
+
+    def run_data(self, own: Path | None) -> dict[str, Any]:
+        """What the run learns from, as ``run.json`` records it: a run of other data refuses
+        the folder (``StageEngine.claimed``)."""
+        if own is None:
+            return {"kind": "generated", "generator": self.cfg.data.generator}
+        return {"kind": "file", "path": str(real_path(own)), "content": content_token(own)}
 
     def split(self, task: Task, gen: Marker | None) -> Marker | None:
         c = self.cfg

@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol
 from bizztune import __version__
 from bizztune.core.errors import ConfigError
 from bizztune.core.memory import peak_rss_mb, release_memory, reset_peak_rss, rss_mb
-from bizztune.data.locks import LOCK_NAME, output_lock
+from bizztune.data.locks import LOCK_NAME, Inputs, check_output, output_guard
 
 RUN_FOLDER_SCHEMA_VERSION = 1
 """The ``schema_version`` of a run folder's run.json."""
@@ -108,6 +108,38 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 MARKER_KEYS = ("key", "fingerprint", "finished_at", "seconds", "outputs")
+_MARKER_TYPES: dict[str, type | tuple[type, ...]] = {
+    "key": str,
+    "fingerprint": str,
+    "finished_at": str,
+    "seconds": (int, float),
+    "outputs": dict,
+}
+
+
+def read_marker(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """The one reader of a stage marker: ``(marker, "")`` for a sound one, ``(None, "")`` when
+    there is none (the stage has not finished), ``(None, why)`` when the file is there but
+    damaged: not UTF-8 JSON, not an object, or a key missing or of the wrong type. A damaged
+    marker means "redo this stage", never "this model is absent"."""
+    if not path.exists():
+        return None, ""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as e:
+        return None, f"unreadable ({e.strerror or e})"
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None, "not JSON"
+    if not isinstance(data, dict):
+        return None, "not a JSON object"
+    for k, kind in _MARKER_TYPES.items():
+        if not isinstance(data.get(k), kind) or isinstance(data.get(k), bool):
+            return None, f"'{k}' is missing or not a {getattr(kind, '__name__', 'number')}"
+    if not isinstance(data.get("files", {}), dict):
+        return None, "'files' is not a mapping"
+    return data, ""
+
+
 SKIP_IN_DIGEST = (DONE, STARTED)
 """Files of a stage folder that are not its outputs (nor are locks and temporary files)."""
 
@@ -203,6 +235,22 @@ class Marker:
         return f"{self.fingerprint}@{self.finished_at}"
 
 
+def other_data(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether a run folder made from the data ``old`` holds a run of other data than ``new``
+    (``run.json``'s ``data``): generated tickets against a file, or another file. A file
+    edited in place (same path) or moved (same content) is the same data: its stages redo
+    what changed, as for any change of config."""
+    if old.get("kind") != new.get("kind"):
+        return True
+    if new.get("kind") != "file":
+        return False
+    return old.get("path") != new.get("path") and old.get("content") != new.get("content")
+
+
+def data_name(data: Mapping[str, Any]) -> str:
+    return f"--data {data.get('path')}" if data.get("kind") == "file" else "generated tickets"
+
+
 # -- the engine -----------------------------------------------------------------------------------
 class StageEngine:
     """Runs the stages a pipeline asks for, in its order, each unless its marker is current."""
@@ -238,10 +286,14 @@ class StageEngine:
         """Run one stage unless its marker is current; None when it is neither run nor done.
 
         A marker whose recorded output files no longer match (a truncated predictions file, a
-        deleted adapter) does not count: the stage is redone in place, resuming what it can."""
-        old = read_json(folder / DONE)
-        if old is not None and not all(k in old for k in MARKER_KEYS):
-            old = None  # a damaged marker: as if the stage had not finished
+        deleted adapter) does not count: the stage is redone in place, resuming what it can. A
+        damaged marker (``read_marker``) is redone too, whether or not ``--stages`` names it,
+        with a one-line warning: the report never loses a model to a damaged marker."""
+        old, broken = read_marker(folder / DONE)
+        if broken:
+            self.rep.stage(key, "redo", f"its {DONE} is damaged ({broken}); redoing the stage")
+            done = folder / DONE
+            shutil.rmtree(done) if done.is_dir() else done.unlink()
         fresh = old is not None and old.get("fingerprint") == fp
         damage = changed_outputs(folder, old, self._extra(old)) if fresh and old else ""
         if damage:
@@ -250,7 +302,7 @@ class StageEngine:
             assert old is not None
             self.rep.stage(key, "cached", f"finished {old.get('finished_at')}")
             return Marker(**{k: old[k] for k in MARKER_KEYS})
-        if group not in self.selected:
+        if group not in self.selected and not broken:
             if group in self.needed:
                 state = (
                     f"has damaged outputs ({damage})"
@@ -314,9 +366,13 @@ class StageEngine:
             return str(p)
 
     @contextmanager
-    def claimed(self, config_yaml: str) -> Iterator[None]:
-        """Refuse a folder that holds something else, hold the run folder's lock (a second
-        ``bizztune run`` into it fails at once), record config and versions."""
+    def claimed(
+        self, config_yaml: str, inputs: Inputs = (), data: dict[str, Any] | None = None
+    ) -> Iterator[None]:
+        """Refuse a folder that is, holds or lies inside one of ``inputs``, holds something
+        else, or holds a run of other ``data`` (``run_data``); hold the run folder's lock (a
+        second ``bizztune run`` into it fails at once), record data, config and versions."""
+        check_output(self.dir, folder=True, inputs=inputs)
         marker = self.dir / RUN_MARKER
         others = self.dir.exists() and any(p.name != LOCK_NAME for p in self.dir.iterdir())
         if others and not marker.is_file():
@@ -324,9 +380,18 @@ class StageEngine:
                 f"--out {self.dir}: the folder exists and is not a bizztune run folder; "
                 f"pass another --out or empty it"
             )
-        with output_lock(self.dir, folder=True):
-            if not marker.is_file():
-                write_json(marker, {"schema_version": RUN_FOLDER_SCHEMA_VERSION, "created": now()})
+        with output_guard(self.dir, folder=True, inputs=inputs):
+            run = read_json(marker) if marker.is_file() else None
+            old = (run or {}).get("data")
+            if data is not None and isinstance(old, dict) and other_data(old, data):
+                raise ConfigError(
+                    f"--out {self.dir}: holds a run of {data_name(old)}, not of "
+                    f"{data_name(data)}; pass another --out (or leave it out: the default is "
+                    "named after the data) or delete the folder"
+                )
+            created = (run or {}).get("created") or now()
+            record = {"schema_version": RUN_FOLDER_SCHEMA_VERSION, "created": created}
+            write_json(marker, record | ({"data": data} if data is not None else {}))
             write_json(self.dir / "config.yaml", None, text=config_yaml)
             write_json(self.dir / "versions.json", versions())
             yield

@@ -55,6 +55,7 @@ from bizztune.pipeline.engine import (
     content_token,
     fingerprint,
     read_json,
+    read_marker,
 )
 from bizztune.pipeline.plan import PlannedEval, RunResult, TestSet
 from bizztune.report.experiment import write_experiment_report
@@ -219,8 +220,8 @@ class ExperimentRun(DataStages):
             if not self.cfg.eval.api:
                 return self._skip(job, "API baselines are off (eval.api: false / --no-api)")
             if job.api_key_env and not os.environ.get(job.api_key_env, "").strip():
-                old = read_json(folder / DONE)
-                if not (old and old.get("fingerprint") == fp):
+                old, _ = read_marker(folder / DONE)
+                if not (old and old["fingerprint"] == fp):
                     return self._skip(
                         job, f"{job.api_key_env} is not set (export it or put it in ./.env)"
                     )
@@ -336,7 +337,8 @@ class ExperimentRun(DataStages):
         test_sets = self.test_sets(task)  # a bad eval.test_sets fails before the folder is claimed
         # and so does a bad data.file: checked here, once, and handed to the generate stage
         own = self.own_source(task) if c.data.file is not None else None
-        with self.claimed(resolved_yaml(c)):
+        inputs = [("--data", own), *(("eval.test_sets", t.spec) for t in test_sets if t.spec)]
+        with self.claimed(resolved_yaml(c), inputs, self.run_data(own)):
             self._run_stages(task, test_sets, own)
         return self.result
 

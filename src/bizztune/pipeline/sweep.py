@@ -5,8 +5,9 @@
     bizztune sweep --config sweep.yaml --mode random --trials 6
 
 Each trial is an ordinary training run (``OUT/trial-NN/``), evaluated with the shared
-evaluator (``run_eval``) through the ``hf`` provider with the adapter, constrained decoding
-and the same prompt style it was trained with, on the validation split. Trials are ranked by
+evaluator (``run_eval``, into ``OUT/eval-val/trial-NN/``) through the ``hf`` provider with the
+adapter, constrained decoding and the same prompt style it was trained with, on the
+validation split. Trials are ranked by
 the mean per-field accuracy (joint accuracy breaks ties); ``OUT/leaderboard.{json,md}`` holds
 the table and ``OUT/best`` is a copy of the winning adapter. A rerun skips finished trials.
 """
@@ -26,7 +27,7 @@ from typing import Any, Literal
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.core.registry import load_trainer
-from bizztune.data.locks import LOCK_NAME, output_lock
+from bizztune.data.locks import LOCK_NAME, output_guard
 from bizztune.eval.evaluate import EvalConfig, run_eval
 from bizztune.trainers.config import TrainConfig
 
@@ -127,7 +128,8 @@ def run_sweep(
     """Train and score every trial; writes the leaderboard and OUT/best. Returns the board."""
 
     out = Path(cfg.out)
-    with output_lock(out, folder=True):  # one sweep per folder at a time
+    inputs = [("--data", cfg.train.data), ("--model", cfg.train.model)]
+    with output_guard(out, folder=True, inputs=inputs):  # one sweep per folder at a time
         return _sweep(task, cfg, out, on_trial)
 
 
@@ -158,7 +160,8 @@ def _sweep(
             split="val",
             limit=cfg.eval_limit,
             style=tcfg.style,
-            out=str(tdir / "eval-val"),
+            # beside the trial's adapter, not in it: an output never lies inside an input
+            out=str(out / "eval-val" / tdir.name),
             seed=tcfg.seed,
         )
         metrics = json.loads((run_eval(ecfg) / "metrics.json").read_text())

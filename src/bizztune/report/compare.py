@@ -22,6 +22,7 @@ from bizztune.eval.tables import (
     truncation_note,
     usage_table,
 )
+from bizztune.report.pair import check_pair
 
 
 def comparison_table(runs: list[dict[str, Any]], margin_pp: float = MARGIN_PP) -> str:
@@ -45,7 +46,11 @@ def comparison_table(runs: list[dict[str, Any]], margin_pp: float = MARGIN_PP) -
 
 
 def compare_md(run_dirs: list[Path], margin_pp: float = MARGIN_PP) -> str:
+    """The comparison of ``run_dirs``; a DataError when a run shares no item with the first
+    (nothing to compare) or scored other gold labels for one."""
     runs = [load_run(d) for d in run_dirs]
+    for r in runs[1:]:
+        check_pair(runs[0], r)
     n = {r["metrics"]["n"] for r in runs}
     parts = [
         "# Comparison",

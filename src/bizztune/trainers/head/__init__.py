@@ -18,7 +18,7 @@ import dataclasses
 from pathlib import Path
 
 from bizztune.core.interfaces import Task
-from bizztune.data.locks import output_lock
+from bizztune.data.locks import output_guard
 from bizztune.trainers.config import Quantization, TrainConfig
 from bizztune.trainers.lora.run_folder import default_out
 
@@ -33,6 +33,8 @@ class HeadTrainer:
 
         cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)
         out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
-        # One writer per output folder, as the LoRA trainers: a second process fails at once.
-        with output_lock(out, folder=True):
+        # One writer per output folder, as the LoRA trainers: a second process fails at once,
+        # and the output is never the data or the base model it reads.
+        inputs = [("--data", cfg.data), ("--model", cfg.model)]
+        with output_guard(out, folder=True, inputs=inputs):
             return train_heads(task, dataclasses.replace(cfg, out=str(out)))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Task
-from bizztune.data.locks import output_lock
+from bizztune.data.locks import output_guard
 from bizztune.trainers.config import Quantization, TrainConfig
 from bizztune.trainers.lora.fsdp import launch
 from bizztune.trainers.lora.recipe import run_training
@@ -41,6 +41,7 @@ class LoraTrainer:
         cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)
         out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
         # One writer per output folder (under FSDP the launcher holds it for its workers).
-        with output_lock(out, folder=True):
+        inputs = [("--data", cfg.data), ("--model", cfg.model)]
+        with output_guard(out, folder=True, inputs=inputs):
             cfg = dataclasses.replace(cfg, out=str(out))
             return launch(task, cfg) if self.fsdp else run_training(task, cfg)
