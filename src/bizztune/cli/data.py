@@ -18,7 +18,7 @@ import click
 
 from bizztune.cli.common import LazyBar, console, output_file
 from bizztune.core.paths import responses_dir
-from bizztune.data.sources import DEFAULT_N, DEFAULT_SEED
+from bizztune.data.sources import DEFAULT_N, DEFAULT_SEED, slug
 
 
 @click.command()
@@ -28,7 +28,8 @@ from bizztune.data.sources import DEFAULT_N, DEFAULT_SEED
     "--out",
     "-o",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="JSONL file, appended to and resumed (default: data/<task>-<source>-n<N>-seed<S>.jsonl).",
+    help="JSONL file, appended to and resumed (default: data/<task>-<source>[-<model>]"
+    "[-<option>-<value>...]-n<N>-seed<S>.jsonl).",
 )
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 @click.option("--provider", "-p", help="Generate with this LLM provider (default: offline).")
@@ -80,8 +81,10 @@ def generate(
     if n < 1:
         raise ConfigError(f"-n must be at least 1, not {n}")
     source = provider or "offline"
-    if out is None:
-        out = Path("data") / f"{t.name}-{source.replace('/', '_')}-n{n}-seed{seed}.jsonl"
+    if out is None:  # named after all that decides the rows, so two commands never share it
+        what = [source, *([model] if provider and model else [])]
+        what += [f"{k}-{v}" for k, v in sorted(options.items())]
+        out = Path("data") / f"{t.name}-{'-'.join(map(slug, what))}-n{n}-seed{seed}.jsonl"
     if out.suffix.lower() not in (".jsonl", ".ndjson"):
         raise ConfigError(f"--out must be a .jsonl file, not {out}")
     pcfg: ProviderConfig | None = None

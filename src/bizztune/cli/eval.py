@@ -99,7 +99,10 @@ def provider_overrides(kw: dict[str, Any]) -> dict[str, Any]:
     help="One call for all fields, or one per field.",
 )
 @click.option(
-    "--out", "-o", help="Run directory (default: runs/eval/<task>-<split>-<provider>...)."
+    "--out",
+    "-o",
+    help="Run directory (default: runs/eval/<task>-<data>[-<split>]-<provider>-<decoding>-"
+    "<calls>-<style>[-on-<train data>][-limitN]: named after all a rerun must match).",
 )
 @click.option("--seed", type=int)
 @click.option(

@@ -20,6 +20,7 @@ from pathlib import Path
 from bizztune.core.errors import DataError
 from bizztune.core.interfaces import Task
 from bizztune.core.paths import home
+from bizztune.data.locks import real_path
 from bizztune.tasks.yaml_task import NamedDataset
 
 DEFAULT_N = 2000
@@ -99,6 +100,20 @@ def named_dataset(task: Task, spec: str) -> NamedDataset | None:
 def slug(text: str) -> str:
     """``text`` as a part of a file name: letters, digits, ``-``, ``_`` and ``.`` kept."""
     return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text).strip("-") or "x"
+
+
+def data_slug(task: Task, data: str | Path | None) -> str:
+    """A data set's part of a default output name: ``default`` (the embedded default), the name
+    of a set the task ships (``foreign``), or a path's name and a hash of its real path
+    (``split-1a2b3c``), so two data sets never share a default output."""
+    if data is None or (str(data) == DEFAULT_SPEC and not Path(data).exists()):
+        return DEFAULT_SPEC
+    ds = named_dataset(task, str(data))
+    if ds is not None:
+        return slug(str(data).split(":", 1)[1])
+    p = Path(data)
+    where = hashlib.sha1(str(real_path(p)).encode("utf-8")).hexdigest()[:6]
+    return f"{slug(p.stem if p.suffix else p.name)}-{where}"
 
 
 def resolve_data(task: Task, data: str | Path | None) -> Path:

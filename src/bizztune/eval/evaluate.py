@@ -38,7 +38,7 @@ from bizztune.core.registry import get_registry, load_provider
 from bizztune.data.io import AMBIGUOUS, has_split, load_examples, write_text_atomic
 from bizztune.data.locks import output_guard
 from bizztune.data.resumable import Appender
-from bizztune.data.sources import resolve_data, resolve_train_data
+from bizztune.data.sources import data_slug, resolve_data, resolve_train_data
 from bizztune.eval.calibration import calibration_summary
 from bizztune.eval.metrics import score
 from bizztune.eval.rundir import (
@@ -111,14 +111,22 @@ def build_requests(task: Task, examples: Iterable[Example], cfg: EvalConfig) -> 
     return reqs
 
 
-def default_out(cfg: EvalConfig, task_name: str) -> Path:
+def default_out(cfg: EvalConfig, task: Task, data: Path) -> Path:
+    """``runs/eval/<task>-<data>[-<split>]-<provider>-<decoding>-<calls>-<style>[-on-<train
+    data>][-limitN]``: everything a run directory must match to be resumed (``RESUME_KEYS``)
+    is in its default name, so two documented commands never meet in one folder."""
     model = cfg.provider.model or ""
     tag = cfg.provider.name + (
         f"-{Path(model).name}" if model and model != cfg.provider.name else ""
     )
     if cfg.provider.adapter:
         tag += "-" + Path(cfg.provider.adapter).name
-    parts = [task_name, cfg.split, tag, cfg.provider.decoding, cfg.calls, cfg.style]
+    where = [data_slug(task, cfg.data)] + ([cfg.split] if data.is_dir() else [])
+    parts = [task.name, *where, tag, cfg.provider.decoding, cfg.calls, cfg.style]
+    if cfg.train_data is not None:
+        parts += ["on", data_slug(task, cfg.train_data)]
+    if cfg.limit:
+        parts.append(f"limit{cfg.limit}")
     return Path("runs") / "eval" / "-".join(parts)
 
 
@@ -256,7 +264,7 @@ def run_eval(
     examples = load_examples(data, task, cfg.split if data.is_dir() else None)
     if cfg.limit:
         examples = examples[: cfg.limit]
-    run_dir = Path(cfg.out) if cfg.out else default_out(cfg, task.name)
+    run_dir = Path(cfg.out) if cfg.out else default_out(cfg, task, data)
     resolved = {
         "schema_version": EVAL_RUN_SCHEMA_VERSION,
         "bizztune_version": __version__,
