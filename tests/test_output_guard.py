@@ -44,7 +44,8 @@ def one_line(code: int, err: str, *needles: str) -> str:
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A split folder S and two finished eval runs of it, A (tfidf) and B (majority)."""
+    """A split folder S and two finished eval runs of it, A and B (majority: every command is
+    refused before it reads them, so the cheapest model does)."""
     from bizztune.core.interfaces import ProviderConfig
     from bizztune.eval.evaluate import EvalConfig, run_eval
 
@@ -55,8 +56,10 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_jsonl(s / "train.jsonl", rows[: int(0.7 * n)])
     write_jsonl(s / "val.jsonl", rows[int(0.7 * n) : int(0.8 * n)])
     write_jsonl(s / "test.jsonl", rows[int(0.8 * n) :])
-    for label, name in (("A", "tfidf"), ("B", "majority")):
-        run_eval(EvalConfig(provider=ProviderConfig(name=name), data=str(s), out=str(d / label)))
+    for label in ("A", "B"):
+        run_eval(
+            EvalConfig(provider=ProviderConfig(name="majority"), data=str(s), out=str(d / label))
+        )
     (d / "dir").mkdir()
     return {"S": s, "A": d / "A", "B": d / "B", "D": d / "dir", "ws": d}
 

@@ -45,7 +45,12 @@ def config(model: Path, data: dict[str, Any] | None = None) -> Any:
             "name": "small",
             "data": data or {"n": 60},
             "model": {"name": str(model), "provider": "hf", "style": "compact", "batch_size": 8},
-            "eval": {"baselines": ["majority", "tfidf"], "test_sets": ["test"], "combine": []},
+            "eval": {
+                "baselines": ["majority", "tfidf"],
+                "test_sets": ["test"],
+                "combine": [],
+                "calibrate": "none",
+            },
             "report": {"html": False},
         },
     )
