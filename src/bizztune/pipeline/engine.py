@@ -89,7 +89,9 @@ def content_token(path: Path) -> str:
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for f in files:
         h.update(str(f.relative_to(path) if path.is_dir() else f.name).encode("utf-8"))
-        h.update(f.read_bytes())
+        with f.open("rb") as fh:  # in pieces: a data file may be hundreds of MB
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()[:16]
 
 
