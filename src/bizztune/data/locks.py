@@ -76,7 +76,7 @@ def check_output(target: Path, *, folder: bool, flag: str = "--out", inputs: Inp
             continue
         raise ConfigError(
             f"{flag} {target}: {how} the input {name} {value}, which writing there would "
-            f"overwrite; choose an output outside the inputs"
+            "change; choose an output outside the command's inputs"
         )
     return out
 
