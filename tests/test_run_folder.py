@@ -174,3 +174,25 @@ def test_run_with_your_data_defaults_to_a_folder_named_after_it() -> None:
     assert default_out(mine) == Path("runs/default-my-tickets")
     more = load_run_config(None, {"data": {"file": "in/my tickets.jsonl", "add_generated": 2000}})
     assert default_out(more) == Path("runs/default-my-tickets-gen2000")
+
+
+def test_a_training_moved_with_its_run_folder_resumes(tmp_path: Path) -> None:
+    """A run folder's train stage records its data and output paths; moved elsewhere, the
+    same data at the same place relative to the output is the same data, other data is not."""
+    from bizztune.core.errors import ConfigError
+    from bizztune.trainers.config import TrainConfig
+    from bizztune.trainers.lora.run_folder import CONFIG_FILE, LORA_CHECKPOINTS, check_resume
+
+    out = tmp_path / "moved" / "run" / "train"
+    out.mkdir(parents=True)
+    cfg = TrainConfig(data=str(tmp_path / "moved/run/data/split"), out=str(out), resume=True)
+
+    def recorded(data: str) -> None:
+        old = {**cfg.to_dict(), "data": data, "out": "/was/here/run/train"}
+        (out / CONFIG_FILE).write_text(json.dumps({"train": old}), encoding="utf-8")
+
+    recorded("/was/here/run/data/split")
+    check_resume(out, cfg, LORA_CHECKPOINTS)  # moved together: resumed
+    recorded("/was/here/other/split")
+    with pytest.raises(ConfigError, match="was trained with data='/was/here/other/split'"):
+        check_resume(out, cfg, LORA_CHECKPOINTS)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ def check_resume(out: Path, cfg: TrainConfig, rule: CheckpointRule) -> None:
             )
         old = data.get("train", {})
         for k in RESUME_KEYS:
-            if k in old and old[k] != getattr(cfg, k):
+            if k in old and old[k] != getattr(cfg, k) and not _moved_with_out(k, old, out, cfg):
                 raise ConfigError(
                     f"--resume: {out} was trained with {k}={old[k]!r}, not {getattr(cfg, k)!r}; "
                     f"use the same --{k.replace('_', '-')} or another --out"
@@ -109,6 +110,15 @@ def check_resume(out: Path, cfg: TrainConfig, rule: CheckpointRule) -> None:
     for name in rule.pickled if newest else ():
         if (Path(str(newest)) / name).is_file():
             load_torch_state(Path(str(newest)) / name)
+
+
+def _moved_with_out(key: str, old: dict[str, Any], out: Path, cfg: TrainConfig) -> bool:
+    """Whether the data path differs only because it moved with the output folder (a run
+    folder moved to another path): the same place relative to ``out`` as it was to the old one."""
+    was, now, was_out = old.get(key), getattr(cfg, key), old.get("out")
+    if key != "data" or not all(isinstance(x, str) for x in (was, now, was_out)):
+        return False
+    return os.path.relpath(str(was), str(was_out)) == os.path.relpath(str(now), out)
 
 
 def load_torch_state(path: Path) -> Any:
