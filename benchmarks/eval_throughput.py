@@ -57,8 +57,8 @@ def main() -> None:
     from bizztune.data.io import load_examples
     from bizztune.data.sources import DEFAULT_N, default_data_dir, resolve_data
     from bizztune.eval.evaluate import EvalConfig, build_requests
+    from bizztune.plugins import load_task
     from bizztune.providers.local.hf import HFProvider
-    from bizztune.tasks import load_task
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=200, help="test tickets")

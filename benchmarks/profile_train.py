@@ -42,7 +42,7 @@ class HeadRecipe:
         from bizztune.models.embedded import resolve_model
         from bizztune.models.tokenizer import load_tokenizer
         from bizztune.pipeline.config import run_train_defaults
-        from bizztune.tasks import load_task
+        from bizztune.plugins import load_task
         from bizztune.trainers.config import TrainConfig
         from bizztune.trainers.head.loop import encode, targets
         from bizztune.trainers.lora.recipe import load_splits

@@ -85,7 +85,7 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
     from bizztune.data.sources import resolve_data
     from bizztune.models.loading import adapter_base
     from bizztune.serve.server import trained_style
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
 
     adapter = str(args.adapter) if args.adapter else None
     model = args.model or (adapter_base(args.adapter) if args.adapter else None)
@@ -193,7 +193,7 @@ def caller(kind: str, url: str, model_id: str) -> Callable[[dict[str, str]], boo
         import openai
 
         from bizztune.core.interfaces import Example
-        from bizztune.tasks import load_task
+        from bizztune.plugins import load_task
 
         task = load_task("tickets")
         client = openai.OpenAI(base_url=url + "/v1", api_key="EMPTY", max_retries=0, timeout=300)

@@ -69,7 +69,7 @@ def _answer_loss(model: Any, tok: Any, task: Any, examples: list[Any], style: Pr
 def _data(args: argparse.Namespace) -> tuple[Any, list[Any], list[Any], Path]:
     from bizztune.data.io import load_examples
     from bizztune.data.sources import resolve_data
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
 
     task = load_task("tickets")
     data = resolve_data(task, Path(args.data) if args.data else None)
@@ -169,9 +169,9 @@ def arm_bizztune(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from bizztune.core.registry import load_trainer
     from bizztune.models.embedded import resolve_model
     from bizztune.models.tokenizer import load_tokenizer
+    from bizztune.plugins import load_trainer
     from bizztune.trainers.config import TrainConfig
 
     task, train, val, data = _data(args)

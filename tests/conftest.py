@@ -83,7 +83,7 @@ NAMES = ["Anna Schmidt", "Jonas Weber", "Lea Fischer", "Paul Wagner", "Mia Becke
 
 
 def parent_of() -> dict[str, str]:
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
 
     return dict(load_task("tickets").schema.field("subcategory").parent_of)
 
@@ -184,3 +184,21 @@ def eval_adapter_answers(model: Path, adapter: Path, data: Path, out: Path) -> N
                 "--data", str(data), "--out", str(out), "--limit", "8")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((out / "metrics.json").read_text())["invalid_rate"] == 0.0
+
+
+def run_eval(cfg: Any, progress: Any = None) -> Path:
+    """``bizztune.eval.evaluate.run_eval`` with the task and provider resolved from ``cfg``,
+    as ``bizztune eval`` resolves them."""
+    from bizztune.eval.evaluate import run_eval as evaluate
+    from bizztune.plugins import load_task, registry
+
+    return evaluate(cfg, load_task(cfg.task), registry().provider(cfg.provider.name), progress)
+
+
+def run_experiment(cfg: Any, out: Path | None = None, **kw: Any) -> Any:
+    """``bizztune.pipeline.stages.run_experiment`` with the task and the registry resolved, as
+    ``bizztune run`` resolves them."""
+    from bizztune.pipeline.stages import run_experiment as run
+    from bizztune.plugins import load_task, registry
+
+    return run(cfg, load_task(cfg.task), registry(), out, **kw)

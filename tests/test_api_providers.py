@@ -22,12 +22,11 @@ import pytest
 
 from bizztune.core.errors import ConfigError, MissingKeyError, ProviderError
 from bizztune.core.interfaces import Completion, Example, ProviderConfig, Request, Task
-from bizztune.core.registry import load_provider
 from bizztune.eval.evaluate import EvalConfig, build_requests
+from bizztune.plugins import load_provider, load_task
 from bizztune.providers.api.backend import retry_after
 from bizztune.providers.api.engine import ApiProvider
 from bizztune.providers.api.prices import price_of
-from bizztune.tasks import load_task
 
 from chat_server import ChatServer, Reply
 from conftest import make_rows, run_cli, write_jsonl
@@ -531,7 +530,7 @@ def test_rerun_asks_again_only_for_items_whose_call_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failed call is scored wrong in the first run; a rerun resumes and re-asks only it."""
-    from bizztune.eval.evaluate import run_eval
+    from conftest import run_eval
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     rows = make_rows(1)[:4]

@@ -68,9 +68,9 @@ def test_bad_flag_value(split_dir: Path) -> None:
 
 
 def test_missing_api_key(split_dir: Path, tmp_path: Path) -> None:
-    from bizztune.core.registry import get_registry
+    from bizztune.plugins import registry
 
-    if "gpt-4" not in get_registry().aliases["provider"]:
+    if "gpt-4" not in registry().aliases["provider"]:
         pytest.skip("the openai provider is not installed")
     r = run_cli(
         "eval",
@@ -94,7 +94,7 @@ def test_help_is_fast_and_light() -> None:
 
     code = (
         "import sys; from bizztune.cli import cli; "
-        "import bizztune.core.registry as r; r.get_registry(); "
+        "import bizztune.plugins as p; p.registry(); "
         "heavy=[m for m in ('torch','transformers','openai','mistralai','litellm','datasets','sklearn') if m in sys.modules]; "
         "print(heavy)"
     )

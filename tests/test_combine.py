@@ -16,7 +16,7 @@ from conftest import make_rows, run_cli, write_jsonl
 
 @pytest.fixture(scope="module")
 def schema() -> Any:
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
 
     return load_task("tickets").schema
 

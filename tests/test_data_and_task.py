@@ -10,7 +10,7 @@ import pytest
 from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import Example
 from bizztune.data.io import load_examples
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 from bizztune.tasks.tickets import TASK_FILE
 from bizztune.tasks.yaml_task import load_task_file
 

@@ -25,7 +25,7 @@ from bizztune.data.datacard import (
     title_label_share,
     write_datacard,
 )
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 
 SCHEMA = load_task("tickets").schema
 

@@ -267,10 +267,10 @@ def test_cli_cascade_of_tfidf_and_a_served_api_model(split_dir: Path, tmp_path: 
     import json
 
     from bizztune.core.interfaces import ProviderConfig
-    from bizztune.eval.evaluate import EvalConfig, run_eval
+    from bizztune.eval.evaluate import EvalConfig
 
     from chat_server import ChatServer, Reply
-    from conftest import run_cli
+    from conftest import run_cli, run_eval
 
     rows = {
         json.loads(x)["description"]: json.loads(x)
@@ -336,9 +336,9 @@ def test_cli_cascade_of_tfidf_and_a_served_api_model(split_dir: Path, tmp_path: 
 
 def test_cli_cascade_refuses_runs_of_different_items(split_dir: Path, tmp_path: Path) -> None:
     from bizztune.core.interfaces import ProviderConfig
-    from bizztune.eval.evaluate import EvalConfig, run_eval
+    from bizztune.eval.evaluate import EvalConfig
 
-    from conftest import run_cli
+    from conftest import run_cli, run_eval
 
     a, b = tmp_path / "a", tmp_path / "b"
     run_eval(EvalConfig(provider=ProviderConfig(name="majority"), data=str(split_dir), out=str(a)))

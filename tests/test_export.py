@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from bizztune.core.interfaces import ProviderConfig, Task
-from bizztune.core.registry import load_provider
-from bizztune.tasks import load_task
+from bizztune.plugins import load_provider, load_task
 
 from conftest import make_rows, run_cli
 

@@ -129,7 +129,9 @@ def test_eval_killed_mid_line_resumes_to_the_same_predictions(
     tiny: Path, split_dir: Path, tmp_path: Path
 ) -> None:
     from bizztune.core.interfaces import ProviderConfig
-    from bizztune.eval.evaluate import EvalConfig, run_eval
+    from bizztune.eval.evaluate import EvalConfig
+
+    from conftest import run_eval
 
     pcfg = ProviderConfig(name="hf", model=str(tiny), decoding="constrained", batch_size=1,
                           device="cpu")  # fmt: skip
@@ -156,8 +158,7 @@ def test_train_killed_inside_checkpoint_writes_resumes_to_the_same_adapter(
     args = ["train", "--model", str(tiny), "--data", str(split_dir), "--max-steps", "6",
             "--save-steps", "2", "--eval-steps", "0", "--bf16", "false", "--batch-size", "4",
             "--lr", "5e-3", "--threads", "2", "--limit-train", "32"]  # fmt: skip
-    from bizztune.core.registry import load_trainer
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task, load_trainer
     from bizztune.trainers.config import TrainConfig
 
     ref = load_trainer("lora").train(
@@ -199,7 +200,8 @@ def test_run_killed_at_several_points_equals_an_uninterrupted_run(
     tiny: Path, tmp_path: Path
 ) -> None:
     from bizztune.pipeline.config import load_run_config
-    from bizztune.pipeline.stages import run_experiment
+
+    from conftest import run_experiment
 
     cfg = str(run_config(tmp_path / "tiny.yaml", tiny))
     run_experiment(load_run_config(Path(cfg)), tmp_path / "ref")

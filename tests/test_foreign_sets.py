@@ -17,7 +17,7 @@ from bizztune.data.datacard import near_duplicate_pairs, row_text
 from bizztune.data.io import load_examples
 from bizztune.data.shift import cross_near_duplicates
 from bizztune.data.sources import resolve_data
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 
 URGENCIES = ("Hoch", "Mittel", "Niedrig")
 

@@ -22,7 +22,7 @@ from bizztune.data.generate import generate_dataset, generate_offline, parse_opt
 from bizztune.data.io import load_examples
 from bizztune.data.llm_generate import cells_for, generate_with_provider, validate_answer
 from bizztune.data.resumable import read_existing
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 from bizztune.tasks.tickets import catalog as cat
 from bizztune.tasks.tickets.generator import PART_GENDER, caps, generate, label_prior
 from bizztune.tasks.tickets.pools import GENERIC_TITLES, POOLS
@@ -373,6 +373,13 @@ def openai_config(srv: ChatServer, **kw: Any) -> ProviderConfig:
     return ProviderConfig(**{**defaults, **kw})
 
 
+def writer(cfg: ProviderConfig) -> Any:
+    """The registered provider ``cfg`` names, resolved as ``bizztune generate`` does."""
+    from bizztune.plugins import registry
+
+    return registry().provider(cfg.name)
+
+
 def test_validate_answer(task: Task) -> None:
     cell = {"category": "Bestellverwaltung", "subcategory": "Bestellverfolgung", "urgency": "Hoch"}
     good = {"title": "Wo ist mein Paket?", "description": "Seit Tagen nichts.", "user": "A B",
@@ -426,9 +433,8 @@ def test_llm_path_validates_retries_drops_and_counts(
 
     out = tmp_path / "llm.jsonl"
     with ChatServer(script) as srv:
-        s = generate_with_provider(
-            task, n=12, seed=0, out=out, provider_config=openai_config(srv), max_attempts=3
-        )
+        cfg = openai_config(srv)
+        s = generate_with_provider(task, 12, 0, out, cfg, writer(cfg), max_attempts=3)
         bodies = list(srv.requests)
 
     assert (s.written, s.dropped, s.resumed) == (10, 2, 0)
@@ -482,12 +488,12 @@ def test_llm_run_interrupted_and_resumed_loses_and_duplicates_nothing(
     with ChatServer(lambda body, n: Reply(content=ticket_json(body))) as srv:
         cfg = openai_config(srv, concurrency=2)
         with pytest.raises(KeyboardInterrupt):
-            generate_with_provider(task, 20, 0, out, cfg, progress=interrupt_after_7)
+            generate_with_provider(task, 20, 0, out, cfg, writer(cfg), progress=interrupt_after_7)
         first_run = out.read_bytes()
         assert len(read_existing(out)) == 7
         # and the interrupt also tore a line in half
         out.write_bytes(first_run + b'{"id": "t-0000')
-        s = generate_with_provider(task, 20, 0, out, cfg)
+        s = generate_with_provider(task, 20, 0, out, cfg, writer(cfg))
 
     assert (s.resumed, s.written, s.dropped) == (7, 13, 0)
     assert s.requests == 13  # only the missing items were asked for

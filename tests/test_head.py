@@ -23,7 +23,7 @@ from bizztune.models.heads import (
     label_probs,
     length_batches,
 )
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 from bizztune.trainers.head.batches import batch_stream, epoch_batches
 
 from conftest import run_cli, train_head

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from bizztune.models.heads import FieldHeads, HeadSpec, pool
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 
 from conftest import eval_adapter_answers, train_head
 

@@ -16,7 +16,7 @@ import torch
 
 from bizztune.core.errors import ConfigError
 from bizztune.models.heads import HeadClassifier, HeadSpec
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 from bizztune.trainers.config import TrainConfig
 from bizztune.trainers.head.balance import class_weights, fold_prior
 from bizztune.trainers.head.loop import _loss

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from bizztune.models.heads import FieldHeads, HeadClassifier, HeadSpec, load_body, pool
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 
 from conftest import eval_adapter_answers, train_head
 

@@ -26,7 +26,7 @@ def test_probe_heads_are_the_standardized_regression_folded_into_the_heads(
     from bizztune.data.io import load_examples
     from bizztune.models.heads import HeadClassifier, HeadSpec, collate, load_body
     from bizztune.models.tokenizer import load_tokenizer
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
     from bizztune.trainers.config import TrainConfig
     from bizztune.trainers.head.adapters import add_lora
     from bizztune.trainers.head.loop import encode, targets
@@ -95,7 +95,7 @@ def test_head_refit_is_the_regression_on_the_served_models_own_states(
 
     from bizztune.data.io import load_examples
     from bizztune.models.heads import load_head_classifier, predict_logits
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
     from bizztune.trainers.head.loop import encode, targets
     from bizztune.trainers.head.probe import probe_features
 
@@ -147,7 +147,7 @@ def test_refit_mix_averages_the_trained_and_the_refitted_heads(
     heads as trained plus ``a`` of a regression on a seeded sample of N training tickets."""
     from bizztune.data.io import load_examples
     from bizztune.models.heads import load_head_classifier
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
     from bizztune.trainers.head.finish import refit_heads
     from bizztune.trainers.head.loop import encode, targets
 
@@ -199,7 +199,7 @@ def test_refit_with_attn_pooling_fits_each_field_on_its_own_state() -> None:
     from sklearn.linear_model import LogisticRegression
 
     from bizztune.models.heads import FieldHeads, HeadSpec
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
     from bizztune.trainers.head.probe import fit_heads
 
     spec = HeadSpec.for_schema(load_task("tickets").schema, hidden_size=6, pooling="attn")

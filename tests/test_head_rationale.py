@@ -17,7 +17,7 @@ import torch
 from bizztune.data.io import load_examples, row_to_example
 from bizztune.models.heads import encode_prompt
 from bizztune.models.tokenizer import load_tokenizer
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 from bizztune.trainers.head.rationale import Rationales, token_targets, word_weights
 
 from conftest import make_rows, train_head

@@ -22,11 +22,11 @@ pytest.importorskip("transformers")
 from bizztune.core.errors import ConfigError, MissingDependencyError  # noqa: E402
 from bizztune.core.interfaces import ProviderConfig, Request  # noqa: E402
 from bizztune.data.io import row_to_example  # noqa: E402
-from bizztune.eval.evaluate import EvalConfig, build_requests, run_eval  # noqa: E402
+from bizztune.eval.evaluate import EvalConfig, build_requests  # noqa: E402
+from bizztune.plugins import load_task  # noqa: E402
 from bizztune.providers.local.constrained import AnswerTrie, answer_space  # noqa: E402
-from bizztune.tasks import load_task  # noqa: E402
 
-from conftest import make_rows, run_cli  # noqa: E402
+from conftest import make_rows, run_cli, run_eval  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from conftest import run_cli
 
 def _classifier(tiny_model: Path, lora_layers: float | None) -> tuple[object, list[object]]:
     from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
     from bizztune.trainers.head.adapters import add_lora, layers_below
 
     cfg = TrainConfig(trainer="head", model=str(tiny_model), r=4, alpha=8, dropout=0.0,

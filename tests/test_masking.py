@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 
 from bizztune.core.interfaces import Example
 from bizztune.data.io import row_to_example
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 from bizztune.trainers.lora.collate import (
     IGNORE_INDEX,
     CompletionCollator,

@@ -35,7 +35,8 @@ def test_no_stage_keeps_the_previous_stages_model_alive(
     from transformers import PreTrainedModel
 
     from bizztune.pipeline.config import load_run_config
-    from bizztune.pipeline.stages import run_experiment
+
+    from conftest import run_experiment
 
     models: list[tuple[str, Any]] = []
     stage = ["setup"]
@@ -131,7 +132,7 @@ def test_bf16_autocast_keeps_no_fp32_copy_of_the_lora_inputs(tiny_model: Path) -
     import torch
 
     from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
     from bizztune.trainers.config import TrainConfig
     from bizztune.trainers.head.adapters import add_lora
     from bizztune.trainers.head.loop import _loss, mixed_precision

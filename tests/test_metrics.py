@@ -15,7 +15,7 @@ from bizztune.eval.metrics import (
     paired_diff_ci,
     score,
 )
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 
 SCHEMA = load_task("tickets").schema
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 from bizztune.tasks.parsing import match_label, norm, parse_answer
 
 SCHEMA = load_task("tickets").schema

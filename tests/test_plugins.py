@@ -1,5 +1,6 @@
-"""Plugins: built-ins come through the entry point; a third-party plugin installed by pip
-shows up in `bizztune plugins` and works in `bizztune eval`; the wheel ships the task YAML."""
+"""Plugins: the built-in modules register through the same hooks as a third-party plugin, in
+one assembly point; a plugin installed by pip shows up in `bizztune plugins` and works in
+`bizztune eval`; the wheel ships the task YAML; the import graph has no circle."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bizztune.core.registry import get_registry
+from bizztune.plugins import registry
 
 from chat_server import ChatServer, Reply
 from conftest import REPO, run_cli
@@ -44,11 +45,17 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def test_builtins_register_through_the_entry_point() -> None:
-    reg = get_registry()
+def test_builtins_register_through_the_hooks_of_their_own_modules() -> None:
+    from bizztune import plugins
+
+    reg = registry()
     assert reg.components["task"]["tickets"].distribution == "bizztune"
     assert reg.components["provider"]["tfidf"].distribution == "bizztune"
     assert {"majority", "tfidf"} <= set(reg.names("provider"))
+    # each built-in module implements the hooks itself, as a third-party plugin does
+    pm, _ = plugins.plugin_manager()
+    names = {impl.plugin_name for impl in pm.hook.register_providers.get_hookimpls()}
+    assert {"bizztune.providers.baselines", "bizztune.providers.local"} <= names
 
 
 def test_a_factory_that_returns_no_provider_is_an_error_naming_the_plugin() -> None:
@@ -169,8 +176,8 @@ def test_non_editable_wheel_ships_the_task(tmp_path: Path) -> None:
     site = tmp_path / "site"
     _pip("install", "--quiet", "--no-deps", "--target", str(site), *map(str, wheels.glob("*.whl")))
     code = (
-        "import bizztune.tasks as t, bizztune.tasks.tickets as tickets; "
-        "task = t.load_task('tickets'); "
+        "import bizztune.plugins as p, bizztune.tasks.tickets as tickets; "
+        "task = p.load_task('tickets'); "
         "print(tickets.TASK_FILE); print(len(task.schema.field('subcategory').labels))"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
@@ -185,3 +192,30 @@ def test_non_editable_wheel_ships_the_task(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     where, n = out.stdout.split()
     assert where.startswith(str(site)) and n == "11"
+
+
+def test_the_import_graph_has_no_circle_and_the_core_imports_nothing_above_it() -> None:
+    """No module of the package reaches itself through imports (any depth, function-level
+    imports included), and ``core/`` imports nothing of the package above it, by name either
+    (``importlib.import_module("bizztune...")``, which import-linter cannot see)."""
+    import re
+
+    import grimp
+
+    graph = grimp.build_graph("bizztune", exclude_type_checking_imports=True)
+    circles = [
+        (m, other)
+        for m in graph.modules
+        for other in graph.find_modules_directly_imported_by(m)
+        if m != other and graph.chain_exists(importer=other, imported=m)
+    ]
+    assert circles == [], circles[:3]
+    core = REPO / "src" / "bizztune" / "core"
+    for path in core.glob("*.py"):
+        by_name = re.findall(
+            r"""(?:import_module|__import__)\(\s*["'](bizztune[\w.]*)""", path.read_text()
+        )
+        assert [n for n in by_name if not n.startswith("bizztune.core")] == [], path
+        module = "bizztune.core" + ("" if path.stem == "__init__" else f".{path.stem}")
+        for m in graph.find_modules_directly_imported_by(module):
+            assert m.startswith("bizztune.core"), (path.name, m)

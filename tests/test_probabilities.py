@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from bizztune.core.interfaces import ProviderConfig, Task
-from bizztune.eval.evaluate import EvalConfig, run_eval
+from bizztune.eval.evaluate import EvalConfig
 from bizztune.eval.rundir import load_run
+from bizztune.plugins import load_task
 from bizztune.providers.api.logprobs import TokenLogprob, answer_probs, field_distribution
 from bizztune.providers.local.constrained import answer_space, field_probs
-from bizztune.tasks import load_task
 
 from chat_server import ChatServer, Reply
-from conftest import make_rows, write_jsonl
+from conftest import make_rows, run_eval, write_jsonl
 
 
 @pytest.fixture(scope="module")

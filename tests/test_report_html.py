@@ -83,8 +83,10 @@ def report_dir(split_dir: Path, tmp_path: Path) -> Path:
     itself, the cascade's fallback), their validation runs, a loss curve and a training
     summary, reported by the real report writer."""
     from bizztune.core.interfaces import ProviderConfig
-    from bizztune.eval.evaluate import EvalConfig, run_eval
+    from bizztune.eval.evaluate import EvalConfig
     from bizztune.report.experiment import write_experiment_report
+
+    from conftest import run_eval
 
     run = tmp_path / "run"
     evals, calibration = [], {}

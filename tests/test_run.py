@@ -446,10 +446,10 @@ def test_default_test_sets_are_the_split_and_the_tasks_test_sets(tmp_path: Path)
     from bizztune.pipeline.config import RunConfig
     from bizztune.pipeline.engine import PrintReporter
     from bizztune.pipeline.stages import ExperimentRun
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task, registry
 
     task = load_task("tickets")
-    run = ExperimentRun(RunConfig(), tmp_path / "r", None, False, PrintReporter())
+    run = ExperimentRun(RunConfig(), task, registry(), tmp_path / "r", None, False, PrintReporter())
     sets = run.test_sets(task)
     assert [(t.name, t.folder(), t.spec) for t in sets] == [
         ("test split", "eval", None),
@@ -460,7 +460,9 @@ def test_default_test_sets_are_the_split_and_the_tasks_test_sets(tmp_path: Path)
     cfg = RunConfig()
     cfg.eval = replace(cfg.eval, test_sets=["test", "tickets:nope"])
     with pytest.raises(Exception, match="ships no data set 'nope'"):
-        ExperimentRun(cfg, tmp_path / "r", None, False, PrintReporter()).test_sets(task)
+        ExperimentRun(
+            cfg, task, registry(), tmp_path / "r", None, False, PrintReporter()
+        ).test_sets(task)
 
 
 def test_same_seed_same_metrics(tiny_model: Path, tmp_path: Path, server: ChatServer) -> None:

@@ -28,8 +28,8 @@ import httpx
 import pytest
 
 from bizztune.core.interfaces import Example, Task
+from bizztune.plugins import load_task
 from bizztune.providers.api.engine import answer_schema
-from bizztune.tasks import load_task
 
 from conftest import make_rows, run_cli, write_jsonl
 
@@ -349,9 +349,9 @@ def test_micro_batching_queue_limit_and_graceful_shutdown(tiny: Path, tmp_path: 
 # -- lone requests start from the kept prompt prefix -----------------------------------------------
 def test_lone_requests_reuse_the_kept_prefix_and_answer_as_a_batch(tiny: Path, task: Task) -> None:
     from bizztune.core.interfaces import ProviderConfig
-    from bizztune.core.registry import load_provider
     from bizztune.data.io import row_to_example
     from bizztune.eval.evaluate import EvalConfig, build_requests
+    from bizztune.plugins import load_provider
 
     exs = [row_to_example(r, task, f"row {i}") for i, r in enumerate(make_rows(1)[:6])]
     reqs = build_requests(task, exs, EvalConfig())

@@ -19,7 +19,7 @@ from bizztune.core.interfaces import Task
 from bizztune.data.datacard import near_duplicate_pairs
 from bizztune.data.io import SPLITS, load_examples
 from bizztune.data.split import assign_splits, clusters_of, parse_ratios, split_dataset
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 from bizztune.tasks.tickets.generator import generate
 
 from conftest import run_cli, write_jsonl

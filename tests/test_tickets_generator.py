@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bizztune.core.interfaces import Task
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task
 from bizztune.tasks.tickets import catalog as cat
 from bizztune.tasks.tickets.compose import LEVEL_DAYS, Plan, traits
 from bizztune.tasks.tickets.generator import generate_with_plans

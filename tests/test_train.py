@@ -11,8 +11,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from bizztune.core.registry import load_trainer
-from bizztune.tasks import load_task
+from bizztune.plugins import load_task, load_trainer
 from bizztune.trainers.config import TrainConfig
 
 from conftest import run_cli

@@ -74,7 +74,7 @@ def generate(
     from bizztune.core.interfaces import ProviderConfig
     from bizztune.data.datacard import summary_lines
     from bizztune.data.generate import generate_dataset, parse_options
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task, registry
 
     t = load_task(task)
     options = parse_options(generator_option)
@@ -88,6 +88,7 @@ def generate(
     if out.suffix.lower() not in (".jsonl", ".ndjson"):
         raise ConfigError(f"--out must be a .jsonl file, not {out}")
     pcfg: ProviderConfig | None = None
+    writer = registry().provider(provider) if provider is not None else None
     if provider is not None:
         pcfg = ProviderConfig(
             name=provider,
@@ -101,9 +102,8 @@ def generate(
         )
     with LazyBar(f"generate {t.name} ({source})") as bar:
         result = generate_dataset(
-            t, n=n, seed=seed, out=out, provider=pcfg, max_attempts=max_attempts,
-            progress=bar.update, options=options,
-        )  # fmt: skip
+            t, n, seed, out, pcfg, max_attempts, bar.update, options, writer=writer
+        )
         summary = result.summary
         bar.update(summary.total, n)
 
@@ -148,7 +148,7 @@ def split(src: Path, task: str, out: Path | None, seed: int, ratios: str, style:
     from bizztune.core.errors import DataError
     from bizztune.data.datacard import summary_lines
     from bizztune.data.split import parse_ratios, split_dataset
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
 
     t = load_task(task)
     r3 = parse_ratios(ratios)
@@ -188,7 +188,7 @@ def compare_data(
     from bizztune.data.io import load_examples
     from bizztune.data.shift import compare_sets, render_shift, shift_table
     from bizztune.data.sources import resolve_data
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
 
     t = load_task(task)
 

@@ -136,9 +136,11 @@ def eval_cmd(config_file: Path | None, **kw: Any) -> None:
 
 def run_eval_with_progress(cfg: Any) -> Path:
     from bizztune.eval.evaluate import run_eval
+    from bizztune.plugins import load_task, registry
 
+    task, provider = load_task(cfg.task), registry().provider(cfg.provider.name)
     with LazyBar(f"eval {cfg.provider.name}") as bar:
-        return run_eval(cfg, progress=bar.update)
+        return run_eval(cfg, task, provider, bar.update)
 
 
 @click.command()
@@ -291,7 +293,7 @@ def combine_cmd(
     from bizztune.cli.common import floats
     from bizztune.eval.combine import combine_runs
     from bizztune.eval.rundir import load_run
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
 
     w = floats(weights, "--weights")
     if len(runs) < 2:

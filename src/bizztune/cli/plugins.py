@@ -11,9 +11,10 @@ def plugins() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from bizztune.core.registry import KINDS, get_registry
+    from bizztune.core.registry import KINDS
+    from bizztune.plugins import registry
 
-    reg = get_registry()
+    reg = registry()
     table = Table(title="bizztune plugins")
     for col in ("kind", "name", "aliases", "from", "description"):
         table.add_column(col)

@@ -191,6 +191,7 @@ def run_cmd(
 
     from bizztune.pipeline.config import default_out, load_run_config
     from bizztune.pipeline.stages import run_experiment
+    from bizztune.plugins import load_task, registry
 
     overrides: dict[str, Any] = {
         "seed": seed,
@@ -215,7 +216,8 @@ def run_cmd(
         f"trainer {cfg.train.trainer}, seed {cfg.seed} -> {run_dir}",
     )
     try:
-        result = run_experiment(cfg, run_dir, stages=wanted, force=force, reporter=reporter)
+        task, plugins = load_task(cfg.task), registry()
+        result = run_experiment(cfg, task, plugins, run_dir, wanted, force, reporter)
     finally:
         reporter._stop_bar()
     summary = result.summary

@@ -57,6 +57,7 @@ def serve_cmd(
     from bizztune.cli.common import floats
     from bizztune.core.errors import ConfigError
     from bizztune.models.loading import adapter_base
+    from bizztune.plugins import load_task, registry
     from bizztune.serve.config import ServeConfig
     from bizztune.serve.server import serve
 
@@ -67,4 +68,4 @@ def serve_cmd(
         model = base
     weights = floats(combine_weights, "--combine-weights")
     cfg = ServeConfig(model=model, adapter=adapter, combine_weights=weights, **kw)
-    serve(cfg, log_level=log_level)
+    serve(cfg, load_task(cfg.task), registry(), log_level=log_level)

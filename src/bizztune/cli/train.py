@@ -202,8 +202,7 @@ def build_train_config(config_file: Path | None, kw: dict[str, Any], section: st
 @click.option("--resume", is_flag=True, default=None, help="Continue from the last checkpoint.")
 def train(config_file: Path | None, **kw: Any) -> None:
     """Fine-tune an open model with LoRA/QLoRA on a task's train split."""
-    from bizztune.core.registry import load_trainer
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task, load_trainer
 
     cfg = build_train_config(config_file, kw)
     task = load_task(cfg.task)
@@ -248,7 +247,7 @@ def sweep(config_file: Path | None, **kw: Any) -> None:
 
     from bizztune.core.config import build, read_yaml
     from bizztune.pipeline.sweep import SweepConfig, cell_text, parse_grid, run_sweep
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task, registry
 
     yaml_data = read_yaml(config_file) if config_file else {}
     out = kw.pop("out", None)
@@ -270,7 +269,7 @@ def sweep(config_file: Path | None, **kw: Any) -> None:
     def on_trial(i: int, n: int, p: dict[str, Any]) -> None:
         con.print(f"[bold cyan]trial {i + 1}/{n}[/] " + ", ".join(f"{k}={v}" for k, v in p.items()))
 
-    board = run_sweep(task, cfg, on_trial=on_trial)
+    board = run_sweep(task, cfg, registry(), on_trial=on_trial)
     table = Table(title=f"sweep leaderboard (validation, {cfg.decoding})")
     cols = list(board["rows"][0].keys())
     for c in cols:

@@ -231,6 +231,10 @@ class ProviderConfig:
     cache_dir: Path | None = None
     """On-disk response cache for API providers; None disables it."""
     extra: dict[str, Any] = field(default_factory=dict)
+    task: Task | None = field(default=None, repr=False, compare=False)
+    """The resolved task it answers for, where a provider needs more than its requests carry
+    (a head adapter prompts in the style it was trained on). Handed down by the evaluator
+    and the server; not a setting, so never recorded with the config."""
 
     def __post_init__(self) -> None:
         if self.decoding not in ("free", "constrained"):

@@ -1,13 +1,13 @@
-"""The plugin registry: loads every ``bizztune`` entry point and collects what it registers.
+"""The registry: every task, provider and trainer the plugins registered, and what each needs.
 
-    reg = get_registry()
-    reg.get("provider", "gpt-4o").needs.key_env        # 'OPENAI_API_KEY'
-    provider = load_provider(ProviderConfig(name="tfidf"))
+    reg = bizztune.plugins.registry()                  # assembled at the top of the package
+    reg.provider("gpt-4o").needs.key_env               # 'OPENAI_API_KEY'
+    provider = reg.provider("tfidf").build(ProviderConfig(name="tfidf"))
 
-Built-in components live in ``bizztune.builtin`` and come in through the same entry-point
-group as third-party plugins, so ``bizztune plugins`` shows where each one came from. From a
-source tree without installation the registry loads that module by name: the one import that
-runs from the core up to the top of the package, and the reason it is made by name.
+The plugin manager that fills it is built in ``bizztune.plugins`` (the built-in modules and
+every ``bizztune`` entry point); this module only collects what the hooks register, so the
+core imports nothing above it. Commands resolve names here once and pass the resolved task,
+provider or trainer down.
 
 A component says what it needs when it registers, as simonw/llm's models carry ``needs_key``
 and ``key_env_var``: the environment variable of its API key, whether it is a paid API (its
@@ -17,21 +17,18 @@ train split. The pipeline reads these ``Needs``; no table of built-in names stan
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from importlib.metadata import entry_points
 from typing import Any, Literal
 
 import pluggy
 
-from bizztune.core import hookspecs
 from bizztune.core.errors import PluginError
 from bizztune.core.interfaces import Provider, ProviderConfig, Task, Trainer
 
 Kind = Literal["task", "provider", "trainer"]
 KINDS: tuple[Kind, ...] = ("task", "provider", "trainer")
+INTERFACES: dict[Kind, type] = {"task": Task, "provider": Provider, "trainer": Trainer}
 
 
 @dataclass(frozen=True)
@@ -54,6 +51,9 @@ class Needs:
 
 @dataclass(frozen=True)
 class Component:
+    """One registered task, provider or trainer: its factory and what it needs. A resolved
+    name: the steps below the CLI get these (or what they build), never a name to look up."""
+
     kind: Kind
     name: str
     factory: Callable[..., Any]
@@ -62,6 +62,12 @@ class Component:
     """The installed distribution (pip package) that registered it."""
     aliases: tuple[str, ...] = ()
     needs: Needs = Needs()
+
+    def build(self, *args: Any) -> Any:
+        """What the factory makes of ``args``, checked against the interface of its kind."""
+        obj = self.factory(*args)
+        check_built(self, obj, INTERFACES[self.kind])
+        return obj
 
 
 @dataclass
@@ -96,33 +102,27 @@ class Registry:
     def names(self, kind: Kind) -> list[str]:
         return sorted(self.components[kind])
 
+    def task(self, name: str) -> Task:
+        task: Task = self.get("task", name).build()
+        return task
 
-def _plugin_manager() -> tuple[pluggy.PluginManager, dict[int, str]]:
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    dists: dict[int, str] = {}
-    for ep in entry_points(group=hookspecs.PROJECT):
-        try:
-            module = ep.load()
-        except Exception as e:  # a broken third-party plugin must not kill the CLI silently
-            raise PluginError(
-                f"plugin entry point '{ep.name} = {ep.value}' failed to load: {e}"
-            ) from e
-        if pm.is_registered(module):
-            continue
-        pm.register(module, name=ep.name)
-        dists[id(module)] = ep.dist.name if ep.dist is not None else ep.value
-    # Running from a source tree without installation: the built-ins must still be there.
-    builtin = importlib.import_module("bizztune.builtin")
-    if not pm.is_registered(builtin):
-        pm.register(builtin, name="builtin")
-        dists[id(builtin)] = "bizztune"
-    return pm, dists
+    def provider(self, name: str) -> Component:
+        """The registered provider ``name`` (or alias): ``.build(config)`` makes it,
+        ``.needs`` says what it needs."""
+        return self.get("provider", name)
+
+    def load_provider(self, config: ProviderConfig) -> Provider:
+        provider: Provider = self.provider(config.name).build(config)
+        return provider
+
+    def trainer(self, name: str) -> Trainer:
+        trainer: Trainer = self.get("trainer", name).build()
+        return trainer
 
 
-@cache
-def get_registry() -> Registry:
-    pm, dists = _plugin_manager()
+def collect(pm: pluggy.PluginManager, distributions: Mapping[int, str]) -> Registry:
+    """Call every plugin's hooks, each implementation on its own so that every component is
+    attributed to its distribution (``distributions``: ``id(plugin module)`` -> its name)."""
     reg = Registry()
     hooks: dict[Kind, Any] = {
         "task": pm.hook.register_tasks,
@@ -130,15 +130,14 @@ def get_registry() -> Registry:
         "trainer": pm.hook.register_trainers,
     }
     for kind, hook in hooks.items():
-        # Call each implementation on its own so every component is attributed to its plugin.
         for impl in reversed(hook.get_hookimpls()):
-            dist = dists.get(id(impl.plugin), impl.plugin_name)
+            dist = distributions.get(id(impl.plugin), impl.plugin_name)
 
             def register(
                 name: str,
-                factory: Callable[..., Any],
+                factory: Callable[..., object],
                 description: str = "",
-                aliases: tuple[str, ...] | list[str] = (),
+                aliases: Sequence[str] = (),
                 *,
                 key_env: str | None = None,
                 base_url_env: str | None = None,
@@ -166,24 +165,3 @@ def check_built(component: Component, obj: object, interface: Any) -> None:
             f"returned a {type(obj).__name__}, which is not a {interface.__name__} "
             f"(it has no {', '.join(missing)})"
         )
-
-
-def load_registered_task(name: str) -> Task:
-    comp = get_registry().get("task", name)
-    task = comp.factory()
-    check_built(comp, task, Task)
-    return task
-
-
-def load_provider(config: ProviderConfig) -> Provider:
-    comp = get_registry().get("provider", config.name)
-    provider = comp.factory(config)
-    check_built(comp, provider, Provider)
-    return provider
-
-
-def load_trainer(name: str) -> Trainer:
-    comp = get_registry().get("trainer", name)
-    trainer = comp.factory()
-    check_built(comp, trainer, Trainer)
-    return trainer

@@ -37,6 +37,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import ProviderConfig, Task
+from bizztune.core.registry import Component
 from bizztune.data.datacard import CardStats, write_datacard
 from bizztune.data.llm_generate import generate_with_provider
 from bizztune.data.locks import output_guard
@@ -63,12 +64,14 @@ def generate_dataset(
     max_attempts: int = 3,
     progress: Progress | None = None,
     options: Mapping[str, Any] | None = None,
+    writer: Component | None = None,
 ) -> Generated:
-    """Write (or complete) ``n`` rows to ``out``, offline or with ``provider``, then the data
-    card and the manifest next to it. ``options`` go to the offline generator. One process at a
-    time: a second one fails at once."""
+    """Write (or complete) ``n`` rows to ``out``, offline or with ``provider`` (made by
+    ``writer``, the registered provider it names), then the data card and the manifest next
+    to it. ``options`` go to the offline generator. One process at a time: a second one fails
+    at once."""
     with output_guard(out, folder=False, inputs=[("--task", getattr(task, "source", None))]):
-        return _generate(task, n, seed, out, provider, max_attempts, progress, options)
+        return _generate(task, n, seed, out, provider, max_attempts, progress, options, writer)
 
 
 def _generate(
@@ -80,6 +83,7 @@ def _generate(
     max_attempts: int,
     progress: Progress | None,
     options: Mapping[str, Any] | None,
+    writer: Component | None,
 ) -> Generated:
     prior = None
     if provider is None:
@@ -92,10 +96,10 @@ def _generate(
                 "--generator-option sets the offline generator; it does not apply with --provider"
             )
         merged = {}
+        assert writer is not None, "a provider config comes with the provider it names"
         summary = generate_with_provider(
-            task, n=n, seed=seed, out=out, provider_config=provider,
-            max_attempts=max_attempts, progress=progress,
-        )  # fmt: skip
+            task, n, seed, out, provider, writer, max_attempts=max_attempts, progress=progress
+        )
     source = provider.name if provider is not None else "offline"
     card_path = out.with_name(out.stem + ".datacard.md")
     title = f"{task.name}, {source}, n={n}, seed {seed}"

@@ -1,8 +1,9 @@
 """Generate labelled items with any LLM provider (``bizztune generate --provider gpt-4o``).
 
     from bizztune.data.llm_generate import generate_with_provider
-    summary = generate_with_provider(task, n=200, seed=0, out=Path("data/gpt4o.jsonl"),
-                                     provider_config=ProviderConfig(name="gpt-4o"))
+    cfg = ProviderConfig(name="gpt-4o")
+    summary = generate_with_provider(task, 200, 0, Path("data/gpt4o.jsonl"), cfg,
+                                     bizztune.plugins.registry().provider(cfg.name))
 
 One request per item, for a (leaf label) cell that comes round-robin from a seeded shuffle of
 all cells. The prompt is the task's own (``generation_messages`` next to its offline
@@ -30,7 +31,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import Fittable, Message, ProviderConfig, Request, Task
-from bizztune.core.registry import get_registry, load_provider
+from bizztune.core.registry import Component
 from bizztune.data.datacard import normalize
 from bizztune.data.resumable import Appender, GenerateSummary, Progress, read_existing
 from bizztune.tasks.parsing import balanced_objects
@@ -166,18 +167,19 @@ def generate_with_provider(
     seed: int,
     out: Path,
     provider_config: ProviderConfig,
+    writer: Component,
     max_attempts: int = 3,
     progress: Progress | None = None,
 ) -> GenerateSummary:
-    """Write up to ``n`` validated rows written by an LLM to ``out``, resuming a partial file."""
+    """Write up to ``n`` validated rows written by an LLM (``writer``, the registered provider
+    ``provider_config`` names) to ``out``, resuming a partial file."""
     if n < 1:
         raise ConfigError(f"-n must be at least 1, not {n}")
     if max_attempts < 1:
         raise ConfigError(f"--max-attempts must be at least 1, not {max_attempts}")
     t0 = time.perf_counter()
     # A classifier cannot write items: one that says so when it registers is not even loaded.
-    fittable = get_registry().get("provider", provider_config.name).needs.fittable
-    provider = None if fittable else load_provider(provider_config)
+    provider = None if writer.needs.fittable else writer.build(provider_config)
     if provider is None or isinstance(provider, Fittable):
         raise ConfigError(
             f"--provider {provider_config.name} is a baseline classifier and cannot write "

@@ -202,18 +202,12 @@ def break_even(local: ModelCost, api: ModelCost, costs: CostsConfig) -> float | 
 
 # -- from eval runs --------------------------------------------------------------------------------
 def is_api(run: dict[str, Any]) -> bool:
-    """Whether the run's provider is a paid API (recorded at eval time; older runs: from the
-    registry, else from whether the run paid anything)."""
+    """Whether the run's provider is a paid API (recorded at eval time; a run recorded before
+    that: whether it paid anything)."""
     info = run["config"].get("provider_info") or {}
     if "paid" in info:
         return bool(info["paid"])
-    from bizztune.core.errors import BizztuneError
-    from bizztune.core.registry import get_registry
-
-    try:
-        return get_registry().get("provider", run["config"]["eval"]["provider"]["name"]).needs.paid
-    except (BizztuneError, KeyError):
-        return bool((run["metrics"].get("usage") or {}).get("cost_usd"))
+    return bool((run["metrics"].get("usage") or {}).get("cost_usd"))
 
 
 def read_train_summary(run: dict[str, Any], train_dir: Path | None = None) -> dict[str, Any]:

@@ -3,7 +3,9 @@
     bizztune eval --provider tfidf --task tickets --split test --out runs/tfidf
 
     from bizztune.eval.evaluate import EvalConfig, run_eval
-    run_dir = run_eval(EvalConfig(task="tickets", provider=ProviderConfig(name="tfidf")))
+    reg = bizztune.plugins.registry()
+    cfg = EvalConfig(task="tickets", provider=ProviderConfig(name="tfidf"))
+    run_dir = run_eval(cfg, reg.task("tickets"), reg.provider("tfidf"))
 
 Writes a run directory (``bizztune.eval.rundir``): config.json (resolved), predictions.jsonl
 (append-only; a rerun with the same config resumes), metrics.json and report.md. Fittable
@@ -17,14 +19,14 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from bizztune import __version__
-from bizztune.core.errors import BizztuneError, ConfigError
+from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import (
     Completion,
     Example,
@@ -34,7 +36,7 @@ from bizztune.core.interfaces import (
     Request,
     Task,
 )
-from bizztune.core.registry import get_registry, load_provider
+from bizztune.core.registry import Component
 from bizztune.data.io import AMBIGUOUS, has_split, load_examples, write_text_atomic
 from bizztune.data.locks import output_guard
 from bizztune.data.resumable import Appender
@@ -50,7 +52,6 @@ from bizztune.eval.rundir import (
     rewrite_predictions,
     write_run_report,
 )
-from bizztune.tasks import load_task
 
 Calls = Literal["joint", "per-field"]
 log = logging.getLogger("bizztune.eval")
@@ -91,7 +92,8 @@ class EvalConfig:
             raise ConfigError(f"--style must be 'long' or 'compact', not {self.style!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = asdict(replace(self, provider=replace(self.provider, task=None)))
+        del d["provider"]["task"]  # the resolved task object, not a setting
         d["provider"]["cache_dir"] = (
             str(self.provider.cache_dir) if self.provider.cache_dir else None
         )
@@ -256,10 +258,13 @@ def fit_examples(
 
 def run_eval(
     cfg: EvalConfig,
+    task: Task,
+    provider: Component,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Evaluate and write the run directory; returns its path."""
-    task = load_task(cfg.task)
+    """Evaluate ``task`` (resolved from ``cfg.task``) with the registered ``provider``
+    (resolved from ``cfg.provider.name``), built from ``cfg.provider`` once the run folder is
+    claimed; write the run directory and return its path."""
     data = resolve_data(task, Path(cfg.data) if cfg.data else None)
     examples = load_examples(data, task, cfg.split if data.is_dir() else None)
     if cfg.limit:
@@ -280,14 +285,14 @@ def run_eval(
     # One writer, never over an input; a refused eval leaves no folder behind.
     with output_guard(run_dir, folder=True, inputs=inputs):
         check_resume(run_dir, resolved)
-        provider = load_provider(cfg.provider)
+        model = provider.build(replace(cfg.provider, task=task))
         # Where a fittable provider learns from is checked before anything is written.
-        fit_on = fit_examples(task, cfg, data, examples) if isinstance(provider, Fittable) else None
-        resolved["provider_info"] = provider_info(provider, cfg.provider)
+        fit_on = fit_examples(task, cfg, data, examples) if isinstance(model, Fittable) else None
+        resolved["provider_info"] = provider_info(model, provider.needs.paid)
         write_text_atomic(
             run_dir / "config.json", json.dumps(resolved, indent=2, ensure_ascii=False)
         )
-        return _score(cfg, task, examples, provider, fit_on, run_dir, progress)
+        return _score(cfg, task, examples, model, fit_on, run_dir, progress)
 
 
 def _score(
@@ -357,13 +362,9 @@ def drop_stale(done: dict[str, dict[str, Any]], examples: list[Example], path: P
     )  # fmt: skip
 
 
-def provider_info(provider: Any, cfg: ProviderConfig) -> dict[str, Any]:
+def provider_info(provider: Any, paid: bool) -> dict[str, Any]:
     """What the cost model needs to know of a provider: whether it is a paid API (priced per
     token) or runs here (priced per hour of the machine), and on which device it ran."""
-    try:
-        paid = get_registry().get("provider", cfg.name).needs.paid
-    except BizztuneError:
-        paid = False
     device = getattr(provider, "device", None)
     return {
         "name": provider.name,

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from bizztune.core.errors import ConfigError
-from bizztune.core.interfaces import Schema
+from bizztune.core.interfaces import PromptStyle, Schema
 from bizztune.models.adapters import HEADS_CONFIG, HEADS_WEIGHTS
 
 HEADS_VERSION = 1
@@ -58,7 +58,7 @@ class HeadSpec:
     max_length: int = 512
     base_model: str = ""
     task: str = ""
-    style: str = "compact"
+    style: PromptStyle = "compact"
     version: int = HEADS_VERSION
 
     @classmethod

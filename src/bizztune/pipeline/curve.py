@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Task
-from bizztune.core.registry import get_registry, load_trainer
+from bizztune.core.registry import Registry
 from bizztune.data.subsets import SUBSET_SCHEMA_VERSION, write_subset
 from bizztune.eval.evaluate import EvalConfig
 from bizztune.eval.paired import FINETUNED_LABEL
@@ -45,7 +45,10 @@ GROUP = "curve"
 
 
 class Host(RunHost, Protocol):
-    """What the curve needs of the run (``stages.ExperimentRun``): also its evaluations."""
+    """What the curve needs of the run (``stages.ExperimentRun``): also its evaluations, and
+    the registry that resolves its provider and trainer names."""
+
+    plugins: Registry
 
     def plan_evals(self, test_set: TestSet | None = None) -> list[PlannedEval]: ...
 
@@ -88,8 +91,8 @@ def run_curve(
             f"train.sizes: {too_many[0]} is more than the {n_train} tickets of the train split; "
             f"use sizes up to {n_train}"
         )
-    reg = get_registry()
-    fittable = {b.slug for b in c.eval.baselines if reg.get("provider", b.provider).needs.fittable}
+    reg = host.plugins
+    fittable = {b.slug for b in c.eval.baselines if reg.provider(b.provider).needs.fittable}
     main = {(j.label, j.test_set.slug if j.test_set else ""): m for j, m in evals}
     out: list[CurvePoint] = []
 
@@ -156,7 +159,7 @@ def train_stage(host: Host, task: Task, sub: Marker, n: int, seed: int) -> Marke
         resume = any(folder.glob("checkpoint-*"))
         tcfg = c.train_config(host.dir / sub.outputs["dir"], folder, resume=resume, seed=seed)
         tcfg = replace(tcfg, limit_train=None)  # the subset is the training data
-        adapter = load_trainer(tcfg.trainer).train(task, tcfg)
+        adapter = host.plugins.trainer(tcfg.trainer).train(task, tcfg)
         return {
             "adapter": host.rel(adapter),
             "dir": host.rel(folder),

@@ -15,6 +15,7 @@ from typing import Any
 from bizztune.core.errors import DataError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.core.paths import responses_dir
+from bizztune.core.registry import Registry
 from bizztune.data.generate import generate_dataset
 from bizztune.data.io import iter_rows, load_examples, write_jsonl
 from bizztune.data.locks import real_path
@@ -28,6 +29,8 @@ class DataStages(StageEngine):
     """``generate`` and ``split`` of one run (``ExperimentRun`` adds the others)."""
 
     cfg: RunConfig
+    plugins: Registry
+    """Resolves the run's provider names (the generator's LLM, the baselines) and trainer."""
 
     def generate(self, task: Task, own: Path | None = None) -> Marker | None:
         """Generated tickets, or ``own``: ``data.file`` as ``own_source`` resolved and checked it."""
@@ -52,16 +55,18 @@ class DataStages(StageEngine):
         def progress(i: int, total: int) -> None:
             self.rep.progress("generate", i, total)
 
-        provider = None
+        provider = writer = None
         if c.data.generator != "offline":
             provider = ProviderConfig(
                 name=c.data.generator, model=c.data.model, seed=c.seed, cache_dir=responses_dir()
             )
+            writer = self.plugins.provider(provider.name)
         # The same step as `bizztune generate`: rows, data card and manifest.
+        n = c.data.n if n is None else n
+        options = c.data.generator_options
         generate_dataset(
-            task, n=c.data.n if n is None else n, seed=c.seed, out=path, provider=provider,
-            progress=progress, options=c.data.generator_options,
-        )  # fmt: skip
+            task, n, c.seed, path, provider, progress=progress, options=options, writer=writer
+        )
         return {"path": self.rel(path)}
 
     def own_data(self, task: Task, path: Path, task_def: Any, src: Path) -> Marker | None:

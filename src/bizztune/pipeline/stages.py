@@ -6,7 +6,8 @@
 
     from bizztune.pipeline.config import RunConfig
     from bizztune.pipeline.stages import run_experiment
-    result = run_experiment(RunConfig(), Path("runs/default"))
+    cfg = RunConfig()
+    result = run_experiment(cfg, load_task(cfg.task), registry(), Path("runs/default"))
 
 Stages, in order: ``generate`` (tickets) -> ``split`` (train/val/test) -> ``baselines`` (majority,
 tfidf, the open model as is, API models whose key is set) -> ``train`` (LoRA/QLoRA adapter) ->
@@ -37,7 +38,7 @@ from typing import Any
 from bizztune.core.errors import BizztuneError, MissingKeyError
 from bizztune.core.interfaces import PromptStyle, ProviderConfig, Task
 from bizztune.core.paths import responses_dir
-from bizztune.core.registry import get_registry, load_trainer
+from bizztune.core.registry import Registry
 from bizztune.data.io import load_examples
 from bizztune.data.shift import compare_sets
 from bizztune.data.sources import resolve_data
@@ -59,7 +60,6 @@ from bizztune.pipeline.engine import (
 )
 from bizztune.pipeline.plan import PlannedEval, RunResult, TestSet
 from bizztune.report.experiment import write_experiment_report
-from bizztune.tasks import load_task
 
 STAGES = ("generate", "split", "baselines", "train", "finetuned", "curve", "report")
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -79,6 +79,8 @@ class ExperimentRun(DataStages):
     def __init__(
         self,
         cfg: RunConfig,
+        task: Task,
+        plugins: Registry,
         out: Path,
         stages: Sequence[str] | None,
         force: bool,
@@ -86,6 +88,9 @@ class ExperimentRun(DataStages):
     ) -> None:
         super().__init__(out, STAGES, NEEDS, stages, force, reporter)
         self.cfg = cfg
+        self.task = task
+        """The run's task, resolved from ``cfg.task`` by the caller."""
+        self.plugins = plugins
         self.result = RunResult(out)
 
     def test_sets(self, task: Task) -> list[TestSet]:
@@ -142,7 +147,6 @@ class ExperimentRun(DataStages):
         """The baselines in config order, with the open model as is after the offline ones."""
 
         c = self.cfg
-        reg = get_registry()
         base = PlannedEval(
             BASE_LABEL,
             self.eval_config(
@@ -154,7 +158,7 @@ class ExperimentRun(DataStages):
         offline: list[PlannedEval] = []
         api: list[PlannedEval] = []
         for b in c.eval.baselines:
-            needs = reg.get("provider", b.provider).needs  # what it declared when it registered
+            needs = self.plugins.provider(b.provider).needs  # declared when it registered
             is_api = needs.paid
             pc = ProviderConfig(
                 name=b.provider,
@@ -227,7 +231,8 @@ class ExperimentRun(DataStages):
                     )
 
         def work() -> dict[str, Any]:
-            run_eval(job.config, progress=lambda i, n: self.rep.progress(key, i, n))
+            provider = self.plugins.provider(job.config.provider.name)
+            run_eval(job.config, self.task, provider, lambda i, n: self.rep.progress(key, i, n))
             m = read_json(folder / "metrics.json") or {}
             return {
                 "dir": self.rel(folder),
@@ -248,7 +253,7 @@ class ExperimentRun(DataStages):
         return None
 
     def data_path(self, ts: TestSet) -> Path:
-        return resolve_data(load_task(self.cfg.task), ts.spec)
+        return resolve_data(self.task, ts.spec)
 
     def train(self, task: Task, split: Marker | None) -> Marker | None:
         folder = self.dir / "train"
@@ -261,7 +266,7 @@ class ExperimentRun(DataStages):
             assert split is not None
             resume = any(folder.glob("checkpoint-*"))
             tcfg = self.cfg.train_config(self.dir / split.outputs["dir"], folder, resume=resume)
-            adapter = load_trainer(tcfg.trainer).train(task, tcfg)
+            adapter = self.plugins.trainer(tcfg.trainer).train(task, tcfg)
             return {"adapter": self.rel(adapter), "dir": self.rel(folder), "trainer": tcfg.trainer}
 
         return self.stage("train", "train", folder, fp, work)
@@ -333,7 +338,7 @@ class ExperimentRun(DataStages):
     # -- all of it --------------------------------------------------------------------------
     def run(self) -> RunResult:
         c = self.cfg
-        task = load_task(c.task)
+        task = self.task
         test_sets = self.test_sets(task)  # a bad eval.test_sets fails before the folder is claimed
         # and so does a bad data.file: checked here, once, and handed to the generate stage
         own = self.own_source(task) if c.data.file is not None else None
@@ -397,11 +402,15 @@ class ExperimentRun(DataStages):
 
 def run_experiment(
     cfg: RunConfig,
+    task: Task,
+    plugins: Registry,
     out: Path | None = None,
     stages: Sequence[str] | None = None,
     force: bool = False,
     reporter: Reporter | None = None,
 ) -> RunResult:
-    """Run (or resume) the experiment in ``out`` (default ``runs/<name>``)."""
-    run = ExperimentRun(cfg, out or default_out(cfg), stages, force, reporter or PrintReporter())
+    """Run (or resume) the experiment in ``out`` (default ``runs/<name>``): ``task`` is
+    ``cfg.task`` resolved, ``plugins`` resolves its provider and trainer names."""
+    folder = out or default_out(cfg)
+    run = ExperimentRun(cfg, task, plugins, folder, stages, force, reporter or PrintReporter())
     return run.run()

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import ProviderConfig, Task
-from bizztune.core.registry import load_trainer
+from bizztune.core.registry import Registry
 from bizztune.data.locks import LOCK_NAME, output_guard
 from bizztune.eval.evaluate import EvalConfig, run_eval
 from bizztune.trainers.config import TrainConfig
@@ -123,19 +123,24 @@ def _score(metrics: dict[str, Any]) -> tuple[float, float]:
 
 
 def run_sweep(
-    task: Task, cfg: SweepConfig, on_trial: Callable[[int, int, dict[str, Any]], None] | None = None
+    task: Task,
+    cfg: SweepConfig,
+    plugins: Registry,
+    on_trial: Callable[[int, int, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train and score every trial; writes the leaderboard and OUT/best. Returns the board."""
+    """Train and score every trial (``plugins`` resolves the trainer and the ``hf`` provider);
+    writes the leaderboard and OUT/best. Returns the board."""
 
     out = Path(cfg.out)
     inputs = [("--data", cfg.train.data), ("--model", cfg.train.model)]
     with output_guard(out, folder=True, inputs=inputs):  # one sweep per folder at a time
-        return _sweep(task, cfg, out, on_trial)
+        return _sweep(task, cfg, plugins, out, on_trial)
 
 
 def _sweep(
     task: Task,
     cfg: SweepConfig,
+    plugins: Registry,
     out: Path,
     on_trial: Callable[[int, int, dict[str, Any]], None] | None,
 ) -> dict[str, Any]:
@@ -149,7 +154,7 @@ def _sweep(
         if not (tdir / "train_summary.json").is_file():
             # A trial that stopped half-way resumes; a finished one is kept as is.
             tcfg = dataclasses.replace(tcfg, resume=(tdir / "train_config.json").is_file())
-            load_trainer(tcfg.trainer).train(task, tcfg)
+            plugins.trainer(tcfg.trainer).train(task, tcfg)
         summary = json.loads((tdir / "train_summary.json").read_text())
         ecfg = EvalConfig(
             task=str(getattr(task, "source", None) or task.name),
@@ -164,7 +169,8 @@ def _sweep(
             out=str(out / "eval-val" / tdir.name),
             seed=tcfg.seed,
         )
-        metrics = json.loads((run_eval(ecfg) / "metrics.json").read_text())
+        run_dir = run_eval(ecfg, task, plugins.provider("hf"))
+        metrics = json.loads((run_dir / "metrics.json").read_text())
         mean_acc, joint = _score(metrics)
         rows.append(
             {

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bizztune.core.errors import ConfigError
-from bizztune.core.hookspecs import Register
+from bizztune.core.hookspecs import Register, hookimpl
 from bizztune.core.interfaces import Completion, Example, ProviderConfig, Request, Schema
 
 
@@ -133,7 +133,8 @@ class TfidfProvider:
 
 
 # -- registration ----------------------------------------------------------------------------------
-def register(register: Register) -> None:
+@hookimpl
+def register_providers(register: Register) -> None:
     register(
         "majority",
         MajorityProvider,

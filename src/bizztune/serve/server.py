@@ -1,7 +1,8 @@
 """Load the model once, then serve it with uvicorn until SIGINT/SIGTERM.
 
     from bizztune.serve.server import serve
-    serve(ServeConfig(model="smollm2-135m", adapter="runs/train/lora"))
+    cfg = ServeConfig(model="smollm2-135m", adapter="runs/train/lora")
+    serve(cfg, load_task(cfg.task), registry())
 
 The model is the registered local provider ``bizztune eval`` uses (``hf``: constrained
 decoding, or a head trainer's heads), loaded with the same ProviderConfig, so a served answer
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from bizztune.core.errors import ConfigError, MissingDependencyError
-from bizztune.core.interfaces import ProviderConfig
+from bizztune.core.interfaces import ProviderConfig, Task
+from bizztune.core.registry import Registry
 from bizztune.serve.config import KEY_ENV, ServeConfig
 
 log = logging.getLogger("bizztune.serve")
@@ -64,22 +66,20 @@ def warm_up(provider: Any, task: Any, style: Any) -> None:
     list(provider.complete(reqs, task.schema))
 
 
-def build_state(cfg: ServeConfig, key: str | None) -> Any:
-    """The provider loaded, its batcher and the app's state (model loading takes the time)."""
-    from bizztune.core.registry import load_provider
+def build_state(cfg: ServeConfig, task: Task, plugins: Registry, key: str | None) -> Any:
+    """The provider loaded, its batcher and the app's state (model loading takes the time);
+    ``task`` is ``cfg.task`` resolved, ``plugins`` resolves the provider names."""
     from bizztune.serve.app import ServeState
     from bizztune.serve.batcher import Batcher
-    from bizztune.tasks import load_task
 
-    task = load_task(cfg.task)
     if cfg.adapter is not None and not Path(cfg.adapter).is_dir():
         raise ConfigError(f"--adapter {cfg.adapter}: no such folder")
     if cfg.style is None:
         style = trained_style(cfg.adapter)
         cfg.style = "compact" if style == "compact" else "long"
     if cfg.combine_with:
-        check_combined(cfg)  # before the model loads: a bad flag fails at once
-    provider = load_provider(
+        check_combined(cfg, plugins)  # before the model loads: a bad flag fails at once
+    provider = plugins.load_provider(
         ProviderConfig(
             name=cfg.provider,
             model=cfg.model,
@@ -90,11 +90,12 @@ def build_state(cfg: ServeConfig, key: str | None) -> Any:
             dtype=cfg.dtype,
             seed=cfg.seed,
             extra=dict(cfg.extra),
+            task=task,
         )
     )
     chat_refusal = None
     if cfg.combine_with:
-        provider, chat_refusal = combined(provider, cfg, task)
+        provider, chat_refusal = combined(provider, cfg, task, plugins)
     warm_up(provider, task, cfg.style)
     name = cfg.served_name or Path(cfg.adapter or cfg.model).name
     identity = {
@@ -116,30 +117,27 @@ def build_state(cfg: ServeConfig, key: str | None) -> Any:
     return ServeState(cfg, task, batcher, identity, key=key, chat_refusal=chat_refusal)
 
 
-def check_combined(cfg: ServeConfig) -> None:
+def check_combined(cfg: ServeConfig, plugins: Registry) -> None:
     """ConfigError for a ``--combine-with`` that is not a provider, or that learns from
     labelled tickets without ``--train-data``."""
-    from bizztune.core.registry import get_registry
-
     name = str(cfg.combine_with)
-    if get_registry().get("provider", name).needs.fittable and cfg.train_data is None:
+    if plugins.provider(name).needs.fittable and cfg.train_data is None:
         raise ConfigError(
             f"--combine-with {name} learns from labelled tickets: pass --train-data (the run's "
             f"data/split folder, or a labelled file)"
         )
 
 
-def combined(model: Any, cfg: ServeConfig, task: Any) -> tuple[Any, str | None]:
+def combined(model: Any, cfg: ServeConfig, task: Task, plugins: Registry) -> tuple[Any, str | None]:
     """The model pooled with ``--combine-with`` (fitted on ``--train-data`` when it learns),
     and why chat requests are refused (a member that reads the ticket's fields, not a chat)."""
     from bizztune.core.interfaces import Fittable
-    from bizztune.core.registry import load_provider
     from bizztune.data.io import has_split, load_examples
     from bizztune.data.sources import resolve_train_data
     from bizztune.providers.combined import CombinedProvider
 
     name = str(cfg.combine_with)
-    other = load_provider(ProviderConfig(name=name, seed=cfg.seed))
+    other = plugins.load_provider(ProviderConfig(name=name, seed=cfg.seed))
     refusal = None
     if isinstance(other, Fittable):
         assert cfg.train_data is not None  # build_state ran check_combined before the model
@@ -168,7 +166,8 @@ def check_port(host: str, port: int) -> None:
         ) from None
 
 
-def serve(cfg: ServeConfig, log_level: str = "info") -> None:
+def serve(cfg: ServeConfig, task: Task, plugins: Registry, log_level: str = "info") -> None:
+    """Load the model, then serve it until SIGINT/SIGTERM (``task``: ``cfg.task`` resolved)."""
     try:
         import uvicorn
 
@@ -177,7 +176,7 @@ def serve(cfg: ServeConfig, log_level: str = "info") -> None:
         raise MissingDependencyError(e.name or "fastapi", "serve") from None
     check_port(cfg.host, cfg.port)  # before the model loads: a taken port fails at once
     key = os.environ.get(KEY_ENV, "").strip() or None
-    state = build_state(cfg, key)
+    state = build_state(cfg, task, plugins, key)
     app = create_app(state)
     config = uvicorn.Config(
         app,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bizztune.core.hookspecs import Register
+from bizztune.core.hookspecs import Register, hookimpl
 from bizztune.trainers.config import Quantization
 
 
@@ -34,7 +34,8 @@ def _head(name: str, quantization: Quantization | None = None) -> Any:
     return factory
 
 
-def register(register: Register) -> None:
+@hookimpl
+def register_trainers(register: Register) -> None:
     register(
         "lora",
         _trainer("lora"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bizztune.core.hookspecs import Register
+from bizztune.core.hookspecs import Register, hookimpl
 from bizztune.core.interfaces import ProviderConfig
 
 OPENAI_ALIASES = ("gpt-4", "gpt-4o", "gpt-4o-mini", "gpt-3.5-turbo")
@@ -41,7 +41,8 @@ def _litellm(config: ProviderConfig) -> Any:
     return create(config)
 
 
-def register(register: Register) -> None:
+@hookimpl
+def register_providers(register: Register) -> None:
     from bizztune.providers.api import mistral, openai
 
     register(

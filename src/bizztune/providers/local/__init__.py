@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bizztune.core.hookspecs import Register
+from bizztune.core.hookspecs import Register, hookimpl
 from bizztune.core.interfaces import ProviderConfig
 
 
@@ -60,7 +60,8 @@ def _llamacpp(config: ProviderConfig) -> Any:
     return LlamaCppProvider(config)
 
 
-def register(register: Register) -> None:
+@hookimpl
+def register_providers(register: Register) -> None:
     register(
         "hf",
         _hf,

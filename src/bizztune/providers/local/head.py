@@ -38,7 +38,9 @@ class HeadProvider:
         """Request id -> field -> label -> probability."""
         self.truncated = 0
         spec = self.clf.spec
-        self.task = _task(spec.task) if spec.task else None
+        # the task the heads were trained on, when it is the one handed down
+        task = config.task
+        self.task = task if task is not None and task.name == spec.task else None
 
     def complete(self, requests: Sequence[Request], schema: Schema) -> Iterator[Completion]:
         from bizztune.models.heads import answer_labels, encode_prompt, label_probs, predict_logits
@@ -81,13 +83,3 @@ class HeadProvider:
             {f for r in chunk for f in r.fields}, key=[f.name for f in self.clf.spec.fields].index
         )
         return list(label_probs(self.clf.spec, logits, fields))
-
-
-def _task(name: str) -> Any:
-    from bizztune.core.errors import BizztuneError
-    from bizztune.tasks import load_task
-
-    try:
-        return load_task(name)
-    except BizztuneError:
-        return None  # a task that is not installed here: the request's own prompt is used

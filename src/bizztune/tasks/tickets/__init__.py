@@ -10,20 +10,21 @@ or uniform) and puts the ticket together (``compose.py``) from the problems of e
 subcategory (``problems.txt``), the customer's situation that sets its urgency
 (``situations.txt``), a few English tickets (``english.txt``), all read by ``pools.py``; the
 product catalogue (``catalog.py``) and slots (``slots.py``); the writing voice, explicit cues,
-asides and mail quoting (``voice.py``); and typing noise (``noise.py``). ``bizztune.builtin``
-registers the task; nothing generic imports this folder.
+asides and mail quoting (``voice.py``); and typing noise (``noise.py``). ``bizztune.plugins``
+registers the module (its hook below); nothing generic imports this folder.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bizztune.core.hookspecs import Register
+from bizztune.core.hookspecs import Register, hookimpl
 
 TASK_FILE = Path(__file__).with_name("tickets.yaml")
 
 
-def register(register: Register) -> None:
+@hookimpl
+def register_tasks(register: Register) -> None:
     from bizztune.tasks.yaml_task import load_task_file
 
     register(

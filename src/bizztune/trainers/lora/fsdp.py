@@ -3,8 +3,9 @@
     bizztune train --trainer qlora-fsdp --nproc 2 --model smollm2-135m --out runs/train/fsdp
 
 The launcher (``launch``) writes the resolved TrainConfig to ``OUT/fsdp_launch.json`` and starts
-``python -m torch.distributed.run --nproc_per_node N -m bizztune.trainers.lora.fsdp
-OUT/fsdp_launch.json``. Every process runs ``worker``: the same single-process recipe
+``python -m torch.distributed.run --nproc_per_node N -m bizztune.cli.worker
+OUT/fsdp_launch.json``. Every process resolves the task there, as a command does, and runs
+``worker``: the same single-process recipe
 (``recipe.run_training``) with transformers' Trainer, which shards the model through
 accelerate's FSDP2 plugin: one process per GPU with NCCL, or CPU processes with gloo.
 
@@ -39,7 +40,6 @@ from typing import Any
 from bizztune.core.config import build
 from bizztune.core.errors import BizztuneError, ConfigError
 from bizztune.core.interfaces import Task
-from bizztune.tasks import load_task
 from bizztune.trainers.config import TrainConfig
 from bizztune.trainers.lora.recipe import pick_device, run_training
 from bizztune.trainers.lora.run_folder import LORA_CHECKPOINTS, check_resume, default_out
@@ -100,7 +100,7 @@ def launch(task: Task, cfg: TrainConfig) -> Path:
         f"--nproc_per_node={cfg.nproc}",
         f"--master_port={_free_port()}",
         "--master_addr=127.0.0.1",
-        "-m", "bizztune.trainers.lora.fsdp", str(out / LAUNCH_FILE),
+        "-m", "bizztune.cli.worker", str(out / LAUNCH_FILE),
     ]  # fmt: skip
     env = dict(os.environ)
     env.setdefault(
@@ -119,13 +119,9 @@ def launch(task: Task, cfg: TrainConfig) -> Path:
     return out
 
 
-def worker(spec_file: Path) -> None:
-    """One FSDP process: the single-process recipe with transformers' FSDP plugin."""
+def worker(task: Task, spec_file: Path) -> None:
+    """One FSDP process: the single-process recipe with transformers' FSDP plugin, on the
+    task ``spec_file``'s ``task`` names (resolved by ``bizztune.cli.worker``)."""
     spec = json.loads(spec_file.read_text())
     cfg = build(TrainConfig, spec["config"], str(spec_file))
-    task = load_task(spec["task"])
     run_training(task, cfg, fsdp=spec["fsdp"], show_progress=True)
-
-
-if __name__ == "__main__":
-    worker(Path(sys.argv[1]))

@@ -3,8 +3,8 @@
     bizztune train --trainer lora  --model smollm2-135m --data data/tickets --out runs/train/lora
     bizztune train --trainer qlora --model smollm2-135m --data data/tickets --out runs/train/qlora
 
-    from bizztune.tasks import load_task
-    from bizztune.core.registry import load_trainer
+    from bizztune.plugins import load_task
+    from bizztune.plugins import load_trainer
     from bizztune.trainers.config import TrainConfig
     out = load_trainer("lora").train(load_task("tickets"), TrainConfig(out="runs/train/x"))
 
