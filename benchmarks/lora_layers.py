@@ -4,7 +4,7 @@ baseline) against LoRA on the top N only, in one process, on the same batches.
     python benchmarks/lora_layers.py                 # top 6 and top 4 of the recipe's 12 layers
     python benchmarks/lora_layers.py --top 8,6 --steps 16
 
-Every arm is the run's head recipe (``pipeline.config.run_train_defaults("head")``: Gemma 3
+Every arm is the default recipe (``trainers/recipes.py``, the run's: Gemma 3
 270M cut to its first 12 layers, bf16, LoRA r=16 on every linear layer, mean state, micro-batches
 of at most 1,024 padded tokens), built with the trainer's own ``add_lora`` and stepped with its
 own ``train_step`` on the embedded default split. The arms take turns on each batch, so a slow
@@ -35,7 +35,7 @@ def main() -> None:
 
     from bizztune.core.memory import release_memory
     from bizztune.trainers.head.batches import batch_stream, micro_batches
-    from bizztune.trainers.head.loop import train_step
+    from bizztune.trainers.head.steps import train_step
 
     print(cpu_line(), f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     r = HeadRecipe(args.model)

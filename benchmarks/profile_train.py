@@ -33,22 +33,21 @@ KINDS = {
 
 
 class HeadRecipe:
-    """The run's head recipe (``pipeline.config.run_train_defaults("head")``) on ``model``, its
-    training tickets of the embedded default split encoded as the trainer encodes them, and
-    its classifier (the trainer's own ``add_lora``): what the step benchmarks train. Also
-    used by ``benchmarks/lora_layers.py``."""
+    """The default recipe (``trainers/recipes.py``, the run's) on ``model``, its training
+    tickets of the embedded default split encoded as the trainer encodes them, and its
+    classifier (the trainer's own ``add_lora``): what the step benchmarks train. Also used by
+    ``benchmarks/lora_layers.py``."""
 
     def __init__(self, model: str) -> None:
         from bizztune.models.embedded import resolve_model
         from bizztune.models.tokenizer import load_tokenizer
-        from bizztune.pipeline.config import run_train_defaults
         from bizztune.plugins import load_task
-        from bizztune.trainers.config import TrainConfig
-        from bizztune.trainers.head.loop import encode, targets
-        from bizztune.trainers.lora.recipe import load_splits
+        from bizztune.trainers.config import HeadConfig, build_config
+        from bizztune.trainers.head.steps import encode, targets
+        from bizztune.trainers.lora.run import load_splits
+        from bizztune.trainers.recipes import DEFAULT
 
-        defaults = {k: v for k, v in run_train_defaults("head").items() if k != "trainer"}
-        self.cfg = TrainConfig(trainer="head", model=model, **defaults)
+        self.cfg = build_config(HeadConfig, {**DEFAULT.values(), "model": model}, "recipe")
         self.task = load_task("tickets")
         _, train_ex, _ = load_splits(self.task, self.cfg)
         self.path = resolve_model(model)
@@ -97,7 +96,7 @@ def main() -> None:
 
     from bizztune.core.memory import release_memory
     from bizztune.trainers.head.batches import batch_stream, micro_batches
-    from bizztune.trainers.head.loop import train_step
+    from bizztune.trainers.head.steps import train_step
     from bizztune.trainers.mfu import matmul_peak_tflops, train_flops_per_token
 
     print(cpu_line(), f"torch {torch.__version__}, {torch.get_num_threads()} threads")

@@ -172,7 +172,7 @@ def run_cli(
 def train_head(model: Path, data: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """`bizztune train --trainer head` on a tiny model with the tests' small-step settings."""
     return run_cli(
-        "train", "--trainer", "head", "--model", str(model), "--data", str(data),
+        "train", "--recipe", "none", "--trainer", "head", "--model", str(model), "--data", str(data),
         "--out", str(out), "--batch-size", "4", "--lr", "3e-3", "--dropout", "0",
         *extra,
     )  # fmt: skip

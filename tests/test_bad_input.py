@@ -181,7 +181,17 @@ def test_bad_data_file(
     for args in (
         ("eval", "--provider", "majority", "--data", data, "--out", str(out / "eval")),
         ("split", data, "--out", str(out / "split")),
-        ("train", "--data", data, "--out", str(out / "train"), "--max-steps", "1"),
+        (
+            "train",
+            "--recipe",
+            "none",
+            "--data",
+            data,
+            "--out",
+            str(out / "train"),
+            "--max-steps",
+            "1",
+        ),
     ):
         code, _, err = invoke(capfd, *args)
         assert_one_line(code, err, needles)
@@ -216,8 +226,8 @@ def test_valid_semicolon_csv_with_bom_trains(
     corpus: Path, models: dict[str, Path], tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = invoke(
-        capfd, "train", "--model", str(models["a"]), "--data", str(corpus / "bom-semicolon.csv"),
-        "--out", str(tmp_path / "t"), "--max-steps", "1", "--eval-steps", "0", "--bf16", "false",
+        capfd, "train", "--recipe", "none", "--model", str(models["a"]), "--data", str(corpus / "bom-semicolon.csv"),
+        "--out", str(tmp_path / "t"), "--max-steps", "1", "--eval-steps", "0", "--set", "bf16=false",
         "--batch-size", "2", "--threads", "2",
     )  # fmt: skip
     assert code == 0, err
@@ -285,10 +295,10 @@ def _flag_cases() -> list[tuple[str, list[str], tuple[str, ...]]]:
          ("garbage-out.jsonl:1", "not a JSON row")),
         ("generate-out-other-seed", ["generate", "-n", "10", "--seed", "1", "--out", f"{c}/valid.jsonl"],
          ("valid.jsonl:1", "differs from what seed 1 generates")),
-        ("train-max-steps-0", ["train", "--max-steps", "0", "--data", v], ("--max-steps",)),
-        ("train-lr", ["train", "--lr", "2", "--data", v], ("--learning-rate 2.0",)),
-        ("train-style", ["train", "--style", "tiny", "--data", v], ("'--style'", "'tiny'")),
-        ("train-resume-foreign", ["train", "--resume", "--data", v, "--out", f"{c}/foreign-train"],
+        ("train-max-steps-0", ["train", "--recipe", "none", "--max-steps", "0", "--data", v], ("--max-steps",)),
+        ("train-lr", ["train", "--recipe", "none", "--lr", "2", "--data", v], ("--learning-rate 2.0",)),
+        ("train-style", ["train", "--recipe", "none", "--style", "tiny", "--data", v], ("'--style'", "'tiny'")),
+        ("train-resume-foreign", ["train", "--recipe", "none", "--resume", "--data", v, "--out", f"{c}/foreign-train"],
          ("foreign-train/train_config.json", "damaged")),
         ("run-config-key", ["run", "--config", f"{c}/run-unknown-key.yaml"],
          ("run-unknown-key.yaml", "max_step")),

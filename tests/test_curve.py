@@ -239,9 +239,10 @@ def test_learning_curve_experiment_is_the_default_run_plus_the_curve() -> None:
     from dataclasses import replace
 
     from bizztune.pipeline.config import RunConfig, load_run_config
+    from bizztune.plugins import registry
 
     repo = Path(__file__).resolve().parents[1]
-    lc = load_run_config(repo / "experiments" / "learning-curve.yaml")
+    lc = load_run_config(repo / "experiments" / "learning-curve.yaml", registry())
     default = RunConfig()
     assert (lc.task, lc.seed, lc.data, lc.model, lc.eval, lc.costs) == (
         default.task,
@@ -252,8 +253,8 @@ def test_learning_curve_experiment_is_the_default_run_plus_the_curve() -> None:
         default.costs,
     )
     # the same recipe, at every size the steps the default's epochs of its train split take
-    assert replace(lc.train, sizes=None, seeds=None, max_steps=None) == default.train
+    assert replace(lc.train, max_steps=None) == default.train
     n_train = round(default.data.n * default.data.ratios[0])
     assert lc.train.max_steps == round(default.train.epochs * n_train / default.train.batch_size)
-    assert lc.train.sizes == [n_train // 8, n_train // 4, n_train // 2, n_train]
-    assert (lc.train.seeds, lc.train.seeds_at) == ([0, 1, 2], "largest")
+    assert lc.curve.sizes == [n_train // 8, n_train // 4, n_train // 2, n_train]
+    assert (lc.curve.seeds, lc.curve.seeds_at) == ([0, 1, 2], "largest")

@@ -155,15 +155,15 @@ def test_eval_killed_mid_line_resumes_to_the_same_predictions(
 def test_train_killed_inside_checkpoint_writes_resumes_to_the_same_adapter(
     tiny: Path, split_dir: Path, tmp_path: Path
 ) -> None:
-    args = ["train", "--model", str(tiny), "--data", str(split_dir), "--max-steps", "6",
-            "--save-steps", "2", "--eval-steps", "0", "--bf16", "false", "--batch-size", "4",
+    args = ["train", "--recipe", "none", "--model", str(tiny), "--data", str(split_dir), "--max-steps", "6",
+            "--save-steps", "2", "--eval-steps", "0", "--set", "bf16=false", "--batch-size", "4",
             "--lr", "5e-3", "--threads", "2", "--limit-train", "32"]  # fmt: skip
     from bizztune.plugins import load_task, load_trainer
-    from bizztune.trainers.config import TrainConfig
+    from bizztune.trainers.config import LoraConfig
 
     ref = load_trainer("lora").train(
         load_task("tickets"),
-        TrainConfig(model=str(tiny), data=str(split_dir), max_steps=6, save_steps=2,
+        LoraConfig(model=str(tiny), data=str(split_dir), max_steps=6, save_steps=2,
                     eval_steps=0, bf16="false", batch_size=4, learning_rate=5e-3,
                     num_threads=2, limit_train=32, out=str(tmp_path / "ref")),
     )  # fmt: skip
@@ -200,11 +200,12 @@ def test_run_killed_at_several_points_equals_an_uninterrupted_run(
     tiny: Path, tmp_path: Path
 ) -> None:
     from bizztune.pipeline.config import load_run_config
+    from bizztune.plugins import registry
 
     from conftest import run_experiment
 
     cfg = str(run_config(tmp_path / "tiny.yaml", tiny))
-    run_experiment(load_run_config(Path(cfg)), tmp_path / "ref")
+    run_experiment(load_run_config(Path(cfg), registry()), tmp_path / "ref")
     for fault in (
         "lines:30:torn:data/raw",  # generating the rows
         "lines:2:torn:eval/base",  # scoring the base model
@@ -316,7 +317,7 @@ def test_second_writer_of_train_and_run_fails_at_once(
 
     # A training process holds its --out for the whole run (held here, so the test does not
     # wait seconds for a first trainer to start): a second one fails before importing torch.
-    train = ["train", "--model", str(tiny), "--data", str(split_dir), "--max-steps", "1",
+    train = ["train", "--recipe", "none", "--model", str(tiny), "--data", str(split_dir), "--max-steps", "1",
              "--out", "t"]  # fmt: skip
     with output_lock(tmp_path / "t", folder=True):
         t0 = time.time()

@@ -15,9 +15,9 @@ from conftest import run_cli
 # Same global batch (1 x 4 = 2 processes x 2), same data order, no dropout, fp32: the only
 # differences left are FSDP's sharded all-gather/reduce-scatter arithmetic.
 COMMON = [
-    "--max-steps", "6", "--lr", "1e-2", "--dropout", "0", "--bf16", "false",
-    "--no-group-by-length", "--eval-steps", "3", "--save-steps", "100", "--limit-val", "8",
-    "--logging-steps", "1", "--seed", "3",
+    "--max-steps", "6", "--lr", "1e-2", "--dropout", "0", "--set", "bf16=false",
+    "--set", "group_by_length=false", "--eval-steps", "3", "--save-steps", "100", "--set", "limit_val=8",
+    "--set", "logging_steps=1", "--seed", "3",
 ]  # fmt: skip
 
 
@@ -32,12 +32,12 @@ def test_fsdp_two_cpu_processes_match_single_process(split_dir: Path, tmp_path: 
     tiny = make_tiny_model(tmp_path / "tiny")
     base = ["--model", str(tiny), "--data", str(split_dir), *COMMON]
     single = run_cli(
-        "train", "--trainer", "lora", "--out", str(tmp_path / "one"), "--batch-size", "4",
+        "train", "--recipe", "none", "--trainer", "lora", "--out", str(tmp_path / "one"), "--batch-size", "4",
         "--threads", "2", *base,
     )  # fmt: skip
     assert single.returncode == 0, single.stderr
     fsdp = run_cli(
-        "train", "--trainer", "qlora-fsdp", "--nproc", "2", "--out", str(tmp_path / "two"),
+        "train", "--recipe", "none", "--trainer", "qlora-fsdp", "--nproc", "2", "--out", str(tmp_path / "two"),
         "--batch-size", "2", "--threads", "1", *base,
     )  # fmt: skip
     assert fsdp.returncode == 0, fsdp.stderr[-3000:]

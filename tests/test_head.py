@@ -147,25 +147,25 @@ def test_an_interrupted_head_run_resumes_to_the_same_weights(
 
     from safetensors.torch import load_file
 
-    from bizztune.trainers.config import TrainConfig
+    from bizztune.trainers.config import HeadConfig
     from bizztune.trainers.head import loop
 
     task = load_task("tickets")
-    cfg = TrainConfig(
-        model=str(tiny_model), data=str(split_dir), out=str(tmp_path / "ref"), trainer="head",
+    cfg = HeadConfig(
+        model=str(tiny_model), data=str(split_dir), out=str(tmp_path / "ref"),
         batch_size=4, learning_rate=3e-3, dropout=0.1, max_steps=6, save_steps=2, limit_val=8,
     )  # fmt: skip
     loop.train_heads(task, cfg, show_progress=False)
 
     cut = tmp_path / "cut"
-    update = loop._Progress.update
+    update = loop.Progress.update
 
     def crash_at_step_5(self: Any, step: int, loss: float, tps: float) -> None:
         if step == 5:
             raise KeyboardInterrupt  # as a Ctrl-C or a killed process would stop it
         update(self, step, loss, tps)
 
-    monkeypatch.setattr(loop._Progress, "update", crash_at_step_5)
+    monkeypatch.setattr(loop.Progress, "update", crash_at_step_5)
     with pytest.raises(KeyboardInterrupt):
         loop.train_heads(task, replace(cfg, out=str(cut)), show_progress=False)
     monkeypatch.undo()
@@ -189,7 +189,7 @@ def test_head_lr_ratio_gives_the_heads_a_higher_learning_rate(
     out = tmp_path / "ratio"
     r = train_head(
         tiny_model, split_dir, out, "--max-steps", "2", "--eval-steps", "0",
-        "--lr", "5e-3", "--head-lr-ratio", "10", "--lr-scheduler", "constant", "--warmup-ratio", "0",
+        "--lr", "5e-3", "--set", "head_lr_ratio=10", "--set", "lr_scheduler=constant", "--set", "warmup_ratio=0",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     curve = json.loads((out / "loss_curve.json").read_text())["train"]
@@ -204,7 +204,7 @@ def test_time_budget_fits_the_steps_and_the_schedule(
     # A budget far below the 60 planned steps' time: the run stops early, and its cosine
     # schedule ends where the run ends instead of being cut off half-way.
     r = train_head(tiny_model, split_dir, out, "--max-steps", "60", "--eval-steps", "0",
-               "--time-budget", "0.002")  # fmt: skip
+               "--set", "time_budget=0.002")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())
     fit = summary["time_budget"]
@@ -217,13 +217,13 @@ def test_time_budget_fits_the_steps_and_the_schedule(
         assert lrs[-1] < 0.25 * max(lrs)  # the schedule was laid over the fitted steps
     # --resume finds the run finished (fitted steps, not the planned 60) and trains nothing
     again = train_head(tiny_model, split_dir, out, "--max-steps", "60", "--eval-steps", "0",
-                   "--time-budget", "0.002", "--resume")  # fmt: skip
+                   "--set", "time_budget=0.002", "--resume")  # fmt: skip
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads((out / "train_summary.json").read_text()) == summary
 
     roomy = tmp_path / "roomy"  # a budget the run fits in changes nothing
     r = train_head(tiny_model, split_dir, roomy, "--max-steps", "6", "--eval-steps", "0",
-               "--time-budget", "600")  # fmt: skip
+               "--set", "time_budget=600")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     s2 = json.loads((roomy / "train_summary.json").read_text())
     assert s2["steps"] == 6 and s2["time_budget"]["steps"] == 6
@@ -232,10 +232,10 @@ def test_time_budget_fits_the_steps_and_the_schedule(
 def test_time_budget_is_refused_by_the_generative_trainer(
     tiny_model: Path, split_dir: Path, tmp_path: Path
 ) -> None:
-    r = run_cli("train", "--trainer", "lora", "--model", str(tiny_model), "--data",
-                str(split_dir), "--out", str(tmp_path / "x"), "--time-budget", "5")  # fmt: skip
+    r = run_cli("train", "--recipe", "none", "--trainer", "lora", "--model", str(tiny_model), "--data",
+                str(split_dir), "--out", str(tmp_path / "x"), "--set", "time_budget=5")  # fmt: skip
     assert r.returncode != 0
-    assert "--time-budget" in r.stderr and "head trainer" in r.stderr
+    assert "'time_budget' is not a parameter of the lora trainer (LoraConfig)" in r.stderr
     assert "Traceback" not in r.stderr
 
 
@@ -254,13 +254,13 @@ def test_head_layers_keep_the_first_layers_and_mean_pooling_is_recorded_and_serv
         after_one = full(input_ids=ids, output_hidden_states=True).hidden_states[1]
         # the cut body is the first layer followed by the model's final norm
         assert torch.allclose(cut(input_ids=ids).last_hidden_state, full.norm(after_one), atol=1e-5)
-    with pytest.raises(ConfigError, match="--head-layers 3: the model has 2 layers"):
+    with pytest.raises(ConfigError, match="head_layers 3: the model has 2 layers"):
         load_body(tiny_model, torch.float32, layers=3)
     assert len(load_body(tiny_model, torch.float32, layers=0.5).layers) == 1  # half the depth
 
     out = tmp_path / "mean1"
     r = train_head(tiny_model, split_dir, out, "--max-steps", "4", "--eval-steps", "0",
-               "--head-pooling", "mean", "--head-layers", "0.5")  # fmt: skip
+               "--set", "head_pooling=mean", "--set", "head_layers=0.5")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     heads = json.loads((out / "heads.json").read_text())
     assert (heads["pooling"], heads["layers"]) == ("mean", 1)  # the fraction, resolved
@@ -272,10 +272,10 @@ def test_head_layers_keep_the_first_layers_and_mean_pooling_is_recorded_and_serv
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((ev / "metrics.json").read_text())["invalid_rate"] == 0.0
 
-    r = run_cli("train", "--trainer", "lora", "--model", str(tiny_model), "--data",
-                str(split_dir), "--out", str(tmp_path / "x"), "--head-layers", "1")  # fmt: skip
+    r = run_cli("train", "--recipe", "none", "--trainer", "lora", "--model", str(tiny_model), "--data",
+                str(split_dir), "--out", str(tmp_path / "x"), "--set", "head_layers=1")  # fmt: skip
     assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert "--head-layers" in r.stderr and "are for --trainer head" in r.stderr
-    r = train_head(tiny_model, split_dir, tmp_path / "y", "--head-layers", "1.5")
+    assert "'head_layers' is not a parameter of the lora trainer" in r.stderr
+    r = train_head(tiny_model, split_dir, tmp_path / "y", "--set", "head_layers=1.5")
     assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert "--head-layers must be a number of layers" in r.stderr
+    assert "head_layers must be a number of layers" in r.stderr

@@ -17,9 +17,9 @@ import torch
 from bizztune.core.errors import ConfigError
 from bizztune.models.heads import HeadClassifier, HeadSpec
 from bizztune.plugins import load_task
-from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.config import HeadConfig
 from bizztune.trainers.head.balance import class_weights, fold_prior
-from bizztune.trainers.head.loop import _loss
+from bizztune.trainers.head.steps import loss_of as _loss
 
 from conftest import run_cli
 
@@ -83,9 +83,9 @@ def test_balanced_training_through_the_cli(
 ) -> None:
     model = tiny_model
     out = tmp_path / "bal"
-    r = run_cli("train", "--trainer", "head", "--model", str(model), "--data", str(split_dir),
+    r = run_cli("train", "--recipe", "none", "--trainer", "head", "--model", str(model), "--data", str(split_dir),
                 "--out", str(out), "--batch-size", "4", "--lr", "3e-3", "--dropout", "0",
-                "--max-steps", "4", "--eval-steps", "2", "--class-weight", "balanced")  # fmt: skip
+                "--max-steps", "4", "--eval-steps", "2", "--set", "class_weight=balanced")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["class_weight"]["how"] == "balanced"
@@ -93,10 +93,10 @@ def test_balanced_training_through_the_cli(
     cfg = json.loads((out / "train_config.json").read_text())
     assert cfg["train"]["class_weight"] == "balanced"  # in the fingerprint: not the default
 
-    r = run_cli("train", "--trainer", "lora", "--model", str(model), "--data", str(split_dir),
-                "--out", str(tmp_path / "x"), "--class-weight", "balanced")  # fmt: skip
+    r = run_cli("train", "--recipe", "none", "--trainer", "lora", "--model", str(model), "--data", str(split_dir),
+                "--out", str(tmp_path / "x"), "--set", "class_weight=balanced")  # fmt: skip
     assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert "--class-weight" in r.stderr and "are for --trainer head" in r.stderr
+    assert "'class_weight' is not a parameter of the lora trainer" in r.stderr
 
 
 def test_field_weights_scale_each_fields_term(spec: HeadSpec) -> None:
@@ -121,7 +121,7 @@ def test_field_weights_scale_each_fields_term(spec: HeadSpec) -> None:
      ({"urgency": 4}, {"urgency": 4.0}), ("", None), (None, None)],
 )  # fmt: skip
 def test_field_weights_flag_parses(given: object, want: object) -> None:
-    assert TrainConfig(trainer="head", field_weights=given).field_weights == want  # type: ignore[arg-type]
+    assert HeadConfig(field_weights=given).field_weights == want  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -130,25 +130,25 @@ def test_field_weights_flag_parses(given: object, want: object) -> None:
      ("=3", "field=weight"), (["urgency"], "must map fields")],
 )  # fmt: skip
 def test_field_weights_flag_refuses_bad_values(given: object, says: str) -> None:
-    with pytest.raises(ConfigError, match="--field-weights") as err:
-        TrainConfig(trainer="head", field_weights=given)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="field_weights") as err:
+        HeadConfig(field_weights=given)  # type: ignore[arg-type]
     assert says in str(err.value)
 
 
 def test_field_weights_through_the_cli(tiny_model: Path, split_dir: Path, tmp_path: Path) -> None:
     model = tiny_model
-    args = ("train", "--trainer", "head", "--model", str(model), "--data", str(split_dir),
+    args = ("train", "--recipe", "none", "--trainer", "head", "--model", str(model), "--data", str(split_dir),
             "--batch-size", "4", "--lr", "3e-3", "--dropout", "0", "--max-steps", "2",
             "--eval-steps", "0")  # fmt: skip
-    r = run_cli(*args, "--out", str(tmp_path / "fw"), "--field-weights", "urgency=3")
+    r = run_cli(*args, "--out", str(tmp_path / "fw"), "--set", "field_weights=urgency=3")
     assert r.returncode == 0, r.stderr[-3000:]
     cfg = json.loads((tmp_path / "fw" / "train_config.json").read_text())
     assert cfg["train"]["field_weights"] == {"urgency": 3.0}  # in the fingerprint
     # a field the task does not have: one line naming the task's fields, before any loading
-    r = run_cli(*args, "--out", str(tmp_path / "bad"), "--field-weights", "dringlichkeit=3")
+    r = run_cli(*args, "--out", str(tmp_path / "bad"), "--set", "field_weights=dringlichkeit=3")
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "dringlichkeit" in r.stderr and "category, subcategory, urgency" in r.stderr
     assert not (tmp_path / "bad" / "train_config.json").exists()
-    r = run_cli("train", "--trainer", "lora", "--model", str(model), "--data", str(split_dir),
-                "--out", str(tmp_path / "x"), "--field-weights", "urgency=3")  # fmt: skip
-    assert r.returncode != 0 and "--field-weights" in r.stderr
+    r = run_cli("train", "--recipe", "none", "--trainer", "lora", "--model", str(model), "--data", str(split_dir),
+                "--out", str(tmp_path / "x"), "--set", "field_weights=urgency=3")  # fmt: skip
+    assert r.returncode != 0 and "'field_weights' is not a parameter of the lora" in r.stderr

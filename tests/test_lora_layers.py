@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from bizztune.core.errors import ConfigError
-from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.config import HeadConfig
 
 from conftest import run_cli
 
@@ -23,7 +23,7 @@ def _classifier(tiny_model: Path, lora_layers: float | None) -> tuple[object, li
     from bizztune.plugins import load_task
     from bizztune.trainers.head.adapters import add_lora, layers_below
 
-    cfg = TrainConfig(trainer="head", model=str(tiny_model), r=4, alpha=8, dropout=0.0,
+    cfg = HeadConfig(model=str(tiny_model), r=4, alpha=8, dropout=0.0,
                       target_modules=["all-linear"], lora_layers=lora_layers)  # fmt: skip
     torch.manual_seed(0)
     body = load_body(tiny_model, torch.float32)
@@ -68,11 +68,11 @@ def test_the_layer_count_is_resolved_and_checked(tiny_model: Path) -> None:
     body = load_body(tiny_model, torch.float32)
     assert first_lora_layer(body, 0.5) == 1  # half of 2 layers: the top one
     assert first_lora_layer(body, 2) == 0
-    with pytest.raises(ConfigError, match="--lora-layers 3: the body has 2 layers"):
+    with pytest.raises(ConfigError, match="lora_layers 3: the body has 2 layers"):
         first_lora_layer(body, 3)
     for bad in (0, -1, 1.5):
-        with pytest.raises(ConfigError, match="--lora-layers must be a number of layers"):
-            TrainConfig(trainer="head", lora_layers=bad).check_lora()
+        with pytest.raises(ConfigError, match="lora_layers must be a number of layers"):
+            HeadConfig(lora_layers=bad)
 
 
 def test_mfu_counts_the_layers_below_as_forward_only(tiny_model: Path) -> None:
@@ -101,9 +101,9 @@ def test_cli_trains_the_top_layer_and_serves_it(
     from bizztune.models.heads import load_head_classifier
 
     out = tmp_path / "top"
-    r = run_cli("train", "--trainer", "head", "--model", str(tiny_model), "--data",
+    r = run_cli("train", "--recipe", "none", "--trainer", "head", "--model", str(tiny_model), "--data",
                 str(split_dir), "--out", str(out), "--batch-size", "4", "--max-steps", "6", "--lr", "3e-3",
-                "--eval-steps", "0", "--lora-layers", "0.5")  # fmt: skip
+                "--eval-steps", "0", "--set", "lora_layers=0.5")  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     adapter = json.loads((out / "adapter_config.json").read_text())
     assert adapter["layers_to_transform"] == [1]
@@ -122,11 +122,11 @@ def test_cli_trains_the_top_layer_and_serves_it(
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((ev / "metrics.json").read_text())["invalid_rate"] == 0.0
 
-    r = run_cli("train", "--trainer", "lora", "--model", str(tiny_model), "--data",
-                str(split_dir), "--out", str(tmp_path / "x"), "--lora-layers", "1")  # fmt: skip
+    r = run_cli("train", "--recipe", "none", "--trainer", "lora", "--model", str(tiny_model), "--data",
+                str(split_dir), "--out", str(tmp_path / "x"), "--set", "lora_layers=1")  # fmt: skip
     assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert "--lora-layers" in r.stderr and "are for --trainer head" in r.stderr
-    r = run_cli("train", "--trainer", "head", "--model", str(tiny_model), "--data",
-                str(split_dir), "--out", str(tmp_path / "y"), "--lora-layers", "5")  # fmt: skip
+    assert "'lora_layers' is not a parameter of the lora trainer" in r.stderr
+    r = run_cli("train", "--recipe", "none", "--trainer", "head", "--model", str(tiny_model), "--data",
+                str(split_dir), "--out", str(tmp_path / "y"), "--set", "lora_layers=5")  # fmt: skip
     assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert r.stderr.strip().endswith("--lora-layers 5: the body has 2 layers")
+    assert r.stderr.strip().endswith("lora_layers 5: the body has 2 layers")

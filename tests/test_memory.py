@@ -35,6 +35,7 @@ def test_no_stage_keeps_the_previous_stages_model_alive(
     from transformers import PreTrainedModel
 
     from bizztune.pipeline.config import load_run_config
+    from bizztune.plugins import registry
 
     from conftest import run_experiment
 
@@ -62,6 +63,7 @@ def test_no_stage_keeps_the_previous_stages_model_alive(
 
     cfg = load_run_config(
         None,
+        registry(),
         {
             "name": "mem",
             "data": {"n": 60},
@@ -133,12 +135,13 @@ def test_bf16_autocast_keeps_no_fp32_copy_of_the_lora_inputs(tiny_model: Path) -
 
     from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
     from bizztune.plugins import load_task
-    from bizztune.trainers.config import TrainConfig
+    from bizztune.trainers.config import HeadConfig
     from bizztune.trainers.head.adapters import add_lora
-    from bizztune.trainers.head.loop import _loss, mixed_precision
+    from bizztune.trainers.head.precision import mixed_precision
+    from bizztune.trainers.head.steps import loss_of as _loss
 
     task = load_task("tickets")
-    cfg = TrainConfig(model=str(tiny_model), trainer="head", target_modules=["all-linear"])
+    cfg = HeadConfig(model=str(tiny_model), target_modules=["all-linear"])
     cfg.dropout = 0.0
     torch.manual_seed(0)
     body = add_lora(load_body(tiny_model, torch.bfloat16), cfg)
@@ -174,12 +177,12 @@ def test_micro_batch_tokens_gives_the_same_steps(
     tiny_model: Path, split_dir: Path, tmp_path: Path
 ) -> None:
     curves = {}
-    for name, extra in (("whole", []), ("budget", ["--micro-batch-tokens", "64"])):
+    for name, extra in (("whole", []), ("budget", ["--set", "micro_batch_tokens=64"])):
         out = tmp_path / name
         r = run_cli(
-            "train", "--trainer", "head", "--model", str(tiny_model), "--data", str(split_dir),
+            "train", "--recipe", "none", "--trainer", "head", "--model", str(tiny_model), "--data", str(split_dir),
             "--out", str(out), "--batch-size", "8", "--lr", "3e-3", "--dropout", "0",
-            "--max-steps", "4", "--eval-steps", "0", "--bf16", "false", *extra,
+            "--max-steps", "4", "--eval-steps", "0", "--set", "bf16=false", *extra,
         )  # fmt: skip
         assert r.returncode == 0, r.stderr[-3000:]
         curves[name] = [

@@ -40,7 +40,10 @@ def kill_after_checkpoint(args: list[str], out: Path, step: int, last_file: str)
     file a trainer writes last), note the newest complete checkpoint, SIGKILL it; returns
     that checkpoint's step."""
     proc = subprocess.Popen(
-        [*cli_cmd(), "train", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*cli_cmd(), "train", "--recipe", "none", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 300
@@ -63,7 +66,7 @@ def kill_after_checkpoint(args: list[str], out: Path, step: int, last_file: str)
     ("trainer", "last_file", "extra"),
     [
         ("head", "state.json", ["--dropout", "0"]),  # written to a temp folder, renamed whole
-        ("lora", "trainer_state.json", ["--bf16", "false"]),  # transformers writes it last
+        ("lora", "trainer_state.json", ["--set", "bf16=false"]),  # transformers writes it last
     ],
 )
 def test_a_killed_run_resumes_from_the_step_of_its_newest_checkpoint(
@@ -76,7 +79,7 @@ def test_a_killed_run_resumes_from_the_step_of_its_newest_checkpoint(
             "--batch-size", "4", "--lr", "3e-3", "--threads", "1", *extra]  # fmt: skip
     newest = kill_after_checkpoint(args, out, 9, last_file)
     assert 9 <= newest < 40
-    r = run_cli("train", *args, "--resume")
+    r = run_cli("train", "--recipe", "none", *args, "--resume")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "damaged" not in r.stderr, r.stderr[-3000:]
     assert f"resuming from {out / f'checkpoint-{newest}'}" in r.stderr
@@ -155,7 +158,7 @@ def test_a_checkpoint_that_would_run_code_is_refused_not_run(
 ) -> None:
     out, marker = tmp_path / "run", tmp_path / "pwned"
     (_head_checkpoint if trainer == "head" else _lora_checkpoint)(out, marker)
-    r = run_cli("train", "--trainer", trainer, "--model", str(tiny_model), "--data",
+    r = run_cli("train", "--recipe", "none", "--trainer", trainer, "--model", str(tiny_model), "--data",
                 str(split_dir), "--out", str(out), "--max-steps", "6", "--resume")  # fmt: skip
     assert not marker.exists(), "the pickle's code ran"
     lines = r.stderr.strip().splitlines()

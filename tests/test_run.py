@@ -132,8 +132,9 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
     assert resolved["train"]["r"] == 16  # the run's CPU defaults are written out too
     # ... and it is an experiment file: it reads back to the same config
     from bizztune.pipeline.config import load_run_config
+    from bizztune.plugins import registry
 
-    assert load_run_config(out / "config.yaml") == load_run_config(cfg)
+    assert load_run_config(out / "config.yaml", registry()) == load_run_config(cfg, registry())
     versions = json.loads((out / "versions.json").read_text())
     for pkg in ("bizztune", "torch", "transformers", "peft", "trl", "datasets", "python"):
         assert versions[pkg], pkg
@@ -616,10 +617,11 @@ def test_run_learns_from_your_own_labelled_file(tmp_path: Path, tiny_model: Path
 
 def test_experiment_files() -> None:
     from bizztune.pipeline.config import RunConfig, load_run_config
+    from bizztune.plugins import registry
 
     # `bizztune run` without --config is experiments/default.yaml
-    assert load_run_config(REPO / "experiments" / "default.yaml") == RunConfig()
-    study = load_run_config(REPO / "experiments" / "study-gpu.yaml")
+    assert load_run_config(REPO / "experiments" / "default.yaml", registry()) == RunConfig()
+    study = load_run_config(REPO / "experiments" / "study-gpu.yaml", registry())
     assert study.name == "study-gpu" and "Mistral-7B-Instruct" in study.model.name
     t = study.train
     assert (t.trainer, t.quantization, t.r, t.alpha, t.epochs, t.lr_scheduler) == (
@@ -641,7 +643,7 @@ def test_experiment_files() -> None:
     assert study.model.load_in_4bit and study.model.style == "long"
     # the default is the heads on Gemma 3 270M; the generative recipe of SmolLM2 is a file
     assert (RunConfig().train.trainer, RunConfig().model.name) == ("head", "gemma3-270m")
-    default = load_run_config(REPO / "experiments" / "smollm2-lora.yaml")
+    default = load_run_config(REPO / "experiments" / "smollm2-lora.yaml", registry())
     assert (default.train.trainer, default.train.learning_rate, default.train.max_steps) == (
         "lora",
         2e-3,
@@ -649,9 +651,9 @@ def test_experiment_files() -> None:
     )
     assert default.model.name == "smollm2-135m"
     # the CPU variants differ from the generative recipe in exactly what their names say
-    two = load_run_config(REPO / "experiments" / "cpu-2-epochs.yaml")
+    two = load_run_config(REPO / "experiments" / "cpu-2-epochs.yaml", registry())
     assert two.train.max_steps == 2 * default.train.max_steps  # type: ignore[operator]
     assert (two.model, two.data, two.eval) == (default.model, default.data, default.eval)
-    long = load_run_config(REPO / "experiments" / "cpu-long-prompt.yaml")
+    long = load_run_config(REPO / "experiments" / "cpu-long-prompt.yaml", registry())
     assert long.model.style == "long" and long.train.max_steps == default.train.max_steps
     assert (long.train.r, long.train.alpha, long.train.learning_rate) == (16, 32, 2e-3)

@@ -16,8 +16,8 @@ import pytest
 from conftest import run_cli
 
 FAST = [
-    "--bf16", "false", "--batch-size", "4", "--lr", "5e-3", "--threads", "2",
-    "--logging-steps", "1", "--limit-val", "8",
+    "--set", "bf16=false", "--batch-size", "4", "--lr", "5e-3", "--threads", "2",
+    "--set", "limit_val=8",
 ]  # fmt: skip
 
 
@@ -36,7 +36,7 @@ def test_tensorboard_gets_train_and_eval_loss(
 
     out = tmp_path / "run"
     r = run_cli(
-        "train", "--trainer", trainer, "--model", str(tiny), "--data", str(split_dir),
+        "train", "--recipe", "none", "--trainer", trainer, "--model", str(tiny), "--data", str(split_dir),
         "--out", str(out), "--max-steps", "4", "--eval-steps", "2", "--save-steps", "100",
         "--report-to", "tensorboard", *FAST,
     )  # fmt: skip
@@ -60,11 +60,14 @@ def test_tensorboard_gets_train_and_eval_loss(
     assert record["train"]["report_to"] == "tensorboard"
 
 
-def test_no_tracker_by_default_and_none_is_not_recorded(tmp_path: Path) -> None:
-    from bizztune.trainers.config import TrainConfig
+def test_no_tracker_by_default_and_every_field_is_recorded(tmp_path: Path) -> None:
+    from dataclasses import fields
 
-    assert "report_to" not in TrainConfig().to_dict()
-    assert TrainConfig(report_to="tensorboard").to_dict()["report_to"] == "tensorboard"
+    from bizztune.trainers.config import LoraConfig
+
+    assert LoraConfig().to_dict()["report_to"] == "none"
+    assert LoraConfig(report_to="tensorboard").to_dict()["report_to"] == "tensorboard"
+    assert set(LoraConfig().to_dict()) == {f.name for f in fields(LoraConfig)}
 
 
 @pytest.mark.skipif(
@@ -75,7 +78,7 @@ def test_a_tracker_that_is_not_installed_stops_before_training_in_one_line(
     tiny: Path, split_dir: Path, tmp_path: Path, trainer: str
 ) -> None:
     r = run_cli(
-        "train", "--trainer", trainer, "--model", str(tiny), "--data", str(split_dir),
+        "train", "--recipe", "none", "--trainer", trainer, "--model", str(tiny), "--data", str(split_dir),
         "--out", str(tmp_path / "m"), "--max-steps", "1", "--report-to", "mlflow", *FAST,
     )  # fmt: skip
     assert r.returncode == 2

@@ -12,15 +12,15 @@ pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from bizztune.plugins import load_task, load_trainer
-from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.config import LoraConfig
 
 from conftest import run_cli
 
 # Fast settings for the tiny model: fp32 (bf16 only pays off at real sizes), no checkpoints
 # except where resume is tested, a learning rate that moves a random model in a few steps.
 FAST = [
-    "--bf16", "false", "--batch-size", "4", "--lr", "5e-3", "--threads", "2",
-    "--logging-steps", "1", "--limit-val", "16",
+    "--set", "bf16=false", "--batch-size", "4", "--lr", "5e-3", "--threads", "2",
+    "--set", "logging_steps=1", "--set", "limit_val=16",
 ]  # fmt: skip
 
 
@@ -38,7 +38,7 @@ def _curve(out: Path) -> dict[str, list[dict[str, float]]]:
 def _train(tiny: Path, split_dir: Path, out: Path, *flags: str, trainer: str = "lora") -> Any:
     """`bizztune train` on the tiny model and the test split, with the fast settings."""
     return run_cli(
-        "train", "--trainer", trainer, "--model", str(tiny), "--data", str(split_dir),
+        "train", "--recipe", "none", "--trainer", trainer, "--model", str(tiny), "--data", str(split_dir),
         "--out", str(out), *flags, *FAST,
     )  # fmt: skip
 
@@ -100,17 +100,31 @@ def test_resume_continues_from_the_last_checkpoint(
         "0",
         *FAST,
     ]
-    first = run_cli("train", *common, "--max-steps", "4", "--save-steps", "2")
+    first = run_cli("train", "--recipe", "none", *common, "--max-steps", "4", "--save-steps", "2")
     assert first.returncode == 0, first.stderr
     assert (out / "checkpoint-4").is_dir()
-    again = run_cli("train", *common, "--max-steps", "8", "--save-steps", "2")
+    again = run_cli("train", "--recipe", "none", *common, "--max-steps", "8", "--save-steps", "2")
     assert again.returncode == 2 and "pass --resume" in again.stderr
-    other = run_cli("train", *common, "--max-steps", "8", "--r", "4", "--resume")
+    other = run_cli(
+        "train", "--recipe", "none", *common, "--max-steps", "8", "--r", "4", "--resume"
+    )
     assert other.returncode == 2 and "r=8, not 4" in other.stderr
     # Another micro-batching would skip the wrong number of batches when resuming.
-    other = run_cli("train", *common, "--max-steps", "8", "--padding-free", "true", "--resume")
-    assert other.returncode == 2 and "--padding-free" in other.stderr
-    resumed = run_cli("train", *common, "--max-steps", "8", "--save-steps", "2", "--resume")
+    other = run_cli(
+        "train",
+        "--recipe",
+        "none",
+        *common,
+        "--max-steps",
+        "8",
+        "--set",
+        "padding_free=true",
+        "--resume",
+    )
+    assert other.returncode == 2 and "padding_free" in other.stderr
+    resumed = run_cli(
+        "train", "--recipe", "none", *common, "--max-steps", "8", "--save-steps", "2", "--resume"
+    )
     assert resumed.returncode == 0, resumed.stderr
     steps = [p["step"] for p in _curve(out)["train"]]
     assert steps == list(range(1, 9))  # the first four come from the checkpoint's history
@@ -140,7 +154,7 @@ def test_training_teaches_the_end_of_turn_token(
 
     task = load_task("tickets")
     out = tmp_path / "run"
-    cfg = TrainConfig(
+    cfg = LoraConfig(
         model=str(model_dir), data=str(split_dir), out=str(out), max_steps=30, batch_size=8,
         learning_rate=1e-2, bf16=False, eval_steps=0, save_steps=1000, dropout=0.0,
         num_threads=2,
@@ -195,7 +209,7 @@ def test_padding_free_trains_the_same_as_padded_batches(
         out = tmp_path / f"pf-{mode}"
         r = _train(
             tiny, split_dir, out, "--max-steps", "4", "--eval-steps", "0", "--save-steps", "100",
-            "--dropout", "0", "--no-group-by-length", "--padding-free", mode,
+            "--dropout", "0", "--set", "group_by_length=false", "--set", f"padding_free={mode}",
         )  # fmt: skip
         assert r.returncode == 0, r.stderr
         resolved = json.loads((out / "train_config.json").read_text())["resolved"]
@@ -217,7 +231,7 @@ def test_loraplus_gives_b_matrices_a_higher_learning_rate(
     out = tmp_path / "plus"
     r = _train(
         tiny, split_dir, out, "--max-steps", "2", "--eval-steps", "0", "--save-steps", "2",
-        "--loraplus-ratio", "16", "--lr-scheduler", "constant",
+        "--set", "loraplus_ratio=16", "--set", "lr_scheduler=constant",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert json.loads((out / "train_config.json").read_text())["train"]["loraplus_ratio"] == 16
@@ -227,10 +241,10 @@ def test_loraplus_gives_b_matrices_a_higher_learning_rate(
 
 
 def test_bad_flags_are_one_clear_line(tmp_path: Path) -> None:
-    r = run_cli("train", "--r", "0", "--out", str(tmp_path / "x"))
+    r = run_cli("train", "--recipe", "none", "--r", "0", "--out", str(tmp_path / "x"))
     assert r.returncode == 2 and "--r (LoRA rank) must be at least 1" in r.stderr
     assert "Traceback" not in r.stderr
-    r = run_cli("train", "--trainer", "nope", "--out", str(tmp_path / "x"))
+    r = run_cli("train", "--recipe", "none", "--trainer", "nope", "--out", str(tmp_path / "x"))
     assert r.returncode == 2 and "unknown trainer 'nope'" in r.stderr
     r = run_cli("sweep", "--out", str(tmp_path / "s"))
     assert r.returncode == 2 and "--grid" in r.stderr
@@ -249,7 +263,7 @@ def test_sweep_scores_trials_on_val_and_keeps_the_best(
         "sweep", "--model", str(tiny), "--data", str(split_dir), "--out", str(out),
         "--grid", "learning_rate=1e-3,5e-3", "--grid", "r=4", "--max-steps", "2",
         "--eval-steps", "0", "--save-steps", "100", "--eval-limit", "6",
-        "--bf16", "false", "--batch-size", "4", "--threads", "2",
+        "--set", "bf16=false", "--batch-size", "4", "--threads", "2",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     board = json.loads((out / "leaderboard.json").read_text())
@@ -298,15 +312,16 @@ def test_export_merges_adapter_into_base(tiny: Path, split_dir: Path, tmp_path: 
 
 def test_shipped_train_configs_build() -> None:
     """experiments/train-*.yaml are `bizztune train --config` files: every key must be a
-    TrainConfig field with a valid value."""
+    field of their trainer's config, with a valid value."""
     from bizztune.cli.train import build_train_config
+    from bizztune.plugins import registry
 
     root = Path(__file__).resolve().parents[1] / "experiments"
     files = sorted(root.glob("train-*.yaml"))
     assert files
     for f in files:
-        cfg = build_train_config(f, {})
+        cfg = build_train_config(f, {}, registry())
         assert cfg.trainer in ("lora", "qlora", "qlora-fsdp"), f
-    qlora = build_train_config(root / "train-qlora-cpu.yaml", {"padding_free": "false"})
+    qlora = build_train_config(root / "train-qlora-cpu.yaml", {"padding_free": "false"}, registry())
     assert qlora.trainer == "qlora"  # the flag overrides the file, the rest stays
     assert qlora.padding_free is False and qlora.limit_train == 400

@@ -206,7 +206,8 @@ def run_cmd(
     }
     if no_api:
         overrides["eval"]["api"] = False
-    cfg = load_run_config(config_file, overrides)
+    plugins = registry()
+    cfg = load_run_config(config_file, plugins, overrides)
     run_dir = out or default_out(cfg)
     wanted = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
     con = console()
@@ -216,8 +217,7 @@ def run_cmd(
         f"trainer {cfg.train.trainer}, seed {cfg.seed} -> {run_dir}",
     )
     try:
-        task, plugins = load_task(cfg.task), registry()
-        result = run_experiment(cfg, task, plugins, run_dir, wanted, force, reporter)
+        result = run_experiment(cfg, load_task(cfg.task), plugins, run_dir, wanted, force, reporter)
     finally:
         reporter._stop_bar()
     summary = result.summary

@@ -17,149 +17,51 @@ import click
 
 from bizztune.cli.common import console
 
-_TRAIN_KEYS = (
-    "trainer", "model", "data", "out", "task", "style", "quantization", "r", "alpha", "dropout",
-    "loraplus_ratio", "head_pooling", "head_init", "head_layers", "class_weight", "head_refit", "head_refit_mix", "head_refit_tickets", "field_weights", "head_rationale", "lora_layers", "target_modules", "epochs", "max_steps", "learning_rate", "lr_scheduler", "warmup_ratio",
-    "weight_decay", "batch_size", "grad_accum", "head_lr_ratio", "max_seq_len", "gradient_checkpointing", "bf16",
-    "group_by_length", "padding_free", "micro_batch_tokens", "seed", "eval_steps", "logging_steps", "save_steps", "time_budget", "limit_train",
-    "limit_val", "nproc", "resume", "device", "num_threads", "report_to",
-)  # fmt: skip
-
 
 def train_options(f: Any) -> Any:
-    """The TrainConfig flags; every one defaults to None = "not given" (YAML or default wins)."""
+    """The common flags of a trainer's config, a recipe, a config file and ``--set``; every one
+    defaults to None = "not given" (then the config file, then the recipe wins)."""
     opts = [
         click.option(
-            "--trainer", help="lora (default; 16-bit base), qlora (NF4 base) or qlora-fsdp."
+            "--recipe",
+            help="Named recipe to start from: default (Gemma 3 270M heads, the run's), "
+            "smollm2-lora, study-gpu (docs/training.md). Default: the trainer's own.",
         ),
         click.option(
-            "--model", "-m", help="Embedded model name (smollm2-135m) or local HF folder."
+            "--config",
+            "config_file",
+            type=click.Path(path_type=Path),
+            help="The trainer's config as YAML; flags override it.",
         ),
         click.option(
-            "--data", "-d", help="Split directory (train.jsonl, val.jsonl); default: embedded."
+            "--set",
+            "assignments",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Any other parameter of the trainer's config, e.g. head_refit=0.01, "
+            "warmup_ratio=0.1, loraplus_ratio=16 (repeat; docs/training.md lists them).",
         ),
+        click.option("--trainer", help="head, lora, qlora, qlora-fsdp, ... (bizztune plugins)."),
+        click.option("--model", "-m", help="Embedded model name or a local HF folder."),
+        click.option("--data", "-d", help="Split directory (train.jsonl, val.jsonl)."),
         click.option("--task", "-t", help="Task name or task YAML file (default: tickets)."),
-        click.option(
-            "--style", type=click.Choice(["long", "compact"]), help="Prompt style (train = eval)."
-        ),
-        click.option(
-            "--quantization", type=click.Choice(["nf4", "none"]), help="Base quantization."
-        ),
-        click.option("--r", "r", type=int, help="LoRA rank (default 8)."),
-        click.option("--alpha", type=int, help="LoRA alpha (default 8)."),
-        click.option("--dropout", type=float, help="LoRA dropout (default 0.05)."),
-        click.option(
-            "--loraplus-ratio", type=float, help="LoRA+: B learns this many times faster than A."
-        ),
+        click.option("--style", type=click.Choice(["long", "compact"]), help="Prompt style."),
+        click.option("--quantization", type=click.Choice(["nf4", "none"]), help="Base weights."),
+        click.option("--r", "r", type=int, help="LoRA rank."),
+        click.option("--alpha", type=int, help="LoRA alpha."),
+        click.option("--dropout", type=float, help="LoRA dropout."),
         click.option("--target-modules", help="Comma-separated modules, or all-linear."),
-        click.option("--epochs", type=float, help="Epochs (default 1)."),
+        click.option("--epochs", type=float, help="Passes over the train split."),
         click.option("--max-steps", type=int, help="Stop after N optimizer steps."),
-        click.option(
-            "--learning-rate", "--lr", "learning_rate", type=float, help="Peak learning rate."
-        ),
-        click.option(
-            "--lr-scheduler",
-            type=click.Choice(["cosine", "linear", "constant", "constant_with_warmup"]),
-        ),
-        click.option("--warmup-ratio", type=float, help="Fraction of steps with linear warmup."),
-        click.option("--weight-decay", type=float),
+        click.option("--learning-rate", "--lr", "learning_rate", type=float, help="Peak lr."),
         click.option("--batch-size", type=int, help="Examples per micro-batch (per process)."),
         click.option("--grad-accum", type=int, help="Micro-batches per optimizer step."),
-        click.option(
-            "--head-lr-ratio", type=float, help="head trainer: heads learn N times faster."
-        ),
-        click.option(
-            "--head-pooling",
-            type=click.Choice(["last", "mean", "attn", "mean+embed"]),
-            help="head trainer: read the prompt's last state, the mean state, per field an "
-            "attention over the states, or the mean state beside the mean input embedding "
-            "(default last).",
-        ),
-        click.option(
-            "--head-init",
-            type=click.Choice(["zero", "probe"]),
-            help="head trainer: start the heads at zero or at a linear probe (LP-FT).",
-        ),
-        click.option(
-            "--class-weight",
-            type=click.Choice(["none", "balanced"]),
-            help="head trainer: balanced gives every label the same total weight (rare "
-            "urgent tickets), then puts the heads back on the data's prior (default none).",
-        ),
-        click.option(
-            "--field-weights",
-            metavar="FIELD=W,...",
-            help="head trainer: each named field's loss counts W times (e.g. urgency=3), so "
-            "the shared LoRA weights lean towards it (default: every field once).",
-        ),
-        click.option(
-            "--head-rationale",
-            metavar="FIELD=W,...",
-            help="head trainer, --head-pooling attn: teach each named field's attention where "
-            "to look, from the words a TF-IDF regression on the same tickets finds for its "
-            "gold label; W weighs that loss (e.g. urgency=1).",
-        ),
-        click.option(
-            "--head-refit",
-            type=float,
-            metavar="C",
-            help="head trainer: after training, refit the heads as a logistic regression "
-            "(inverse L2 strength C) on the fine-tuned states of the training tickets.",
-        ),
-        click.option(
-            "--head-refit-mix",
-            type=float,
-            metavar="A",
-            help="head trainer, with --head-refit: serve (1 - A) of the heads as trained plus "
-            "A of the refitted ones (default 1: the refitted heads alone).",
-        ),
-        click.option(
-            "--head-refit-tickets",
-            type=int,
-            metavar="N",
-            help="head trainer, with --head-refit: refit on a seeded sample of N training "
-            "tickets (default: all).",
-        ),
-        click.option(
-            "--head-layers",
-            type=float,
-            help="head trainer: keep the body's first N layers only (below 1: a fraction).",
-        ),
-        click.option(
-            "--lora-layers",
-            type=float,
-            help="head trainer: LoRA on the top N kept layers only (below 1: a fraction); the "
-            "backward pass stops above the rest (default: every layer).",
-        ),
-        click.option(
-            "--max-seq-len", type=int, help="Leave out longer conversations (default: fit)."
-        ),
+        click.option("--max-seq-len", type=int, help="Prompt tokens kept."),
         click.option("--gradient-checkpointing/--no-gradient-checkpointing", default=None),
-        click.option("--bf16", type=click.Choice(["auto", "true", "false"]), help="bf16 compute."),
-        click.option(
-            "--group-by-length/--no-group-by-length", default=None, help="Length-grouped batches."
-        ),
-        click.option(
-            "--padding-free",
-            type=click.Choice(["auto", "true", "false"]),
-            help="One unpadded sequence per micro-batch, batch-size accumulated (auto: on CPU).",
-        ),
-        click.option(
-            "--micro-batch-tokens",
-            type=int,
-            help="head trainer: micro-batches of at most N padded tokens (bounds memory).",
-        ),
         click.option("--seed", type=int),
         click.option("--eval-steps", type=int, help="Validation loss every N steps (0: off)."),
-        click.option("--logging-steps", type=int),
         click.option("--save-steps", type=int, help="Checkpoint every N steps (for --resume)."),
-        click.option(
-            "--time-budget",
-            type=float,
-            help="head trainer: minutes for the training loop; steps fitted to throughput.",
-        ),
         click.option("--limit-train", type=int, help="Train on N training examples only."),
-        click.option("--limit-val", type=int, help="Validation loss on N examples (default 64)."),
         click.option("--nproc", type=int, help="Processes for qlora-fsdp (one per GPU, or CPU)."),
         click.option("--device", help="cpu, cuda, cuda:1 ... (default: cuda if present)."),
         click.option("--threads", "num_threads", type=int, help="torch CPU threads."),
@@ -168,32 +70,38 @@ def train_options(f: Any) -> Any:
             type=click.Choice(["none", "tensorboard", "mlflow", "wandb"]),
             help="Experiment tracker for training and validation loss (default none).",
         ),
-        click.option(
-            "--config",
-            "config_file",
-            type=click.Path(path_type=Path),
-            help="TrainConfig YAML; flags override it.",
-        ),
     ]
     for o in reversed(opts):
         f = o(f)
     return f
 
 
-def build_train_config(config_file: Path | None, kw: dict[str, Any], section: str = "") -> Any:
-    from bizztune.core.config import build, merge, read_yaml
-    from bizztune.trainers.config import TrainConfig
+def build_train_config(
+    config_file: Path | None, kw: dict[str, Any], plugins: Any, section: str = ""
+) -> Any:
+    """The trainer's config: the recipe, the config file (its ``section``), then the flags
+    and ``--set`` (which ``kw`` holds, and which are taken out of it)."""
+    from bizztune.core.config import parse_assignments, read_yaml
+    from bizztune.trainers.config import build_config
+    from bizztune.trainers.recipes import resolve_values
 
     data = read_yaml(config_file) if config_file else {}
     if section:
-        data = data.get(section) or {}
-    flags = {k: kw.pop(k, None) for k in _TRAIN_KEYS if k in kw}
+        data = dict(data.get(section) or {})
+    flags = {k: kw.pop(k) for k in list(kw) if k not in NOT_CONFIG}
+    flags.update(parse_assignments(kw.pop("assignments", ()) or (), "--set"))
     if flags.get("quantization") == "none":
-        flags["quantization"] = None
+        flags.pop("quantization")
         data["quantization"] = None
     if flags.get("resume") is False:
         flags["resume"] = None
-    return build(TrainConfig, merge(data, flags), str(config_file or "flags"))
+    values = resolve_values(data, flags)
+    trainer = plugins.trainer(values["trainer"])
+    return build_config(trainer.config_type, values, str(config_file or "flags"))
+
+
+NOT_CONFIG = ("grid", "mode", "trials", "eval_limit", "decoding", "assignments")
+"""Flags of ``bizztune sweep`` that are its own, not the trainer's."""
 
 
 @click.command()
@@ -202,14 +110,14 @@ def build_train_config(config_file: Path | None, kw: dict[str, Any], section: st
 @click.option("--resume", is_flag=True, default=None, help="Continue from the last checkpoint.")
 def train(config_file: Path | None, **kw: Any) -> None:
     """Fine-tune an open model with LoRA/QLoRA on a task's train split."""
-    from bizztune.plugins import load_task, load_trainer
+    from bizztune.plugins import load_task, registry
 
-    cfg = build_train_config(config_file, kw)
+    plugins = registry()
+    cfg = build_train_config(config_file, kw, plugins)
     task = load_task(cfg.task)
-    trainer = load_trainer(cfg.trainer)
-    out = trainer.train(task, cfg)
+    out = plugins.trainer(cfg.trainer).train(task, cfg)
     summary = out / "train_summary.json"
-    quantization = cfg.quantization
+    quantization = getattr(cfg, "quantization", None)
     if summary.is_file():
         s = json.loads(summary.read_text())
         quantization = s.get("quantization", quantization)  # the trainer's, e.g. qlora -> nf4
@@ -249,9 +157,10 @@ def sweep(config_file: Path | None, **kw: Any) -> None:
     from bizztune.pipeline.sweep import SweepConfig, cell_text, parse_grid, run_sweep
     from bizztune.plugins import load_task, registry
 
+    plugins = registry()
     yaml_data = read_yaml(config_file) if config_file else {}
     out = kw.pop("out", None)
-    train_cfg = build_train_config(config_file, {**kw, "out": None}, section="train")
+    train_cfg = build_train_config(config_file, kw, plugins, section="train")
     space = dict(yaml_data.get("space") or {})
     space.update(parse_grid(kw.pop("grid") or ()))
     data: dict[str, Any] = {k: v for k, v in yaml_data.items() if k not in ("train", "space")}
@@ -269,7 +178,7 @@ def sweep(config_file: Path | None, **kw: Any) -> None:
     def on_trial(i: int, n: int, p: dict[str, Any]) -> None:
         con.print(f"[bold cyan]trial {i + 1}/{n}[/] " + ", ".join(f"{k}={v}" for k, v in p.items()))
 
-    board = run_sweep(task, cfg, registry(), on_trial=on_trial)
+    board = run_sweep(task, cfg, plugins, on_trial=on_trial)
     table = Table(title=f"sweep leaderboard (validation, {cfg.decoding})")
     cols = list(board["rows"][0].keys())
     for c in cols:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -110,3 +111,19 @@ def to_yaml(obj: Any) -> str:
         return x
 
     return yaml.safe_dump(conv(obj), sort_keys=False, allow_unicode=True)
+
+
+def parse_assignments(pairs: Iterable[str], flag: str) -> dict[str, Any]:
+    """``["prior=uniform", "rate=0.1"]`` -> ``{"prior": "uniform", "rate": 0.1}``: each value
+    is read as a YAML scalar or list (numbers, true/false, null, [a, b]), else kept as text;
+    ``flag`` names the option in the error for a pair without ``=``."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} must be KEY=VALUE, not {pair!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = value
+    return out

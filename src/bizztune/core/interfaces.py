@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from bizztune.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bizztune.trainers.config import TrainConfig
+    from bizztune.trainers.config import TrainJob
 
 Message = dict[str, str]
 PromptStyle = Literal["long", "compact"]
@@ -201,8 +201,13 @@ class Trainer(Protocol):
     """Turns a task's instruction dataset into an adapter directory."""
 
     name: str
+    config_type: type[TrainJob]
+    """The dataclass of its parameters, a ``bizztune.trainers.config.TrainJob``: what
+    ``bizztune train``, ``run`` and ``sweep`` build from a recipe, a config file and flags."""
 
-    def train(self, task: Task, config: TrainConfig) -> Path: ...
+    def train(self, task: Task, config: Any) -> Path:
+        """Train on ``task`` with ``config`` (a ``config_type``); the adapter folder."""
+        ...
 
 
 @dataclass

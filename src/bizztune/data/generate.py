@@ -35,6 +35,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from bizztune.core.config import parse_assignments
 from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.core.registry import Component
@@ -163,20 +164,8 @@ def generator_label_prior(
 
 
 def parse_options(pairs: Iterable[str]) -> dict[str, Any]:
-    """``["prior=uniform", "rate=0.1"]`` -> ``{"prior": "uniform", "rate": 0.1}``: each value
-    is read as a YAML scalar (numbers, true/false), else kept as text."""
-    import yaml
-
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--generator-option must be KEY=VALUE, not {pair!r}")
-        try:
-            out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
-        except yaml.YAMLError:
-            out[key.strip()] = value
-    return out
+    """``["prior=uniform", "rate=0.1"]`` -> ``{"prior": "uniform", "rate": 0.1}``."""
+    return parse_assignments(pairs, "--generator-option")
 
 
 def generate_offline(

@@ -35,7 +35,7 @@ from bizztune.core.interfaces import PromptStyle, Schema
 from bizztune.models.adapters import HEADS_CONFIG, HEADS_WEIGHTS
 
 HEADS_VERSION = 1
-Pooling = Literal["last", "mean", "attn", "mean+embed"]
+Pooling = Literal["last", "mean"]
 
 
 @dataclass
@@ -81,11 +81,6 @@ class HeadSpec:
             raise ConfigError(f"{folder / HEADS_CONFIG}: version {spec.version} is not supported")
         return spec
 
-    @property
-    def feature_size(self) -> int:
-        """The width of what the linear heads read: ``mean+embed`` reads two states."""
-        return 2 * self.hidden_size if self.pooling == "mean+embed" else self.hidden_size
-
     def write(self, folder: Path) -> None:
         (folder / HEADS_CONFIG).write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False))
 
@@ -93,82 +88,41 @@ class HeadSpec:
 class FieldHeads(nn.Module):
     """A LayerNorm over the pooled state, then one zero-initialized linear layer per field:
     the untrained heads predict the uniform distribution, so no early step is wasted on
-    undoing a random start. With ``attn`` pooling each field also has a query over the
-    prompt's token states (``pool``), zero-initialized too: it starts as the mean. With
-    ``mean+embed`` the heads read two states side by side, each under its own LayerNorm: the
-    mean state of the body's output and the mean of the prompt's input embeddings."""
+    undoing a random start."""
 
     def __init__(self, spec: HeadSpec) -> None:
         super().__init__()
+        if spec.pooling not in ("last", "mean"):
+            raise ConfigError(
+                f"heads.json: pooling {spec.pooling!r} was retired (research-round-8); "
+                "retrain with last or mean pooling"
+            )
         self.norm = nn.LayerNorm(spec.hidden_size)
-        self.norm_embed: nn.LayerNorm | None = None
-        if spec.pooling == "mean+embed":
-            self.norm_embed = nn.LayerNorm(spec.hidden_size)
-        layers = {f.name: nn.Linear(spec.feature_size, len(f.labels)) for f in spec.fields}
+        layers = {f.name: nn.Linear(spec.hidden_size, len(f.labels)) for f in spec.fields}
         for lin in layers.values():
             nn.init.zeros_(lin.weight)
             nn.init.zeros_(lin.bias)
         self.out = nn.ModuleDict(layers)
-        self.query: nn.Parameter | None = None
-        if spec.pooling == "attn":
-            self.query = nn.Parameter(torch.zeros(len(spec.fields), spec.hidden_size))
 
     def forward(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``pooled``: one state per sequence (n, hidden), two side by side (n, 2 * hidden:
-        ``mean+embed``), or one per sequence and field (n, fields, hidden) in the order of
-        ``spec.fields`` (``attn`` pooling)."""
+        """``pooled``: one state per sequence (n, hidden)."""
         # The heads stay in fp32 when the body runs under bf16 autocast (training).
         with torch.autocast(pooled.device.type, enabled=False):
             h = self.features(pooled)
-            if h.dim() == 2:
-                return {name: lin(h) for name, lin in self.out.items()}
-            return {name: lin(h[:, i]) for i, (name, lin) in enumerate(self.out.items())}
+            return {name: lin(h) for name, lin in self.out.items()}
 
     def features(self, pooled: torch.Tensor) -> torch.Tensor:
-        """What the linear heads read: the pooled state(s) after their LayerNorm, in fp32."""
-        h = pooled.float()
-        if self.norm_embed is None:
-            return self.norm(h)
-        half = h.size(-1) // 2
-        return torch.cat([self.norm(h[..., :half]), self.norm_embed(h[..., half:])], dim=-1)
+        """What the linear heads read: the pooled state after the LayerNorm, in fp32."""
+        return self.norm(pooled.float())
 
 
-def pool(
-    hidden: torch.Tensor, mask: torch.Tensor, how: Pooling, query: torch.Tensor | None = None
-) -> torch.Tensor:
-    """One vector per sequence: the last real token's state (right padding) or the mean; for
-    ``attn``, one vector per sequence and field (n, fields, hidden): the states weighted by a
-    softmax over the real tokens of each field's query against the normalized states, so each
-    field can read its own part of the ticket (the urgency head a sentence about impact, the
-    category head the product). A zero query gives every token the same weight: the mean."""
+def pool(hidden: torch.Tensor, mask: torch.Tensor, how: Pooling) -> torch.Tensor:
+    """One vector per sequence: the last real token's state (right padding) or the mean."""
     if how == "last":
         last = mask.sum(dim=1).long() - 1
         return hidden[torch.arange(hidden.size(0), device=hidden.device), last]
-    if how == "attn":
-        if query is None:
-            raise ValueError("attn pooling needs the heads' query")
-        return attend(hidden, attention_weights(hidden, mask, query))  # both in fp32
     m = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
-
-
-def attention_weights(
-    hidden: torch.Tensor, mask: torch.Tensor, query: torch.Tensor
-) -> torch.Tensor:
-    """``attn`` pooling's weights (n, tokens, fields), in fp32: per field, a softmax over the
-    real tokens of its query against the layer-normalized states."""
-    with torch.autocast(hidden.device.type, enabled=False):
-        h = hidden.float()
-        keys = nn.functional.layer_norm(h, h.shape[-1:])
-        scores = keys @ query.float().T / h.size(-1) ** 0.5  # (n, tokens, fields)
-        scores = scores.masked_fill(~mask.bool().unsqueeze(-1), float("-inf"))
-        return scores.softmax(dim=1)
-
-
-def attend(hidden: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """The states weighted by ``attention_weights``: one vector per sequence and field."""
-    with torch.autocast(hidden.device.type, enabled=False):
-        return torch.einsum("ntf,ntd->nfd", weights, hidden.float())
 
 
 def joint_log_probs(spec: HeadSpec, logits: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -205,34 +159,13 @@ class HeadClassifier(nn.Module):
         self.body = body
         self.spec = spec
         self.heads = FieldHeads(spec)
-        self.keep_attention = False
-        """With ``attn`` pooling: keep the last forward's weights in ``attention`` (the
-        trainer's ``--head-rationale`` loss reads them)."""
-        self.attention: torch.Tensor | None = None
 
     def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """The body's state the heads read, one vector per sequence (before their norm); with
-        ``attn`` pooling one per sequence and field."""
+        """The body's state the heads read, one vector per sequence (before their norm)."""
         # Without padding no mask is needed, and PyTorch runs its fused causal kernel.
         full = bool(attention_mask.all())
         out = self.body(input_ids=input_ids, attention_mask=None if full else attention_mask)
-        if self.spec.pooling == "attn" and self.keep_attention:
-            assert self.heads.query is not None
-            h = out.last_hidden_state
-            self.attention = attention_weights(h, attention_mask, self.heads.query)
-            return attend(h, self.attention)
-        if self.spec.pooling != "mean+embed":
-            return pool(out.last_hidden_state, attention_mask, self.spec.pooling, self.heads.query)
-        # The input embeddings are frozen (no LoRA there): a lookup, no gradient to keep.
-        with torch.no_grad():
-            embedded = self.body.get_input_embeddings()(input_ids)
-        return torch.cat(
-            [
-                pool(out.last_hidden_state, attention_mask, "mean").float(),
-                pool(embedded, attention_mask, "mean").float(),
-            ],
-            dim=-1,
-        )
+        return pool(out.last_hidden_state, attention_mask, self.spec.pooling)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
@@ -357,7 +290,7 @@ def predict_logits(
 # -- loading --------------------------------------------------------------------------------------
 def layer_count(body: Any, value: float, flag: str) -> tuple[nn.ModuleList, int]:
     """``body.layers`` and the number of them ``value`` names: N itself, or below 1 that
-    fraction of them, rounded, at least 1 (``--head-layers``, ``--lora-layers``). The caller
+    fraction of them, rounded, at least 1 (``head_layers``, ``lora_layers``). The caller
     checks the range against its own meaning."""
     layers = getattr(body, "layers", None)
     if not isinstance(layers, nn.ModuleList):
@@ -370,9 +303,9 @@ def keep_layers(body: Any, keep: float) -> Any:
     depth, rounded); its final norm then reads the last kept layer's output. The later layers
     are freed, and with them their share of every forward and backward pass. (A linear probe
     on the frozen Gemma 3 270M read the task best at layer 12 of 18: docs/research/.)"""
-    layers, n = layer_count(body, keep, "--head-layers")
+    layers, n = layer_count(body, keep, "head_layers")
     if not 1 <= n <= len(layers):
-        raise ConfigError(f"--head-layers {keep:g}: the model has {len(layers)} layers")
+        raise ConfigError(f"head_layers {keep:g}: the model has {len(layers)} layers")
     body.layers = layers[:n]
     cfg = body.config
     cfg.num_hidden_layers = n

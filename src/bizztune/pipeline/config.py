@@ -1,14 +1,15 @@
 """The experiment file of ``bizztune run``: one typed config per section, read from YAML.
 
-    cfg = load_run_config(Path("experiments/study-gpu.yaml"), {"seed": 1})
+    cfg = load_run_config(Path("experiments/study-gpu.yaml"), registry(), {"seed": 1})
     cfg.train.learning_rate, cfg.eval.baselines[0].provider
 
 CLI flags override the YAML file, which overrides these defaults; ``experiments/default.yaml``
 is the defaults written out. Sections: ``data`` (the generate and split stages), ``model``
 (the open model: its provider, prompt style and decoding), ``eval`` (the baselines, the sets
-they are scored on, and which models are calibrated on the validation split), ``train`` (a
-TrainConfig, with the run's CPU recipe as defaults), ``costs`` (prices, volume and the
-margin of the Decision; ``bizztune.eval.costs.CostsConfig``) and ``report``. A run folder keeps the resolved file as ``config.yaml``.
+they are scored on, and which models are calibrated on the validation split), ``train`` (the
+trainer's config, from a named recipe, and the learning curve), ``costs`` (prices, volume and
+the margin of the Decision; ``bizztune.eval.costs.CostsConfig``) and ``report``. A run folder
+keeps the resolved file as ``config.yaml``.
 """
 
 from __future__ import annotations
@@ -20,75 +21,17 @@ from typing import Any, Literal
 from bizztune.core.config import build, merge, read_yaml, to_yaml
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Decoding, PromptStyle, ProviderConfig
+from bizztune.core.registry import Registry
 from bizztune.data.sources import DEFAULT_N, slug
 from bizztune.eval.costs import CostsConfig
 from bizztune.eval.evaluate import Calls
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
-from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.config import HeadConfig, TrainJob, build_config
+from bizztune.trainers.recipes import DEFAULT, resolve_values
 
-CPU_RECIPES: dict[str, dict[str, Any]] = {
-    "lora": {
-        "r": 16,
-        "alpha": 32,
-        "target_modules": ["all-linear"],
-        "learning_rate": 2e-3,
-        "warmup_ratio": 0.03,
-        "batch_size": 4,
-        "max_steps": 200,
-    },
-    "head": {
-        "r": 16,
-        "alpha": 32,
-        "target_modules": ["all-linear"],
-        "learning_rate": 1e-3,
-        "warmup_ratio": 0.05,
-        "batch_size": 8,
-        "epochs": 1.0,
-        "micro_batch_tokens": 1024,
-        "dropout": 0.0,
-        "head_pooling": "mean",
-        "head_layers": 0.67,
-        "lora_layers": 0.5,
-        "head_refit": 0.01,
-        "head_refit_mix": 0.5,
-        "head_refit_tickets": 800,
-    },
-}
-"""Where the run's training defaults differ from TrainConfig's (the study's r=8, alpha=8,
-q/k/v/o/gate, lr 2e-4, batch 8), per kind of trainer: the CPU recipes of docs/training.md.
-The generative trainers (lora, qlora, qlora-fsdp) get "lora": a 135M model barely moves off
-its label prior with the study's recipe in the few hundred steps a 2-core CPU affords; a
-larger rank on every linear layer, a 10x learning rate and batches of 4 make it learn the task
-within 800 tickets. The head trainers (head, qlora-head) get "head": one epoch of the default
-1,600 training tickets in batches of 8 at lr 1e-3, 200 steps (100 steps left the model
-undertrained; the same 200 steps as two passes over 800 tickets did better on
-tickets:foreign-dev over three seeds with fresh tickets than with repeats, docs/research/),
-run in micro-batches of at most 1,024 padded
-tokens (the same steps; it bounds the step's activation memory, docs/training.md), the heads
-reading the mean state of the body's first two thirds (12 of Gemma 3 270M's 18 layers), and
-no LoRA dropout: a tie with the full body's last state on tickets:foreign-dev at 56% of its
-training time (docs/research/). LoRA sits on the top 6 of those 12 layers only, so the
-backward pass stops halfway down: a step 1.58x as fast, level on tickets:foreign-dev over three
-seeds (joint -0.3 [-2.9, +2.4], docs/research/). After the last step the heads are refitted on the fine-tuned
-states of 800 training tickets (C = 0.01) and averaged half and half with the heads as
-trained: urgency +4.1 and joint +4.8 points on tickets:foreign-dev over three seeds, for about
-70 s (docs/research/). A config's
-``train`` section is laid over the recipe of the trainer it names."""
-DEFAULT_TRAINER = "head"
-"""The run's trainer when a config names none: chosen on tickets:foreign-dev (docs/research/)."""
-DEFAULT_MODEL = "gemma3-270m"
-"""The run's open model when a config names none: chosen on tickets:foreign-dev."""
-
-
-def run_train_defaults(trainer: str | None = None) -> dict[str, Any]:
-    """The run's training defaults for ``trainer`` (None: the default trainer)."""
-    name = trainer or DEFAULT_TRAINER
-    recipe = CPU_RECIPES["head" if name.endswith("head") else "lora"]
-    return {"trainer": name, **recipe}
-
-
-RUN_TRAIN_DEFAULTS = run_train_defaults()
-"""The training defaults of a run whose config names no trainer."""
+DEFAULT_MODEL = str(DEFAULT.params["model"])
+"""The run's open model when a config names none: the default recipe's (chosen on
+tickets:foreign-dev, docs/research/)."""
 
 
 @dataclass
@@ -320,24 +263,23 @@ class ReportConfig:
 
 
 @dataclass
-class RunTrainConfig(TrainConfig):
-    """The ``train:`` section of a run: a TrainConfig, plus the learning curve and the seeds
-    (``bizztune.pipeline.curve``). Neither set: one fine-tuning, as before."""
+class CurveConfig:
+    """The learning curve and the seeds (``bizztune.pipeline.curve``): keys of the ``train:``
+    section of an experiment file. Neither set: one fine-tuning."""
 
     sizes: list[int] | None = None
     """Training sizes of the learning curve (``--sizes``): nested, stratified subsets of the
-    run's train split, each fine-tuned with this recipe and scored on every test set, fittable
-    baselines too. At most the train split's size. None: no curve (or, with ``seeds``, the
-    whole train split only)."""
+    run's train split, each fine-tuned with the run's recipe and scored on every test set,
+    fittable baselines too. At most the train split's size. None: no curve (or, with
+    ``seeds``, the whole train split only)."""
     seeds: list[int] | None = None
-    """Training seeds (``--seeds``): LoRA/head initialisation and data order; the subsets do
-    not move with them. The first is the seed of every size; the others are trained where
+    """Training seeds (``--seeds``): initialisation and data order; the subsets do not move
+    with them. The first is the seed of every size; the others are trained where
     ``seeds_at`` says. None: the run's ``seed``."""
     seeds_at: Literal["largest", "all"] = "largest"
     """Train every seed at the largest size only (``largest``), or at every size (``all``)."""
 
     def __post_init__(self) -> None:
-        super().__post_init__()
         for key in ("sizes", "seeds"):
             values = getattr(self, key)
             if values is None:
@@ -361,13 +303,17 @@ class RunTrainConfig(TrainConfig):
             raise ConfigError(f"train.seeds_at must be 'largest' or 'all', not {self.seeds_at!r}")
 
     @property
-    def curve(self) -> bool:
+    def active(self) -> bool:
         """Whether the run trains more than its one fine-tuning."""
         return self.sizes is not None or self.seeds is not None
 
-    def trainer_config(self) -> TrainConfig:
-        """The plain TrainConfig the trainer gets (without the curve's keys)."""
-        return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
+
+CURVE_KEYS = tuple(f.name for f in fields(CurveConfig))
+
+
+def default_train() -> TrainJob:
+    """The default recipe (``trainers/recipes.py``) as its trainer's config."""
+    return build_config(HeadConfig, DEFAULT.values(), "the default recipe")
 
 
 @dataclass
@@ -383,11 +329,13 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     eval: EvalSection = field(default_factory=EvalSection)
-    train: RunTrainConfig = field(default_factory=lambda: RunTrainConfig(**RUN_TRAIN_DEFAULTS))
-    """The trainer's config: TrainConfig's defaults except the run's CPU recipe of its trainer
-    (``run_train_defaults``), and the learning curve's ``sizes``, ``seeds``, ``seeds_at``. ``model``,
-    ``data``, ``out``, ``task``, ``style`` and ``seed`` are filled in from this run and may not
-    be set here."""
+    train: TrainJob = field(default_factory=default_train)
+    """The trainer's config, of the type its trainer takes: its recipe (``recipe``; none named:
+    the one its trainer is tuned by, ``trainers/recipes.py``) and the keys given over it.
+    ``model``, ``data``, ``out``, ``task``, ``style``, ``seed`` and ``resume`` are filled in
+    from this run and may not be set here."""
+    curve: CurveConfig = field(default_factory=CurveConfig)
+    """The learning curve's ``sizes``, ``seeds`` and ``seeds_at``, written in ``train:``."""
     costs: CostsConfig = field(default_factory=CostsConfig)
     """What machines, API tokens and training cost, the monthly volume and the margin the
     report's Decision uses (``bizztune.eval.costs``)."""
@@ -395,10 +343,10 @@ class RunConfig:
 
     def train_config(
         self, split_dir: Path, out: Path, resume: bool, seed: int | None = None
-    ) -> TrainConfig:
+    ) -> TrainJob:
         """What the trainer gets: ``seed`` (None: the run's) seeds initialisation and order."""
         return replace(
-            self.train.trainer_config(),
+            self.train,
             model=self.model.name,
             data=str(split_dir),
             out=str(out),
@@ -412,26 +360,36 @@ class RunConfig:
 RUN_FILLED = ("model", "data", "out", "task", "style", "seed", "resume")
 
 
-def load_run_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """RunConfig from a YAML file (or the defaults), with CLI overrides on top."""
+def load_run_config(
+    path: Path | None, plugins: Registry, overrides: dict[str, Any] | None = None
+) -> RunConfig:
+    """RunConfig from a YAML file (or the defaults), with CLI overrides on top; ``plugins``
+    says which config type the trainer of the ``train:`` section takes."""
     data = read_yaml(path) if path else {}
     where = str(path or "defaults")
-    train = data.get("train")
-    if isinstance(train, dict):
-        for k in RUN_FILLED:
-            if k in train:
-                alt = {"model": "model.name", "style": "model.style"}.get(k, k)
-                raise ConfigError(
-                    f"{where}: train.{k} is filled in by the run; set '{alt}' at the top level "
-                    f"instead (or remove it)"
-                )
+    if "curve" in data:
+        raise ConfigError(
+            f"{where}: unknown key 'curve'; the curve's keys go in train: {', '.join(CURVE_KEYS)}"
+        )
+    if not isinstance(data.get("train") or {}, dict):
+        raise ConfigError(f"{where}: train must be a mapping of the trainer's parameters")
+    for k in RUN_FILLED:
+        if k in (data.get("train") or {}):
+            alt = {"model": "model.name", "style": "model.style"}.get(k, k)
+            raise ConfigError(
+                f"{where}: train.{k} is filled in by the run; set '{alt}' at the top level "
+                f"instead (or remove it)"
+            )
     if path and "name" not in data:
         data["name"] = path.stem
     data = merge(data, overrides or {})
-    train = data.get("train")
-    if isinstance(train, dict):
-        data["train"] = {**run_train_defaults(train.get("trainer")), **train}
-    return build(RunConfig, data, where)
+    train = dict(data.pop("train", None) or {})
+    data["curve"] = {k: train.pop(k) for k in CURVE_KEYS if k in train}
+    cfg = build(RunConfig, data, where)
+    values = resolve_values(train)  # the recipe's model and style give way to the run's
+    config_type = plugins.trainer(values["trainer"]).config_type
+    cfg.train = build_config(config_type, values, f"{where}: train")
+    return cfg
 
 
 def resolved_yaml(cfg: RunConfig) -> str:
@@ -441,6 +399,7 @@ def resolved_yaml(cfg: RunConfig) -> str:
     data = yaml.safe_load(to_yaml(cfg))
     for k in RUN_FILLED:
         data["train"].pop(k, None)
+    data["train"].update(data.pop("curve"))
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     return f"# The resolved config of this run; rerun it with --config this-file.\n{body}"
 

@@ -40,6 +40,7 @@ from bizztune.pipeline.config import RunConfig
 from bizztune.pipeline.engine import Marker, fingerprint
 from bizztune.pipeline.plan import PlannedEval, RunHost, TestSet
 from bizztune.report.curve import CurveRun
+from bizztune.trainers.config import TRAIN_CONFIG_VERSION, TrainConfig
 
 GROUP = "curve"
 
@@ -66,7 +67,7 @@ class CurvePoint:
 
 def plan_points(cfg: RunConfig, n_train: int) -> list[tuple[int, list[int]]]:
     """(size, seeds) per size, smallest first."""
-    t = cfg.train
+    t = cfg.curve
     sizes = t.sizes or [n_train]
     seeds = t.seeds or [cfg.seed]
     return [(n, seeds if t.seeds_at == "all" or n == sizes[-1] else seeds[:1]) for n in sizes]
@@ -82,10 +83,10 @@ def run_curve(
 ) -> list[CurvePoint]:
     """Every stage of the curve, in order; the evaluations that finished."""
     c = host.cfg
-    if not c.train.curve:
+    if not c.curve.active:
         return []
     n_train = int(split.outputs["counts"]["train"])
-    too_many = [n for n in c.train.sizes or () if n > n_train]
+    too_many = [n for n in c.curve.sizes or () if n > n_train]
     if too_many:
         raise ConfigError(
             f"train.sizes: {too_many[0]} is more than the {n_train} tickets of the train split; "
@@ -120,7 +121,7 @@ def run_curve(
                     m = host.evaluate(_job(job, f"{job.label}-n{n}", cfg), GROUP, sub.token)
                 keep(ts, job.label, job.display, n, c.seed, m)
         for s in seeds:
-            if full and s == c.seed and c.train.limit_train is None:
+            if full and s == c.seed and getattr(c.train, "limit_train", None) is None:
                 for ts in test_sets:  # the run's own fine-tuning is this point
                     m = main.get((FINETUNED_LABEL, ts.slug))
                     keep(ts, FINETUNED_LABEL, _display(c, train), n, s, m)
@@ -153,12 +154,13 @@ def train_stage(host: Host, task: Task, sub: Marker, n: int, seed: int) -> Marke
     probe = c.train_config(Path("<subset>"), Path("<out>"), resume=False, seed=seed).to_dict()
     for k in ("num_threads", "resume", "device", "limit_train", "report_to"):
         probe.pop(k, None)
-    fp = fingerprint("train", sub.token, probe)
+    fp = fingerprint("train", TRAIN_CONFIG_VERSION, sub.token, probe)
 
     def work() -> dict[str, Any]:
         resume = any(folder.glob("checkpoint-*"))
         tcfg = c.train_config(host.dir / sub.outputs["dir"], folder, resume=resume, seed=seed)
-        tcfg = replace(tcfg, limit_train=None)  # the subset is the training data
+        if isinstance(tcfg, TrainConfig):
+            tcfg = replace(tcfg, limit_train=None)  # the subset is the training data
         adapter = host.plugins.trainer(tcfg.trainer).train(task, tcfg)
         return {
             "adapter": host.rel(adapter),

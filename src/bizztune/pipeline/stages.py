@@ -60,6 +60,7 @@ from bizztune.pipeline.engine import (
 )
 from bizztune.pipeline.plan import PlannedEval, RunResult, TestSet
 from bizztune.report.experiment import write_experiment_report
+from bizztune.trainers.config import TRAIN_CONFIG_VERSION
 
 STAGES = ("generate", "split", "baselines", "train", "finetuned", "curve", "report")
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -260,7 +261,7 @@ class ExperimentRun(DataStages):
         probe = self.cfg.train_config(Path("<split>"), Path("<out>"), resume=False).to_dict()
         for k in ("num_threads", "resume", "device", "report_to"):  # not what is trained
             probe.pop(k, None)
-        fp = fingerprint("train", split.token if split else None, probe)
+        fp = fingerprint("train", TRAIN_CONFIG_VERSION, split.token if split else None, probe)
 
         def work() -> dict[str, Any]:
             assert split is not None

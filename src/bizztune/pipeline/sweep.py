@@ -29,7 +29,7 @@ from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.core.registry import Registry
 from bizztune.data.locks import LOCK_NAME, output_guard
 from bizztune.eval.evaluate import EvalConfig, run_eval
-from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.config import LoraConfig, TrainConfig
 
 SEARCHABLE = ("learning_rate", "r", "alpha", "epochs", "target_modules", "dropout", "max_steps")
 
@@ -38,8 +38,9 @@ SEARCHABLE = ("learning_rate", "r", "alpha", "epochs", "target_modules", "dropou
 class SweepConfig:
     """A grid or random search over TrainConfig fields."""
 
-    train: TrainConfig = field(default_factory=TrainConfig)
-    """The base config of every trial (its ``out`` is ignored: trials go under ``out``)."""
+    train: TrainConfig = field(default_factory=LoraConfig)
+    """The base config of every trial, from a recipe and flags as ``bizztune train`` builds it
+    (its ``out`` is ignored: trials go under ``out``)."""
     space: dict[str, list[Any]] = field(default_factory=dict)
     """Field -> values to try, e.g. {"learning_rate": [1e-4, 3e-4], "r": [8, 16]} (--grid)."""
     mode: Literal["grid", "random"] = "grid"
@@ -56,6 +57,11 @@ class SweepConfig:
     """Seeds the random draw of trials (each trial uses train.seed)."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.train, TrainConfig):
+            raise ConfigError(
+                f"a sweep searches LoRA parameters, and the {self.train.trainer} trainer's "
+                f"config ({type(self.train).__name__}) has none"
+            )
         if not self.space:
             raise ConfigError(
                 "the sweep has no search space: pass --grid FIELD=V1,V2 (fields: "

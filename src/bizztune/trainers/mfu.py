@@ -10,7 +10,7 @@ lookup and attention scores are left out, under 5% at the length of a ticket):
 - a frozen base layer of N weights costs 2N forward and 2N backward (the gradient of its
   input; its own weights get none): 4N;
 - a trained layer (LoRA's A and B, a head) costs 6N: forward, input gradient, weight gradient;
-- a frozen layer below every trained one (``--lora-layers``: the layers without an adapter)
+- a frozen layer below every trained one (``lora_layers``: the layers without an adapter)
   runs forward only, since no gradient flows below the lowest trained weight: 2N.
 
 An LM head tied to the embedding is left out too (a generative trainer runs it on the answer

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bizztune.core.interfaces import Task
 from bizztune.data.locks import output_guard
-from bizztune.trainers.config import Quantization, TrainConfig
+from bizztune.trainers.config import HeadConfig, Quantization
 from bizztune.trainers.lora.run_folder import default_out
 
 
@@ -27,8 +27,9 @@ from bizztune.trainers.lora.run_folder import default_out
 class HeadTrainer:
     name: str = "head"
     quantization: Quantization | None = None
+    config_type: type[HeadConfig] = HeadConfig
 
-    def train(self, task: Task, config: TrainConfig) -> Path:
+    def train(self, task: Task, config: HeadConfig) -> Path:
         from bizztune.trainers.head.loop import train_heads
 
         cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)

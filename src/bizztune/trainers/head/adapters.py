@@ -1,5 +1,5 @@
 """Where the head trainer puts LoRA: on the body's linear layers, or on those of its top layers
-only (``--lora-layers``), so that the backward pass stops above the rest.
+only (``lora_layers``), so that the backward pass stops above the rest.
 
     body = add_lora(body, cfg)            # cfg.lora_layers None: every layer
     lower = layers_below(body, cfg)  # before add_lora: the layers left without LoRA
@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from bizztune.core.errors import ConfigError
-from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.config import HeadConfig
 
 
-def add_lora(body: Any, cfg: TrainConfig) -> Any:
+def add_lora(body: Any, cfg: HeadConfig) -> Any:
     """LoRA on the body's linear layers (of its top ``cfg.lora_layers`` layers only, when set);
     the adapters train in fp32 over a 16-bit base."""
     from peft import LoraConfig, get_peft_model
@@ -47,14 +47,14 @@ def add_lora(body: Any, cfg: TrainConfig) -> Any:
 
 
 def first_lora_layer(body: Any, lora_layers: float) -> int:
-    """The index of the lowest layer ``--lora-layers`` puts an adapter on (the top N, or the
+    """The index of the lowest layer ``lora_layers`` puts an adapter on (the top N, or the
     top fraction, of ``body.layers``)."""
     from bizztune.models.heads import layer_count
 
-    layers, n = layer_count(body, lora_layers, "--lora-layers")
+    layers, n = layer_count(body, lora_layers, "lora_layers")
     total = len(layers)
     if n > total:
-        raise ConfigError(f"--lora-layers {lora_layers:g}: the body has {total} layers")
+        raise ConfigError(f"lora_layers {lora_layers:g}: the body has {total} layers")
     return total - n
 
 
@@ -68,8 +68,8 @@ def linear_names(body: Any) -> list[str]:
     )
 
 
-def layers_below(body: Any, cfg: TrainConfig) -> list[Any]:
-    """The layers ``--lora-layers`` leaves without an adapter (none when unset): they run
+def layers_below(body: Any, cfg: HeadConfig) -> list[Any]:
+    """The layers ``lora_layers`` leaves without an adapter (none when unset): they run
     forward only in training, which the MFU count needs to know (``trainers/mfu.py``)."""
     if cfg.lora_layers is None:
         return []

@@ -1,4 +1,4 @@
-"""Class-balanced training of the heads (``--class-weight balanced``), with the outputs put
+"""Class-balanced training of the heads (``class_weight: balanced``), with the outputs put
 back on the training data's label prior.
 
     from bizztune.trainers.head.balance import class_weights, fold_prior

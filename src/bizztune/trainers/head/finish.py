@@ -4,12 +4,12 @@
     body.save_pretrained(out)                       # the LoRA weights first: see below
     record = finish_heads(clf, cfg, weights, seqs, y, pad_id, autocast)
 
-- ``--class-weight balanced``: the training data's prior folded back into the heads
+- ``class_weight: balanced``: the training data's prior folded back into the heads
   (``balance.fold_prior``).
-- ``--head-refit C``: every head refitted as a logistic regression (inverse L2 strength ``C``)
-  on the fine-tuned body's states of the training tickets (``--head-refit-tickets N``: a
-  seeded sample of N), folded into the heads (``probe.fit_probe_heads``), and with
-  ``--head-refit-mix a`` averaged with the heads as trained: ``(1 - a) * trained + a *
+- ``head_refit: C``: every head refitted as a logistic regression (inverse L2 strength ``C``)
+  on the fine-tuned body's states of the training tickets (``head_refit_tickets: N``: a
+  seeded sample of N), folded into the heads (``fit_heads``), and with
+  ``head_refit_mix: a`` averaged with the heads as trained: ``(1 - a) * trained + a *
   refitted``, weights and biases, which is the same as averaging their logits. Last-layer
   retraining (Kirichenko et al. 2022, "Last Layer Re-Training is Sufficient for Robustness to
   Spurious Correlations"). In the default run's
@@ -30,7 +30,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.config import HeadConfig
 
 
 def refit_sample(n: int, seed: int, limit: int | None) -> list[int]:
@@ -59,8 +59,6 @@ def refit_heads(
     first (``finish_heads`` does)."""
     import time
 
-    from bizztune.trainers.head.probe import probe_features
-
     t0 = time.perf_counter()
     idx = refit_sample(len(seqs), seed, tickets)
     feats = probe_features(clf, [seqs[i] for i in idx], pad_id, autocast)
@@ -71,11 +69,9 @@ def refit_heads(
 def refit_on_features(
     clf: Any, feats: Any, y: dict[str, Any], *, c: float, mix: float = 1.0
 ) -> dict[str, Any]:
-    """``refit_heads`` on states already computed (``probe.probe_features``): every head a
+    """``refit_heads`` on states already computed (``probe_features``): every head a
     regression on ``feats``, then ``mix`` of it and ``1 - mix`` of the head as it was."""
     import torch
-
-    from bizztune.trainers.head.probe import fit_heads
 
     before = {
         n: (h.weight.detach().clone(), h.bias.detach().clone()) for n, h in clf.heads.out.items()
@@ -92,7 +88,7 @@ def refit_on_features(
 
 def finish_heads(
     clf: Any,
-    cfg: TrainConfig,
+    cfg: HeadConfig,
     weights: dict[str, Any] | None,
     seqs: Sequence[Sequence[int]],
     y: dict[str, Any],
@@ -110,8 +106,74 @@ def finish_heads(
         merge = getattr(clf.body, "merge_adapter", None)
         if merge is not None:  # a PEFT body: its states as inference will compute them
             merge()
+        c, mix, tickets = cfg.head_refit, cfg.head_refit_mix, cfg.head_refit_tickets
         out["head_refit"] = refit_heads(
-            clf, seqs, y, pad_id, autocast, c=cfg.head_refit, mix=cfg.head_refit_mix,
-            tickets=cfg.head_refit_tickets, seed=cfg.seed,
-        )  # fmt: skip
+            clf, seqs, y, pad_id, autocast, c=c, mix=mix, tickets=tickets, seed=cfg.seed
+        )
     return out
+
+
+def probe_features(
+    clf: Any, seqs: Sequence[Sequence[int]], pad_id: int, autocast: bool, batch_size: int = 16
+) -> Any:
+    """The heads' input (pooled state after their LayerNorm) for every sequence, in order."""
+    import torch
+
+    from bizztune.models.heads import EVAL_BATCH_TOKENS, collate, length_batches
+    from bizztune.trainers.head.precision import mixed_precision
+
+    device = next(clf.heads.parameters()).device
+    feats = torch.empty((len(seqs), clf.spec.hidden_size))
+    was_training = clf.training
+    clf.eval()
+    with torch.inference_mode():
+        for idx in length_batches([len(s) for s in seqs], batch_size, EVAL_BATCH_TOKENS):
+            ids, mask = collate([seqs[i] for i in idx], pad_id)
+            ids, mask = ids.to(device), mask.to(device)
+            with mixed_precision(clf.body, device.type, autocast):
+                pooled = clf.pooled(ids, mask)
+            feats[idx] = clf.heads.features(pooled).cpu()
+    clf.train(was_training)
+    return feats
+
+
+def fit_heads(clf: Any, feats: Any, y: dict[str, Any], c: float) -> dict[str, Any]:
+    """Set every field head to a multinomial logistic regression (L2, ``c``) on ``feats``
+    (``probe_features``' rows, one per ticket), each feature standardized and the
+    standardization folded into the head's linear layer (``W' = W / sd``, ``b' = b - W' @
+    mean``); returns the regression's training accuracy per field and C."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    acc: dict[str, float] = {}
+    for field in clf.spec.fields:
+        x = feats.double().numpy()
+        mean, sd = x.mean(axis=0), x.std(axis=0) + 1e-6
+        z = (x - mean) / sd
+        target = y[field.name].cpu().numpy()
+        present = np.unique(target)
+        n = len(field.labels)
+        w = np.zeros((n, x.shape[1]))
+        b = np.full(n, -30.0)  # a label the training data never shows: (almost) never answered
+        if len(present) < 2:  # one label only: nothing to regress
+            b[present] = 0.0
+            acc[field.name] = 1.0
+            _set(clf.heads.out[field.name], w, b)
+            continue
+        reg = LogisticRegression(C=c, max_iter=3000).fit(z, target)
+        acc[field.name] = round(float(reg.score(z, target)), 4)
+        coef, icpt = reg.coef_, reg.intercept_
+        if len(present) == 2:  # scikit-learn's binary form: one row for the second class
+            coef, icpt = np.vstack([-coef / 2, coef / 2]), np.array([-icpt[0] / 2, icpt[0] / 2])
+        w[present] = coef / sd
+        b[present] = icpt - (coef / sd) @ mean
+        _set(clf.heads.out[field.name], w, b)
+    return {"train_accuracy": acc, "c": c}
+
+
+def _set(lin: Any, w: Any, b: Any) -> None:
+    import torch
+
+    with torch.no_grad():
+        lin.weight.copy_(torch.as_tensor(w, dtype=lin.weight.dtype))
+        lin.bias.copy_(torch.as_tensor(b, dtype=lin.bias.dtype))

@@ -1,7 +1,7 @@
-"""The head trainer's run, top to bottom: data, model, the loop, the output folder.
+"""The head trainer's run, top to bottom: data, model, optimiser, the loop, the output folder.
 
     from bizztune.trainers.head.loop import train_heads
-    out = train_heads(load_task("tickets"), TrainConfig(model="gemma3-270m", trainer="head"))
+    out = train_heads(load_task("tickets"), HeadConfig(**RECIPES["default"].params))
 
 A plain PyTorch loop (no transformers Trainer: there is no generation, no label masking and no
 LM head to work around). Batches group tickets of similar length (a shuffled pool of 32
@@ -21,15 +21,16 @@ import math
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from bizztune.core.errors import ConfigError
-from bizztune.core.interfaces import Example, Task
+from bizztune.core.interfaces import Task
 from bizztune.core.memory import peak_rss_mb, release_memory
 from bizztune.trainers.budget import CALIBRATION_STEPS, TimeBudget
-from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.config import HeadConfig
 from bizztune.trainers.head.adapters import add_lora, layers_below
 from bizztune.trainers.head.batches import batch_stream, micro_batches
 from bizztune.trainers.head.checkpoint import (
@@ -39,8 +40,17 @@ from bizztune.trainers.head.checkpoint import (
     save_checkpoint,
 )
 from bizztune.trainers.head.finish import finish_heads
-from bizztune.trainers.head.precision import mixed_precision
-from bizztune.trainers.lora.recipe import load_splits, pick_device, use_bf16
+from bizztune.trainers.head.steps import (
+    Progress,
+    encode,
+    eval_record,
+    summary_curves,
+    targets,
+    tracked,
+    train_step,
+    validate,
+)
+from bizztune.trainers.lora.run import load_splits, pick_device, use_bf16
 from bizztune.trainers.lora.run_folder import (
     CONFIG_FILE,
     already_done,
@@ -57,172 +67,121 @@ DEFAULT_MAX_LEN = 512
 """Prompt tokens kept when ``max_seq_len`` is unset (longer tickets are cut in the middle)."""
 
 
-def encode(
-    task: Task, tok: Any, examples: Sequence[Example], style: str, max_len: int
-) -> tuple[list[list[int]], int]:
-    """Prompt token ids of every example, and how many were cut to ``max_len``."""
-    from bizztune.models.heads import encode_prompt
+@dataclass
+class Data:
+    """The training and validation tickets, encoded, with their labels."""
 
-    seqs, cut = [], 0
-    for ex in examples:
-        ids, was_cut = encode_prompt(tok, task.messages(ex, style=style), max_len)  # type: ignore[arg-type]
-        seqs.append(ids)
-        cut += was_cut
-    return seqs, cut
+    path: Path
+    model_path: Path
+    tok: Any
+    pad_id: int
+    max_len: int
+    seqs: list[list[int]]
+    cut: int
+    val_seqs: list[list[int]]
+    y: dict[str, Any]
+    val_y: dict[str, Any]
 
-
-def targets(task: Task, examples: Sequence[Example]) -> dict[str, Any]:
-    import torch
-
-    return {
-        f.name: torch.tensor([f.labels.index(ex.labels[f.name]) for ex in examples])
-        for f in task.schema.fields
-    }
+    @property
+    def lengths(self) -> list[int]:
+        return [len(s) for s in self.seqs]
 
 
-def _tracked(rec: dict[str, Any]) -> dict[str, float]:
-    """A history record under the tracker names transformers' Trainer uses."""
-    out = {"train/loss": rec["loss"], "train/learning_rate": rec["learning_rate"]}
-    for k, v in rec.items():
-        if k.startswith("eval_"):
-            out[f"eval/{k.removeprefix('eval_')}"] = v
-    return out
+@dataclass
+class Plan:
+    """How many steps, what each holds, and when to validate and save."""
+
+    per_step: int
+    planned: int
+    """The steps the epochs or max_steps ask for."""
+    total: int
+    """The steps this run takes (fewer when a time budget fitted them)."""
+    eval_steps: int
+    do_eval: bool
+    save_steps: int
+    padding_free: bool
+    ckpt: str | None
+    """The checkpoint a resumed run starts from."""
+    fitted: int | None
+    """The steps a time budget chose (None: not fitted yet, or no budget)."""
 
 
-def _loss(
-    logits: dict[str, Any],
-    y: dict[str, Any],
-    idx: list[int],
-    weights: dict[str, Any] | None = None,
-    scale: dict[str, float] | None = None,
-) -> Any:
-    """Cross-entropy summed over the fields, averaged over the examples; with ``weights``
-    (``balance.class_weights``, mean 1 over the training data) each example counts by its
-    label's weight; with ``scale`` (``--field-weights``) each named field's term by its
-    weight."""
-    import torch.nn.functional as F
+@dataclass
+class Model:
+    """The classifier in training, how it computes, and what its loss weighs."""
 
-    def field(f: str) -> Any:
-        w = None if weights is None else weights[f].to(logits[f].device)
-        ce = F.cross_entropy(logits[f], y[f][idx], weight=w, reduction="sum") / len(idx)
-        return ce * (scale or {}).get(f, 1.0)
-
-    return sum(field(f) for f in logits)
+    clf: Any
+    device: str
+    bf16: bool
+    dtype: Any
+    autocast: bool
+    lower: list[Any]
+    """Layers left without LoRA (forward only), for the MFU count."""
+    weights: dict[str, Any] | None
+    """Class weights per field (``class_weight: balanced``)."""
 
 
-def train_step(
-    clf: Any,
-    parts: Sequence[list[int]],
-    seqs: Sequence[Sequence[int]],
-    y: dict[str, Any],
-    pad_id: int,
-    *,
-    autocast: bool,
-    params: Sequence[Any],
-    opt: Any,
-    release: Callable[[], object] | None = None,
-    weights: dict[str, Any] | None = None,
-    scale: dict[str, float] | None = None,
-    rationale: Any = None,
-) -> tuple[float, int, int]:
-    """One optimizer step over the micro-batches ``parts`` of one batch: forward, loss scaled
-    by the micro-batch's share, backward (then ``release``, if given: the CPU's allocator),
-    gradient clipping at 1.0 and the optimizer's step. ``y`` holds every example's label ids
-    per field, on the model's device; ``weights``: class weights per field (``--class-weight``);
-    ``scale``: a weight per field's loss (``--field-weights``); ``rationale``: the
-    ``--head-rationale`` targets (``rationale.Rationales``). Returns the batch's loss, real
-    and padded tokens."""
-    import torch
+@dataclass
+class Loop:
+    """The optimiser and what the loop has done so far."""
 
-    from bizztune.models.heads import collate
-
-    device = next(iter(y.values())).device
-    n = sum(len(mb) for mb in parts)
-    loss_sum, tokens, padded = 0.0, 0, 0
-    for mb in parts:
-        ids, mask = collate([seqs[i] for i in mb], pad_id)
-        with mixed_precision(clf.body, device.type, autocast):
-            logits = clf(ids.to(device), mask.to(device))
-        loss = _loss(logits, y, mb, weights, scale)
-        if rationale is not None:
-            loss = loss + rationale.loss(clf.attention, mb)
-        loss = loss * (len(mb) / n)
-        loss.backward()
-        if release is not None:
-            release()
-        loss_sum += float(loss.detach())
-        tokens += int(mask.sum())
-        padded += int(mask.numel())
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
-    opt.step()
-    opt.zero_grad(set_to_none=True)
-    return loss_sum, tokens, padded
+    opt: Any
+    sched: Any
+    schedule: Callable[[int], Any]
+    trainable: int
+    """Trained parameters (LoRA and heads)."""
+    step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    tokens: int = 0
+    padded: int = 0
+    seconds: float = 0.0
+    budget_record: dict[str, Any] | None = None
+    resumed_from: int | None = None
 
 
-def validate(clf: Any, seqs: list[list[int]], y: dict[str, Any], pad_id: int) -> dict[str, float]:
-    """Mean loss (summed over fields) and per-field accuracy on the validation examples."""
-    import torch
-
-    from bizztune.models.heads import answer_labels, label_probs, predict_logits
-
-    clf.eval()
-    logits = predict_logits(clf, seqs, pad_id, batch_size=16)
-    clf.train()
-    idx = list(range(len(seqs)))
-    out = {"loss": float(_loss(logits, y, idx))}
-    names = [f.name for f in clf.spec.fields]
-    answers = [answer_labels(clf.spec, p, names) for p in label_probs(clf.spec, logits, names)]
-    right = {
-        f.name: torch.tensor(
-            [a[f.name] == f.labels[int(t)] for a, t in zip(answers, y[f.name], strict=True)]
-        )
-        for f in clf.spec.fields
-    }
-    for f, ok in right.items():
-        out[f"acc_{f}"] = float(ok.float().mean())
-    out["acc_joint"] = float(torch.stack(list(right.values())).all(0).float().mean())
-    return out
-
-
-def _eval_record(v: dict[str, float]) -> dict[str, float]:
-    """``validate``'s figures under the history's names (eval_loss, eval_acc_<field>)."""
-    return {"eval_loss": v["loss"], **{f"eval_{k}": x for k, x in v.items() if k != "loss"}}
-
-
-def check_field_weights(task: Task, cfg: TrainConfig) -> None:
-    """``--field-weights`` and ``--head-rationale`` may name only the task's output fields:
-    one line, before loading."""
-    names = [f.name for f in task.schema.fields]
-    for flag, given in (
-        ("--field-weights", cfg.field_weights),
-        ("--head-rationale", cfg.head_rationale),
-    ):
-        unknown = sorted(set(given or {}) - set(names))
-        if unknown:
-            raise ConfigError(
-                f"{flag} names {', '.join(unknown)}; the task's fields are {', '.join(names)}"
-            )
-
-
-def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Path:
-    import torch
-    from transformers import get_scheduler, set_seed
-
-    from bizztune.models.embedded import resolve_model
-    from bizztune.models.heads import HeadClassifier, HeadSpec, Pooling, load_body
-    from bizztune.models.loading import nf4_config, quiet_transformers
-    from bizztune.models.tokenizer import load_tokenizer
+def train_heads(task: Task, cfg: HeadConfig, show_progress: bool = True) -> Path:
+    """Train the heads and LoRA and write the output folder (the caller holds its lock)."""
+    from bizztune.models.loading import quiet_transformers
 
     if cfg.num_threads:
+        import torch
+
         torch.set_num_threads(cfg.num_threads)
     quiet_transformers()
     out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
     device = pick_device(cfg)
-    bf16 = use_bf16(cfg, device)
     check_resume(out, cfg, HEAD_CHECKPOINTS)
     tracker(cfg.report_to)  # a tracker that is not installed: one line, before any loading
     check_field_weights(task, cfg)
-    data, train_ex, val_ex = load_splits(task, cfg)
+    data = load_data(task, cfg)
+    plan = plan_steps(cfg, data, out)
+    if plan is None:
+        return out  # --resume of a finished run of the same length
+    model = build_model(task, cfg, data, device)
+    loop = build_optimiser(cfg, model, plan)
+    out.mkdir(parents=True, exist_ok=True)
+    record_config(task, cfg, out, data, plan, model)
+    run_loop(cfg, out, data, plan, model, loop, show_progress)
+    finish_run(cfg, out, data, plan, model, loop)
+    return out
+
+
+def check_field_weights(task: Task, cfg: HeadConfig) -> None:
+    """``field_weights`` may name only the task's output fields: one line, before loading."""
+    names = [f.name for f in task.schema.fields]
+    unknown = sorted(set(cfg.field_weights or {}) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"field_weights names {', '.join(unknown)}; the task's fields are {', '.join(names)}"
+        )
+
+
+def load_data(task: Task, cfg: HeadConfig) -> Data:
+    """The train and validation split, encoded with the model's chat template."""
+    from bizztune.models.embedded import resolve_model
+    from bizztune.models.tokenizer import load_tokenizer
+
+    path, train_ex, val_ex = load_splits(task, cfg)
     model_path = resolve_model(cfg.model)
     tok = load_tokenizer(model_path)
     pad_id = int(tok.pad_token_id if tok.pad_token_id is not None else 0)
@@ -230,63 +189,81 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     seqs, cut = encode(task, tok, train_ex, cfg.style, max_len)
     val_seqs, _ = encode(task, tok, val_ex, cfg.style, max_len)
     y, val_y = targets(task, train_ex), targets(task, val_ex)
-    lengths = [len(s) for s in seqs]
-    padding_free = cfg.padding_free is True  # off unless asked: short prompts batch well
+    return Data(path, model_path, tok, pad_id, max_len, seqs, cut, val_seqs, y, val_y)
+
+
+def plan_steps(cfg: HeadConfig, data: Data, out: Path) -> Plan | None:
+    """The run's steps; None when ``--resume`` finds the run finished."""
     per_step = cfg.batch_size * cfg.grad_accum
-    steps_per_epoch = max(1, math.ceil(len(seqs) / per_step))
+    steps_per_epoch = max(1, math.ceil(len(data.seqs) / per_step))
     total = cfg.max_steps or max(1, math.ceil(steps_per_epoch * cfg.epochs))
     eval_steps = cfg.eval_steps if cfg.eval_steps is not None else max(1, total // 5)
-    do_eval = bool(val_seqs) and eval_steps > 0
     save_steps = cfg.save_steps or (eval_steps if eval_steps > 0 else max(1, total // 5))
     if cfg.resume and already_done(out, total, planned=cfg.time_budget is not None):
-        return out
+        return None
     # A run fitted to a time budget resumes with the number of steps it chose.
-    planned = total
     ckpt = last_checkpoint(out) if cfg.resume else None
     fitted = checkpoint_total(Path(ckpt)) if ckpt is not None else None
-    total = fitted or total
+    return Plan(
+        per_step=per_step,
+        planned=total,
+        total=fitted or total,
+        eval_steps=eval_steps,
+        do_eval=bool(data.val_seqs) and eval_steps > 0,
+        save_steps=save_steps,
+        padding_free=cfg.padding_free is True,  # off unless asked: short prompts batch well
+        ckpt=ckpt,
+        fitted=fitted,
+    )
 
+
+def build_model(task: Task, cfg: HeadConfig, data: Data, device: str) -> Model:
+    """The body (cut to ``head_layers``, LoRA on its top ``lora_layers``) and the heads."""
+    import torch
+    from transformers import set_seed
+
+    from bizztune.models.heads import HeadClassifier, HeadSpec, load_body
+    from bizztune.models.loading import nf4_config
+
+    bf16 = use_bf16(cfg, device)
     set_seed(cfg.seed)
     dtype = torch.bfloat16 if bf16 else torch.float32
     quant = nf4_config(dtype) if cfg.quantization == "nf4" else None
-    body = load_body(model_path, dtype, quant, device, layers=cfg.head_layers)
+    body = load_body(data.model_path, dtype, quant, device, layers=cfg.head_layers)
     hidden = int(body.config.get_text_config().hidden_size)
     kept = len(body.layers) if cfg.head_layers is not None else None  # a fraction, resolved
-    lower = layers_below(body, cfg)  # --lora-layers: left without LoRA, forward only
+    lower = layers_below(body, cfg)  # lora_layers: left without LoRA, forward only
     body = add_lora(body, cfg)
     spec = HeadSpec.for_schema(
         task.schema,
         hidden,
-        pooling=cast(Pooling, cfg.head_pooling),
+        pooling=cfg.head_pooling,
         layers=kept,
-        max_length=max_len,
+        max_length=data.max_len,
         base_model=cfg.model,
         task=task.name,
         style=cfg.style,
     )
-    # LoRA over a 16-bit (not NF4) body runs under bf16 autocast: see mixed_precision.
-    autocast = bf16 and quant is None
     clf = HeadClassifier(body, spec)
     clf.heads.to(device)
     clf.train()
-    rationale = None  # --head-rationale: where each named field's attention should look
-    if cfg.head_rationale:
-        from bizztune.trainers.head.rationale import Rationales
-
-        rationale = Rationales.build(task, tok, train_ex, cfg.style, seqs, cfg.head_rationale)
-        clf.keep_attention = True
-    probe = None  # LP-FT: heads start at a linear probe (a resumed run has its own heads)
-    if cfg.head_init == "probe" and ckpt is None:
-        from bizztune.trainers.head.probe import fit_probe_heads
-
-        probe = fit_probe_heads(clf, seqs, y, pad_id, autocast)
-    weights = None  # --class-weight balanced: every label the same total weight (balance.py)
+    weights = None  # class_weight balanced: every label the same total weight (balance.py)
     if cfg.class_weight == "balanced":
         from bizztune.trainers.head.balance import class_weights
 
-        weights = class_weights(spec, y)
+        weights = class_weights(spec, data.y)
+    # LoRA over a 16-bit (not NF4) body runs under bf16 autocast: see mixed_precision.
+    return Model(clf, device, bf16, dtype, bf16 and quant is None, lower, weights)
+
+
+def build_optimiser(cfg: HeadConfig, model: Model, plan: Plan) -> Loop:
+    """AdamW over the LoRA weights and the heads (at ``head_lr_ratio`` times the rate), the
+    schedule over the planned steps, and the checkpoint's state when resuming."""
+    import torch
+    from transformers import get_scheduler
+
+    clf = model.clf
     params = [p for p in clf.parameters() if p.requires_grad]
-    trainable = sum(p.numel() for p in params)
     head_ids = {id(p) for p in clf.heads.parameters()}
     groups = [
         {"params": [p for p in params if id(p) not in head_ids], "lr": cfg.learning_rate},
@@ -295,206 +272,201 @@ def train_heads(task: Task, cfg: TrainConfig, show_progress: bool = True) -> Pat
     opt = torch.optim.AdamW(groups, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
 
     def schedule(n: int) -> Any:
-        return get_scheduler(
-            cfg.lr_scheduler,
-            opt,
-            num_warmup_steps=int(cfg.warmup_ratio * n),
-            num_training_steps=n,
-        )
+        warmup = int(cfg.warmup_ratio * n)
+        return get_scheduler(cfg.lr_scheduler, opt, num_warmup_steps=warmup, num_training_steps=n)
 
-    sched = schedule(total)
-    out.mkdir(parents=True, exist_ok=True)
+    loop = Loop(opt, schedule(plan.total), schedule, sum(p.numel() for p in params))
+    if plan.ckpt is not None:
+        loop.step, loop.history = load_checkpoint(Path(plan.ckpt), clf, opt, loop.sched)
+        loop.resumed_from = loop.step
+        print(
+            f"resuming from {plan.ckpt} at step {loop.step} of {plan.total}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return loop
+
+
+def record_config(
+    task: Task, cfg: HeadConfig, out: Path, data: Data, plan: Plan, model: Model
+) -> None:
+    """``train_config.json``: the config and what it resolved to on this machine."""
+    spec = model.clf.spec
     resolved = config_record(
         cfg,
         out,
         task=task.name,
-        data=str(data),
-        model_path=str(model_path),
-        device=device,
-        bf16=bf16,
-        padding_free=padding_free,
-        autocast=autocast,
-        max_seq_len=max_len,
-        total_steps=total,
-        eval_steps=eval_steps if do_eval else 0,
-        save_steps=save_steps,
-        train_examples=len(seqs),
-        val_examples=len(val_seqs),
-        truncated=cut,
+        data=str(data.path),
+        model_path=str(data.model_path),
+        device=model.device,
+        bf16=model.bf16,
+        padding_free=plan.padding_free,
+        autocast=model.autocast,
+        max_seq_len=data.max_len,
+        total_steps=plan.total,
+        eval_steps=plan.eval_steps if plan.do_eval else 0,
+        save_steps=plan.save_steps,
+        train_examples=len(data.seqs),
+        val_examples=len(data.val_seqs),
+        truncated=data.cut,
         pooling=spec.pooling,
         layers=spec.layers,
-        **({"rationale_coverage": rationale.coverage()} if rationale else {}),
     )
     (out / CONFIG_FILE).write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
+
+
+def run_loop(
+    cfg: HeadConfig,
+    out: Path,
+    data: Data,
+    plan: Plan,
+    model: Model,
+    loop: Loop,
+    show_progress: bool,
+) -> None:
+    """The optimizer steps, from the checkpoint's (if any) to ``plan.total``: validation,
+    tracking, the time budget's fit, checkpoints."""
+    lengths = data.lengths
     log = open_tracker(cfg.report_to, out, cfg.to_dict())
-
-    step = 0
-    history: list[dict[str, Any]] = []
-    if ckpt is not None:
-        step, history = load_checkpoint(Path(ckpt), clf, opt, sched)
-        print(f"resuming from {ckpt} at step {step} of {total}", file=sys.stderr, flush=True)
-    resumed_from = step if ckpt is not None else None
-
-    def split(batch: list[int]) -> list[list[int]]:
-        if padding_free:
-            return [[i] for i in batch]
-        return micro_batches(batch, lengths, cfg.batch_size, cfg.micro_batch_tokens)
-
-    y_dev = {f: v.to(device) for f, v in y.items()}
+    y_dev = {f: v.to(model.device) for f, v in data.y.items()}
     # activations of another shape each micro-batch: see core/memory.py
-    release = (lambda: release_memory(collect=False)) if device == "cpu" else None
-    budget = TimeBudget(cfg.time_budget) if cfg.time_budget else None
-    fit_record: dict[str, Any] | None = None
-    tokens, padded, t0 = 0, 0, time.perf_counter()
-    stream = batch_stream(lengths, per_step, cfg.seed, planned)
-    for _ in range(step):  # a resumed run skips the batches it has trained on
+    release = (lambda: release_memory(collect=False)) if model.device == "cpu" else None
+    params = [p for p in model.clf.parameters() if p.requires_grad]
+    stream = batch_stream(lengths, plan.per_step, cfg.seed, plan.planned)
+    for _ in range(loop.step):  # a resumed run skips the batches it has trained on
         next(stream)
-    progress = _Progress(total, step, enabled=show_progress)
+    progress = Progress(plan.total, loop.step, enabled=show_progress)
+    t0 = time.perf_counter()
     for batch in stream:
-        if step >= total:
+        if loop.step >= plan.total:
             break
         loss_sum, n_tokens, n_padded = train_step(
-            clf, split(batch), seqs, y_dev, pad_id,
-            autocast=autocast, params=params, opt=opt, release=release, weights=weights,
-            scale=cfg.field_weights, rationale=rationale,
-        )  # fmt: skip
-        tokens += n_tokens
-        padded += n_padded
-        sched.step()
-        step += 1
-        rec: dict[str, Any] = {
-            "step": step,
-            "loss": loss_sum,
-            "learning_rate": sched.get_last_lr()[0],
-            "head_learning_rate": sched.get_last_lr()[1],
-        }
-        if do_eval and (step % eval_steps == 0 or step == total):
-            rec.update(_eval_record(validate(clf, val_seqs, val_y, pad_id)))
-        history.append(rec)
+            model.clf,
+            parts(cfg, plan, lengths, batch),
+            data.seqs,
+            y_dev,
+            data.pad_id,
+            autocast=model.autocast,
+            params=params,
+            opt=loop.opt,
+            release=release,
+            weights=model.weights,
+            scale=cfg.field_weights,
+        )
+        loop.tokens += n_tokens
+        loop.padded += n_padded
+        loop.sched.step()
+        loop.step += 1
+        rec = record_step(loop, loss_sum)
+        if plan.do_eval and (loop.step % plan.eval_steps == 0 or loop.step == plan.total):
+            rec.update(eval_record(validate(model.clf, data.val_seqs, data.val_y, data.pad_id)))
+        loop.history.append(rec)
         if log is not None:
-            log.log(step, _tracked(rec))
-        if budget is not None and fitted is None and step == min(CALIBRATION_STEPS, planned):
-            elapsed = time.perf_counter() - t0
-            step_tokens = [
-                sum(len(mb) * max(lengths[i] for i in mb) for mb in split(b))
-                for b in batch_stream(lengths, per_step, cfg.seed, planned)
-            ]
-            fitted = budget.fit(elapsed, padded, step, step_tokens, planned)
-            fit_record = {
-                "minutes": cfg.time_budget,
-                "planned_steps": planned,
-                "steps": fitted,
-                "calibration_steps": step,
-                "seconds_per_padded_token": round(elapsed / max(padded, 1), 6),
-            }
-            if fitted < total:
-                total = fitted
-                sched = schedule(total)  # the schedule laid over the fitted steps
-                for _ in range(step):
-                    sched.step()
-                progress.set_total(total)
-        progress.update(step, loss_sum, tokens / max(time.perf_counter() - t0, 1e-9))
-        if step % save_steps == 0 and step < total:
-            save_checkpoint(out, step, clf, opt, sched, history, total=fitted)
+            log.log(loop.step, tracked(rec))
+        if (
+            cfg.time_budget
+            and plan.fitted is None
+            and loop.step == min(CALIBRATION_STEPS, plan.planned)
+        ):
+            fit_budget(cfg, plan, loop, lengths, time.perf_counter() - t0, progress)
+        progress.update(loop.step, loss_sum, loop.tokens / max(time.perf_counter() - t0, 1e-9))
+        if loop.step % plan.save_steps == 0 and loop.step < plan.total:
+            save_checkpoint(
+                out, loop.step, model.clf, loop.opt, loop.sched, loop.history, total=plan.fitted
+            )
     progress.close()
     if log is not None:
         log.close()
-    train_time = time.perf_counter() - t0
+    loop.seconds = time.perf_counter() - t0
+
+
+def parts(cfg: HeadConfig, plan: Plan, lengths: list[int], batch: list[int]) -> list[list[int]]:
+    """The micro-batches of one batch: one ticket each (padding-free), or at most
+    ``micro_batch_tokens`` padded tokens each."""
+    if plan.padding_free:
+        return [[i] for i in batch]
+    return micro_batches(batch, lengths, cfg.batch_size, cfg.micro_batch_tokens)
+
+
+def record_step(loop: Loop, loss: float) -> dict[str, Any]:
+    lr = loop.sched.get_last_lr()
+    return {"step": loop.step, "loss": loss, "learning_rate": lr[0], "head_learning_rate": lr[1]}
+
+
+def fit_budget(
+    cfg: HeadConfig, plan: Plan, loop: Loop, lengths: list[int], elapsed: float, progress: Any
+) -> None:
+    """After the calibration steps, fit the steps to ``time_budget`` at the measured seconds
+    per padded token, and lay the schedule over them."""
+    assert cfg.time_budget is not None
+    step_tokens = [
+        sum(len(mb) * max(lengths[i] for i in mb) for mb in parts(cfg, plan, lengths, b))
+        for b in batch_stream(lengths, plan.per_step, cfg.seed, plan.planned)
+    ]
+    fitted = TimeBudget(cfg.time_budget).fit(
+        elapsed, loop.padded, loop.step, step_tokens, plan.planned
+    )
+    plan.fitted = fitted
+    loop.budget_record = {
+        "minutes": cfg.time_budget,
+        "planned_steps": plan.planned,
+        "steps": fitted,
+        "calibration_steps": loop.step,
+        "seconds_per_padded_token": round(elapsed / max(loop.padded, 1), 6),
+    }
+    if fitted < plan.total:
+        plan.total = fitted
+        loop.sched = loop.schedule(fitted)  # the schedule laid over the fitted steps
+        for _ in range(loop.step):
+            loop.sched.step()
+        progress.set_total(fitted)
+
+
+def finish_run(
+    cfg: HeadConfig, out: Path, data: Data, plan: Plan, model: Model, loop: Loop
+) -> None:
+    """The adapter, the finished heads, the tokenizer, ``train_summary.json`` and the loss
+    curve; the checkpoints go."""
     from bizztune.trainers.mfu import efficiency
 
-    eff = efficiency(clf, tokens / max(train_time, 1e-9), dtype, device, forward_only=lower)
-
+    clf = model.clf
+    tps = loop.tokens / max(loop.seconds, 1e-9)
+    eff = efficiency(clf, tps, model.dtype, model.device, forward_only=model.lower)
     clf.body.save_pretrained(str(out))  # the LoRA weights, before finish_heads merges them
-    finished = finish_heads(clf, cfg, weights, seqs, y, pad_id, autocast)
-    if finished and do_eval and history and "eval_loss" in history[-1]:
-        history[-1].update(_eval_record(validate(clf, val_seqs, val_y, pad_id)))
+    args = (clf, cfg, model.weights, data.seqs, data.y, data.pad_id, model.autocast)
+    finished = finish_heads(*args)
+    history = loop.history
+    if finished and plan.do_eval and history and "eval_loss" in history[-1]:
+        history[-1].update(eval_record(validate(clf, data.val_seqs, data.val_y, data.pad_id)))
     clf.save_heads(out)
-    tok.save_pretrained(str(out))
+    data.tok.save_pretrained(str(out))
     for old in out.glob("checkpoint-*"):
         shutil.rmtree(old, ignore_errors=True)
-    train_curve = [
-        {
-            "step": h["step"],
-            "loss": h["loss"],
-            "lr": h["learning_rate"],
-            "head_lr": h.get("head_learning_rate", h["learning_rate"]),
-        }
-        for h in history
-    ]
-    val_curve = [{"step": h["step"], "loss": h["eval_loss"]} for h in history if "eval_loss" in h]
-    last_val = next((h for h in reversed(history) if "eval_loss" in h), None)
+    curves, last = summary_curves(history)
     summary = {
         "trainer": cfg.trainer,
         "model": cfg.model,
         "quantization": cfg.quantization,
         "style": cfg.style,
-        "device": device,
-        "bf16": bf16,
-        "padding_free": padding_free,
-        "autocast": autocast,
+        "device": model.device,
+        "bf16": model.bf16,
+        "padding_free": plan.padding_free,
+        "autocast": model.autocast,
         "micro_batch_tokens": cfg.micro_batch_tokens,
-        "time_budget": fit_record,
-        **({"head_init": {"how": "probe", **probe}} if probe else {}),
+        "time_budget": loop.budget_record,
         **finished,
-        "steps": step,
-        "resumed_from": resumed_from,
-        "epochs": round(step * per_step / max(len(seqs), 1), 3),
-        "train_examples": len(seqs),
-        "truncated": cut,
-        "max_seq_len": max_len,
-        **speed(train_time, tokens, step, per_step, len(seqs), cfg.epochs),
-        "final_train_loss": history[-1]["loss"] if history else None,
-        "final_val_loss": last_val["eval_loss"] if last_val else None,
-        "final_val_accuracy": {
-            k.removeprefix("eval_acc_"): v
-            for k, v in (last_val or {}).items()
-            if k.startswith("eval_acc_")
-        },
-        "trainable_params": int(trainable),
+        "steps": loop.step,
+        "resumed_from": loop.resumed_from,
+        "epochs": round(loop.step * plan.per_step / max(len(data.seqs), 1), 3),
+        "train_examples": len(data.seqs),
+        "truncated": data.cut,
+        "max_seq_len": data.max_len,
+        **speed(loop.seconds, loop.tokens, loop.step, plan.per_step, len(data.seqs), cfg.epochs),
+        **last,
+        "trainable_params": loop.trainable,
         **eff,
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
     (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
     title = f"head {cfg.model} r={cfg.r} α={cfg.alpha} lr={cfg.learning_rate:g}"
-    write_loss_curve(out, {"train": train_curve, "val": val_curve}, title)
-    return out
-
-
-class _Progress:
-    """A rich progress bar on stderr with loss and tokens/s (nothing when disabled)."""
-
-    def __init__(self, total: int, start: int, enabled: bool) -> None:
-        self.bar: Any = None
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("train head"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.3f}  {task.fields[tps]:.0f} tok/s"),
-            TimeRemainingColumn(),
-            console=Console(file=sys.stderr),
-        )
-        self.bar.start()
-        self.task = self.bar.add_task("train", total=total, completed=start, loss=0.0, tps=0.0)
-
-    def update(self, step: int, loss: float, tps: float) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=step, loss=loss, tps=tps)
-
-    def set_total(self, total: int) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, total=total)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+    write_loss_curve(out, curves, title)

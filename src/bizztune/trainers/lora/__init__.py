@@ -1,10 +1,10 @@
 """The LoRA trainer: one recipe for ``lora``, ``qlora`` and ``qlora-fsdp``.
 
-    load_trainer("qlora").train(task, TrainConfig(model="smollm2-135m", out="runs/train/q"))
+    load_trainer("qlora").train(task, LoraConfig(model="smollm2-135m", out="runs/train/q"))
 
 ``LoraTrainer`` is parametrised by what the three differ in: the base's quantization (16-bit or
 NF4) and whether it runs in one process or under FSDP in ``--nproc`` processes. The recipe is
-``recipe.py`` (model, data, the run); ``hf_trainer.py`` is transformers' Trainer as it runs
+``run.py`` (model, data, the run); ``hf_trainer.py`` is transformers' Trainer as it runs
 it; ``collate.py`` builds the sequences that carry loss on the answer only; ``run_folder.py``
 is the output folder (resume rules, loss curve, summary); ``fsdp.py`` the launcher and worker.
 """
@@ -14,12 +14,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Task
 from bizztune.data.locks import output_guard
-from bizztune.trainers.config import Quantization, TrainConfig
+from bizztune.trainers.config import LoraConfig, Quantization
 from bizztune.trainers.lora.fsdp import launch
-from bizztune.trainers.lora.recipe import run_training
+from bizztune.trainers.lora.run import run_training
 from bizztune.trainers.lora.run_folder import default_out
 
 
@@ -31,13 +30,9 @@ class LoraTrainer:
     name: str = "lora"
     quantization: Quantization | None = None
     fsdp: bool = False
+    config_type: type[LoraConfig] = LoraConfig
 
-    def train(self, task: Task, config: TrainConfig) -> Path:
-        given = config.head_options_given()
-        if given:
-            raise ConfigError(
-                f"{', '.join(given)}: these options are for --trainer head, not {self.name}"
-            )
+    def train(self, task: Task, config: LoraConfig) -> Path:
         cfg = dataclasses.replace(config, trainer=self.name, quantization=self.quantization)
         out = Path(cfg.out) if cfg.out else default_out(task.name, cfg)
         # One writer per output folder (under FSDP the launcher holds it for its workers).

@@ -2,7 +2,7 @@
 
     bizztune train --trainer qlora-fsdp --nproc 2 --model smollm2-135m --out runs/train/fsdp
 
-The launcher (``launch``) writes the resolved TrainConfig to ``OUT/fsdp_launch.json`` and starts
+The launcher (``launch``) writes the resolved LoraConfig to ``OUT/fsdp_launch.json`` and starts
 ``python -m torch.distributed.run --nproc_per_node N -m bizztune.cli.worker
 OUT/fsdp_launch.json``. Every process resolves the task there, as a command does, and runs
 ``worker``: the same single-process recipe
@@ -40,14 +40,14 @@ from typing import Any
 from bizztune.core.config import build
 from bizztune.core.errors import BizztuneError, ConfigError
 from bizztune.core.interfaces import Task
-from bizztune.trainers.config import TrainConfig
-from bizztune.trainers.lora.recipe import pick_device, run_training
+from bizztune.trainers.config import LoraConfig
+from bizztune.trainers.lora.run import pick_device, run_training
 from bizztune.trainers.lora.run_folder import LORA_CHECKPOINTS, check_resume, default_out
 
 LAUNCH_FILE = "fsdp_launch.json"
 
 
-def fsdp_config(cfg: TrainConfig, device: str) -> dict[str, Any]:
+def fsdp_config(cfg: LoraConfig, device: str) -> dict[str, Any]:
     """transformers' ``fsdp_config`` for this run (FSDP2, one unit per decoder layer)."""
     on_gpu = device.startswith("cuda")
     return {
@@ -66,7 +66,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def launch(task: Task, cfg: TrainConfig) -> Path:
+def launch(task: Task, cfg: LoraConfig) -> Path:
     """Start ``cfg.nproc`` worker processes and wait for them; returns the output folder."""
     import torch
 
@@ -123,5 +123,5 @@ def worker(task: Task, spec_file: Path) -> None:
     """One FSDP process: the single-process recipe with transformers' FSDP plugin, on the
     task ``spec_file``'s ``task`` names (resolved by ``bizztune.cli.worker``)."""
     spec = json.loads(spec_file.read_text())
-    cfg = build(TrainConfig, spec["config"], str(spec_file))
+    cfg = build(LoraConfig, spec["config"], str(spec_file))
     run_training(task, cfg, fsdp=spec["fsdp"], show_progress=True)

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from bizztune.core.errors import ConfigError
-from bizztune.trainers.config import TrainConfig
+from bizztune.trainers.config import TRAIN_CONFIG_VERSION, TrainConfig, TrainJob
 
 log = logging.getLogger("bizztune.train")
-TRAIN_SCHEMA_VERSION = 1
-"""The ``schema_version`` of a training output folder, in its train_config.json."""
+TRAIN_SCHEMA_VERSION = TRAIN_CONFIG_VERSION
+"""The ``schema_version`` of a training output folder, in its train_config.json: that of the
+config it records (2: the trainer's own config type, every field)."""
 CONFIG_FILE = "train_config.json"
 RESUME_KEYS = (
     "model",
@@ -49,7 +50,7 @@ RESUME_KEYS = (
 )
 
 
-def default_out(task_name: str, cfg: TrainConfig) -> Path:
+def default_out(task_name: str, cfg: TrainJob) -> Path:
     model = Path(cfg.model).name if ("/" in cfg.model or Path(cfg.model).exists()) else cfg.model
     return Path("runs") / "train" / f"{task_name}-{model}-{cfg.trainer}"
 
@@ -100,10 +101,15 @@ def check_resume(out: Path, cfg: TrainConfig, rule: CheckpointRule) -> None:
             )
         old = data.get("train", {})
         for k in RESUME_KEYS:
-            if k in old and old[k] != getattr(cfg, k) and not _moved_with_out(k, old, out, cfg):
+            if (
+                k in old
+                and hasattr(cfg, k)
+                and old[k] != getattr(cfg, k)
+                and not _moved_with_out(k, old, out, cfg)
+            ):
                 raise ConfigError(
                     f"--resume: {out} was trained with {k}={old[k]!r}, not {getattr(cfg, k)!r}; "
-                    f"use the same --{k.replace('_', '-')} or another --out"
+                    f"train with the same {k}, or into another --out"
                 )
     set_aside_damaged(out, rule)
     newest = last_checkpoint(out)
@@ -287,8 +293,8 @@ def write_loss_curve(out: Path, curve: dict[str, list[dict[str, float]]], title:
     plt.close(fig)
 
 
-def config_record(cfg: TrainConfig, out: Path, **resolved: Any) -> dict[str, Any]:
-    """What ``train_config.json`` holds for every trainer: the TrainConfig as given (with the
+def config_record(cfg: TrainJob, out: Path, **resolved: Any) -> dict[str, Any]:
+    """What ``train_config.json`` holds for every trainer: its config as given (with the
     data and the output folder) and what it resolved to on this machine."""
     from bizztune import __version__
 
