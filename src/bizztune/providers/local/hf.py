@@ -6,9 +6,9 @@
 Speed comes from three things (docs/local-models.md has the measurements):
 
 1. Shared prefix: every request of a batch call with the same fields starts with the same
-   tokens (system prompt, instructions, taxonomy). Their KV cache is computed once, kept, and
-   expanded to each batch; only the ticket-specific suffix is run per item. A later call of
-   a few requests reuses a kept prefix that starts them all (``_reuse_prefix``).
+   tokens (system prompt, instructions, taxonomy). Their KV cache is computed once, kept
+   (``prefix.PrefixCache``), and expanded to each batch; only the ticket-specific suffix is
+   run per item.
 2. Batching: items of different lengths share one forward pass. Each item's new tokens form a
    small tree (a linear prompt suffix, then candidate answer tokens); a 4D attention mask lets
    each token see the committed sequence of its own row and its own ancestors only, and the
@@ -44,11 +44,10 @@ from bizztune.providers.local.constrained import (
     field_probs,
 )
 from bizztune.providers.local.inputs import MAX_INPUT_TOKENS, fit_context, prompt_limit
+from bizztune.providers.local.prefix import PrefixCache, common_prefix
 
 log = logging.getLogger(__name__)
 _GQA_ENV = "TRANSFORMERS_SDPA_FORCE_GQA"
-MAX_PREFIXES = 4
-"""Prefix KV caches kept (one per prompt template and field set, e.g. 3 for per-field calls)."""
 
 
 @dataclass
@@ -116,7 +115,6 @@ class HFProvider:
             config.extra.get("max_input_tokens", MAX_INPUT_TOKENS),
         )
         """Longer prompts are cut to this many tokens (``fit_context``)."""
-        self._prefixes: dict[tuple[int, ...], list[tuple[Any, Any]]] = {}
         self._spaces: dict[tuple[str, ...], tuple[AnswerSpace, AnswerTrie]] = {}
         self._gen = torch.Generator().manual_seed(config.seed)
         self.scores: dict[str, list[dict[str, float]]] = {}
@@ -124,6 +122,7 @@ class HFProvider:
         self.stats = {"forward_passes": 0, "prefix_tokens": 0, "tokens": 0, "logit_rows": 0}
         """Work done so far: prefix tokens run once, other tokens run (padding excluded),
         rows of the output head computed; for the compute-bound estimate in the benchmark."""
+        self.prefixes = PrefixCache(self.backbone, self._cache_kw, self.device, self.stats)
 
     # -- public -----------------------------------------------------------------------------
     def complete(self, requests: Sequence[Request], schema: Schema) -> Iterator[Completion]:
@@ -136,9 +135,9 @@ class HFProvider:
             groups.setdefault(tuple(r.fields), []).append((r, ids))
         with torch.inference_mode():
             for fields, items in groups.items():
-                prefix = self._reuse_prefix(_common_prefix([ids for _, ids in items]), len(items))
+                prefix = self.prefixes.choose(common_prefix([i for _, i in items]), len(items))
                 t0 = time.perf_counter()
-                kv = self._prefix_kv(prefix)
+                kv = self.prefixes.kv(prefix)
                 prefix_s = (time.perf_counter() - t0) / len(items)
                 items.sort(key=lambda it: len(it[1]))
                 bs = self.config.batch_size
@@ -164,48 +163,12 @@ class HFProvider:
                             confidence=probs[1] if probs else None,
                         )
 
-    # -- prompts and the shared prefix ---------------------------------------------------------
+    # -- prompts and the batch's rows -----------------------------------------------------------
     def _encode(self, req: Request) -> list[int]:
         text = self.tok.apply_chat_template(
             req.messages, tokenize=False, add_generation_prompt=True
         )
         return list(self.tok(text, add_special_tokens=False)["input_ids"])
-
-    def _reuse_prefix(self, prefix: list[int], n_items: int) -> list[int]:
-        """A cached prefix that starts this batch's own, when running the tokens between the
-        two once per item costs less than computing this batch's prefix: always for a lone
-        request, whose own "prefix" is its whole prompt (``bizztune serve``, where requests
-        arrive a few at a time and the prompt template's prefix is cached at start)."""
-        if tuple(prefix) in self._prefixes:
-            return prefix
-        best = max(
-            (k for k in self._prefixes if len(k) <= len(prefix) and tuple(prefix[: len(k)]) == k),
-            key=len,
-            default=None,
-        )
-        if best is None or n_items * (len(prefix) - len(best)) > len(prefix):
-            return prefix
-        return list(best)
-
-    def _prefix_kv(self, prefix: list[int]) -> list[tuple[Any, Any]]:
-        import torch
-        from transformers import DynamicCache
-
-        key = tuple(prefix)
-        if key not in self._prefixes:
-            if len(self._prefixes) >= MAX_PREFIXES:
-                self._prefixes.pop(next(iter(self._prefixes)))
-            cache = DynamicCache()
-            if prefix:
-                ids = torch.tensor([prefix], device=self.device)
-                pos = torch.arange(len(prefix), device=self.device)[None]
-                self.backbone(
-                    input_ids=ids, position_ids=pos, use_cache=True, **{self._cache_kw: cache}
-                )
-                self.stats["prefix_tokens"] += len(prefix)
-            layers: list[Any] = list(cache.layers)
-            self._prefixes[key] = [(layer.keys, layer.values) for layer in layers]
-        return self._prefixes[key]
 
     def _start(self, kv: list[tuple[Any, Any]], n_prefix: int, batch: int) -> Rows:
         import torch
@@ -480,18 +443,6 @@ def _sdpa_gqa() -> Iterator[None]:
             os.environ.pop(_GQA_ENV, None)
         else:
             os.environ[_GQA_ENV] = old
-
-
-def _common_prefix(seqs: list[list[int]]) -> list[int]:
-    """Longest common prefix, leaving every sequence at least one token of its own."""
-    first = seqs[0]
-    n = min(len(s) for s in seqs) - 1
-    for s in seqs[1:]:
-        i = 0
-        while i < n and s[i] == first[i]:
-            i += 1
-        n = i
-    return first[: max(n, 0)]
 
 
 def _logsumexp(xs: list[float]) -> float:
