@@ -158,9 +158,10 @@ def split(src: Path, task: str, out: Path | None, seed: int, ratios: str, style:
     with console().status(f"splitting {src}"):
         s = split_dataset(t, src, out, seed=seed, ratios=r3, style=style)
     click.echo(
-        f"{out}: " + ", ".join(f"{k} {v}" for k, v in s.counts.items())
+        f"{out}: "
+        + ", ".join(f"{k} {v}" for k, v in s.counts.items())
         + f"; {s.clusters} near-duplicate clusters kept whole, {s.crossing_pairs} pairs cross"
-    )  # fmt: skip
+    )
     if s.card is not None:
         for line in summary_lines(s.card):
             click.echo(line)

@@ -279,8 +279,13 @@ def plan_cmd(
 
 @click.command("combine")
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
-              help="The combined model's eval run folder (written whole).")  # fmt: skip
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The combined model's eval run folder (written whole).",
+)
 @click.option("--weights", help="Comma-separated, one per run (default: equal).")
 @click.option("--name", help="The model's name in reports (default: the members' joined by ×).")
 @click.option("--task", "-t", help="Task name or YAML (default: the first run's).")

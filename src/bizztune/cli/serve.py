@@ -12,38 +12,76 @@ import click
 
 
 @click.command("serve")
-@click.option("--model", "-m", help="Embedded model name or local HF folder (default: the "
-              "adapter's base model).")  # fmt: skip
+@click.option(
+    "--model",
+    "-m",
+    help="Embedded model name or local HF folder (default: the adapter's base model).",
+)
 @click.option("--adapter", "-a", help="Training folder to answer with (LoRA or head trainer).")
 @click.option("--task", "-t", default="tickets", show_default=True, help="Task name or YAML.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--decoding", type=click.Choice(["constrained", "free"]), default="constrained",
-              show_default=True)  # fmt: skip
-@click.option("--style", type=click.Choice(["long", "compact"]),
-              help="Prompt of /v1/classify (default: the adapter's training style, else long).")  # fmt: skip
+@click.option(
+    "--decoding",
+    type=click.Choice(["constrained", "free"]),
+    default="constrained",
+    show_default=True,
+)
+@click.option(
+    "--style",
+    type=click.Choice(["long", "compact"]),
+    help="Prompt of /v1/classify (default: the adapter's training style, else long).",
+)
 @click.option("--served-name", help="Model id for /v1/models (default: adapter or model name).")
-@click.option("--max-batch", type=int, default=16, show_default=True,
-              help="Items per micro-batch.")  # fmt: skip
-@click.option("--max-wait-ms", type=float, default=10.0, show_default=True,
-              help="How long a micro-batch waits to fill.")  # fmt: skip
-@click.option("--max-queue", type=int, default=256, show_default=True,
-              help="Items waiting or running; more get HTTP 429.")  # fmt: skip
-@click.option("--max-items", type=int, default=64, show_default=True,
-              help="Tickets per /v1/classify request.")  # fmt: skip
+@click.option("--max-batch", type=int, default=16, show_default=True, help="Items per micro-batch.")
+@click.option(
+    "--max-wait-ms",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="How long a micro-batch waits to fill.",
+)
+@click.option(
+    "--max-queue",
+    type=int,
+    default=256,
+    show_default=True,
+    help="Items waiting or running; more get HTTP 429.",
+)
+@click.option(
+    "--max-items", type=int, default=64, show_default=True, help="Tickets per /v1/classify request."
+)
 @click.option("--max-body-bytes", type=int, default=1_000_000, show_default=True)
-@click.option("--max-input-chars", type=int, default=20_000, show_default=True,
-              help="Characters of a ticket's inputs or of a chat's messages.")  # fmt: skip
-@click.option("--graceful-timeout-s", type=float, default=30.0, show_default=True,
-              help="On SIGTERM, time for requests in flight to finish.")  # fmt: skip
-@click.option("--combine-with", help="Pool the model's answers with this provider's (tfidf), "
-              "as the run's combined model (docs/serving.md).")  # fmt: skip
+@click.option(
+    "--max-input-chars",
+    type=int,
+    default=20_000,
+    show_default=True,
+    help="Characters of a ticket's inputs or of a chat's messages.",
+)
+@click.option(
+    "--graceful-timeout-s",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="On SIGTERM, time for requests in flight to finish.",
+)
+@click.option(
+    "--combine-with",
+    help="Pool the model's answers with this provider's (tfidf), "
+    "as the run's combined model (docs/serving.md).",
+)
 @click.option("--train-data", help="What --combine-with tfidf learns from: the run's data/split.")
 @click.option("--combine-weights", help="The model's and --combine-with's weights, e.g. 0.5,0.5.")
 @click.option("--device", help="cpu, cuda, cuda:1 (default: cuda if available).")
 @click.option("--dtype", help="float32, bfloat16, float16 (default: by device).")
-@click.option("--log-level", type=click.Choice(["warning", "info", "debug"]), default="info",
-              show_default=True, help="debug adds uvicorn's access log (no bodies).")  # fmt: skip
+@click.option(
+    "--log-level",
+    type=click.Choice(["warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+    help="debug adds uvicorn's access log (no bodies).",
+)
 def serve_cmd(
     model: str | None,
     adapter: str | None,

@@ -191,15 +191,36 @@ def sweep(config_file: Path | None, **kw: Any) -> None:
 
 @click.command("export")
 @click.argument("adapter", type=click.Path(path_type=Path))
-@click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
-              help="Folder (merged, vllm) or .gguf file (gguf; a folder gets model-QUANT.gguf).")  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(["merged", "gguf", "vllm"]), default="merged",
-              show_default=True, help="merged safetensors, one GGUF file, or a vLLM LoRA folder.")  # fmt: skip
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder (merged, vllm) or .gguf file (gguf; a folder gets model-QUANT.gguf).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["merged", "gguf", "vllm"]),
+    default="merged",
+    show_default=True,
+    help="merged safetensors, one GGUF file, or a vLLM LoRA folder.",
+)
 @click.option("--model", "-m", help="Base model (default: the one the adapter was trained from).")
-@click.option("--dtype", type=click.Choice(["bfloat16", "float16", "float32"]), default="bfloat16",
-              show_default=True, help="merged: weight dtype.")  # fmt: skip
-@click.option("--quant", type=click.Choice(["f16", "q8_0"]), default="q8_0", show_default=True,
-              help="gguf: float16 or 8-bit blocks.")  # fmt: skip
+@click.option(
+    "--dtype",
+    type=click.Choice(["bfloat16", "float16", "float32"]),
+    default="bfloat16",
+    show_default=True,
+    help="merged: weight dtype.",
+)
+@click.option(
+    "--quant",
+    type=click.Choice(["f16", "q8_0"]),
+    default="q8_0",
+    show_default=True,
+    help="gguf: float16 or 8-bit blocks.",
+)
 @click.option("--name", help="gguf/vllm: the model name written into the file or command.")
 def export_cmd(
     adapter: Path, out: Path, fmt: str, model: str | None, dtype: str, quant: str, name: str | None

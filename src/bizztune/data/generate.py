@@ -112,13 +112,18 @@ def _generate(
         "seed": seed,
         "generator_options": merged,
         "label_prior": prior,
-        "provider": None if provider is None else {
-            "name": provider.name, "model": summary.model, "base_url": provider.base_url,
-            "concurrency": provider.concurrency, "max_attempts": max_attempts,
+        "provider": None
+        if provider is None
+        else {
+            "name": provider.name,
+            "model": summary.model,
+            "base_url": provider.base_url,
+            "concurrency": provider.concurrency,
+            "max_attempts": max_attempts,
         },
         "summary": summary.to_dict(),
         "datacard": card.to_dict(),
-    }  # fmt: skip
+    }
     manifest_path = out.with_name(out.stem + ".generate.json")
     manifest_path.write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"

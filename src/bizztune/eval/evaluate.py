@@ -357,9 +357,13 @@ def drop_stale(done: dict[str, dict[str, Any]], examples: list[Example], path: P
     log.warning(
         "warning: %s: %d record%s (item %r%s) do%s not match the gold labels of the data; "
         "dropped and scored again",
-        path, len(stale), "s" if len(stale) > 1 else "", stale[0],
-        ", ..." if len(stale) > 1 else "", "" if len(stale) > 1 else "es",
-    )  # fmt: skip
+        path,
+        len(stale),
+        "s" if len(stale) > 1 else "",
+        stale[0],
+        ", ..." if len(stale) > 1 else "",
+        "" if len(stale) > 1 else "es",
+    )
 
 
 def provider_info(provider: Any, paid: bool) -> dict[str, Any]:

@@ -286,6 +286,7 @@ class ExperimentRun(DataStages):
         for j, m in evals:
             name = j.test_set.name if j.test_set else f"{self.cfg.eval.split} split"
             sets.setdefault(name, []).append((j.label, self.dir / m.outputs["dir"], j.display))
+        points = [(p.set_name, p.run.model, p.run.size, p.run.seed, p.token) for p in curve]
         fp = fingerprint(
             "report",
             asdict(self.cfg.report),
@@ -295,8 +296,8 @@ class ExperimentRun(DataStages):
             sorted(self.result.skipped.items()),
             [(j.label, m.token) for j, m in calibration],
             asdict(self.cfg.costs),
-            *([[(p.set_name, p.run.model, p.run.size, p.run.seed, p.token) for p in curve]] if curve else []),
-        )  # fmt: skip
+            *([points] if points else []),
+        )
 
         def work() -> dict[str, Any]:
             shift = self.data_shift(task, split, [j.test_set for j, _ in evals if j.test_set])
@@ -312,8 +313,10 @@ class ExperimentRun(DataStages):
                 shift=shift,
                 calibration={j.label: self.dir / m.outputs["dir"] for j, m in calibration},
                 costs=self.cfg.costs,
-                curve={p.set_name: [q.run for q in curve if q.set_name == p.set_name] for p in curve},
-            )  # fmt: skip
+                curve={
+                    p.set_name: [q.run for q in curve if q.set_name == p.set_name] for p in curve
+                },
+            )
             return {"files": [self.rel(f) for f in out["files"]], "summary": out["summary"]}
 
         return self.stage("report", "report", folder, fp, work)

@@ -52,8 +52,14 @@ class ServeState:
         return list(dict.fromkeys(names))
 
 
-_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
-          413: "request_too_large", 429: "rate_limit_error", 503: "service_unavailable"}  # fmt: skip
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "service_unavailable",
+}
 
 
 def _error(status: int, message: str, param: str | None = None, **headers: str) -> Any:

@@ -24,9 +24,17 @@ from bizztune.tasks.parsing import nearest
 
 TASK_SCHEMA_VERSION = 1
 TASK_KEYS = (
-    "schema_version", "name", "description", "language", "inputs", "fields", "prompt", "generator",
-    "generator_options", "datasets",
-)  # fmt: skip
+    "schema_version",
+    "name",
+    "description",
+    "language",
+    "inputs",
+    "fields",
+    "prompt",
+    "generator",
+    "generator_options",
+    "datasets",
+)
 """The keys of a task file (docs/tasks.md); any other is an error, with a "did you mean"."""
 FIELD_KEYS = ("name", "description", "labels", "parent", "hierarchy", "rubric")
 PROMPT_KEYS = ("long", "compact", "system")

@@ -59,8 +59,11 @@ def export_merged(
     refuse_heads(adapter, "a merged causal LM")
     if not (adapter / "adapter_config.json").is_file():
         raise ConfigError(f"{adapter}: no adapter_config.json (not a trained adapter folder)")
-    dtypes: dict[str, Any] = {"bfloat16": torch.bfloat16, "float16": torch.float16,
-                              "float32": torch.float32}  # fmt: skip
+    dtypes: dict[str, Any] = {
+        "bfloat16": torch.bfloat16,
+        "float16": torch.float16,
+        "float32": torch.float32,
+    }
     if dtype not in dtypes:
         raise ConfigError(f"--dtype must be one of {', '.join(dtypes)}, not {dtype!r}")
     if out.resolve() == adapter.resolve():

@@ -17,8 +17,11 @@ from typing import Any, Protocol
 
 from bizztune.core.errors import BizztuneError, MissingDependencyError
 
-_INSTALL = {"tensorboard": "pip install 'bizztune[track]'", "mlflow": "pip install mlflow",
-            "wandb": "pip install wandb"}  # fmt: skip
+_INSTALL = {
+    "tensorboard": "pip install 'bizztune[track]'",
+    "mlflow": "pip install mlflow",
+    "wandb": "pip install wandb",
+}
 
 
 class TrackerMissing(MissingDependencyError):

@@ -96,12 +96,16 @@ def launch(task: Task, cfg: LoraConfig) -> Path:
     }
     (out / LAUNCH_FILE).write_text(json.dumps(spec, indent=2, ensure_ascii=False))
     cmd = [
-        sys.executable, "-m", "torch.distributed.run",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
         f"--nproc_per_node={cfg.nproc}",
         f"--master_port={_free_port()}",
         "--master_addr=127.0.0.1",
-        "-m", "bizztune.cli.worker", str(out / LAUNCH_FILE),
-    ]  # fmt: skip
+        "-m",
+        "bizztune.cli.worker",
+        str(out / LAUNCH_FILE),
+    ]
     env = dict(os.environ)
     env.setdefault(
         "OMP_NUM_THREADS", str(cfg.num_threads or max(1, (os.cpu_count() or 2) // cfg.nproc))

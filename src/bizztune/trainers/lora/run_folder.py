@@ -237,17 +237,16 @@ def set_aside_damaged(out: Path, rule: CheckpointRule) -> None:
     start = intact.name if intact else "the first step (no intact checkpoint is left)"
     for ckpt, why, aside in moved:
         log.warning(
-            "warning: %s is damaged (%s); moved to %s, resuming from %s",
-            ckpt, why, aside.name, start,
-        )  # fmt: skip
+            f"warning: {ckpt} is damaged ({why}); moved to {aside.name}, resuming from {start}"
+        )
     if intact is not None:
         missing = [n for n in rule.optional if not (intact / n).is_file()]
         if missing:
             log.warning(
-                "warning: %s has no %s: training resumes with a fresh optimizer, schedule or "
-                "random state, so its loss will differ from an uninterrupted run",
-                intact, ", ".join(missing),
-            )  # fmt: skip
+                f"warning: {intact} has no {', '.join(missing)}: training resumes with a fresh "
+                "optimizer, schedule or random state, so its loss will differ from an "
+                "uninterrupted run"
+            )
 
 
 def loss_curve(log_history: list[dict[str, Any]]) -> dict[str, list[dict[str, float]]]:
