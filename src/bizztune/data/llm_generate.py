@@ -25,6 +25,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -185,81 +186,105 @@ def generate_with_provider(
             f"--provider {provider_config.name} is a baseline classifier and cannot write "
             "tickets: use an LLM provider (see 'bizztune plugins'), or none for offline"
         )
-    prompt = task_prompt(task)
     existing = read_existing(out)
     have = {str(r.get("id")) for r in existing}
     if len(have) != len(existing):
         raise DataError(f"{out}: duplicate ids; this file was edited: choose another --out")
-    seen_texts = {normalize(str(r.get("description", ""))) for r in existing}
-    cells = cells_for(task, n, seed)
-    ids = [f"t-{i + 1:06d}" for i in range(n)]
-    pending = [i for i in range(n) if ids[i] not in have]
-    summary = GenerateSummary(
+    run = _Writing(
+        task,
+        task_prompt(task),
+        cells_for(task, n, seed),
+        [f"t-{i + 1:06d}" for i in range(n)],
+        seed,
+        seen={normalize(str(r.get("description", ""))) for r in existing},
+        progress=progress,
+    )
+    pending = [i for i in range(n) if run.ids[i] not in have]
+    run.summary = GenerateSummary(
         out=out,
         requested=n,
         resumed=n - len(pending),
         provider=provider_config.name,
         model=getattr(provider, "model", None),
     )
-    reasons: Counter[str] = Counter()
     app = Appender(out)
     try:
         for attempt in range(1, max_attempts + 1):
             if not pending:
                 break
-            requests = []
-            for i in pending:
-                rng = random.Random(f"{seed}:prompt:{i}:{attempt}")
-                requests.append(
-                    Request(
-                        id=ids[i],
-                        example_id=ids[i],
-                        messages=prompt(task, cells[i], rng),
-                        fields=(),
-                        example=None,
-                        params={
-                            "json": True,
-                            "temperature": 0.9,
-                            "seed": _attempt_seed(seed, i, attempt),
-                            "max_tokens": 1024,
-                        },
-                    )
-                )
-            index = {ids[i]: i for i in pending}
-            retry: list[int] = []
-            for c in provider.complete(requests, task.schema):
-                i = index[c.request_id]
-                summary.requests += 1
-                summary.prompt_tokens += c.prompt_tokens
-                summary.completion_tokens += c.completion_tokens
-                summary.cost_usd += c.cost_usd
-                if c.text is None:
-                    summary.failed_requests += 1
-                    reasons[f"request failed: {(c.error or 'error').split(':')[0]}"] += 1
-                    retry.append(i)
-                    continue
-                fields, why = validate_answer(task, c.text, cells[i])
-                if fields is not None:
-                    key = normalize(fields.get("description", ""))
-                    if key in seen_texts:
-                        fields, why = None, "duplicate of an earlier ticket"
-                    else:
-                        seen_texts.add(key)
-                if fields is None:
-                    summary.invalid_answers += 1
-                    reasons[why] += 1
-                    log.info("%s attempt %d rejected: %s", ids[i], attempt, why)
-                    retry.append(i)
-                    continue
-                app.write({"id": ids[i], **fields})
-                summary.written += 1
-                if progress:
-                    progress(summary.total, n)
-            pending = sorted(retry)
+            pending = run.attempt(provider, pending, attempt, app)
     finally:
         app.close()
+    summary = run.summary
     summary.dropped = len(pending)
-    summary.reasons = dict(reasons.most_common())
+    summary.reasons = dict(run.reasons.most_common())
     summary.cost_usd = round(summary.cost_usd, 6)
     summary.seconds = round(time.perf_counter() - t0, 3)
     return summary
+
+
+@dataclass
+class _Writing:
+    """One LLM generation run: what each item asks for, and what has come back."""
+
+    task: Task
+    prompt: PromptFn
+    cells: list[dict[str, str]]
+    ids: list[str]
+    seed: int
+    seen: set[str]
+    """Normalized descriptions written so far: a repeat is rejected."""
+    progress: Progress | None
+    summary: GenerateSummary = field(init=False)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def request(self, i: int, attempt: int) -> Request:
+        rng = random.Random(f"{self.seed}:prompt:{i}:{attempt}")
+        return Request(
+            id=self.ids[i],
+            example_id=self.ids[i],
+            messages=self.prompt(self.task, self.cells[i], rng),
+            fields=(),
+            example=None,
+            params={
+                "json": True,
+                "temperature": 0.9,
+                "seed": _attempt_seed(self.seed, i, attempt),
+                "max_tokens": 1024,
+            },
+        )
+
+    def attempt(self, provider: Any, pending: list[int], attempt: int, app: Appender) -> list[int]:
+        """Ask for every pending item once; write the valid answers; the items to ask again."""
+        index = {self.ids[i]: i for i in pending}
+        requests = [self.request(i, attempt) for i in pending]
+        s, retry = self.summary, []
+        for c in provider.complete(requests, self.task.schema):
+            i = index[c.request_id]
+            s.requests += 1
+            s.prompt_tokens += c.prompt_tokens
+            s.completion_tokens += c.completion_tokens
+            s.cost_usd += c.cost_usd
+            if c.text is None:
+                s.failed_requests += 1
+                self.reasons[f"request failed: {(c.error or 'error').split(':')[0]}"] += 1
+                retry.append(i)
+                continue
+            fields, why = validate_answer(self.task, c.text, self.cells[i])
+            if fields is not None:
+                key = normalize(fields.get("description", ""))
+                if key in self.seen:
+                    fields, why = None, "duplicate of an earlier ticket"
+                else:
+                    self.seen.add(key)
+            if fields is None:
+                s.invalid_answers += 1
+                self.reasons[why] += 1
+                log.info("%s attempt %d rejected: %s", self.ids[i], attempt, why)
+                retry.append(i)
+                continue
+            app.write({"id": self.ids[i], **fields})
+            s.written += 1
+            if self.progress:
+                self.progress(s.total, len(self.ids))
+        return sorted(retry)

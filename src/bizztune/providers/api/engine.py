@@ -235,6 +235,7 @@ class ApiProvider:
         key: str,
         stop: threading.Event,
     ) -> Completion:
+        """One request, retried as its errors allow, then cached and priced."""
         retries = 0
         while True:
             level = min(_LEVEL[fmt], self._format_cap)
@@ -266,75 +267,85 @@ class ApiProvider:
                 continue
             except TransientError as e:
                 retries += 1
-                if retries > self.config.max_retries:
-                    if e.connection:
-                        stop.set()
-                        raise ProviderError(
-                            f"cannot reach {self.where} after {retries} attempts ({e}): "
-                            f"is the server running and --base-url right?"
-                        ) from None
-                    return self._failed(r, f"{e} (gave up after {retries} attempts)")
-                delay = self._delay(retries, e.retry_after)
-                self._count("retries")
-                log.info(
-                    "%s %s: %s; retry %d/%d in %.2fs",
-                    self.name,
-                    r.id,
-                    e,
-                    retries,
-                    self.config.max_retries,
-                    delay,
-                )
-                if stop.wait(delay):
-                    return Completion(r.id, None, error="cancelled")
+                given_up = self._wait_to_retry(r, e, retries, stop)
+                if given_up is not None:
+                    return given_up
                 continue
             except RequestFailed as e:
                 return self._failed(r, str(e))
-            except KeyRejected as e:
+            except (KeyRejected, FatalError) as e:
                 stop.set()  # every other request would be rejected too
-                env = self.key_env or "the provider's key variable"
-                raise MissingKeyError(
-                    f"{self.where} rejected the API key ({e}): set {env} to a valid key, "
-                    f"in the environment or in a .env file"
-                ) from None
-            except FatalError as e:
+                raise self._fatal(e) from None
+            return self._completion(r, schema, call, res, time.perf_counter() - t0, key)
+
+    def _wait_to_retry(
+        self, r: Request, e: TransientError, retries: int, stop: threading.Event
+    ) -> Completion | None:
+        """Wait before retry ``retries``; the request's failure when it has had its retries
+        or the run is stopping (a server that cannot be reached at all stops the run)."""
+        if retries > self.config.max_retries:
+            if e.connection:
                 stop.set()
-                raise ProviderError(f"{self.name} at {self.where}: {e}") from None
-            latency = time.perf_counter() - t0
-            cost = res.cost_usd if res.cost_usd is not None else self._cost(res)
-            got = answer_probs(res.text, res.logprobs, schema, r.fields) if res.logprobs else None
-            if got is None and res.label_probs is not None:
-                theirs = {f: p for f, p in res.label_probs[0].items() if f in r.fields}
-                got = (theirs, res.label_probs[1]) if theirs else None
-            probs, conf = got if got else (None, None)
-            if self.cache is not None:
-                self.cache.put(
-                    key,
-                    {
-                        "text": res.text,
-                        "prompt_tokens": res.prompt_tokens,
-                        "completion_tokens": res.completion_tokens,
-                        "cost_usd": cost,
-                        "latency_s": latency,
-                        "provider": self.family,
-                        "model": self.model,
-                        "base_url": self.base_url,
-                        "response_format": call.response_format,
-                        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                        "probs": probs,
-                        "confidence": conf,
-                    },
-                )
-            return Completion(
-                r.id,
-                res.text,
-                latency_s=latency,
-                prompt_tokens=res.prompt_tokens,
-                completion_tokens=res.completion_tokens,
-                cost_usd=cost,
-                probs=probs,
-                confidence=conf,
+                raise ProviderError(
+                    f"cannot reach {self.where} after {retries} attempts ({e}): "
+                    f"is the server running and --base-url right?"
+                ) from None
+            return self._failed(r, f"{e} (gave up after {retries} attempts)")
+        delay = self._delay(retries, e.retry_after)
+        self._count("retries")
+        log.info(
+            f"{self.name} {r.id}: {e}; retry {retries}/{self.config.max_retries} in {delay:.2f}s"
+        )
+        return Completion(r.id, None, error="cancelled") if stop.wait(delay) else None
+
+    def _fatal(self, e: Exception) -> Exception:
+        """What stops the run: a rejected key (naming its variable), or a fatal error."""
+        if isinstance(e, KeyRejected):
+            env = self.key_env or "the provider's key variable"
+            return MissingKeyError(
+                f"{self.where} rejected the API key ({e}): set {env} to a valid key, "
+                f"in the environment or in a .env file"
             )
+        return ProviderError(f"{self.name} at {self.where}: {e}")
+
+    def _completion(
+        self, r: Request, schema: Schema, call: ChatCall, res: Any, latency: float, key: str
+    ) -> Completion:
+        """The answer with its label probabilities and cost, written to the cache first."""
+        cost = res.cost_usd if res.cost_usd is not None else self._cost(res)
+        got = answer_probs(res.text, res.logprobs, schema, r.fields) if res.logprobs else None
+        if got is None and res.label_probs is not None:
+            theirs = {f: p for f, p in res.label_probs[0].items() if f in r.fields}
+            got = (theirs, res.label_probs[1]) if theirs else None
+        probs, conf = got if got else (None, None)
+        if self.cache is not None:
+            self.cache.put(
+                key,
+                {
+                    "text": res.text,
+                    "prompt_tokens": res.prompt_tokens,
+                    "completion_tokens": res.completion_tokens,
+                    "cost_usd": cost,
+                    "latency_s": latency,
+                    "provider": self.family,
+                    "model": self.model,
+                    "base_url": self.base_url,
+                    "response_format": call.response_format,
+                    "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "probs": probs,
+                    "confidence": conf,
+                },
+            )
+        return Completion(
+            r.id,
+            res.text,
+            latency_s=latency,
+            prompt_tokens=res.prompt_tokens,
+            completion_tokens=res.completion_tokens,
+            cost_usd=cost,
+            probs=probs,
+            confidence=conf,
+        )
 
     def _delay(self, retry: int, wait: float | None) -> float:
         if wait is not None:

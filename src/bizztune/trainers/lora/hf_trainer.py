@@ -20,7 +20,6 @@ def trainer_class() -> type:
     """transformers.Trainer with the answer-only loss on the last positions, token counting
     and loss-only evaluation. Built lazily so importing this module needs no torch."""
     import torch
-    import torch.nn.functional as F
     from transformers import Trainer
 
     class AnswerLossTrainer(Trainer):
@@ -37,17 +36,8 @@ def trainer_class() -> type:
 
         def create_optimizer(self, model: Any = None) -> Any:
             if self.loraplus_ratio and self.optimizer is None:
-                # LoRA+: B matrices learn loraplus_ratio times faster than A (arXiv 2402.12354).
-                from peft.optimizers import create_loraplus_optimizer
-
-                target: Any = model if model is not None else self.model
-                self.optimizer = create_loraplus_optimizer(
-                    target,
-                    torch.optim.AdamW,
-                    lr=self.args.learning_rate,
-                    loraplus_lr_ratio=self.loraplus_ratio,
-                    weight_decay=self.args.weight_decay,
-                )
+                target = model if model is not None else self.model
+                self.optimizer = loraplus_optimizer(target, self.args, self.loraplus_ratio)
                 return self.optimizer
             return super().create_optimizer(model)
 
@@ -65,21 +55,8 @@ def trainer_class() -> type:
                 self.tokens_seen += n
                 self.tokens_this_session += n
             out = model(**inputs, logits_to_keep=keep, use_cache=False)
-            logits = out.logits[:, :-1]
-            targets = labels[:, labels.size(1) - logits.size(1) :]
-            loss_sum = F.cross_entropy(
-                logits.float().flatten(0, 1),
-                targets.flatten(),
-                ignore_index=IGNORE_INDEX,
-                reduction="sum",
-            )
-            if num_items_in_batch is None or not model.training:
-                loss = loss_sum / (targets != IGNORE_INDEX).sum().clamp(min=1)
-            else:
-                loss = loss_sum / num_items_in_batch
-                if self.args.average_tokens_across_devices and self.args.world_size > 1:
-                    # num_items_in_batch counts every rank's tokens; DDP/FSDP average gradients.
-                    loss = loss * self.args.world_size
+            per_items = num_items_in_batch if model.training else None
+            loss = answer_loss(out.logits, labels, per_items, self.args)
             return (loss, out) if return_outputs else loss
 
         def prediction_step(
@@ -103,6 +80,41 @@ def trainer_class() -> type:
             super().log(logs, start_time)
 
     return AnswerLossTrainer
+
+
+def answer_loss(logits: Any, labels: Any, num_items_in_batch: Any, args: Any) -> Any:
+    """The loss on the answer tokens: summed over the batch, divided by the answer tokens of
+    the whole accumulated batch (``num_items_in_batch``; None, as in evaluation: this
+    batch's)."""
+    import torch.nn.functional as F
+
+    logits = logits[:, :-1]
+    targets = labels[:, labels.size(1) - logits.size(1) :]
+    loss_sum = F.cross_entropy(
+        logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX, reduction="sum"
+    )
+    if num_items_in_batch is None:
+        return loss_sum / (targets != IGNORE_INDEX).sum().clamp(min=1)
+    loss = loss_sum / num_items_in_batch
+    if args.average_tokens_across_devices and args.world_size > 1:
+        # num_items_in_batch counts every rank's tokens; DDP/FSDP average gradients.
+        loss = loss * args.world_size
+    return loss
+
+
+def loraplus_optimizer(model: Any, args: Any, ratio: float) -> Any:
+    """LoRA+: AdamW with the B matrices learning ``ratio`` times faster than A
+    (arXiv 2402.12354)."""
+    import torch
+    from peft.optimizers import create_loraplus_optimizer
+
+    return create_loraplus_optimizer(
+        model,
+        torch.optim.AdamW,
+        lr=args.learning_rate,
+        loraplus_lr_ratio=ratio,
+        weight_decay=args.weight_decay,
+    )
 
 
 def with_cpu_fsdp(cls: Any) -> Any:
