@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 from bizztune.core.errors import BizztuneError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
     from bizztune.data.locks import Inputs
 
 
@@ -35,13 +38,13 @@ def load_dotenv(path: Path = Path(".env")) -> None:
         os.environ.setdefault(key.strip(), value.strip().strip("'\""))
 
 
-def console() -> Any:
+def console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True)
 
 
-def progress_bar(transient: bool = False) -> Any:
+def progress_bar(transient: bool = False) -> Progress:
     """A rich progress bar on stderr: description, bar, done/total, time left."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 

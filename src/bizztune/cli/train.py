@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bizztune.cli.common import console
+
+if TYPE_CHECKING:
+    from bizztune.trainers.config import TrainJob
 
 
 def train_options(f: Any) -> Any:
@@ -78,7 +81,7 @@ def train_options(f: Any) -> Any:
 
 def build_train_config(
     config_file: Path | None, kw: dict[str, Any], plugins: Any, section: str = ""
-) -> Any:
+) -> TrainJob:
     """The trainer's config: the recipe, the config file (its ``section``), then the flags
     and ``--set`` (which ``kw`` holds, and which are taken out of it)."""
     from bizztune.core.config import parse_assignments, read_yaml

@@ -201,9 +201,12 @@ class Trainer(Protocol):
     """Turns a task's instruction dataset into an adapter directory."""
 
     name: str
-    config_type: type[TrainJob]
-    """The dataclass of its parameters, a ``bizztune.trainers.config.TrainJob``: what
-    ``bizztune train``, ``run`` and ``sweep`` build from a recipe, a config file and flags."""
+
+    @property
+    def config_type(self) -> type[TrainJob]:
+        """The dataclass of its parameters, a ``bizztune.trainers.config.TrainJob``: what
+        ``bizztune train``, ``run`` and ``sweep`` build from a recipe, a config file and flags."""
+        ...
 
     def train(self, task: Task, config: Any) -> Path:
         """Train on ``task`` with ``config`` (a ``config_type``); the adapter folder."""

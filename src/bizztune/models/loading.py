@@ -17,11 +17,15 @@ import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bizztune.core.errors import ConfigError, MissingDependencyError
 from bizztune.models.embedded import resolve_model
 from bizztune.models.tokenizer import load_tokenizer
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import BitsAndBytesConfig
 
 
 class _DropKernelsNotice(logging.Filter):
@@ -70,7 +74,7 @@ def cpu_supports_bf16() -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 
-def pick_dtype(device: str, dtype: str | None) -> Any:
+def pick_dtype(device: str, dtype: str | None) -> torch.dtype:
     """The torch dtype for ``--dtype`` (None/auto: bf16 on CUDA and bf16-capable CPUs, else fp32)."""
     import torch
 
@@ -95,7 +99,7 @@ def quiet_peft_wrap() -> Iterator[None]:
         yield
 
 
-def nf4_config(compute_dtype: Any, storage_dtype: Any = None) -> Any:
+def nf4_config(compute_dtype: Any, storage_dtype: Any = None) -> BitsAndBytesConfig:
     """bitsandbytes' 4-bit NF4 with double quantization, as QLoRA loads its base.
     ``storage_dtype``: the dtype the packed weights are stored in (FSDP needs a float one);
     None: bitsandbytes' default (uint8)."""

@@ -20,7 +20,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -69,7 +72,7 @@ the vocabulary and merges (``_vocab``, ``_merges``), keep that copy on the insta
 read it again (checked in transformers 5.24's sources): ``slim`` drops it."""
 
 
-def slim(tok: Any) -> Any:
+def slim(tok: Any) -> PreTrainedTokenizerBase:
     """Drop the Python copy of the vocabulary and merges a ``SLIMMED`` tokenizer was built
     from: for Gemma 3's 262k tokens 142 MiB that every loaded tokenizer would keep, which
     the encoding (done by ``tok._tokenizer``, in Rust) and ``save_pretrained`` never read."""
@@ -80,7 +83,7 @@ def slim(tok: Any) -> Any:
     return tok
 
 
-def prepare_tokenizer(tok: Any) -> Any:
+def prepare_tokenizer(tok: Any) -> PreTrainedTokenizerBase:
     """Give a tokenizer a chat template and a pad token distinct from the end of turn (and
     ``slim`` it)."""
     slim(tok)
@@ -102,7 +105,7 @@ def prepare_tokenizer(tok: Any) -> Any:
     return tok
 
 
-def load_tokenizer(path: Path) -> Any:
+def load_tokenizer(path: Path) -> PreTrainedTokenizerBase:
     """The tokenizer of a local model folder, prepared as above."""
     from transformers import AutoTokenizer
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bizztune.core.interfaces import Task
 from bizztune.serve.batcher import Batcher, Closed, Overloaded
@@ -30,6 +30,9 @@ from bizztune.serve.bodies import (
     parse_json,
 )
 from bizztune.serve.config import ServeConfig
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 @dataclass
@@ -76,7 +79,7 @@ def _error(status: int, message: str, param: str | None = None, **headers: str) 
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
-def create_app(state: ServeState) -> Any:
+def create_app(state: ServeState) -> FastAPI:
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 

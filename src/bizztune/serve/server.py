@@ -19,12 +19,15 @@ import logging
 import os
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bizztune.core.errors import ConfigError, MissingDependencyError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.core.registry import Registry
 from bizztune.serve.config import KEY_ENV, ServeConfig
+
+if TYPE_CHECKING:
+    from bizztune.serve.app import ServeState
 
 log = logging.getLogger("bizztune.serve")
 
@@ -66,7 +69,7 @@ def warm_up(provider: Any, task: Any, style: Any) -> None:
     list(provider.complete(reqs, task.schema))
 
 
-def build_state(cfg: ServeConfig, task: Task, plugins: Registry, key: str | None) -> Any:
+def build_state(cfg: ServeConfig, task: Task, plugins: Registry, key: str | None) -> ServeState:
     """The provider loaded, its batcher and the app's state (model loading takes the time);
     ``task`` is ``cfg.task`` resolved, ``plugins`` resolves the provider names."""
     from bizztune.serve.app import ServeState

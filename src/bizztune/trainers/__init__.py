@@ -10,14 +10,17 @@ bizztune train --trainer head --model gemma3-270m --out runs/train/head
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from bizztune.core.hookspecs import Register, hookimpl
+from bizztune.core.interfaces import Trainer
 from bizztune.trainers.config import Quantization
 
 
-def _trainer(name: str, quantization: Quantization | None = None, fsdp: bool = False) -> Any:
-    def factory() -> Any:
+def _trainer(
+    name: str, quantization: Quantization | None = None, fsdp: bool = False
+) -> Callable[[], Trainer]:
+    def factory() -> Trainer:
         from bizztune.trainers.lora import LoraTrainer
 
         return LoraTrainer(name, quantization, fsdp)
@@ -25,8 +28,8 @@ def _trainer(name: str, quantization: Quantization | None = None, fsdp: bool = F
     return factory
 
 
-def _head(name: str, quantization: Quantization | None = None) -> Any:
-    def factory() -> Any:
+def _head(name: str, quantization: Quantization | None = None) -> Callable[[], Trainer]:
+    def factory() -> Trainer:
         from bizztune.trainers.head import HeadTrainer
 
         return HeadTrainer(name, quantization)

@@ -14,28 +14,26 @@ at a self-hosted server, and that it is paid (answers cached on disk and priced,
 
 from __future__ import annotations
 
-from typing import Any
-
 from bizztune.core.hookspecs import Register, hookimpl
-from bizztune.core.interfaces import ProviderConfig
+from bizztune.core.interfaces import Provider, ProviderConfig
 
 OPENAI_ALIASES = ("gpt-4", "gpt-4o", "gpt-4o-mini", "gpt-3.5-turbo")
 MISTRAL_ALIASES = ("open-mistral-7b", "mistral-small-latest")
 
 
-def _openai(config: ProviderConfig) -> Any:
+def _openai(config: ProviderConfig) -> Provider:
     from bizztune.providers.api.openai import create
 
     return create(config)
 
 
-def _mistral(config: ProviderConfig) -> Any:
+def _mistral(config: ProviderConfig) -> Provider:
     from bizztune.providers.api.mistral import create
 
     return create(config)
 
 
-def _litellm(config: ProviderConfig) -> Any:
+def _litellm(config: ProviderConfig) -> Provider:
     from bizztune.providers.api.litellm import create
 
     return create(config)

@@ -9,14 +9,14 @@ See docs/local-models.md for the decoding modes and the speed-ups.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from bizztune.core.hookspecs import Register, hookimpl
-from bizztune.core.interfaces import ProviderConfig
+from bizztune.core.interfaces import Provider, ProviderConfig
 
 
-def _hf(config: ProviderConfig) -> Any:
+def _hf(config: ProviderConfig) -> Provider:
     from bizztune.core.errors import ConfigError
 
     if not config.model:
@@ -27,7 +27,7 @@ def _hf(config: ProviderConfig) -> Any:
     return _local(config)
 
 
-def _local(config: ProviderConfig) -> Any:
+def _local(config: ProviderConfig) -> Provider:
     """A head trainer's adapter (it has heads.json) is answered by its heads, else by decoding."""
     from bizztune.models.adapters import is_head_adapter
 
@@ -40,8 +40,8 @@ def _local(config: ProviderConfig) -> Any:
     return HFProvider(config)
 
 
-def _embedded(alias: str) -> Any:
-    def factory(config: ProviderConfig) -> Any:
+def _embedded(alias: str) -> Callable[[ProviderConfig], Provider]:
+    def factory(config: ProviderConfig) -> Provider:
         if config.model not in (None, alias):
             from bizztune.core.errors import ConfigError
 
@@ -54,7 +54,7 @@ def _embedded(alias: str) -> Any:
     return factory
 
 
-def _llamacpp(config: ProviderConfig) -> Any:
+def _llamacpp(config: ProviderConfig) -> Provider:
     from bizztune.providers.local.llamacpp import LlamaCppProvider
 
     return LlamaCppProvider(config)

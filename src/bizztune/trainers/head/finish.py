@@ -28,9 +28,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bizztune.trainers.config import HeadConfig
+
+if TYPE_CHECKING:
+    import torch
 
 
 def refit_sample(n: int, seed: int, limit: int | None) -> list[int]:
@@ -115,7 +118,7 @@ def finish_heads(
 
 def probe_features(
     clf: Any, seqs: Sequence[Sequence[int]], pad_id: int, autocast: bool, batch_size: int = 16
-) -> Any:
+) -> torch.Tensor:
     """The heads' input (pooled state after their LayerNorm) for every sequence, in order."""
     import torch
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bizztune.core.interfaces import Example, PromptStyle, Task
 from bizztune.trainers.head.precision import mixed_precision
+
+if TYPE_CHECKING:
+    import torch
 
 
 def encode(
@@ -49,7 +52,7 @@ def loss_of(
     idx: list[int],
     weights: dict[str, Any] | None = None,
     scale: dict[str, float] | None = None,
-) -> Any:
+) -> torch.Tensor:
     """Cross-entropy summed over the fields, averaged over the examples; with ``weights``
     (``balance.class_weights``, mean 1 over the training data) each example counts by its
     label's weight; with ``scale`` (``field_weights``) each named field's term by its

@@ -11,9 +11,12 @@ Built lazily inside functions, so importing this module needs no torch.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bizztune.trainers.lora.collate import IGNORE_INDEX
+
+if TYPE_CHECKING:
+    import torch
 
 
 def trainer_class() -> type:
@@ -82,7 +85,7 @@ def trainer_class() -> type:
     return AnswerLossTrainer
 
 
-def answer_loss(logits: Any, labels: Any, num_items_in_batch: Any, args: Any) -> Any:
+def answer_loss(logits: Any, labels: Any, num_items_in_batch: Any, args: Any) -> torch.Tensor:
     """The loss on the answer tokens: summed over the batch, divided by the answer tokens of
     the whole accumulated batch (``num_items_in_batch``; None, as in evaluation: this
     batch's)."""
@@ -102,7 +105,7 @@ def answer_loss(logits: Any, labels: Any, num_items_in_batch: Any, args: Any) ->
     return loss
 
 
-def loraplus_optimizer(model: Any, args: Any, ratio: float) -> Any:
+def loraplus_optimizer(model: Any, args: Any, ratio: float) -> torch.optim.Optimizer:
     """LoRA+: AdamW with the B matrices learning ``ratio`` times faster than A
     (arXiv 2402.12354)."""
     import torch

@@ -29,7 +29,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bizztune.core.errors import ConfigError, DataError
 from bizztune.core.interfaces import Example, Task
@@ -64,6 +64,9 @@ from bizztune.trainers.lora.run_folder import (
     write_loss_curve,
 )
 from bizztune.trainers.tracking import tracker
+
+if TYPE_CHECKING:
+    from transformers import TrainingArguments
 
 
 # -- devices and data -----------------------------------------------------------------------------
@@ -327,7 +330,7 @@ def load_model(cfg: LoraConfig, setup: Setup, distributed: bool) -> tuple[Any, i
     return add_lora(model, cfg, uniform_dtype=uniform), base_memory
 
 
-def training_arguments(cfg: LoraConfig, out: Path, setup: Setup, fsdp: Any) -> Any:
+def training_arguments(cfg: LoraConfig, out: Path, setup: Setup, fsdp: Any) -> TrainingArguments:
     """transformers' TrainingArguments for this run."""
     from transformers import TrainingArguments
 
