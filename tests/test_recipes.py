@@ -130,3 +130,15 @@ def test_a_third_party_trainer_gets_its_own_config_type(tmp_path: Path) -> None:
     filled = run.train_config(tmp_path / "split", tmp_path / "out", resume=False, seed=4)
     assert type(filled) is ToyConfig and (filled.rounds, filled.seed) == (7, 4)
     assert filled.data == str(tmp_path / "split") and filled.model == run.model.name
+
+
+def test_train_help_has_at_most_32_flags() -> None:
+    """The common flags of every trainer's config, a recipe, a config file and ``--set``; a
+    trainer's own parameters are not flags of the command (issue 31)."""
+    import re
+
+    r = run_cli("train", "--help")
+    assert r.returncode == 0
+    flags = [line for line in r.stdout.splitlines() if re.match(r"^\s+(-\w, )?--[a-z]", line)]
+    assert 25 <= len(flags) <= 32, flags
+    assert not any("head" in f.split()[0] for f in flags)
