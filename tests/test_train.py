@@ -260,7 +260,7 @@ def test_sweep_scores_trials_on_val_and_keeps_the_best(
 ) -> None:
     out = tmp_path / "sweep"
     r = run_cli(
-        "sweep", "--model", str(tiny), "--data", str(split_dir), "--out", str(out),
+        "sweep", "--recipe", "none", "--model", str(tiny), "--data", str(split_dir), "--out", str(out),
         "--grid", "learning_rate=1e-3,5e-3", "--grid", "r=4", "--max-steps", "2",
         "--eval-steps", "0", "--save-steps", "100", "--eval-limit", "6",
         "--set", "bf16=false", "--batch-size", "4", "--threads", "2",
