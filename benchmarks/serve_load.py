@@ -84,8 +84,8 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
     from bizztune.data.io import load_examples
     from bizztune.data.sources import resolve_data
     from bizztune.models.loading import adapter_base
-    from bizztune.serve.server import trained_style
     from bizztune.plugins import load_task
+    from bizztune.serve.server import trained_style
 
     adapter = str(args.adapter) if args.adapter else None
     model = args.model or (adapter_base(args.adapter) if args.adapter else None)

@@ -53,11 +53,11 @@ fi
 
 DATA=$W/data
 COMMON=(--model gemma3-270m --data "$DATA/split" --style compact --device cuda)
-TRAIN=(--max-steps 40 --batch-size 8 --limit-val 32 --eval-steps 0 --logging-steps 10)
+TRAIN=(--max-steps 40 --batch-size 8 --eval-steps 0 --set limit_val=32)
 stage generate -- "$BT" generate --task tickets -n 800 --out "$DATA/tickets.jsonl"
 stage split -- "$BT" split "$DATA/tickets.jsonl" --out "$DATA/split"
 stage convert -- "$PY" -c "from bizztune.models.embedded import resolve_model; print(resolve_model('gemma3-270m'))"
-stage qlora --gpu -- "$BT" train --trainer qlora "${COMMON[@]}" "${TRAIN[@]}" --out "$W/qlora"
+stage qlora --gpu -- "$BT" train --trainer qlora "${COMMON[@]}" "${TRAIN[@]}" --set logging_steps=10 --out "$W/qlora"
 stage head --gpu -- "$BT" train --trainer head "${COMMON[@]}" "${TRAIN[@]}" --out "$W/head"
 stage eval-qlora --gpu -- "$BT" eval --provider hf "${COMMON[@]}" --adapter "$W/qlora" \
   --load-in-4bit --decoding constrained --out "$W/eval-qlora"

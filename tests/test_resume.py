@@ -91,20 +91,19 @@ def test_a_killed_run_resumes_from_the_step_of_its_newest_checkpoint(
 def test_every_trainer_refuses_a_second_writer(split_dir: Path, tmp_path: Path) -> None:
     """The class: every registered trainer takes the output lock before anything else."""
     from bizztune.core.errors import ConfigError
-    from bizztune.core.registry import get_registry, load_trainer
     from bizztune.data.locks import output_lock
-    from bizztune.tasks import load_task
-    from bizztune.trainers.config import TrainConfig
+    from bizztune.plugins import load_task, registry
 
     task = load_task("tickets")
-    names = get_registry().names("trainer")
+    names = registry().names("trainer")
     assert {"head", "lora", "qlora", "qlora-fsdp", "qlora-head"} <= set(names)
     for name in names:
         out = tmp_path / name
-        cfg = TrainConfig(model="no-such-model", data=str(split_dir), out=str(out), max_steps=1)
+        trainer = registry().trainer(name)
+        cfg = trainer.config_type(model="no-such-model", data=str(split_dir), out=str(out))
         refused = pytest.raises(ConfigError, match="another bizztune process is writing it")
         with output_lock(out, folder=True), refused:
-            load_trainer(name).train(task, cfg)
+            trainer.train(task, cfg)
         assert not (out / "train_config.json").exists(), name
 
 
