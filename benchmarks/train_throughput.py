@@ -172,11 +172,11 @@ def arm_bizztune(
     from bizztune.models.embedded import resolve_model
     from bizztune.models.tokenizer import load_tokenizer
     from bizztune.plugins import load_trainer
-    from bizztune.trainers.config import TrainConfig
+    from bizztune.trainers.config import LoraConfig
 
     task, train, val, data = _data(args)
     out = Path(tempfile.mkdtemp(prefix="bizztune-bench-")) / "run"
-    cfg = TrainConfig(
+    cfg = LoraConfig(
         model=args.model, data=str(data), out=str(out), style=style,
         r=args.r, alpha=args.alpha, dropout=args.dropout,
         target_modules=args.target_modules.split(","), learning_rate=args.lr,

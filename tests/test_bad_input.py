@@ -32,7 +32,9 @@ CORPUS = Path(__file__).parent / "bad_inputs"
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The committed corpus plus the binary files, generated here."""
     from bizztune.core.interfaces import ProviderConfig
-    from bizztune.eval.evaluate import EvalConfig, run_eval
+    from bizztune.eval.evaluate import EvalConfig
+
+    from conftest import run_eval
 
     d = tmp_path_factory.mktemp("corpus")
     for f in CORPUS.iterdir():

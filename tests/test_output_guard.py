@@ -47,7 +47,9 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A split folder S and two finished eval runs of it, A and B (majority: every command is
     refused before it reads them, so the cheapest model does)."""
     from bizztune.core.interfaces import ProviderConfig
-    from bizztune.eval.evaluate import EvalConfig, run_eval
+    from bizztune.eval.evaluate import EvalConfig
+
+    from conftest import run_eval
 
     d = tmp_path_factory.mktemp("ws")
     rows = make_rows(n_per_cell=2)

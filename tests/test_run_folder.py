@@ -38,9 +38,11 @@ class Lines:
 
 def config(model: Path, data: dict[str, Any] | None = None) -> Any:
     from bizztune.pipeline.config import load_run_config
+    from bizztune.plugins import registry
 
     return load_run_config(
         None,
+        registry(),
         {
             "name": "small",
             "data": data or {"n": 60},
@@ -60,7 +62,7 @@ STAGES = ["generate", "split", "baselines", "report"]
 
 
 def run(model: Path, out: Path, stages: list[str]) -> tuple[Any, Lines]:
-    from bizztune.pipeline.stages import run_experiment
+    from conftest import run_experiment
 
     rep = Lines()
     return run_experiment(config(model), out, stages=stages, reporter=rep), rep
@@ -143,7 +145,8 @@ def test_a_run_of_other_data_refuses_an_occupied_folder(
     finished: tuple[Path, Any], tiny_model: Path, tmp_path: Path
 ) -> None:
     from bizztune.core.errors import ConfigError
-    from bizztune.pipeline.stages import run_experiment
+
+    from conftest import run_experiment
 
     out = copy(finished[0], tmp_path / "run")
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -168,11 +171,14 @@ def test_other_data_is_another_file_or_kind_not_an_edit_or_a_move() -> None:
 
 def test_run_with_your_data_defaults_to_a_folder_named_after_it() -> None:
     from bizztune.pipeline.config import default_out, load_run_config
+    from bizztune.plugins import registry
 
-    assert default_out(load_run_config(None, {})) == Path("runs/default")
-    mine = load_run_config(None, {"data": {"file": "my-tickets.csv"}})
+    assert default_out(load_run_config(None, registry(), {})) == Path("runs/default")
+    mine = load_run_config(None, registry(), {"data": {"file": "my-tickets.csv"}})
     assert default_out(mine) == Path("runs/default-my-tickets")
-    more = load_run_config(None, {"data": {"file": "in/my tickets.jsonl", "add_generated": 2000}})
+    more = load_run_config(
+        None, registry(), {"data": {"file": "in/my tickets.jsonl", "add_generated": 2000}}
+    )
     assert default_out(more) == Path("runs/default-my-tickets-gen2000")
 
 
