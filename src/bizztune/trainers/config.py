@@ -4,8 +4,8 @@
     cfg = LoraConfig(model="smollm2-135m", out="runs/train/smollm2")
     cfg = HeadConfig(**RECIPES["default"].params, data="data/split")
 
-``TrainJob`` is what every trainer's config extends, a third-party one included: what to train
-and where (``bizztune run`` fills these fields in). ``TrainConfig`` adds what both built-in
+``TrainJob`` (``core/interfaces.py``, beside the Trainer protocol) is what every trainer's config
+extends, a third-party one included: what to train and where. ``TrainConfig`` adds what both built-in
 families read: the adapter, the optimiser and how it runs. ``LoraConfig`` (``lora``, ``qlora``,
 ``qlora-fsdp``: the transformers Trainer) and ``HeadConfig`` (``head``, ``qlora-head``) add their
 own. A trainer says which it takes (``Trainer.config_type``); ``build_config`` makes it from
@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar
 
 from bizztune.core.config import build
 from bizztune.core.errors import ConfigError
-from bizztune.core.interfaces import PromptStyle
+from bizztune.core.interfaces import TrainJob
 
 TRAIN_CONFIG_VERSION = 2
 """Of a trainer's config as recorded and fingerprinted. 2: one config type per trainer, every
@@ -37,43 +37,6 @@ TRACKERS = ("none", "tensorboard", "mlflow", "wandb")
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj")
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 C = TypeVar("C", bound="TrainJob")
-
-
-@dataclass
-class TrainJob:
-    """What to train and where: every trainer's config extends this."""
-
-    trainer: str = "lora"
-    """Registered trainer (--trainer); each trainer records its own name here."""
-    recipe: str | None = None
-    """The named recipe these parameters started from (--recipe; ``trainers/recipes.py``);
-    None or "none": the config's own defaults."""
-    model: str = "smollm2-135m"
-    """Base model: an embedded name (``gemma3-270m``) or a local HF folder (--model)."""
-    data: str | None = None
-    """Split directory with train.jsonl/val.jsonl; None: the task's embedded default (--data)."""
-    out: str | None = None
-    """Output folder for adapter, tokenizer, loss curve and config (--out).
-    None: ``runs/train/<task>-<model>-<trainer>``."""
-    task: str = "tickets"
-    """Registered task name or task YAML path (--task)."""
-    style: PromptStyle = "compact"
-    """Prompt style used for training AND evaluation of this adapter (--style). Compact is ~3x
-    fewer tokens, hence ~3x faster on CPU; the long prompt includes the full taxonomy."""
-    seed: int = 0
-    """Seeds data order, initialisation and dropout (--seed)."""
-    resume: bool = False
-    """Resume from the last checkpoint in ``out`` (--resume)."""
-
-    def __post_init__(self) -> None:
-        if not self.trainer or not isinstance(self.trainer, str):
-            raise ConfigError("--trainer must name a registered trainer (see 'bizztune plugins')")
-        if self.style not in ("long", "compact"):
-            raise ConfigError(f"--style must be 'long' or 'compact', not {self.style!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field, as YAML and ``train_config.json`` hold it."""
-        return dataclasses.asdict(self)
 
 
 @dataclass
