@@ -79,7 +79,7 @@ def _error(status: int, message: str, param: str | None = None, **headers: str) 
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
-def create_app(state: ServeState) -> FastAPI:
+def create_app(state: ServeState) -> "FastAPI":
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
