@@ -116,7 +116,8 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("home")
-    limits = ["--max-input-chars", "3000", "--max-body-bytes", "50000", "--max-items", "4"]
+    limits = ["--max-input-chars", "3000", "--max-body-bytes", "50000", "--max-items", "4",
+              "--max-wait-ms", "300"]  # concurrent requests share micro-batches  # fmt: skip
     with serving(
         tiny, home, "--served-name", NAME, "--log-level", "debug", *limits, key=KEY
     ) as srv:
@@ -235,6 +236,63 @@ def test_bad_json_too_long_too_big_and_bad_fields_are_clear_4xx(server: Server) 
     assert f"serves '{NAME}'" in _error(post("/v1/chat/completions", json=chat), 404)
     chat = {"model": NAME, "stream": True, "messages": [{"role": "user", "content": "hallo"}]}
     assert "streaming is not supported" in _error(post("/v1/chat/completions", json=chat), 400)
+
+
+BAD_BODIES = {
+    "a lone surrogate in a ticket": (
+        "/v1/classify", b'{"title": "Router \\ud800 kaputt", "description": "geht nicht"}',
+        "title: the text holds a lone UTF-16 surrogate",
+    ),
+    "a lone surrogate in a chat": (
+        "/v1/chat/completions",
+        b'{"model": "tiny-tickets", "messages": [{"role": "user", "content": "\\udfff"}]}',
+        "messages[0].content: the text holds a lone UTF-16 surrogate",
+    ),
+    "a 5,000-digit integer as a field": (
+        "/v1/classify", b'{"title": ' + b"7" * 5000 + b"}", "a number with too many digits",
+    ),
+    "response_format.json_schema given as a string": (
+        "/v1/chat/completions",
+        json.dumps({"model": NAME, "messages": [{"role": "user", "content": "Hallo"}],
+                    "response_format": {"type": "json_schema", "json_schema": "answer"}}).encode(),
+        "response_format.json_schema must be a JSON object",
+    ),
+    "arrays nested 40,000 deep": ("/v1/classify", b"[" * 40_000, "nests arrays or objects too deeply"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BAD_BODIES))
+def test_a_body_the_model_cannot_read_is_400_never_500(server: Server, case: str) -> None:
+    path, body, message = BAD_BODIES[case]
+    r = httpx.post(server.url + path, content=body, headers=auth(), timeout=60)
+    assert message in _error(r, 400)
+
+
+def test_one_clients_bad_ticket_fails_alone_and_the_others_are_answered(
+    server: Server, task: Task
+) -> None:
+    """Nine clients at once, one micro-batch (--max-wait-ms 300): eight valid tickets are
+    answered, the ticket with a lone surrogate gets 400 naming its field."""
+    results: dict[int, httpx.Response] = {}
+
+    def call(i: int, body: bytes) -> None:
+        results[i] = httpx.post(server.url + "/v1/classify", content=body, timeout=120,
+                                headers={**auth(), "Content-Type": "application/json"})  # fmt: skip
+
+    bodies = [json.dumps(ticket(i)).encode() for i in range(8)]
+    bodies.insert(4, b'{"title": "Drucker", "description": "Papier \\ud800 klemmt"}')
+    before = httpx.get(server.url + "/health", timeout=10).json()["batches"]
+    threads = [threading.Thread(target=call, args=(i, b)) for i, b in enumerate(bodies)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert "description: the text holds a lone UTF-16 surrogate" in _error(results[4], 400)
+    for i in (0, 1, 2, 3, 5, 6, 7, 8):
+        assert results[i].status_code == 200, results[i].text
+        check_answer(task, results[i].json()["results"][0]["labels"])
+    after = httpx.get(server.url + "/health", timeout=10).json()["batches"]
+    assert after["failed"] == before["failed"] and after["failed_items"] == 0
 
 
 def test_a_taken_port_is_one_line_before_the_model_loads(server: Server, tiny: Path) -> None:
@@ -411,3 +469,145 @@ def test_a_served_combination_answers_what_bizztune_combine_scored(
                 str(free_port()))  # fmt: skip
     assert r.returncode != 0 and "pass --train-data" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+# -- one request's failure is its own ---------------------------------------------------------------
+class _Picky:
+    """A provider that fails any call holding a ticket titled BOOM, and when ``broken``, every
+    call: the batcher's test double (the batcher is what is tested, not a model)."""
+
+    name = model = "picky"
+
+    def __init__(self, broken: bool = False) -> None:
+        self.broken = broken
+        self.calls: list[int] = []
+
+    def complete(self, requests: Any, schema: Any) -> Iterator[Any]:
+        from bizztune.core.interfaces import Completion
+
+        self.calls.append(len(requests))
+        if self.broken or any(r.example.inputs["title"] == "BOOM" for r in requests):
+            raise ValueError("cannot read this ticket")
+        for r in requests:
+            yield Completion(r.id, '{"urgency": "Hoch"}')
+
+
+def _submit_together(provider: Any, task: Task, titles: list[str]) -> list[Any]:
+    """One job per title, submitted at once so that they share one micro-batch."""
+    import asyncio
+
+    from bizztune.serve.batcher import Batcher
+    from bizztune.serve.bodies import Limits, classify_requests
+
+    batcher = Batcher(provider, task.schema, max_batch=16, max_wait_s=0.5, max_queue=64)
+    batcher.start()
+
+    async def main() -> list[Any]:
+        jobs = [
+            batcher.submit(classify_requests({"title": t}, task, "long", Limits(4, 1000)))
+            for t in titles
+        ]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    try:
+        return asyncio.run(main())
+    finally:
+        batcher.stop(5)
+
+
+def test_the_batcher_fails_a_bad_job_alone_with_400_and_a_broken_model_with_500(
+    task: Task,
+) -> None:
+    from bizztune.serve.batcher import BadItem, ModelFailed
+
+    picky = _Picky()
+    got = _submit_together(picky, task, ["Router", "Drucker", "BOOM", "Kabel"])
+    assert picky.calls == [4, 1, 1, 1, 1]  # the batch, then each job on its own
+    assert isinstance(got[2], BadItem) and "cannot read this ticket" in str(got[2])
+    for i in (0, 1, 3):
+        assert [c.text for c in got[i]] == ['{"urgency": "Hoch"}']
+    got = _submit_together(_Picky(broken=True), task, ["Router", "Drucker"])
+    assert all(isinstance(g, ModelFailed) for g in got)  # nothing answered: the model
+
+
+LEAVES = [None, True, 0, -1, 10**80, 1.5, float("inf"), "", "x", "Hoch", NAME, "user",
+          "json_schema", "\ud800", "a\udfffb", "😀", "x" * 50, [], {}]  # fmt: skip
+
+
+def _random_json(rng: Any, depth: int = 0) -> Any:
+    """Any JSON value, nested a few levels, with the values clients get wrong."""
+    kind = rng.random()
+    if depth > 3 or kind < 0.4:
+        return rng.choice(LEAVES)
+    if kind < 0.7:
+        return [_random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["title", "description", "id", "schema", "properties", "type", "text", "urgency"]
+    return {rng.choice(keys): _random_json(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+def _value(rng: Any) -> Any:
+    return rng.choice(LEAVES) if rng.random() < 0.7 else _random_json(rng)
+
+
+def _random_body(rng: Any, task: Task) -> Any:
+    """A body of /v1/classify or /v1/chat/completions, nearly right, with wrong values."""
+    kind = rng.random()
+    if kind < 0.1:
+        return _random_json(rng)
+    if kind < 0.5:
+        names = [*task.input_fields, "id", "fields"]
+        tickets = [{k: _value(rng) for k in rng.sample(names, rng.randrange(1, 4))}
+                   for _ in range(rng.randrange(1, 4))]  # fmt: skip
+        return tickets[0] if rng.random() < 0.5 else {"items": tickets}
+    parts = lambda: [{"type": "text", "text": _value(rng)}]  # noqa: E731
+    msgs = [{"role": rng.choice(["user", "system", "assistant", _value(rng)]),
+             "content": _value(rng) if rng.random() < 0.7 else parts()}
+            for _ in range(rng.randrange(1, 3))]  # fmt: skip
+    body: dict[str, Any] = {"model": NAME if rng.random() < 0.8 else _value(rng), "messages": msgs}
+    if rng.random() < 0.5:
+        body["response_format"] = {"type": "json_schema", "json_schema": _random_json(rng)}
+    for key in ("max_tokens", "n", "stream"):
+        if rng.random() < 0.2:
+            body[key] = _value(rng)
+    return body
+
+
+def test_200000_nested_brackets_are_a_400_not_a_recursion_error() -> None:
+    """Over the test server's --max-body-bytes, so checked where the server reads a body."""
+    from bizztune.serve.bodies import BadRequest, parse_json
+
+    for raw in (b"[" * 200_000, b'{"a": ' * 200_000):
+        with pytest.raises(BadRequest) as e:
+            parse_json(raw)
+        assert e.value.status == 400 and "nests arrays or objects too deeply" in e.value.message
+
+
+def test_no_body_is_anything_but_an_answer_or_a_4xx(task: Task) -> None:
+    """The class of item 6: whatever JSON a client sends, the body checks either refuse it
+    (BadRequest) or build requests whose every text the model can tokenize."""
+    import random
+
+    from bizztune.serve.bodies import (
+        BadRequest,
+        Limits,
+        chat_request,
+        classify_requests,
+        parse_json,
+    )
+
+    rng = random.Random(0)
+    limits = Limits(4, 3000)
+    for _ in range(3000):
+        body = _random_body(rng, task)
+        raw = json.dumps(body, ensure_ascii=rng.random() < 0.8).encode("utf-8", "surrogatepass")
+        for build in (
+            lambda b: classify_requests(b, task, "long", limits),
+            lambda b: [chat_request(b, task, [NAME], limits)],
+        ):
+            try:
+                reqs = build(parse_json(raw))
+            except BadRequest as e:
+                assert 400 <= e.status < 500
+                continue
+            for r in reqs:  # accepted: every text can be encoded, so tokenized
+                json.dumps(r.messages, ensure_ascii=False).encode("utf-8")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bizztune.core.interfaces import Task
-from bizztune.serve.batcher import Batcher, Closed, Overloaded
+from bizztune.serve.batcher import BadItem, Batcher, Closed, Overloaded
 from bizztune.serve.bodies import (
     BadRequest,
     Limits,
@@ -143,6 +143,10 @@ def create_app(state: ServeState) -> "FastAPI":
         headers = {"Retry-After": "1"} if exc.status in (429, 503) else {}
         return _error(exc.status, exc.message, exc.param, **headers)
 
+    @app.exception_handler(BadItem)
+    async def bad_item(request: Request, exc: BadItem) -> Any:
+        return _error(400, str(exc))
+
     @app.exception_handler(RuntimeError)
     async def model_failed(request: Request, exc: RuntimeError) -> Any:
         return _error(500, str(exc))
@@ -159,6 +163,7 @@ def create_app(state: ServeState) -> "FastAPI":
                 "items": b.stats.items,
                 "largest": b.stats.largest,
                 "failed": b.stats.failed_batches,
+                "failed_items": b.stats.failed_items,
                 "max_batch": b.max_batch,
                 "max_wait_ms": cfg.max_wait_ms,
             },

@@ -15,6 +15,12 @@ cuts it into batches of its own ``batch_size`` (set to ``max_batch``).
 Capacity counts items, waiting or running: ``submit`` raises ``Overloaded`` at once when the
 job would take it over ``max_queue`` (the HTTP layer answers 429), and ``Closed`` once
 ``stop`` was called (503).
+
+One client's request never fails another's: when the model fails on a micro-batch, each of
+its jobs is answered again on its own. A job that still fails while others of the batch are
+answered gets ``BadItem`` (its input is what the model could not take: 400); when no job can
+be answered, or the job was alone, each gets ``ModelFailed`` (500). The HTTP layer refuses
+every input it knows the model cannot read before it is queued (``bodies.parse_json``).
 """
 
 from __future__ import annotations
@@ -42,6 +48,14 @@ class Closed(Exception):
     """The server is shutting down."""
 
 
+class BadItem(Exception):
+    """The model failed on this request alone, and answered the others of its batch."""
+
+
+class ModelFailed(RuntimeError):
+    """The model failed on every request it was given."""
+
+
 @dataclass
 class _Job:
     requests: Sequence[Request]
@@ -56,6 +70,9 @@ class BatchStats:
     items: int = 0
     largest: int = 0
     failed_batches: int = 0
+    """Micro-batches the model failed on as a whole (their jobs were then tried one by one)."""
+    failed_items: int = 0
+    """Items answered with an error (BadItem or ModelFailed)."""
 
 
 class Batcher:
@@ -150,30 +167,58 @@ class Batcher:
 
     def _answer(self, batch: list[_Job], n: int) -> None:
         t0 = time.perf_counter()
-        reqs = [r for job in batch for r in job.requests]
-        try:
-            got = {c.request_id: c for c in self.provider.complete(reqs, self.schema)}
-            error: BaseException | None = None
-        except Exception as e:  # one bad batch must not end the worker
-            got, error = {}, e
-            log.exception("micro-batch of %d items failed", n)
+        got, errors = self._complete(batch, n)
         dt = time.perf_counter() - t0
         with self._lock:
             self._pending -= n
             self.stats.batches += 1
             self.stats.items += n
             self.stats.largest = max(self.stats.largest, n)
-            self.stats.failed_batches += error is not None
+            self.stats.failed_items += sum(len(batch[i].requests) for i in errors)
         log.debug("micro-batch: %d requests, %d items, %.1f ms", len(batch), n, dt * 1000)
-        for job in batch:
-            if error is not None:
-                _resolve(job, exc=RuntimeError(f"the model failed on this batch: {error}"))
+        for i, job in enumerate(batch):
+            if i in errors:
+                _resolve(job, exc=errors[i])
                 continue
             missing = [r.id for r in job.requests if r.id not in got]
             if missing:
-                _resolve(job, exc=RuntimeError(f"the model gave no answer for {missing[0]}"))
+                _resolve(job, exc=ModelFailed(f"the model gave no answer for {missing[0]}"))
             else:
                 _resolve(job, result=[got[r.id] for r in job.requests])
+
+    def _complete(
+        self, batch: list[_Job], n: int
+    ) -> tuple[dict[str, Completion], dict[int, Exception]]:
+        """Every job's completions, and an error per job (by index) that got none. A failed
+        micro-batch is retried job by job, so one job's input fails that job alone."""
+        try:
+            reqs = [r for job in batch for r in job.requests]
+            return {c.request_id: c for c in self.provider.complete(reqs, self.schema)}, {}
+        except Exception as e:  # one bad batch must not end the worker
+            first: Exception = e
+            log.warning("micro-batch of %d items failed (%s)", n, type(e).__name__)
+        with self._lock:
+            self.stats.failed_batches += 1
+        if len(batch) == 1:
+            return {}, {0: ModelFailed(f"the model failed on this request: {first}")}
+        got: dict[str, Completion] = {}
+        failed: dict[int, Exception] = {}
+        for i, job in enumerate(batch):
+            try:
+                got.update(
+                    {c.request_id: c for c in self.provider.complete(job.requests, self.schema)}
+                )
+            except Exception as e:
+                failed[i] = e
+        if len(failed) == len(batch):
+            return {}, {
+                i: ModelFailed(f"the model failed on this batch: {e}") for i, e in failed.items()
+            }
+        return got, {
+            i: BadItem(f"the model could not answer this request (it answered the others of "
+                       f"its batch): {e}")
+            for i, e in failed.items()
+        }  # fmt: skip
 
 
 def _resolve(job: _Job, result: Any = None, exc: BaseException | None = None) -> None:

@@ -34,16 +34,63 @@ class Limits:
 
 
 def parse_json(raw: bytes) -> Any:
+    """The body's JSON value. Whatever JSON (or not) a client sends ends in a value or a
+    BadRequest (400), never in another exception: one client's body must not reach the model
+    if the model cannot read it, where it would fail a micro-batch shared with others."""
     if not raw.strip():
         raise BadRequest(400, "the request body is empty: send a JSON object")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except UnicodeDecodeError:
         raise BadRequest(400, "the request body is not UTF-8 text") from None
     except json.JSONDecodeError as e:
         raise BadRequest(
             400, f"the request body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
         ) from None
+    except RecursionError:
+        raise BadRequest(
+            400, "the request body nests arrays or objects too deeply: send a flat JSON object"
+        ) from None
+    except ValueError as e:  # an integer of more than sys.get_int_max_str_digits() digits
+        why = "a number with too many digits" if "digits" in str(e) else "a value JSON allows"
+        raise BadRequest(
+            400, f"the request body holds {why} that cannot be read; send it as text"
+        ) from None
+    _check_text(body)
+    return body
+
+
+def _check_text(body: Any) -> None:
+    """BadRequest naming the first string (or key) that is not Unicode text: JSON's
+    ``\\ud800`` escapes decode to a lone surrogate, which no tokenizer can encode."""
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:  # a loop, not recursion: the depth is the client's to choose
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if not _encodable(value):
+                raise BadRequest(400, f"{where or 'body'}: {_SURROGATE}", where or None)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                path = f"{where}.{k}" if where else str(k)
+                if not _encodable(k):
+                    raise BadRequest(400, f"a key of {where or 'the body'}: {_SURROGATE}", where)
+                stack.append((path, v))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(value))
+
+
+_SURROGATE = (
+    "the text holds a lone UTF-16 surrogate (such as \\ud800), which is no character; "
+    "send valid Unicode"
+)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _fields(task: Task, value: Any, where: str) -> tuple[str, ...]:
@@ -175,9 +222,15 @@ def chat_request(body: Any, task: Task, served: Sequence[str], limits: Limits) -
 def _schema_fields(task: Task, fmt: Any) -> tuple[str, ...]:
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
         return task.schema.names
-    schema = (fmt.get("json_schema") or {}).get("schema") or {}
-    props = schema.get("properties") if isinstance(schema, dict) else None
-    if not isinstance(props, dict) or not props:
+    props: Any = fmt
+    path = "response_format"
+    for key in ("json_schema", "schema", "properties"):
+        props, path = props.get(key), f"{path}.{key}"
+        if props is None:
+            return task.schema.names
+        if not isinstance(props, dict):
+            raise BadRequest(400, f"{path} must be a JSON object", path)
+    if not props:
         return task.schema.names
     unknown = [p for p in props if p not in task.schema.names]
     if unknown:
