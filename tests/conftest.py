@@ -7,6 +7,8 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -142,13 +144,26 @@ def split_dir(tmp_path: Path) -> Path:
     return d
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Caches go to a temp dir; never to the user's home."""
-    monkeypatch.setenv("BIZZTUNE_HOME", str(tmp_path / "bizztune-home"))
+def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """Caches go to ``home``, never to the user's; no hub, no API keys."""
+    monkeypatch.setenv("BIZZTUNE_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     for key in ("OPENAI_API_KEY", "MISTRAL_API_KEY"):
         monkeypatch.delenv(key, raising=False)
+
+
+@contextmanager
+def isolated(home: Path) -> Iterator[None]:
+    """A module or session fixture's environment: it is set up before a test's own
+    ``_isolated_home``, so it isolates itself the same way while it builds."""
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, home)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate(monkeypatch, tmp_path / "bizztune-home")
 
 
 def run_cli(

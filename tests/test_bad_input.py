@@ -92,6 +92,14 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def train_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small labelled training file: what a baseline fits on where the data read is what a
+    test is about (the embedded default set would be generated again for every test, since each
+    test has its own cache home)."""
+    return str(write_jsonl(tmp_path_factory.mktemp("train") / "train.jsonl", make_rows(2)))
+
+
+@pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two tiny models of different widths and a LoRA adapter made on the first."""
     pytest.importorskip("peft")
@@ -206,11 +214,11 @@ VALID = ["valid.jsonl", "bom.jsonl", "crlf.jsonl", "bom.csv", "bom-semicolon.csv
 
 @pytest.mark.parametrize("name", VALID)
 def test_valid_variants_pass_and_keep_their_ids(
-    corpus: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str], name: str
+    corpus: Path, train_file: str, tmp_path: Path, capfd: pytest.CaptureFixture[str], name: str
 ) -> None:
     data = str(corpus / name)
     code, _, err = invoke(capfd, "eval", "--provider", "majority", "--data", data,
-                          "--train-data", "default", "--out", str(tmp_path / "eval"))  # fmt: skip
+                          "--train-data", train_file, "--out", str(tmp_path / "eval"))  # fmt: skip
     assert code == 0, err
     preds = (tmp_path / "eval" / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
     assert sorted(json.loads(x)["id"] for x in preds) == [f"r{i}" for i in range(1, 9)]
@@ -370,7 +378,12 @@ TORN_OR_FOREIGN = {
 
 @pytest.mark.parametrize("kind", TORN_OR_FOREIGN)
 def test_eval_resume_drops_torn_and_foreign_lines(
-    corpus: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: Any, kind: str
+    corpus: Path,
+    train_file: str,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    caplog: Any,
+    kind: str,
 ) -> None:
     def records() -> dict[str, Any]:
         out = {}
@@ -380,7 +393,7 @@ def test_eval_resume_drops_torn_and_foreign_lines(
             out[r["id"]] = r
         return out
 
-    args = ["eval", "--provider", "tfidf", "--train-data", "default",
+    args = ["eval", "--provider", "tfidf", "--train-data", train_file,
             "--data", str(corpus / "valid.jsonl"), "--out", str(tmp_path / "e")]  # fmt: skip
     assert invoke(capfd, *args)[0] == 0
     preds = tmp_path / "e" / "predictions.jsonl"

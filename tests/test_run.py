@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ import pytest
 import yaml
 
 from chat_server import ChatServer, Reply
-from conftest import REPO, make_rows, run_cli, write_jsonl
+from conftest import REPO, isolated, make_rows, run_cli, write_jsonl
 
 ANSWER = '{"category": "Ungewiss", "subcategory": "Kein Zusammenhang", "urgency": "Niedrig"}'
 # The answer's tokens as the server returns them with logprobs: where a label is decided, the
@@ -83,18 +86,48 @@ def server() -> Any:
         yield srv
 
 
-def run(cfg: Path, out: Path, srv: ChatServer, *extra: str) -> Any:
+def run(cfg: Path, out: Path, srv: ChatServer, *extra: str, home: Path | None = None) -> Any:
     env = {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": srv.url + "/v1"}
+    if home is not None:  # the first run's cache home, not the test's own
+        env["BIZZTUNE_HOME"] = str(home)
     r = run_cli("run", "--config", str(cfg), "--out", str(out), *extra, env=env)
     assert r.returncode == 0, r.stderr[-4000:]
     return r
 
 
-def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: ChatServer) -> None:
-    cfg = write_config(tmp_path / "tiny.yaml", tiny_model)
-    out = tmp_path / "run"
-    r = run(cfg, out, server)
-    st = statuses(r.stderr)
+@dataclass(frozen=True)
+class FirstRun:
+    """The tiny config's first run, made once for the module by ``first_run``."""
+
+    cfg: Path
+    out: Path
+    """Continued by test_run_end_to_end_then_resume: reruns, a resume, a changed config."""
+    pristine: Path
+    """A copy of ``out`` as the first run left it, for tests that only read it."""
+    stderr: str
+    server: ChatServer
+    """Its gpt-4: only this run and its continuations call it, so its requests count them."""
+    home: Path
+
+
+@pytest.fixture(scope="module")
+def first_run(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirstRun]:
+    d = tmp_path_factory.mktemp("first-run")
+    with ChatServer(lambda body, n: Reply(content=ANSWER, tokens=TOKENS)) as srv:
+        cfg = write_config(d / "tiny.yaml", tiny_model)
+        with isolated(d / "home"):
+            r = run(cfg, d / "run", srv)
+        shutil.copytree(d / "run", d / "pristine")
+        yield FirstRun(cfg, d / "run", d / "pristine", r.stderr, srv, d / "home")
+
+
+def test_run_end_to_end_then_resume(first_run: FirstRun, tiny_model: Path) -> None:
+    cfg, out, server = first_run.cfg, first_run.out, first_run.server
+
+    def rerun(*extra: str) -> Any:
+        return run(cfg, out, server, *extra, home=first_run.home)
+
+    st = statuses(first_run.stderr)
     assert st == {
         "generate": "done",
         "split": "done",
@@ -114,8 +147,8 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
         "eval:finetuned+tfidf": "done",
         "eval@val:finetuned+tfidf": "done",
         "report": "done",
-    }, r.stderr
-    assert "MISTRAL_API_KEY is not set" in r.stderr
+    }, first_run.stderr
+    assert "MISTRAL_API_KEY is not set" in first_run.stderr
 
     # the run folder: data, resolved config, versions, one eval per model, adapter, reports
     assert len(lines(out / "data" / "raw" / "tickets.jsonl")) == 150
@@ -189,7 +222,7 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
 
     # a rerun does nothing but report; nothing is recomputed or re-sent
     before = {p: p.stat().st_mtime_ns for p in out.rglob("predictions.jsonl")}
-    r = run(cfg, out, server)
+    r = rerun()
     assert set(statuses(r.stderr).values()) <= {"cached", "skipped"}, r.stderr
     assert {p: p.stat().st_mtime_ns for p in out.rglob("predictions.jsonl")} == before
     assert len(server.requests) == n_test
@@ -199,7 +232,7 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
     kept = lines(pred)[:4]
     pred.write_text("\n".join(kept) + "\n" + lines(pred)[4][:15], encoding="utf-8")
     (out / "eval" / "finetuned" / "stage.done.json").unlink()
-    r = run(cfg, out, server)
+    r = rerun()
     st = statuses(r.stderr)
     assert st["eval:finetuned"] == "done" and st["train"] == "cached" and st["report"] == "done"
     assert "resuming" in r.stderr
@@ -212,14 +245,14 @@ def test_run_end_to_end_then_resume(tiny_model: Path, tmp_path: Path, server: Ch
 
     # a changed training config redoes train and what depends on it, nothing upstream
     write_config(cfg, tiny_model, **{"train.max_steps": 4})
-    r = run(cfg, out, server)
+    r = rerun()
     st = statuses(r.stderr)
     assert st["train"] == "done" and st["eval:finetuned"] == "done" and st["report"] == "done"
     assert all(st[k] == "cached" for k in ("generate", "split", "eval:base", "eval:tfidf"))
     assert "train redo" in r.stderr
 
     # --stages/--force redo exactly the chosen stage
-    r = run(cfg, out, server, "--stages", "report", "--force")
+    r = rerun("--stages", "report", "--force")
     st = statuses(r.stderr)
     assert st["report"] == "done" and st["train"] == "cached" and st["eval:finetuned"] == "cached"
     # ...and the report still lists the API baseline that was skipped, with why
@@ -466,23 +499,21 @@ def test_default_test_sets_are_the_split_and_the_tasks_test_sets(tmp_path: Path)
         ).test_sets(task)
 
 
-def test_same_seed_same_metrics(tiny_model: Path, tmp_path: Path, server: ChatServer) -> None:
-    """Two fresh run folders, same seed, CPU: identical data, adapter weights and metrics."""
-    cfg = write_config(
-        tmp_path / "tiny.yaml",
-        tiny_model,
-        **{"eval.baselines": ["majority"], "report.html": False},
-    )
-    a, b = tmp_path / "a", tmp_path / "b"
-    run(cfg, a, server)
-    run(cfg, b, server)
+def test_same_seed_same_metrics(
+    first_run: FirstRun, tiny_model: Path, tmp_path: Path, server: ChatServer
+) -> None:
+    """A fresh run folder with the first run's config and seed, on CPU: identical data,
+    adapter weights and metrics (this run stops before the report, which is not compared)."""
+    cfg = write_config(tmp_path / "tiny.yaml", tiny_model)  # the first run's config, as it was
+    a, b = first_run.pristine, tmp_path / "b"
+    run(cfg, b, server, "--stages", "generate,split,baselines,train,finetuned")
     for rel in ("data/raw/tickets.jsonl", "data/split/test.jsonl", "data/split/train.jsonl"):
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
     weights = sorted((a / "train").rglob("adapter_model.safetensors"))
     assert weights
     for w in weights:
         assert w.read_bytes() == (b / w.relative_to(a)).read_bytes()
-    for label in ("majority", "base", "finetuned"):
+    for label in ("majority", "tfidf", "base", "gpt-4", "finetuned"):
         assert metrics(a, label) == metrics(b, label), label
 
 
