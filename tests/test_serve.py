@@ -203,6 +203,9 @@ def test_health_counts_batches_and_needs_no_key(server: Server) -> None:
     assert h["status"] == "ok" and h["model"] == NAME
     assert h["queue"] == {"pending": 0, "max_queue": 256}
     assert h["batches"]["max_batch"] == 16
+    # open to anyone: names, never a path of the server's machine
+    assert h["base_model"] == "tiny"
+    assert not [v for v in h.values() if isinstance(v, str) and "/" in v], h
 
 
 # -- errors ------------------------------------------------------------------------------------

@@ -41,7 +41,8 @@ class ServeState:
     task: Task
     batcher: Batcher
     identity: dict[str, Any]
-    """served name, base model, adapter and its weights' hash, task, decoding."""
+    """served name, base model, adapter and its weights' hash, task, decoding: names, never a
+    path of this machine (``server.identity``)."""
     key: str | None = None
     created: int = field(default_factory=lambda: int(time.time()))
     closing: bool = False

@@ -33,7 +33,8 @@ log = logging.getLogger("bizztune.serve")
 
 
 def adapter_identity(adapter: str | None) -> dict[str, Any]:
-    """The adapter's folder and a short hash of its weights, so clients can tell versions."""
+    """The adapter's folder name and a short hash of its weights, so clients can tell
+    versions; never its path (``/health`` answers without a key)."""
     if adapter is None:
         return {"adapter": None, "adapter_sha256": None}
     folder = Path(adapter)
@@ -43,7 +44,16 @@ def adapter_identity(adapter: str | None) -> dict[str, Any]:
         with w.open("rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
-    return {"adapter": str(folder), "adapter_sha256": h.hexdigest()[:16] if weights else None}
+    return {
+        "adapter": folder.resolve().name,
+        "adapter_sha256": h.hexdigest()[:16] if weights else None,
+    }
+
+
+def model_name(model: str) -> str:
+    """How responses name the base model: an embedded model's name, a local folder's or
+    file's name, never its path on this machine."""
+    return Path(model).name if ("/" in model or Path(model).exists()) else model
 
 
 def trained_style(adapter: str | None) -> str | None:
@@ -100,10 +110,10 @@ def build_state(cfg: ServeConfig, task: Task, plugins: Registry, key: str | None
     if cfg.combine_with:
         provider, chat_refusal = combined(provider, cfg, task, plugins)
     warm_up(provider, task, cfg.style)
-    name = cfg.served_name or Path(cfg.adapter or cfg.model).name
+    name = cfg.served_name or Path(cfg.adapter or cfg.model).resolve().name
     identity = {
         "model": name,
-        "base_model": cfg.model,
+        "base_model": model_name(cfg.model),
         **adapter_identity(cfg.adapter),
         "task": task.name,
         "decoding": cfg.decoding,
