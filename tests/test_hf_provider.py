@@ -394,6 +394,25 @@ def test_bitsandbytes_kernels_notice_is_hidden() -> None:
     assert seen == ["something else"]
 
 
+def test_every_command_keeps_the_bitsandbytes_notice_off_the_screen() -> None:
+    """The CLI hides the notice before any command runs, whichever imports bitsandbytes
+    (the head trainer and provider did not ask for it): other warnings still show."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging\n"
+        "from bizztune.cli.main import main\n"
+        "main(['plugins'])\n"
+        "log = logging.getLogger('bitsandbytes.backends.cpu.ops')\n"
+        "log.warning('Failed to load CPU gemm_4bit_forward from kernels-community: x')\n"
+        "log.warning('a real problem')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "a real problem" in r.stderr and "gemm_4bit_forward" not in r.stderr
+
+
 def test_a_prompt_longer_than_the_context_is_cut_and_counted(
     tiny: Path, split_dir: Path, tmp_path: Path
 ) -> None:

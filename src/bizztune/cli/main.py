@@ -30,6 +30,7 @@ from bizztune.cli.serve import serve_cmd
 from bizztune.cli.train import export_cmd, sweep, train
 from bizztune.core.errors import BizztuneError
 from bizztune.core.memory import bound_kernel_cache
+from bizztune.models.loading import quiet_bitsandbytes
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         load_dotenv()
         bound_kernel_cache()
+        # bitsandbytes' notice about an optional kernel, on every command that imports peft
+        # on an AVX512-BF16 CPU: off the screen before anything imports it (real errors stay).
+        quiet_bitsandbytes()
         cli.main(args=argv, prog_name="bizztune", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
