@@ -135,6 +135,22 @@ def test_head_trains_answers_and_resumes(tiny_model: Path, split_dir: Path, tmp_
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((ev / "metrics.json").read_text())
     assert m["invalid_rate"] == 0.0 and m["hierarchy_consistency"] == 1.0
+    assert m["usage"]["truncated_items"] == 0
+
+    # a ticket longer than the heads read (max_length) is cut, and counted as every local
+    # provider counts it: in the item's record and in truncated_items
+    rows = [json.loads(x) for x in (split_dir / "test.jsonl").read_text().splitlines()][:3]
+    rows[1]["description"] = "Der Router startet immer wieder neu. " * 200
+    long = tmp_path / "long.jsonl"
+    long.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    r = run_cli("eval", "--provider", "hf", "--model", str(tiny_model), "--adapter", str(out),
+                "--data", str(long), "--out", str(tmp_path / "ev-long"))  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((tmp_path / "ev-long" / "metrics.json").read_text())
+    assert m["usage"]["truncated_items"] == 1
+    preds = [json.loads(x) for x in (tmp_path / "ev-long" / "predictions.jsonl").open()]
+    cut = {p["id"]: p.get("input_truncated_tokens", 0) for p in preds}
+    assert cut[rows[1]["id"]] > 100 and cut[rows[0]["id"]] == cut[rows[2]["id"]] == 0
 
     # an interrupted run resumes from its newest checkpoint and ends where an uninterrupted
     # one does: same batches, optimizer state and RNG

@@ -215,16 +215,16 @@ markers the pooled state is read after; the middle of the ticket is what is cut.
 
 def encode_prompt(
     tok: Any, messages: list[dict[str, str]], max_length: int
-) -> tuple[list[int], bool]:
+) -> tuple[list[int], int]:
     """Token ids of a chat prompt that ends where the answer would start, cut in the middle
-    to ``max_length``; and whether it was cut."""
+    to ``max_length``; and how many tokens were cut (0: none)."""
     ids = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
     if not isinstance(ids, list):  # a BatchEncoding in some transformers versions
         ids = list(ids["input_ids"])
     if len(ids) <= max_length:
-        return list(ids), False
+        return list(ids), 0
     tail = min(TAIL_TOKENS, max_length // 2)
-    return list(ids[: max_length - tail]) + list(ids[-tail:]), True
+    return list(ids[: max_length - tail]) + list(ids[-tail:]), len(ids) - max_length
 
 
 EVAL_BATCH_TOKENS = 2048

@@ -49,15 +49,16 @@ class HeadProvider:
         for start in range(0, len(requests), 64):  # answers flow back while the rest runs
             chunk = requests[start : start + 64]
             t0 = time.perf_counter()
-            seqs = []
+            seqs, cuts = [], []
             for r in chunk:
                 ids, cut = encode_prompt(self.tok, self._messages(r), spec.max_length)
                 seqs.append(ids)
-                self.truncated += cut
+                cuts.append(cut)
+                self.truncated += cut > 0
             logits = predict_logits(self.clf, seqs, self.pad_id, self.config.batch_size)
             dt = (time.perf_counter() - t0) / len(chunk)
-            for r, seq, probs in zip(
-                chunk, seqs, self._probs(label_probs, logits, chunk), strict=True
+            for r, seq, cut, probs in zip(
+                chunk, seqs, cuts, self._probs(label_probs, logits, chunk), strict=True
             ):
                 answer = answer_labels(spec, probs, r.fields)
                 self.scores[r.id] = probs
@@ -66,6 +67,7 @@ class HeadProvider:
                     json.dumps(answer, ensure_ascii=False),
                     latency_s=dt,
                     prompt_tokens=len(seq),
+                    truncated_tokens=cut,  # counted in truncated_items, as the hf provider's
                     # the heads' own probabilities; the answer's is the product over the leaf
                     # fields (the evaluator's default), the heads being independent given the text
                     probs={f: dict(probs[f]) for f in r.fields if f in probs},

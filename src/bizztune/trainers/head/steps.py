@@ -30,9 +30,9 @@ def encode(
 
     seqs, cut = [], 0
     for ex in examples:
-        ids, was_cut = encode_prompt(tok, task.messages(ex, style=style), max_len)
+        ids, n_cut = encode_prompt(tok, task.messages(ex, style=style), max_len)
         seqs.append(ids)
-        cut += was_cut
+        cut += n_cut > 0
     return seqs, cut
 
 
