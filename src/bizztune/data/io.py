@@ -14,7 +14,6 @@ import csv
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +47,6 @@ def example_id(row: dict[str, Any], task: Task) -> str:
         return str(row["id"])
     text = "\x1f".join(str(row.get(k, "")) for k in task.input_fields)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
-
-
-@dataclass
-class RowProblem:
-    where: str
-    """``file:line``"""
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: field '{self.field}': {self.message}"
 
 
 def row_to_example(row: Any, task: Task, where: str, labelled: bool = True) -> Example:
