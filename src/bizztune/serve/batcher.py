@@ -214,11 +214,8 @@ class Batcher:
             return {}, {
                 i: ModelFailed(f"the model failed on this batch: {e}") for i, e in failed.items()
             }
-        return got, {
-            i: BadItem(f"the model could not answer this request (it answered the others of "
-                       f"its batch): {e}")
-            for i, e in failed.items()
-        }  # fmt: skip
+        alone = "the model could not answer this request (it answered the others of its batch)"
+        return got, {i: BadItem(f"{alone}: {e}") for i, e in failed.items()}
 
 
 def _resolve(job: _Job, result: Any = None, exc: BaseException | None = None) -> None:
