@@ -173,3 +173,20 @@ def test_card_checks_labels_against_the_expected_prior(tmp_path: Path) -> None:
     assert not off.gates["urgency shares follow the expected prior (within 3 SE)"]
     assert off.prior_gap["urgency"] == pytest.approx(0.7 - 1 / 3, abs=1e-4)
     assert off.gates["subcategory balance (rarest/most common) >= 0.5"]  # no prior: balance
+
+
+def test_pair_auc_is_roc_auc_score_ties_included() -> None:
+    """The data shift's bootstrap AUC (bizztune.data.shift.pair_auc) gives sklearn's value
+    on every resample, ties counting half, so its interval is the one roc_auc_score gives."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from bizztune.data.shift import pair_auc
+
+    rng = np.random.default_rng(0)
+    for n0, n1, levels in ((1, 1, 2), (5, 3, 3), (40, 9, 5), (120, 33, 1000)):
+        for _ in range(20):
+            neg, pos = rng.integers(0, levels, n0) / levels, rng.integers(0, levels, n1) / levels
+            y = np.r_[np.zeros(n0), np.ones(n1)]
+            want = roc_auc_score(y, np.r_[neg, pos])
+            assert pair_auc(neg, pos) == pytest.approx(want, abs=1e-12), (n0, n1, levels)

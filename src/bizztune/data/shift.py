@@ -91,10 +91,19 @@ def domain_auc(
     idx0, idx1 = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
     boots = []
     for _ in range(resamples):  # resample within each class, so both stay present
-        i = np.concatenate([rng.choice(idx0, idx0.size), rng.choice(idx1, idx1.size)])
-        boots.append(roc_auc_score(y[i], proba[i]))
+        i0, i1 = rng.choice(idx0, idx0.size), rng.choice(idx1, idx1.size)
+        boots.append(pair_auc(proba[i0], proba[i1]))
     lo, hi = np.percentile(boots, [2.5, 97.5])
     return {"auc": auc, "ci95_low": float(lo), "ci95_high": float(hi)}
+
+
+def pair_auc(negative: np.ndarray, positive: np.ndarray) -> float:
+    """ROC AUC of scores of negative and positive items: the share of (negative, positive)
+    pairs the positive scores higher, ties counting half. The value of sklearn's
+    roc_auc_score, without its input checks (which cost ~100x the arithmetic in a bootstrap)."""
+    s = np.sort(negative)
+    below = np.searchsorted(s, positive, "left") + np.searchsorted(s, positive, "right")
+    return float(below.sum() / (2.0 * s.size * positive.size))
 
 
 def cross_near_duplicates(
