@@ -54,8 +54,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(model: Path, home: Path, *args: str, key: str | None = None) -> Iterator[Server]:
-    """``bizztune serve`` in a subprocess; yields once /health answers."""
+def serving(model: Path | None, home: Path, *args: str, key: str | None = None) -> Iterator[Server]:
+    """``bizztune serve`` in a subprocess; yields once /health answers. ``model`` None: no
+    ``--model`` (an ``--adapter`` in ``args`` names its base)."""
     port = free_port()
     env = {**os.environ, "BIZZTUNE_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     env.pop("BIZZTUNE_SERVE_KEY", None)
@@ -63,11 +64,12 @@ def serving(model: Path, home: Path, *args: str, key: str | None = None) -> Iter
         env["BIZZTUNE_SERVE_KEY"] = key
     exe = Path(sys.executable).with_name("bizztune")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "bizztune.cli"]
+    model_flag = ["--model", str(model)] if model else []
     log = home / f"serve-{port}.log"
     home.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.Popen(
-            [*cmd, "serve", "--model", str(model), "--port", str(port), *args],
+            [*cmd, "serve", *model_flag, "--port", str(port), *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bizztune.core.errors import ConfigError, MissingDependencyError
+from bizztune.models.adapters import base_from_record
 from bizztune.models.embedded import resolve_model
 from bizztune.models.tokenizer import load_tokenizer
 
@@ -161,7 +162,8 @@ def load_model_and_tokenizer(
 
 def adapter_base(adapter: Path) -> str | None:
     """The base model an adapter folder was trained on (``base_model_name_or_path`` of its
-    adapter_config.json), or None if it does not say. ConfigError if it is no adapter."""
+    adapter_config.json, an embedded model by name: ``adapters.base_from_record``), or None if
+    it does not say. ConfigError if it is no adapter."""
     cfg_path = adapter / "adapter_config.json"
     if not cfg_path.is_file():
         raise ConfigError(f"--adapter {adapter}: no adapter_config.json (not a PEFT adapter)")
@@ -170,7 +172,7 @@ def adapter_base(adapter: Path) -> str | None:
     except (OSError, ValueError) as e:
         raise ConfigError(f"--adapter {adapter}: adapter_config.json is unreadable ({e})") from None
     base = cfg.get("base_model_name_or_path") if isinstance(cfg, dict) else None
-    return str(base) if base else None
+    return base_from_record(str(base)) if base else None
 
 
 @contextlib.contextmanager

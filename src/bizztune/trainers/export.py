@@ -27,9 +27,12 @@ def base_model_of(adapter: Path) -> str:
             return str(train["model"])
     acfg = adapter / "adapter_config.json"
     if acfg.is_file():
-        base = json.loads(acfg.read_text()).get("base_model_name_or_path")
-        if base and Path(base).is_dir():
-            return str(base)
+        from bizztune.models.embedded import EMBEDDED
+        from bizztune.models.loading import adapter_base
+
+        base = adapter_base(adapter)  # an embedded model by name, not an old home's path
+        if base and (base in EMBEDDED or Path(base).exists()):
+            return base
     raise ConfigError(f"{adapter}: cannot tell its base model; pass --model")
 
 

@@ -18,6 +18,7 @@ def add_lora(body: Any, cfg: HeadConfig) -> Any:
     the adapters train in fp32 over a 16-bit base."""
     from peft import LoraConfig, get_peft_model
 
+    from bizztune.models.adapters import recorded_base
     from bizztune.models.loading import quiet_peft_wrap
 
     targets_: Any = cfg.target_modules
@@ -37,13 +38,16 @@ def add_lora(body: Any, cfg: HeadConfig) -> Any:
     )
     try:
         with quiet_peft_wrap():
-            return get_peft_model(body, lcfg)
+            model = get_peft_model(body, lcfg)
     except ValueError as e:
         names = sorted({n.rsplit(".", 1)[-1] for n, _ in body.named_modules() if "." in n})
         raise ConfigError(
             f"--target-modules {','.join(cfg.target_modules)}: not in this model ({e}); its "
             f"modules include {', '.join(names[:16])}"
         ) from None
+    # the base by name where it is an embedded model, not the path of this machine's copy
+    model.peft_config["default"].base_model_name_or_path = recorded_base(cfg.model)
+    return model
 
 
 def first_lora_layer(body: Any, lora_layers: float) -> int:

@@ -36,6 +36,7 @@ from bizztune.core.interfaces import Example, Task
 from bizztune.core.memory import peak_rss_mb
 from bizztune.data.io import load_examples
 from bizztune.data.sources import resolve_train_data
+from bizztune.models.adapters import recorded_base
 from bizztune.models.embedded import resolve_model
 from bizztune.models.loading import (
     cpu_supports_bf16,
@@ -327,7 +328,10 @@ def load_model(cfg: LoraConfig, setup: Setup, distributed: bool) -> tuple[Any, i
     model, base_memory = load_base(
         cfg, setup.model_path, setup.device, setup.bf16, fsdp=distributed
     )
-    return add_lora(model, cfg, uniform_dtype=uniform), base_memory
+    model = add_lora(model, cfg, uniform_dtype=uniform)
+    # the base by name where it is an embedded model, not the path of this machine's copy
+    model.peft_config["default"].base_model_name_or_path = recorded_base(cfg.model)
+    return model, base_memory
 
 
 def training_arguments(cfg: LoraConfig, out: Path, setup: Setup, fsdp: Any) -> TrainingArguments:
