@@ -83,9 +83,9 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
     """The model, data and prompt style both sides use, and the tickets."""
     from bizztune.data.io import load_examples
     from bizztune.data.sources import resolve_data
+    from bizztune.models.adapters import adapter_style
     from bizztune.models.loading import adapter_base
     from bizztune.plugins import load_task
-    from bizztune.serve.server import trained_style
 
     adapter = str(args.adapter) if args.adapter else None
     model = args.model or (adapter_base(args.adapter) if args.adapter else None)
@@ -101,7 +101,7 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
     need = args.warmup + args.requests
     tickets = [dict(ex.inputs) for ex in examples]
     tickets = (tickets * (need // max(1, len(tickets)) + 1))[:need]
-    style = trained_style(adapter) or "long"
+    style = adapter_style(adapter) or "long"
     return {
         "model": model,
         "adapter": adapter,

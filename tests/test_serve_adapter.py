@@ -1,4 +1,5 @@
-"""Trained adapters (LoRA and heads) as users serve them: loaded from the base they name
+"""Trained adapters (LoRA and heads) as users serve and evaluate them: asked in the prompt
+style they were trained on wherever the request comes from, loaded from their base by name
 after BIZZTUNE_HOME moved.
 
     pytest tests/test_serve_adapter.py
@@ -16,6 +17,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,6 +71,21 @@ def served(request: pytest.FixtureRequest, trained: dict[str, Path]) -> Iterator
         yield Served(srv, adapter)
 
 
+def eval_run(trained: dict[str, Path], out: Path, *args: str) -> Any:
+    r = run_cli(
+        "eval", "--data", str(trained["split"]), "--decoding", "constrained", "--dtype",
+        "float32", "--out", str(out), *args,
+        env={"BIZZTUNE_HOME": str(trained["home"]), "OPENAI_API_KEY": KEY},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def predictions(run: Path) -> dict[str, dict[str, Any]]:
+    lines = (run / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
+    return {p["id"]: p for p in map(json.loads, lines)}
+
+
 def test_an_adapter_records_its_base_as_given_and_serves_after_the_home_moved(
     trained: dict[str, Path], served: Served
 ) -> None:
@@ -80,3 +97,21 @@ def test_an_adapter_records_its_base_as_given_and_serves_after_the_home_moved(
     health = httpx.get(server.url + "/health", timeout=10).json()
     assert health["base_model"] == "tiny.gguf" and health["style"] == "compact"
     assert "home-a" not in server.output()
+
+
+def test_eval_asks_an_adapter_in_its_style_and_an_explicit_other_style_warns(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
+    common = ["--provider", "hf", "--model", str(trained["gguf"]), "--adapter",
+              str(trained["run"] / "lora"), "--limit", "2"]  # fmt: skip
+    r = eval_run(trained, tmp_path / "default", *common)
+    assert "warning" not in r.stderr  # the adapter's style is eval's default, as serve's
+    assert json.loads((tmp_path / "default" / "config.json").read_text())["eval"]["style"] == (
+        "compact"
+    )
+    r = eval_run(trained, tmp_path / "long", *common, "--style", "long")
+    warnings = [x for x in r.stderr.splitlines() if x.startswith("warning:")]
+    assert len(warnings) == 1, r.stderr[-3000:]
+    assert warnings[0].startswith("warning: --style long: the adapter")
+    assert "trained on the compact prompt" in warnings[0]
+    assert json.loads((tmp_path / "long" / "config.json").read_text())["eval"]["style"] == "long"

@@ -52,6 +52,7 @@ from bizztune.eval.rundir import (
     rewrite_predictions,
     write_run_report,
 )
+from bizztune.models.adapters import prompt_style
 
 Calls = Literal["joint", "per-field"]
 log = logging.getLogger("bizztune.eval")
@@ -76,8 +77,9 @@ class EvalConfig:
     Train on one set, test on another: ``--data tickets:foreign --train-data data/split``."""
     limit: int | None = None
     """Score only the first N items of the split."""
-    style: PromptStyle = "long"
-    """Prompt style: the long prompt with the taxonomy, or the compact one."""
+    style: PromptStyle | None = None
+    """Prompt style: the long prompt with the taxonomy, or the compact one. None: the style
+    the provider's adapter was trained on, else long (``run_eval`` resolves it)."""
     calls: Calls = "joint"
     """One call for all fields ("joint") or one call per field ("per-field")."""
     out: str | None = None
@@ -88,7 +90,7 @@ class EvalConfig:
             raise ConfigError("--limit must be a positive number of items")
         if self.calls not in ("joint", "per-field"):
             raise ConfigError(f"--calls must be 'joint' or 'per-field', not {self.calls!r}")
-        if self.style not in ("long", "compact"):
+        if self.style not in (None, "long", "compact"):
             raise ConfigError(f"--style must be 'long' or 'compact', not {self.style!r}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,7 +110,7 @@ def build_requests(task: Task, examples: Iterable[Example], cfg: EvalConfig) -> 
         )
         for fields in groups:
             rid = ex.id if cfg.calls == "joint" else f"{ex.id}::{fields[0]}"
-            msgs = task.messages(ex, style=cfg.style, fields=list(fields))
+            msgs = task.messages(ex, style=cfg.style or "long", fields=list(fields))
             reqs.append(Request(rid, ex.id, msgs, tuple(fields), ex))
     return reqs
 
@@ -124,7 +126,7 @@ def default_out(cfg: EvalConfig, task: Task, data: Path) -> Path:
     if cfg.provider.adapter:
         tag += "-" + Path(cfg.provider.adapter).name
     where = [data_slug(task, cfg.data)] + ([cfg.split] if data.is_dir() else [])
-    parts = [task.name, *where, tag, cfg.provider.decoding, cfg.calls, cfg.style]
+    parts = [task.name, *where, tag, cfg.provider.decoding, cfg.calls, cfg.style or "long"]
     if cfg.train_data is not None:
         parts += ["on", data_slug(task, cfg.train_data)]
     if cfg.limit:
@@ -265,6 +267,12 @@ def run_eval(
     """Evaluate ``task`` (resolved from ``cfg.task``) with the registered ``provider``
     (resolved from ``cfg.provider.name``), built from ``cfg.provider`` once the run folder is
     claimed; write the run directory and return its path."""
+    # An adapter is asked in the style it was trained on unless --style says otherwise (a
+    # one-line warning), as bizztune serve does: eval and serve give the same answers.
+    style, warning = prompt_style(cfg.style, cfg.provider.adapter)
+    if warning:
+        log.warning(warning)
+    cfg = replace(cfg, style=style)
     data = resolve_data(task, Path(cfg.data) if cfg.data else None)
     examples = load_examples(data, task, cfg.split if data.is_dir() else None)
     if cfg.limit:

@@ -14,16 +14,17 @@ ends. The bearer key is read from ``BIZZTUNE_SERVE_KEY`` and never printed.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bizztune.core.errors import ConfigError, MissingDependencyError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.core.registry import Registry
+from bizztune.models.adapters import prompt_style
 from bizztune.serve.config import KEY_ENV, ServeConfig
 
 if TYPE_CHECKING:
@@ -56,18 +57,6 @@ def model_name(model: str) -> str:
     return Path(model).name if ("/" in model or Path(model).exists()) else model
 
 
-def trained_style(adapter: str | None) -> str | None:
-    """The prompt style an adapter was trained with (its train_config.json), if it says."""
-    if adapter is None:
-        return None
-    path = Path(adapter) / "train_config.json"
-    try:
-        style = json.loads(path.read_text(encoding="utf-8")).get("train", {}).get("style")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return style if style in ("long", "compact") else None
-
-
 def warm_up(provider: Any, task: Any, style: Any) -> None:
     """Answer two made-up tickets that differ from their first input on. Their common prompt
     prefix is the task's prompt template, which the local provider keeps: later requests,
@@ -87,9 +76,9 @@ def build_state(cfg: ServeConfig, task: Task, plugins: Registry, key: str | None
 
     if cfg.adapter is not None and not Path(cfg.adapter).is_dir():
         raise ConfigError(f"--adapter {cfg.adapter}: no such folder")
-    if cfg.style is None:
-        style = trained_style(cfg.adapter)
-        cfg.style = "compact" if style == "compact" else "long"
+    cfg.style, warning = prompt_style(cfg.style, cfg.adapter)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     if cfg.combine_with:
         check_combined(cfg, plugins)  # before the model loads: a bad flag fails at once
     provider = plugins.load_provider(
