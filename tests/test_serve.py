@@ -607,7 +607,7 @@ def test_no_body_is_anything_but_an_answer_or_a_4xx(task: Task) -> None:
         raw = json.dumps(body, ensure_ascii=rng.random() < 0.8).encode("utf-8", "surrogatepass")
         for build in (
             lambda b: classify_requests(b, task, "long", limits),
-            lambda b: [chat_request(b, task, [NAME], limits)],
+            lambda b: [chat_request(b, task, [NAME], limits, "compact")],
         ):
             try:
                 reqs = build(parse_json(raw))
@@ -616,3 +616,40 @@ def test_no_body_is_anything_but_an_answer_or_a_4xx(task: Task) -> None:
                 continue
             for r in reqs:  # accepted: every text can be encoded, so tokenized
                 json.dumps(r.messages, ensure_ascii=False).encode("utf-8")
+
+
+# -- a chat that is the task's prompt, in either style ---------------------------------------------
+def test_the_ticket_in_a_task_prompt_is_found_in_either_style_and_nothing_else(task: Task) -> None:
+    from bizztune.serve.prompts import ticket_in
+
+    ex = Example("x", {"title": "Router: kaputt", "description": "Zeile 1\nName: keiner\n\n{}",
+                       "user": "Anna", "date": "2024-01-02"})  # fmt: skip
+    for style in ("long", "compact"):
+        for fields in (task.schema.names, ("urgency",)):
+            found = ticket_in(task, task.messages(ex, style=style, fields=fields), fields)
+            assert found is not None and found[1] == style
+            # the ticket found asks the model exactly what the client's prompt asked
+            assert task.messages(found[0], style=style, fields=fields) == task.messages(
+                ex, style=style, fields=fields
+            )
+            assert task.messages(found[0], style="compact", fields=fields) == task.messages(
+                ex, style="compact", fields=fields
+            )
+    assert (
+        ticket_in(task, [{"role": "user", "content": "Hallo, wie geht's?"}], task.schema.names)
+        is None
+    )
+    compact = task.messages(ex, style="compact")
+    assert ticket_in(task, compact, ("urgency",)) is None  # asked for other fields
+    long = task.messages(ex, style="long")
+    edited = [{**long[-1], "content": long[-1]["content"] + " Bitte schnell."}]
+    assert ticket_in(task, edited, task.schema.names) is None  # the client's own prompt
+    # a client's text cannot make it slow: linear in the text, no backtracking
+    import time
+
+    hostile = "Ticket klassifizieren (category, subcategory, urgency), nur JSON.\nTitel: " + (
+        "\nBeschreibung: \nName: \nDatum: " * 600
+    )
+    t0 = time.perf_counter()
+    ticket_in(task, [{"role": "user", "content": hostile + "x"}], task.schema.names)
+    assert time.perf_counter() - t0 < 0.5

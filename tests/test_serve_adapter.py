@@ -99,6 +99,31 @@ def test_an_adapter_records_its_base_as_given_and_serves_after_the_home_moved(
     assert "home-a" not in server.output()
 
 
+def test_the_served_adapter_answers_the_same_whatever_style_the_client_sends(
+    trained: dict[str, Path], served: Served, tmp_path: Path
+) -> None:
+    """The documented recipe (eval --provider openai, its default --style long) against an
+    adapter trained on the compact prompt answers what the in-process eval answers."""
+    server, adapter = served.server, served.adapter
+    local = eval_run(trained, tmp_path / "local", "--provider", "hf", "--model",
+                     str(trained["gguf"]), "--adapter", str(adapter))  # fmt: skip
+    assert "warning" not in local.stderr
+    assert json.loads((tmp_path / "local" / "config.json").read_text())["eval"]["style"] == (
+        "compact"
+    )  # the adapter's style is eval's default, as serve's
+    want = predictions(tmp_path / "local")
+    for style in ("long", "compact"):
+        out = tmp_path / f"served-{style}"
+        eval_run(trained, out, "--provider", "openai", "--base-url", server.url + "/v1",
+                 "--model", adapter.name, "--concurrency", "4", "--style", style)  # fmt: skip
+        got = predictions(out)
+        assert got.keys() == want.keys() and len(got) == 16
+        for item, p in want.items():
+            assert got[item]["parsed"] == p["parsed"], (style, item)
+            for f, dist in p["probs"].items():
+                assert got[item]["probs"][f] == pytest.approx(dist, rel=1e-3, abs=1e-5), (style, f)
+
+
 def test_eval_asks_an_adapter_in_its_style_and_an_explicit_other_style_warns(
     trained: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bizztune.core.interfaces import Task
+from bizztune.core.interfaces import PromptStyle, Task
 from bizztune.serve.batcher import BadItem, Batcher, Closed, Overloaded
 from bizztune.serve.bodies import (
     BadRequest,
@@ -48,6 +48,9 @@ class ServeState:
     closing: bool = False
     chat_refusal: str | None = None
     """Why /v1/chat/completions is refused (a combined model that needs the ticket's fields)."""
+    chat_style: PromptStyle | None = None
+    """The prompt style chats that are the task's prompt are asked in: the style the adapter
+    was trained on (None: a chat goes to the model as sent)."""
 
     @property
     def served(self) -> list[str]:
@@ -207,7 +210,7 @@ def create_app(state: ServeState) -> "FastAPI":
         if state.chat_refusal:
             raise BadRequest(400, state.chat_refusal)
         body = await read_body(request)
-        req = chat_request(body, state.task, state.served, limits)
+        req = chat_request(body, state.task, state.served, limits, state.chat_style)
         (c,) = await run([req])
         if c.text is None:
             return _error(500, f"the model gave no answer: {c.error}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bizztune.core.interfaces import Completion, Example, PromptStyle, Request, Task
+from bizztune.serve.prompts import ticket_in
 
 
 class BadRequest(Exception):
@@ -163,10 +164,14 @@ def classify_requests(body: Any, task: Task, style: PromptStyle, limits: Limits)
     return reqs
 
 
-def chat_request(body: Any, task: Task, served: Sequence[str], limits: Limits) -> Request:
+def chat_request(
+    body: Any, task: Task, served: Sequence[str], limits: Limits, style: PromptStyle | None = None
+) -> Request:
     """An OpenAI chat-completions body as one Request. The answer's fields come from a JSON
     schema ``response_format`` naming task fields (what ``bizztune eval --decoding
-    constrained`` sends), else every field of the task."""
+    constrained`` sends), else every field of the task. With ``style`` (the prompt the served
+    adapter was trained on), a chat that is the task's prompt in another style is asked in
+    ``style`` (``prompts.ticket_in``): the answer does not depend on the client's style."""
     if not isinstance(body, dict):
         raise BadRequest(400, "the body must be a JSON object with model and messages")
     model = body.get("model")
@@ -216,7 +221,14 @@ def chat_request(body: Any, task: Task, served: Sequence[str], limits: Limits) -
             raise BadRequest(400, "max_tokens must be a whole number >= 1", "max_tokens")
         params["max_tokens"] = max_tokens
     fields = _schema_fields(task, body.get("response_format"))
-    return Request(f"chatcmpl-{uuid.uuid4().hex}", "chat", messages, fields, params=params)
+    example = None
+    if style is not None:
+        found = ticket_in(task, messages, fields)
+        if found is not None:
+            example = found[0]
+            if found[1] != style:
+                messages = task.messages(example, style=style, fields=list(fields))
+    return Request(f"chatcmpl-{uuid.uuid4().hex}", "chat", messages, fields, example, params)
 
 
 def _schema_fields(task: Task, fmt: Any) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from bizztune.core.errors import ConfigError, MissingDependencyError
 from bizztune.core.interfaces import ProviderConfig, Task
 from bizztune.core.registry import Registry
-from bizztune.models.adapters import prompt_style
+from bizztune.models.adapters import adapter_style, prompt_style
 from bizztune.serve.config import KEY_ENV, ServeConfig
 
 if TYPE_CHECKING:
@@ -116,7 +116,11 @@ def build_state(cfg: ServeConfig, task: Task, plugins: Registry, key: str | None
         max_wait_s=cfg.max_wait_ms / 1000,
         max_queue=cfg.max_queue,
     )
-    return ServeState(cfg, task, batcher, identity, key=key, chat_refusal=chat_refusal)
+    # A chat that is the task's prompt is asked in the style the adapter was trained on.
+    chat_style = cfg.style if adapter_style(cfg.adapter) is not None else None
+    return ServeState(
+        cfg, task, batcher, identity, key=key, chat_refusal=chat_refusal, chat_style=chat_style
+    )
 
 
 def check_combined(cfg: ServeConfig, plugins: Registry) -> None:
