@@ -177,6 +177,25 @@ def test_constrained_scores_equal_brute_force_full_forward(tiny: Path, task: Any
             assert fast[k] == pytest.approx(slow[k], abs=2e-4), k
 
 
+def test_in_float32_an_items_probabilities_do_not_depend_on_its_batch(
+    tiny: Path, task: Any
+) -> None:
+    """What docs/serving.md promises for float32: the server's micro-batches (any size, any
+    company, padded to their longest prompt) give each item the probabilities one in-process
+    batch gives it, to 1e-6. In bfloat16 only a measured tolerance holds (serving.md)."""
+    reqs = _requests(task, 8)
+    together = _provider(tiny, decoding="constrained", batch_size=8).complete(reqs, task.schema)
+    want = {c.request_id: c.probs for c in together}
+    p = _provider(tiny, decoding="constrained", batch_size=8)
+    got: dict[str, Any] = {}
+    for batch in ([reqs[7]], reqs[2:5], [reqs[0], reqs[6]], [reqs[1]], [reqs[5]]):
+        got.update({c.request_id: c.probs for c in p.complete(batch, task.schema)})
+    assert got.keys() == want.keys()
+    for rid, dists in want.items():
+        for f, dist in dists.items():
+            assert got[rid][f] == pytest.approx(dist, abs=1e-6), (rid, f)
+
+
 def test_free_decoding_equals_generate(tiny: Path, task: Any) -> None:
     p = _provider(tiny, decoding="free", batch_size=3, max_new_tokens=10)
     torch.manual_seed(1)

@@ -118,8 +118,10 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("home")
+    # float32: an item's answer does not depend on the batch it shares (docs/serving.md)
     limits = ["--max-input-chars", "3000", "--max-body-bytes", "50000", "--max-items", "4",
-              "--max-wait-ms", "300"]  # concurrent requests share micro-batches  # fmt: skip
+              "--max-wait-ms", "300",  # concurrent requests share micro-batches
+              "--dtype", "float32"]  # fmt: skip
     with serving(
         tiny, home, "--served-name", NAME, "--log-level", "debug", *limits, key=KEY
     ) as srv:
@@ -344,8 +346,9 @@ def test_eval_through_the_server_matches_in_process_eval_item_for_item(
     data = write_jsonl(tmp_path / "t.jsonl", make_rows(1)[:8])
     common = ["--data", str(data), "--decoding", "constrained"]
     r = run_cli(
-        "eval", "--provider", "hf", "--model", str(tiny), *common, "--out", str(tmp_path / "a")
-    )
+        "eval", "--provider", "hf", "--model", str(tiny), *common, "--out", str(tmp_path / "a"),
+        "--dtype", "float32",  # as the server: in bfloat16 only a tolerance holds
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     r = run_cli(
         "eval", "--provider", "openai", "--base-url", server.url + "/v1", "--model", NAME,
