@@ -187,7 +187,9 @@ def run_config(path: Path, model: Path) -> Path:
     cfg = {
         "name": "tiny", "seed": 0, "data": {"n": 60},
         "model": {"name": str(model), "provider": "hf", "style": "compact", "batch_size": 1},
-        "eval": {"baselines": ["majority"], "limit": 6},
+        # the run's own test split only: the task's foreign set would add evals and a data
+        # shift that no kill point reaches
+        "eval": {"baselines": ["majority"], "limit": 6, "test_sets": ["test"]},
         "train": {"trainer": "lora", "max_steps": 2, "batch_size": 4, "limit_val": 4,
                   "save_steps": 1},
         "report": {"title": "Tiny", "html": False},
