@@ -28,12 +28,15 @@ gloo. bitsandbytes' CPU 4-bit weights cannot be sharded, so on CPU the FSDP run 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,12 +118,109 @@ def launch(task: Task, cfg: LoraConfig) -> Path:
         # transformers loads on rank 0 only and broadcasts (one host copy of a 70B model).
         env["ACCELERATE_USE_FSDP"] = "true"
         env["FSDP_CPU_RAM_EFFICIENT_LOADING"] = "true"
-    proc = subprocess.run(cmd, env=env, check=False)
-    if proc.returncode != 0:
-        raise BizztuneError(
-            f"qlora-fsdp: a worker process failed (exit {proc.returncode}); see the log above"
-        )
+    code = run_group(cmd, env, cfg.nproc)
+    if code != 0:
+        raise BizztuneError(f"qlora-fsdp: a worker process failed (exit {code}); see the log above")
     return out
+
+
+STOP_GRACE_S = 10.0
+"""After SIGTERM or Ctrl-C, how long the workers get to end before they are killed."""
+
+
+def run_group(cmd: list[str], env: dict[str, str], nproc: int) -> int:
+    """Run ``torch.distributed.run`` and its workers, and its exit code. SIGTERM or SIGINT to
+    this process stops them all (the agent at once, so it prints no traceback of its own; the
+    workers with SIGTERM, then SIGKILL after ``STOP_GRACE_S``: ``_stop_all``) and ends with one
+    line and exit 128 + the signal. The agent also gets SIGTERM should this process die without
+    a say (``_die_with_parent``), and then stops its workers itself."""
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    got: list[int] = []
+    before = {
+        sig: signal.signal(sig, lambda signum, frame: got.append(signum))
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        while proc.poll() is None and not got:
+            time.sleep(0.2)
+        if got:
+            _stop_all(proc, STOP_GRACE_S)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    if got:
+        print(
+            f"interrupted by {signal.Signals(got[0]).name}: stopped the launcher and its {nproc} "
+            "worker processes; rerun with --resume to continue from the newest checkpoint",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(128 + got[0])
+    return proc.wait()
+
+
+def _stop_all(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    """The agent killed at once, then every process group it and its workers run in asked to
+    end (SIGTERM), then killed after ``grace_s``. torch starts each worker in a session of its
+    own, so the agent's group alone does not hold them: the groups are read from the process
+    tree before the agent dies (its workers are then no longer its children)."""
+    groups = {proc.pid}  # start_new_session: the agent leads a group of its own
+    for pid in _descendants(proc.pid):
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(pid))
+    groups.discard(os.getpgrp())  # never this process's own group
+    proc.kill()
+    proc.wait()
+    _signal_groups(groups, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and _groups_alive(groups):
+        time.sleep(0.1)
+    _signal_groups(groups, signal.SIGKILL)
+
+
+def _signal_groups(groups: set[int], sig: signal.Signals) -> None:
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+
+
+def _proc_stats() -> list[tuple[int, list[str]]]:
+    """Every process's pid and the fields of /proc/PID/stat after its name (Linux)."""
+    stats = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stats.append((int(stat.parent.name), stat.read_text().rsplit(")", 1)[1].split()))
+        except (OSError, IndexError, ValueError):
+            continue
+    return stats
+
+
+def _descendants(root: int) -> set[int]:
+    """The pids of ``root``'s children, their children and so on."""
+    children: dict[int, list[int]] = {}
+    for pid, fields in _proc_stats():
+        children.setdefault(int(fields[1]), []).append(pid)
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found.update(kids)
+        todo.extend(kids)
+    return found
+
+
+def _groups_alive(groups: set[int]) -> bool:
+    """Whether a process of one of ``groups`` still runs (zombies are done)."""
+    return any(int(f[2]) in groups and f[0] != "Z" for _, f in _proc_stats())
+
+
+def _die_with_parent() -> None:
+    """In the agent, before it starts (Linux): SIGTERM to it when the launcher dies, even by
+    SIGKILL, so that no training process outlives ``bizztune train``."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def worker(task: Task, spec_file: Path) -> None:
