@@ -20,6 +20,20 @@ def _text(ex: Example) -> str:
     return " \n ".join(ex.inputs.values())
 
 
+_FITTED: dict[str, dict[str, Any]] = {}
+"""The last fit of this process, by ``_fit_key``: ``bizztune run`` scores tfidf on several sets,
+each fitted on the same train split; the fit is deterministic, so it is done once."""
+
+
+def _fit_key(train: Sequence[Example], schema: Schema, seed: int) -> str:
+    import hashlib
+
+    h = hashlib.sha256(f"{seed}\n{schema.names}\n".encode())
+    for ex in train:
+        h.update(json.dumps([ex.inputs, ex.labels], sort_keys=True, ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
 class MajorityProvider:
     """Predicts the most frequent train label of every field; its probabilities are the train
     split's label frequencies (the prior), the same for every item."""
@@ -68,33 +82,46 @@ class TfidfProvider:
         self.pipes: dict[str, Any] = {}
 
     def fit(self, train: Sequence[Example], schema: Schema) -> None:
+        key = _fit_key(train, schema, self.seed)
+        if key in _FITTED:  # the same split fitted again in this process (a run's other sets)
+            self.pipes = dict(_FITTED[key])
+            self.schema = schema
+            return
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion, make_pipeline
 
         texts = [_text(ex) for ex in train]
+        # One vectorizer for every field: each field's would be fitted on the same texts with
+        # the same settings, so it is the same one. A parent fixed by its child's answer (the
+        # category by the subcategory) needs no regression of its own.
+        feats = FeatureUnion(
+            [
+                ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+                (
+                    "char",
+                    TfidfVectorizer(
+                        analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2
+                    ),
+                ),
+            ]
+        )
+        fixed = {f.parent for f in schema.fields if f.parent and f.parent_of}
+        x = None
         for f in schema.fields:
             y = [ex.labels[f.name] for ex in train]
             if len(set(y)) < 2:
                 self.pipes[f.name] = y[0]
                 continue
-            feats = FeatureUnion(
-                [
-                    ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-                    (
-                        "char",
-                        TfidfVectorizer(
-                            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2
-                        ),
-                    ),
-                ]
-            )
-            pipe = make_pipeline(
-                feats, LogisticRegression(C=10.0, max_iter=2000, random_state=self.seed)
-            )
-            pipe.fit(texts, y)
-            self.pipes[f.name] = pipe
+            if f.name in fixed:
+                continue
+            if x is None:
+                x = feats.fit_transform(texts)
+            lr = LogisticRegression(C=10.0, max_iter=2000, random_state=self.seed).fit(x, y)
+            self.pipes[f.name] = make_pipeline(feats, lr)
         self.schema = schema
+        _FITTED.clear()  # one split at a time: a run fits on one train split
+        _FITTED[key] = dict(self.pipes)
 
     def _proba(self, field: str, texts: list[str]) -> list[dict[str, float]]:
         p = self.pipes[field]
@@ -110,14 +137,14 @@ class TfidfProvider:
         texts = [_text(r.example) for r in requests if r.example is not None]
         if len(texts) != len(requests):
             raise ConfigError("the tfidf provider needs the raw item of every request")
-        proba = {f: self._proba(f, texts) for f in schema.names}
+        proba = {f: self._proba(f, texts) for f in schema.names if f in self.pipes}
         dt = (time.perf_counter() - t0) / max(len(requests), 1)
         for i, r in enumerate(requests):
-            probs = {f: proba[f][i] for f in schema.names}
+            probs = {f: proba[f][i] for f in proba}
             # predict() is the argmax of predict_proba (ties: the first class, as sklearn does)
-            ans = {f: max(probs[f], key=probs[f].__getitem__) for f in schema.names}
+            ans = {f: max(probs[f], key=probs[f].__getitem__) for f in probs}
             for f in schema.fields:  # the finer field decides its parent
-                if f.parent and f.parent in ans and ans[f.name] in f.parent_of:
+                if f.parent and f.name in ans and ans[f.name] in f.parent_of:
                     ans[f.parent] = f.parent_of[ans[f.name]]
                     summed: dict[str, float] = {}
                     for lab, p in probs[f.name].items():
