@@ -90,6 +90,7 @@ def test_curve_with_sizes_and_seeds_end_to_end(tiny_model: Path, tmp_path: Path)
             "test_sets": ["test", "val"],  # two sets: a curve for each
             "calibrate": "none",
         },
+        "decision": {"choose_on": "val", "confirm_on": "test"},
         "train": {"trainer": "head", "max_steps": 2, "batch_size": 4, "limit_val": 4},
         "report": {"html": False},
     }

@@ -138,61 +138,203 @@ def test_cascade_arithmetic_by_hand() -> None:
 
 
 # -- the Decision's rule and its words ------------------------------------------------------------
-def _flat(usd_per_1000: float) -> Any:
-    def monthly(volume: float) -> float:
-        return usd_per_1000 * volume / 1000
+def _opt(key: str, n_right: int, n: int, usd: float, on: str = "dev") -> Any:
+    from bizztune.eval.choose import Candidate
 
-    return monthly
+    return Candidate(key, key, "model", usd, {on: [i < n_right for i in range(n)]})
+
+
+def _sets(decide: str = "dev", confirm: str | None = None) -> Any:
+    from bizztune.eval.decision import DecisionSets, SetInfo
+
+    info = SetInfo(confirm, True, "hand-written tickets") if confirm else None
+    return DecisionSets(SetInfo(decide, True, "hand-written tickets"), info)
 
 
 def test_decision_says_when_a_cheaper_option_is_only_inconclusive() -> None:
     """The g1129 case: a pricier option one ticket ahead of a cheaper one on 100 tickets. The
     cheaper one is neither shown within 2 pp nor shown worse; the rule keeps the pricier one
-    and says so, with the planner's N; a clearly worse one is called inferior."""
-    from bizztune.eval.inference import holm, n_non_inferior, n_to_detect
+    (100 tickets are enough by the planner to settle it? no: the set is too small, and the
+    Decision says so); a clearly worse one is called inferior."""
+    from bizztune.eval.choose import make_decision
+    from bizztune.eval.decision import Decision
+    from bizztune.eval.inference import holm, n_non_inferior
     from bizztune.eval.metrics import mcnemar_exact
-    from bizztune.report.decision import Option, _decision
+    from bizztune.report.headline import headline, options_table, rule_section
 
     n = 100
-    pricey = Option("pricey", [i < 64 for i in range(n)], _flat(14.6))
-    cheap = Option("cheap", [i < 63 for i in range(n)], _flat(7.3))
-    bad = Option("bad", [i < 30 for i in range(n)], _flat(1.0))
+    pricey, cheap = _opt("pricey", 64, n, 14.6), _opt("cheap", 63, n, 7.3)
+    bad = _opt("bad", 30, n, 1.0)
     # six tickets behind, all one way: McNemar p = 2 / 2^6 < 0.05, not after Holm over three
-    mid = Option("mid", [i < 58 for i in range(n)], _flat(5.0))
-    options = [bad, mid, cheap, pricey]
-    (_, _, table, note), summary = _decision(options, ["test"], CostsConfig(), 0)
-    text = " ".join(summary["sentences"])
-    assert summary["choice"]["name"] == "pricey" and summary["runner_up"]["name"] == "cheap"
-    vs = summary["runner_up"]["diff_vs_most_accurate"]
-    assert vs["diff"] == pytest.approx(-0.01) and vs["ci95"][0] < -0.02 <= vs["ci95"][1] + 0.02
-    assert vs["verdict"] == "inconclusive"
-    # Holm over the family (each option against the most accurate)
-    raw = [mcnemar_exact(pricey.correct, o.correct)["p_value"] for o in (bad, mid, cheap)]
-    assert raw[1] == pytest.approx(2 / 2**6) and holm(raw)[1] == pytest.approx(2 * raw[1])
-    assert vs["p_adj"] == pytest.approx(holm(raw)[2])
-    # one discordant ticket of 100: psi = 0.01, diff = -0.01
+    mid = _opt("mid", 58, n, 5.0)
+    d = make_decision([bad, mid, cheap, pricey], _sets(), CostsConfig())
+    assert d.best_key == "pricey"
+    vs = d.option("cheap").vs_best
+    assert vs is not None and vs.diff == pytest.approx(-0.01)
+    assert vs.lo < -0.02 <= vs.hi + 0.02 and vs.verdict == "inconclusive"
+    # Holm over the family (each option against the most accurate, and the runner-up)
+    raw = [
+        mcnemar_exact(pricey.correct["dev"], o.correct["dev"])["p_value"] for o in (bad, mid, cheap)
+    ]
+    assert raw[1] == pytest.approx(2 / 2**6)
+    # one discordant ticket of 100: psi = 0.01, diff = -0.01; the set is too small to tell
+    # cheap from pricey: the cheapest of the two is run, and the Decision says so first
     n_ni = math.ceil(n_non_inferior(0.01, -0.01, 0.02))
-    n_det = math.ceil(n_to_detect(0.01, 0.01, alpha=0.05 / 3))  # a family of 3
-    assert (vs["plan"]["n_non_inferior"], vs["plan"]["n_detect"]) == (n_ni, n_det)
-    assert "can neither be shown within 2 pp of it nor shown worse, an inconclusive result" in text
-    assert f"With about {n_ni:,} test tickets it could be shown within 2 pp" in text
-    assert f"with about {n_det:,} a difference of 1.0 pp would be detectable" in text
-    rows = {line.split(" | ")[0][2:]: line for line in table.splitlines()[2:]}
-    assert f"inconclusive (N ≈ {n_ni:,} to show it within 2 pp; N ≈ {n_det:,}" in rows["cheap"]
-    assert rows["bad"].endswith("| inferior |") and "most accurate, chosen" in rows["pricey"]
-    # mid is below 0 with p < 0.05 but not after Holm: inconclusive, not inferior
-    assert f"| {raw[1]:.3g} ({2 * raw[1]:.3g}) | inconclusive (N ≈ " in rows["mid"]
-    assert "inconclusive" in note and "Holm" in note
+    assert n_ni > n and vs.plan is not None and vs.plan["n_non_inferior"] == n_ni
+    assert d.rule == "too-small" and d.chosen_key == "cheap" and d.runner_up_key == "pricey"
+    [short] = d.shortfalls
+    assert (short.role, short.n, short.needed, short.more) == (
+        "decide",
+        n,
+        vs.needed,
+        vs.needed - n,
+    )
+    assert set(short.options) == {"cheap", "pricey"}
+    words = headline(d)
+    assert words[0].startswith(
+        "Too few tickets to choose: dev has 100, too few to tell cheap and pricey apart"
+    )
+    assert (
+        f"about {vs.needed:,} would" in words[0]
+        and f"label about {vs.needed - n:,} more" in words[0]
+    )
+    assert words[1].startswith("Run cheap: fully right on 63.0% [")
+    # mid is below 0 with p < 0.05 but not after Holm: inconclusive, not inferior; yet its
+    # interval excludes 0, so the set does tell it apart
+    assert d.option("mid").vs_best.verdict == "inconclusive"  # type: ignore[union-attr]
+    assert "mid" not in short.options
+    assert d.option("bad").vs_best.verdict == "inferior"  # type: ignore[union-attr]
+    p_adj = d.option("mid").vs_best.p_adj  # type: ignore[union-attr]
+    fam = holm([*raw, mcnemar_exact(cheap.correct["dev"], pricey.correct["dev"])["p_value"]])
+    assert p_adj == pytest.approx(fam[1])
+    rows = {line.split(" | ")[0][2:]: line for line in options_table(d).splitlines()[2:]}
+    assert rows["cheap"].endswith("| inconclusive, chosen |") and "most accurate" in rows["pricey"]
+    _, _, table, note = rule_section(d)
+    assert f"inconclusive (N ≈ {n_ni:,} to show it within 2 pp" in table
+    assert "too small" in note and "Holm" in note
+    # the summary reads back to the same Decision
+    assert Decision.from_dict(d.to_dict()) == d
     # one ticket behind on 400: shown within 2 pp (non-inferior), and the cheaper one is run
-    top = Option("pricey", [i < 256 for i in range(400)], _flat(14.6))
-    twin = Option("twin", [i < 255 for i in range(400)], _flat(7.3))
-    _, summary = _decision([twin, top], ["test"], CostsConfig(), 0)
-    assert summary["choice"]["name"] == "twin"
-    assert summary["choice"]["diff_vs_most_accurate"]["verdict"] == "non-inferior"
-    assert "is shown to be within 2 pp of it (non-inferior" in " ".join(summary["sentences"])
-    # a wider margin admits the cheaper one of the first case
-    _, summary = _decision(options, ["test"], CostsConfig(margin_pp=5), 0)
-    assert summary["choice"]["name"] == "cheap"
+    top, twin = _opt("pricey", 256, 400, 14.6), _opt("twin", 255, 400, 7.3)
+    d = make_decision([twin, top], _sets(), CostsConfig())
+    assert (d.chosen_key, d.rule, d.shortfalls) == ("twin", "non-inferior", ())
+    assert d.chosen.vs_best.verdict == "non-inferior"  # type: ignore[union-attr]
+    # a wider margin admits the cheaper one of the first case without a shortfall
+    d = make_decision([bad, mid, cheap, pricey], _sets(), CostsConfig(margin_pp=5))
+    assert d.chosen_key == "cheap" and d.rule == "non-inferior"
+
+
+def test_a_decision_set_too_small_to_separate_the_options_says_so_and_names_n() -> None:
+    """11 tickets (a tenth of 110 own tickets): the fine-tuned model 6 right, tfidf 5, both
+    answering differently on several: nothing can be told apart, the cheapest is run, and the
+    Decision names the N it would take and how many more tickets to label; the confirmation set
+    (also small) says the same for the confirmation."""
+    from bizztune.eval.choose import Candidate, make_decision
+    from bizztune.report.headline import console_lines
+
+    dev = [[1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0], [1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0]]
+    test = [[1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 1], [0, 1, 1, 0, 0, 0, 1, 0, 1, 0, 0]]
+    ft = Candidate(
+        "finetuned",
+        "fine-tuned",
+        "model",
+        9.0,
+        {"val split": [bool(x) for x in dev[0]], "test split": [bool(x) for x in test[0]]},
+    )
+    tf = Candidate(
+        "tfidf",
+        "tfidf",
+        "model",
+        7.3,
+        {"val split": [bool(x) for x in dev[1]], "test split": [bool(x) for x in test[1]]},
+    )
+    d = make_decision([ft, tf], _sets("val split", "test split"), CostsConfig())
+    assert d.best_key == "finetuned" and d.chosen_key == "tfidf" and d.rule == "too-small"
+    first, second = d.shortfalls
+    assert (first.role, first.set_name, first.n) == ("decide", "val split", 11)
+    assert first.needed > 11 and first.more == first.needed - 11
+    assert (second.role, second.set_name, second.n) == ("confirm", "test split", 11)
+    lines = console_lines(d)
+    assert len(lines) <= 6 and all(len(x) <= 400 for x in lines)
+    assert lines[0].startswith("Too few tickets to choose: val split has 11")
+    assert f"about {first.needed:,} would" in lines[0]
+    assert lines[1].startswith("Too few tickets to confirm: test split has 11")
+    # with enough tickets the same rates are told apart and nothing is said
+    big = make_decision(
+        [
+            Candidate(
+                c.key,
+                c.name,
+                "model",
+                c.usd_per_1000,
+                {k: list(v) * 60 for k, v in c.correct.items()},
+            )
+            for c in (ft, tf)
+        ],
+        _sets("val split", "test split"),
+        CostsConfig(),
+    )
+    assert big.chosen_key == "finetuned" and big.rule == "most-accurate" and big.shortfalls == ()
+
+
+def test_a_winner_on_the_generated_split_alone_is_not_chosen_against_a_dev_set(
+    split_dir: Path, tmp_path: Path
+) -> None:
+    """tfidf wins on the generated-like test split, majority on a hand-written dev set whose
+    tickets read like other subcategories: the Decision chooses on the dev set (majority) and
+    reports the test split as a check; chosen on the test split, tfidf would win."""
+    import json
+
+    from bizztune.core.interfaces import ProviderConfig
+    from bizztune.eval.decision import DecisionSets, SetInfo
+    from bizztune.eval.evaluate import EvalConfig, run_eval
+    from bizztune.report.experiment import write_experiment_report
+
+    train = [json.loads(x) for x in (split_dir / "train.jsonl").read_text().splitlines()]
+    top = {
+        f: max({r[f] for r in train}, key=[r[f] for r in train].count)
+        for f in ("category", "subcategory", "urgency")
+    }
+    other = [r for r in train if r["subcategory"] != top["subcategory"]][:30]
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(
+        "".join(
+            json.dumps({**r, **top, "id": f"dev-{i}"}, ensure_ascii=False) + "\n"
+            for i, r in enumerate(other)
+        ),
+        encoding="utf-8",
+    )
+    evals: dict[str, list[tuple[str, Path, str]]] = {"test split": [], str(dev): []}
+    for label in ("majority", "tfidf"):
+        out = tmp_path / "eval" / label
+        run_eval(EvalConfig(provider=ProviderConfig(name=label), data=str(split_dir), out=str(out)))
+        evals["test split"].append((label, out, label))
+        out = tmp_path / "eval-dev" / label
+        run_eval(
+            EvalConfig(
+                provider=ProviderConfig(name=label),
+                data=str(dev),
+                train_data=str(split_dir),
+                out=str(out),
+            )
+        )
+        evals[str(dev)].append((label, out, label))
+    sets = DecisionSets(
+        SetInfo(str(dev), True, "hand-written tickets"),
+        None,
+        (SetInfo("test split", False, "the generator's own tickets"),),
+    )
+    summary = write_experiment_report(tmp_path / "r1", evals, sets=sets)["summary"]
+    d = summary["decision"]
+    assert d["decide_on"]["name"] == str(dev) and d["chosen"] == "majority"
+    scores = {o["key"]: o["scores"] for o in d["options"]}
+    assert scores["tfidf"]["test split"]["accuracy"] > scores["majority"]["test split"]["accuracy"]
+    assert scores["tfidf"][str(dev)]["accuracy"] < scores["majority"][str(dev)]["accuracy"]
+    md = (tmp_path / "r1" / "report.md").read_text(encoding="utf-8")
+    assert "Run majority: fully right on 100.0%" in md
+    # the report's old way, choosing on the first set: tfidf
+    summary = write_experiment_report(tmp_path / "r2", evals)["summary"]
+    assert summary["decision"]["chosen"] == "tfidf"
 
 
 # -- costs and break-even --------------------------------------------------------------------------

@@ -210,7 +210,7 @@ def test_run_killed_at_several_points_equals_an_uninterrupted_run(
     run_experiment(load_run_config(Path(cfg), registry()), tmp_path / "ref")
     for fault in (
         "lines:30:torn:data/raw",  # generating the rows
-        "lines:2:torn:eval/base",  # scoring the base model
+        "lines:2:torn:eval-foreign/base",  # scoring the base model
         "save:optimizer.pt:2",  # writing the second checkpoint
     ):
         killed(cli(fault, "run", "--config", cfg, "--out", "run", cwd=tmp_path))

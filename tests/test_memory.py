@@ -69,6 +69,7 @@ def test_no_stage_keeps_the_previous_stages_model_alive(
             "data": {"n": 60},
             "model": {"name": str(tiny_model), "provider": "hf", "style": "compact"},
             "eval": {"baselines": ["majority"], "test_sets": ["test"], "limit": 6},
+            "decision": {"choose_on": "val", "confirm_on": "test"},
             "train": {
                 "trainer": trainer,
                 "max_steps": 2,

@@ -144,6 +144,7 @@ def test_run_treats_a_plugin_api_provider_like_the_built_ins(
                     "data": {"n": 60},
                     "model": {"name": str(tiny), "provider": "hf", "style": "compact"},
                     "eval": {"baselines": ["majority", "acme", local], "test_sets": ["test"]},
+                    "decision": {"choose_on": "val", "confirm_on": "test"},
                 }
             ),
             encoding="utf-8",
@@ -154,7 +155,9 @@ def test_run_treats_a_plugin_api_provider_like_the_built_ins(
         assert "eval:acme skipped: ACME_API_KEY is not set" in r.stderr
         assert "eval:acme-local done" in r.stderr and "eval:majority done" in r.stderr
         n_test = len((out / "data" / "split" / "test.jsonl").read_text().splitlines())
-        assert len(srv.requests) == n_test and srv.requests[0]["model"] == "acme-small"
+        n_val = len((out / "data" / "split" / "val.jsonl").read_text().splitlines())
+        # scored on the test split and on the val split, where the Decision chooses
+        assert len(srv.requests) == n_test + n_val and srv.requests[0]["model"] == "acme-small"
         m = json.loads((out / "eval" / "acme-local" / "metrics.json").read_text())
         assert m["n"] == n_test and m["invalid_rate"] == 0.0
         assert not (out / "eval" / "acme" / "stage.done.json").exists()

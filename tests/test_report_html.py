@@ -32,6 +32,20 @@ window.addEventListener("load", () => {
     verdict: (document.getElementById("verdict") || {}).textContent || null,
     decision: (document.getElementById("decision-text") || {}).textContent || null,
     headings: [...document.querySelectorAll("h2")].map(h => h.textContent),
+    toc: [...document.querySelectorAll("nav.toc a")].map(a => a.getAttribute("href")),
+    toc_missing: [...document.querySelectorAll("nav.toc a")].map(a => a.getAttribute("href"))
+      .filter(h => !document.getElementById(h.slice(1))),
+    viewport: window.innerWidth,
+    scroll_width: document.documentElement.scrollWidth,
+    wide_tables: [...document.querySelectorAll("table")].filter(
+      t => t.scrollWidth > t.clientWidth + 1 || t.getBoundingClientRect().right > window.innerWidth
+    ).map(t => [t.id, t.scrollWidth, t.clientWidth, Math.round(t.getBoundingClientRect().right)]),
+    first_screen: Object.fromEntries(["decision-text", "plot-accuracy-cost", "options"].map(
+      id => [id, !!document.getElementById(id) &&
+        document.getElementById(id).getBoundingClientRect().bottom <= window.innerHeight])),
+    first_screen_text: [...document.querySelectorAll("p, li, figcaption, td, th, summary")].filter(
+      e => e.getBoundingClientRect().top < window.innerHeight && e.offsetParent !== null
+    ).map(e => e.textContent.trim()),
   };
   const pre = document.createElement("pre");
   pre.id = "probe";
@@ -68,6 +82,7 @@ def render(page: Path, tmp: Path) -> dict[str, Any]:
         "--disable-component-update",
         "--disable-sync",
         f"--user-data-dir={tmp / 'chromium-profile'}",
+        "--window-size=1280,800",
         "--dump-dom",
         probe_page.resolve().as_uri(),
     ]
@@ -115,14 +130,15 @@ def test_report_is_self_contained(report_dir: Path) -> None:
     assert not re.search(r'(src|href)="(https?:|//|file:)', page)
     assert "<script" not in page and "<link" not in page
     # accuracy, 3 confusion, reliability, risk-coverage, cascade, cost-volume, loss
-    assert page.count('src="data:image/png;base64,') == 9
+    assert page.count('src="data:image/png;base64,') == 10  # and the accuracy-cost chart
 
 
 def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
     dom = render(report_dir / "report.html", tmp_path)
     tables = {t["id"]: t for t in dom["tables"]}
     assert set(tables) == {
-        "decision",
+        "options",
+        "how-chosen",
         "accuracy-comparison",
         "finetuned-comparison",
         "intervals",
@@ -133,10 +149,11 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
         "skipped",
         "costs",
     }
-    # the Decision comes first, in plain sentences, then the study's verdict
-    assert dom["headings"][0] == "Decision"
-    assert dom["decision"].startswith("At 10,000 tickets a month, run ")
-    assert tables["decision"]["head"][:2] == ["Option", "Joint acc % [95% CI] (test split)"]
+    # the Decision comes first, in a few plain sentences, with the chart and the options
+    assert dom["headings"][:2] == ["Decision", "Contents"]
+    assert dom["decision"].startswith("Run ") and "USD per 1,000 tickets" in dom["decision"]
+    assert tables["options"]["head"][:2] == ["Option", "Joint % on test split (chosen on) [95% CI]"]
+    assert tables["options"]["rows"] == 3
     assert tables["calibration"]["rows"] == 3 and tables["costs"]["rows"] == 3
     assert all(t["cls"] == "bt-table" for t in dom["tables"])
     acc = tables["accuracy-comparison"]
@@ -155,6 +172,7 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
     assert tables["skipped"]["rows"] == 1
     images = {i["id"]: i for i in dom["images"]}
     assert set(images) == {
+        "plot-accuracy-cost",
         "plot-accuracy",
         "plot-confusion-base",
         "plot-confusion-finetuned",
@@ -169,6 +187,27 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
         assert img["scheme"] == "data" and img["complete"], img
         assert img["w"] > 100 and img["h"] > 100, img  # decoded, not a broken image
     assert dom["verdict"].startswith("The fine-tuned model beats its base model")
+    # every section is in the table of contents, and every link lands on a heading
+    assert dom["toc_missing"] == [] and len(dom["toc"]) == len(dom["headings"]) - 2
+
+
+def test_report_fits_the_page_and_its_first_screen_reads_quickly(
+    report_dir: Path, tmp_path: Path
+) -> None:
+    """At 1280 x 800: no table wider than the page (nor scrolling inside itself), and no
+    paragraph on the first screen longer than 400 characters."""
+    dom = render(report_dir / "report.html", tmp_path)
+    assert dom["viewport"] == 1280
+    assert dom["scroll_width"] <= dom["viewport"], dom["scroll_width"]
+    assert dom["wide_tables"] == []
+    long = [t for t in dom["first_screen_text"] if len(t) > 400]
+    assert long == [], [t[:120] for t in long]
+    # what the first screen shows: the headline, the chart and the options table
+    assert dom["first_screen"] == {
+        "decision-text": True,
+        "plot-accuracy-cost": True,
+        "options": True,
+    }
 
 
 def _run(name: str, correct: list[dict[str, bool]]) -> dict[str, Any]:

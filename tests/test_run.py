@@ -49,6 +49,8 @@ def write_config(path: Path, model: Path, **changes: Any) -> Path:
             "baselines": ["majority", "tfidf", "gpt-4", "open-mistral-7b"],
             "test_sets": ["test"],  # the run's own split only; test_other_test_sets adds more
         },
+        # choose on the val split, confirm on the test split: the tiny run scores no shipped set
+        "decision": {"choose_on": "val", "confirm_on": "test"},
         "train": {"trainer": "lora", "max_steps": 3, "batch_size": 4, "limit_val": 8},
         "report": {"title": "Tiny run"},
     }
@@ -136,10 +138,13 @@ def test_run_end_to_end_then_resume(first_run: FirstRun, tiny_model: Path) -> No
         "eval:base": "done",
         "eval:gpt-4": "done",
         "eval:open-mistral-7b": "skipped",
-        # the free models are scored on the val split too, to calibrate their probabilities
+        # every model is scored on the val split too: the Decision chooses there (and the
+        # free models' probabilities are calibrated on it)
         "eval@val:majority": "done",
         "eval@val:tfidf": "done",
         "eval@val:base": "done",
+        "eval@val:gpt-4": "done",
+        "eval@val:open-mistral-7b": "skipped",
         "train": "done",
         "eval:finetuned": "done",
         "eval@val:finetuned": "done",
@@ -180,7 +185,9 @@ def test_run_end_to_end_then_resume(first_run: FirstRun, tiny_model: Path) -> No
     assert (adapter / "adapter_config.json").is_file()
     ft_cfg = json.loads((out / "eval" / "finetuned" / "config.json").read_text())
     assert Path(ft_cfg["eval"]["provider"]["adapter"]).resolve() == adapter.resolve()
-    assert len(server.requests) == n_test  # gpt-4 went through the real client, once per item
+    n_val = len(lines(out / "data" / "split" / "val.jsonl"))
+    # gpt-4 went through the real client, once per item of both sets
+    assert len(server.requests) == n_test + n_val
     assert server.requests[0]["model"] == "gpt-4"
 
     # the report: the study's two tables, numbers equal to metrics.json, plots, the answer
@@ -225,7 +232,7 @@ def test_run_end_to_end_then_resume(first_run: FirstRun, tiny_model: Path) -> No
     r = rerun()
     assert set(statuses(r.stderr).values()) <= {"cached", "skipped"}, r.stderr
     assert {p: p.stat().st_mtime_ns for p in out.rglob("predictions.jsonl")} == before
-    assert len(server.requests) == n_test
+    assert len(server.requests) == n_test + n_val
 
     # an interrupted evaluation resumes: keep 4 scored items and a half-written line
     pred = out / "eval" / "finetuned" / "predictions.jsonl"
@@ -309,10 +316,11 @@ def check_decision(out: Path, md: str, n_test: int) -> None:
     assert rec["confidence"] == pytest.approx(0.7 * 0.9 * 0.6)
     assert len(lines(out / "eval-val" / "finetuned" / "predictions.jsonl")) >= 10
 
-    assert md.startswith("# Tiny run\n\n## Decision\n\n**At 10,000 tickets a month, run ")
+    assert md.startswith('# Tiny run\n\n<a id="decision"></a>\n## Decision\n\n')
     summary = json.loads((out / "summary.json").read_text())
     verdict = md.index(summary["verdict"][:30])
-    assert md.index("## Decision") < verdict < md.index("## Accuracy Comparison")
+    assert md.index("## Decision") < md.index("## Contents") < verdict
+    assert verdict < md.index("## Accuracy Comparison")
     for heading in (
         "## Calibration",
         "## Cascade: ",
@@ -345,9 +353,11 @@ def check_decision(out: Path, md: str, n_test: int) -> None:
     assert costs["break_even"]["finetuned"]["gpt-4"] == pytest.approx(hand)
     assert ft["usd_per_1000_at_volume"] == pytest.approx((73.0 + ft["train_usd"] / 12) / 10)
     decision = summary["decision"]
-    assert decision["test_set"] == "test split" and decision["tickets_per_month"] == 10_000
-    assert 2 <= len(decision["sentences"]) <= 4
-    assert decision["choice"]["name"] in md.split("## Decision")[1].split("\n\n")[1]
+    assert decision["decide_on"]["name"] == "val split" and decision["tickets_per_month"] == 10_000
+    assert decision["confirm_on"]["name"] == "test split"
+    lead = md.split("## Decision")[1].split("## Contents")[0]
+    assert f"Run {decision['choice']['name']}: fully right on " in lead
+    assert "of test split (the generator's own tickets it was not chosen on)" in lead
 
 
 def check_statistics(out: Path, md: str) -> None:
@@ -357,12 +367,13 @@ def check_statistics(out: Path, md: str) -> None:
     from bizztune.eval.tables import field_title
 
     summary = json.loads((out / "summary.json").read_text())
+    summary = {**summary, **summary["test_sets"]["test split"]}  # the planner reads eval/
     family = summary["paired_tests"]  # model -> field -> test, the fine-tuned model against it
     assert set(family) == {"majority", "tfidf", "gpt-4", summary["base"]["model"]}
     flat = [t for fields in family.values() for t in fields.values()]
     assert len(flat) == 4 * 4  # 4 models x 3 fields and joint
     assert [t["p_adj"] for t in flat] == pytest.approx(holm([t["p_value"] for t in flat]))
-    table = md.split("## Paired tests: ")[1].split("\n## ")[0]
+    table = md.split("## Paired tests: ")[2].split("\n## ")[0]  # the second set's: test split
     assert "| Δ pp [95% CI] | McNemar p | Holm p | Verdict |" in table and "Holm" in table
     verdicts = set()
     for model, fields in family.items():
@@ -383,12 +394,12 @@ def check_statistics(out: Path, md: str) -> None:
     assert (
         summary["margin_verdict"]["joint"] == family[summary["base"]["model"]]["joint"]["verdict"]
     )
-    head = md.split("## Decision")[1].split("\n\n")[2].splitlines()[0]
-    assert "| McNemar p (Holm) | vs most accurate, margin 2 pp |" in head
-    assert summary["decision"]["choice"]["diff_vs_most_accurate"]["verdict"] in (
-        "most accurate",
-        "non-inferior",
-    )
+    head = md.split("## How the choice was made")[1].split("\n\n")[1].splitlines()[0]
+    assert "| McNemar p (Holm) | Verdict at 2 pp |" in head
+    decision = summary["decision"]
+    chosen = next(o for o in decision["options"] if o["key"] == decision["chosen"])
+    verdict = (chosen["vs_most_accurate"] or {"verdict": "most accurate"})["verdict"]
+    assert verdict in ("most accurate", "non-inferior") or decision["rule"] == "too-small"
     # `bizztune plan` on the run folder: the same non-inferiority N for every joint comparison
     r = run_cli("plan", str(out))
     assert r.returncode == 0, r.stderr
@@ -423,7 +434,9 @@ def test_other_test_sets_get_their_own_evals_and_report_sections(
     out = tmp_path / "run"
     r = run(cfg, out, server)
     st = statuses(r.stderr)
-    for label in ("majority", "tfidf", "base", "finetuned"):
+    # the base model is scored where the Decision reads (eval.base: decision), not on a check
+    assert st["eval:base"] == "done" and "eval@my-tickets:base" not in st
+    for label in ("majority", "tfidf", "finetuned"):
         assert st[f"eval:{label}"] == "done" and st[f"eval@my-tickets:{label}"] == "done", r.stderr
         preds = lines(out / "eval-my-tickets" / label / "predictions.jsonl")
         assert sorted(json.loads(x)["id"] for x in preds) == sorted(x["id"] for x in rows)
@@ -435,15 +448,15 @@ def test_other_test_sets_get_their_own_evals_and_report_sections(
     assert tfidf_cfg["eval"]["data"] == str(mine)
 
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "## Accuracy Comparison\n" in md
+    assert "## Accuracy Comparison (test split)\n" in md
     assert f"## Accuracy Comparison ({mine})" in md
-    assert f"## Fine-Tuned Model Comparison ({mine})" in md
+    assert f"## Fine-Tuned Model Comparison ({mine})" not in md  # no base model there
     assert f"## Clear and ambiguous items ({mine})" in md
     assert "## How far each test set is from the training data" in md
     assert re.search(r"\| test split \| \d+ \| 0\.\d\d \[", md)
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["test_sets"]) == {"test split", str(mine)}
-    assert summary["verdict"].startswith("On test split: ") and f"On {mine}: " in summary["verdict"]
+    assert set(summary["test_sets"]) == {"val split", "test split", str(mine)}
+    assert summary["verdict"].startswith("On val split: ") and f"On {mine}: " in summary["verdict"]
     shift = summary["data_shift"][str(mine)]
     assert 0.0 <= shift["domain_auc"] <= 1.0 and 0.0 < shift["token_coverage"] <= 1.0
     tf = json.loads((out / "eval-my-tickets" / "tfidf" / "metrics.json").read_text())
@@ -453,17 +466,24 @@ def test_other_test_sets_get_their_own_evals_and_report_sections(
     for plot in ("accuracy-my-tickets", "confusion-finetuned-my-tickets"):
         assert (out / "report" / "plots" / f"{plot}.png").is_file(), plot
     # offline (no API model): calibration, the cascade of the fine-tuned model with tfidf as
-    # its fallback on both sets (the threshold chosen on the first, applied to the other) and
-    # the cost plot; the Decision names each set's number
-    assert "## Calibration\n" in md and f"## Calibration ({mine})" in md
-    assert "## Cascade: tiny (fine-tuned, lora) first, the fallback for the unsure\n" in md
+    # its fallback on every set (the threshold chosen on the val split, applied to the others)
+    # and the cost plot; the Decision has every set's number
+    assert "## Calibration (test split)\n" in md and f"## Calibration ({mine})" in md
+    assert (
+        "## Cascade: tiny (fine-tuned, lora) first, the fallback for the unsure (test split)\n"
+        in md
+    )
     assert f"## Cascade: tiny (fine-tuned, lora) first, the fallback for the unsure ({mine})" in md
     for plot in ("reliability", "reliability-my-tickets", "cascade-my-tickets", "cost-volume"):
         assert (out / "report" / "plots" / f"{plot}.png").is_file(), plot
-    first, other = (summary["cascades"][s]["finetuned>tfidf"] for s in ("test split", str(mine)))
+    first, other = (summary["cascades"][s]["finetuned>tfidf"] for s in ("val split", str(mine)))
     if first["chosen"] is not None:
         assert other["chosen"]["threshold"] == first["chosen"]["threshold"]
-    assert summary["decision"]["sentences"][-1].startswith(f"On {mine}: ")
+    assert other["chosen_on"] == "val split"
+    checks = [c["name"] for c in summary["decision"]["checks"]]
+    assert checks == [str(mine)]
+    for option in summary["decision"]["options"]:
+        assert set(option["scores"]) == {"val split", "test split", str(mine)}
     assert "break_even" in summary["costs"] and summary["costs"]["break_even"] == {
         label: {} for label in ("majority", "tfidf", "base", "finetuned", "finetuned+tfidf")
     }  # no API model: nothing to break even with
@@ -474,29 +494,6 @@ def test_other_test_sets_get_their_own_evals_and_report_sections(
     st = statuses(r.stderr)
     assert st["eval@my-tickets:tfidf"] == "done" and st["eval:tfidf"] == "cached"
     assert st["train"] == "cached"
-
-
-def test_default_test_sets_are_the_split_and_the_tasks_test_sets(tmp_path: Path) -> None:
-    from bizztune.pipeline.config import RunConfig
-    from bizztune.pipeline.engine import PrintReporter
-    from bizztune.pipeline.stages import ExperimentRun
-    from bizztune.plugins import load_task, registry
-
-    task = load_task("tickets")
-    run = ExperimentRun(RunConfig(), task, registry(), tmp_path / "r", None, False, PrintReporter())
-    sets = run.test_sets(task)
-    assert [(t.name, t.folder(), t.spec) for t in sets] == [
-        ("test split", "eval", None),
-        ("tickets:foreign", "eval-foreign", "tickets:foreign"),
-    ]  # the dev set is for choosing settings, not a test set of every run
-    from dataclasses import replace
-
-    cfg = RunConfig()
-    cfg.eval = replace(cfg.eval, test_sets=["test", "tickets:nope"])
-    with pytest.raises(Exception, match="ships no data set 'nope'"):
-        ExperimentRun(
-            cfg, task, registry(), tmp_path / "r", None, False, PrintReporter()
-        ).test_sets(task)
 
 
 def test_same_seed_same_metrics(

@@ -129,7 +129,7 @@ def int_list(flag: str, text: str | None) -> list[int] | None:
 @click.option(
     "--stages",
     help="Comma-separated stages to run (default: all): generate,split,baselines,train,"
-    "finetuned,curve,report. Stages they need must have finished.",
+    "finetuned,folds,curve,report. Stages they need must have finished.",
 )
 @click.option("--force", is_flag=True, help="Redo the chosen stages even when they finished.")
 @click.option(
@@ -143,6 +143,22 @@ def int_list(flag: str, text: str | None) -> list[int] | None:
     type=click.IntRange(min=0),
     help="With --data: this many generated tickets join the training split only; validation "
     "and test stay yours (data.add_generated).",
+)
+@click.option(
+    "--choose-on",
+    help="The set the Decision chooses on (decision.choose_on): val, folds, TASK:NAME or a "
+    "file. Default: tickets:foreign-dev; with --data, your val split (cross-fitted folds "
+    "under 500 tickets).",
+)
+@click.option(
+    "--confirm-on",
+    help="The set that confirms the choice, with no further choice (decision.confirm_on): "
+    "test, TASK:NAME or a file. Default: tickets:foreign; with --data, your test split.",
+)
+@click.option(
+    "--folds",
+    type=click.IntRange(min=2),
+    help="Cross-fitting: folds of your own tickets (decision.folds, default 5).",
 )
 @click.option("--seed", type=int, help="Seed for everything (overrides the config).")
 @click.option("--limit", type=int, help="Score only the first N test items.")
@@ -176,6 +192,9 @@ def run_cmd(
     force: bool,
     data_file: str | None,
     add_generated: int | None,
+    choose_on: str | None,
+    confirm_on: str | None,
+    folds: int | None,
     seed: int | None,
     limit: int | None,
     sizes: str | None,
@@ -187,7 +206,6 @@ def run_cmd(
 ) -> None:
     """Generate data (or split your own, --data), benchmark baselines, fine-tune, benchmark
     again, and write the report."""
-    from rich.table import Table
 
     from bizztune.pipeline.config import default_out, load_run_config
     from bizztune.pipeline.stages import run_experiment
@@ -197,6 +215,7 @@ def run_cmd(
         "seed": seed,
         "data": {"file": data_file, "add_generated": add_generated},
         "eval": {"limit": limit},
+        "decision": {"choose_on": choose_on, "confirm_on": confirm_on, "folds": folds},
         "train": {"sizes": int_list("--sizes", sizes), "seeds": int_list("--seeds", seeds)},
         "costs": {
             "tickets_per_month": tickets_per_month,
@@ -220,22 +239,34 @@ def run_cmd(
         result = run_experiment(cfg, load_task(cfg.task), plugins, run_dir, wanted, force, reporter)
     finally:
         reporter._stop_bar()
-    summary = result.summary
-    if summary.get("ranking"):
-        table = Table(title="Joint accuracy (all fields right)")
-        table.add_column("model")
-        table.add_column("joint accuracy %", justify="right")
-        for row in summary["ranking"]:
-            table.add_row(row["model"], f"{100 * row['joint_accuracy']:.1f}")
-        con.print(table)
-    if summary.get("verdict"):
-        con.print(f"[bold]{summary['verdict']}[/]", soft_wrap=True)
-    decision = summary.get("decision") or {}
-    if decision.get("sentences"):
-        con.print(f"[bold green]Decision:[/] {' '.join(decision['sentences'])}", soft_wrap=True)
     for label, why in result.skipped.items():
         con.print(f"[yellow]skipped {label}[/]: {why}", soft_wrap=True)
     for path in result.reports:
         if path.suffix in (".md", ".html"):
             con.print(f"report: {path}")
     click.echo(f"run folder: {run_dir}")
+    decision = result.summary.get("decision")
+    if decision:
+        print_decision(con, decision)
+
+
+def print_decision(con: Any, summary: dict[str, Any]) -> None:
+    """The run's last words: at most six lines of decision and one compact table."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from bizztune.eval.decision import Decision
+    from bizztune.report.headline import console_lines, console_table
+
+    d = Decision.from_dict(summary)
+    for line in console_lines(d):
+        warn = line.startswith("Too few tickets")
+        style = "bold yellow" if warn else "bold green" if line.startswith("Decision:") else "bold"
+        con.print(f"[{style}]{escape(line)}[/]", soft_wrap=True)
+    head, rows = console_table(d)
+    table = Table(title="Joint accuracy % (all fields right)", box=None, pad_edge=False)
+    for i, h in enumerate(head):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row, style="bold" if row[0].endswith("(chosen)") else None)
+    con.print(table)

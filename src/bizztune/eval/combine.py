@@ -166,3 +166,28 @@ def combine_runs(
         write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False))
         write_run_report(out)
     return out
+
+
+def concat_runs(task: Task, dirs: Sequence[Path], out: Path, name: str, seed: int = 0) -> Path:
+    """The eval runs in ``dirs``, of one model on disjoint items (cross-fitted folds), as one
+    eval run directory ``out``: their records in order, scored together; the config is the
+    first run's, with ``folds`` naming every run."""
+    from bizztune.eval.evaluate import summarize
+
+    runs = [load_run(d) for d in dirs]
+    recs = [rec for r in runs for rec in r["predictions"].values()]
+    ids = [rec["id"] for rec in recs]
+    if len(set(ids)) != len(ids):
+        raise DataError(f"{', '.join(map(str, dirs))}: the runs share items; folds must not")
+    out.mkdir(parents=True, exist_ok=True)
+    with output_lock(out, folder=True):
+        cfg = {**runs[0]["config"], "folds": [str(d) for d in dirs]}
+        write_text_atomic(out / "config.json", json.dumps(cfg, indent=2, ensure_ascii=False))
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
+        write_text_atomic(out / "predictions.jsonl", text)
+        metrics = summarize(task, recs, seed=seed)
+        metrics["usage"]["items_per_s"] = None
+        metrics["model"] = name
+        write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False))
+        write_run_report(out)
+    return out

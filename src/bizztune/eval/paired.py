@@ -134,7 +134,12 @@ def summarize_answer(
     out: dict[str, Any] = {"ranking": ranking(runs)}
     base, ft = runs.get(BASE_LABEL), runs.get(FINETUNED_LABEL)
     if base is None or ft is None:
-        out["verdict"] = "The fine-tuned model has not been evaluated yet."
+        out["verdict"] = (
+            "The fine-tuned model has not been evaluated yet."
+            if ft is None
+            else "The base model was not scored on this set (eval.base), so the fine-tuned "
+            "model is not compared with it here."
+        )
         return out
     fields = [*base["metrics"]["fields"], "joint"]
     fam = family_tests(

@@ -187,6 +187,11 @@ class EvalSection:
     calibrate their probabilities: ``local`` (the open model and the offline baselines, which
     cost nothing), ``all`` (API models too: as many paid calls again as the split has tickets),
     ``none`` (the report shows raw probabilities)."""
+    base: Literal["decision", "all"] = "decision"
+    """Where the open model as it ships (the base model) is scored: ``decision``, on the sets
+    the Decision reads (the decision and confirmation sets), where it is an option and where
+    the fine-tuned model is compared with it; ``all``, on every test set and the validation
+    split too (about 45 s per 200 tickets on 2 CPU cores)."""
     combine: list[str] | None = None
     """Models whose recorded answers are also combined into one, scored on every set as a
     model of its own (``bizztune.eval.combine``: the product of their probabilities, equal
@@ -204,6 +209,8 @@ class EvalSection:
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit < 1:
             raise ConfigError("eval.limit must be a positive number of items")
+        if self.base not in ("decision", "all"):
+            raise ConfigError(f"eval.base must be 'decision' or 'all', not {self.base!r}")
         if self.calibrate not in ("local", "all", "none"):
             raise ConfigError(
                 f"eval.calibrate must be 'local', 'all' or 'none', not {self.calibrate!r}"
@@ -249,6 +256,60 @@ class EvalSection:
                 raise ConfigError(
                     f"eval.combine needs two or more different models, not {self.combine}"
                 )
+
+
+OWN_SPLITS = ("val", "test")
+FOLDS = "folds"
+
+
+@dataclass
+class DecisionConfig:
+    """The ``decision:`` section: the set the options are chosen on, and the set that confirms
+    the choice. Picking on the set one reports on inflates the winner (the best of several
+    noisy scores is biased upwards), so the two are different sets (docs/method.md)."""
+
+    choose_on: str | None = None
+    """Where the options are compared and one is chosen (the option, a cascade's threshold):
+    ``val`` (the run's validation split), ``folds`` (your own tickets, cross-fitted: every
+    train and validation ticket scored by models trained without it), a set the task ships
+    (``tickets:foreign-dev``) or a labelled file. None: with your own tickets (``data.file``),
+    ``folds`` when there are fewer than ``crossfit_below`` of them, else ``val``; without, the
+    task's set for choosing (role ``dev``) when it ships one, else ``val``."""
+    confirm_on: str | None = None
+    """Where the chosen option's accuracy and its paired comparisons are reported, with no
+    further choice: ``test`` (the run's test split), a set the task ships or a labelled file.
+    None: ``test`` with your own tickets; without, the task's test set (role ``test``) when it
+    ships one, else ``test``."""
+    folds: int = 5
+    """k of the cross-fitting (``choose_on: folds``): every fittable baseline and the
+    fine-tuned model are trained k more times, each on all but one fold."""
+    crossfit_below: int = 500
+    """With your own tickets, fewer than this many are cross-fitted when ``choose_on`` is
+    unset (0: never)."""
+
+    def __post_init__(self) -> None:
+        if self.folds < 2:
+            raise ConfigError(f"decision.folds must be at least 2, not {self.folds}")
+        if self.crossfit_below < 0:
+            raise ConfigError("decision.crossfit_below must be 0 or more tickets")
+        for key in ("choose_on", "confirm_on"):
+            v = getattr(self, key)
+            if v is not None and (not isinstance(v, str) or not v.strip()):
+                raise ConfigError(
+                    f"decision.{key} must be a set: val, test, folds, TASK:NAME or a file"
+                )
+        if self.confirm_on == FOLDS:
+            raise ConfigError(
+                "decision.confirm_on: folds are for choosing; confirm on a set no choice was "
+                "made on (test, TASK:NAME or a file)"
+            )
+        if self.choose_on == "train" or self.confirm_on == "train":
+            raise ConfigError("decision: 'train' is what the models learn from")
+        if self.choose_on is not None and self.choose_on == self.confirm_on:
+            raise ConfigError(
+                f"decision.choose_on and decision.confirm_on are both {self.choose_on}: picking "
+                "on the set you report on inflates the winner; confirm on another set"
+            )
 
 
 @dataclass
@@ -336,6 +397,8 @@ class RunConfig:
     from this run and may not be set here."""
     curve: CurveConfig = field(default_factory=CurveConfig)
     """The learning curve's ``sizes``, ``seeds`` and ``seeds_at``, written in ``train:``."""
+    decision: DecisionConfig = field(default_factory=DecisionConfig)
+    """Where the Decision chooses and where it is confirmed (``DecisionConfig``)."""
     costs: CostsConfig = field(default_factory=CostsConfig)
     """What machines, API tokens and training cost, the monthly volume and the margin the
     report's Decision uses (``bizztune.eval.costs``)."""

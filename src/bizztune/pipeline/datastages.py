@@ -31,6 +31,8 @@ class DataStages(StageEngine):
     cfg: RunConfig
     plugins: Registry
     """Resolves the run's provider names (the generator's LLM, the baselines) and trainer."""
+    n_own: int = 0
+    """How many tickets ``data.file`` holds (``own_source`` counts them)."""
 
     def generate(self, task: Task, own: Path | None = None) -> Marker | None:
         """Generated tickets, or ``own``: ``data.file`` as ``own_source`` resolved and checked it."""
@@ -105,7 +107,8 @@ class DataStages(StageEngine):
                 f"data.file {spec}: is a split already; give the labelled file it was split "
                 "from (the run splits it itself)"
             )
-        check_rows(len(load_examples(src, task)), self.cfg.data.ratios, f"data.file {spec}")
+        self.n_own = len(load_examples(src, task))
+        check_rows(self.n_own, self.cfg.data.ratios, f"data.file {spec}")
         return src
 
     def run_data(self, own: Path | None) -> dict[str, Any]:

@@ -45,7 +45,8 @@ from bizztune.data.sources import resolve_data
 from bizztune.eval.evaluate import Calls, EvalConfig, run_eval
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
 from bizztune.pipeline.combined import run_combined
-from bizztune.pipeline.config import RunConfig, default_out, resolved_yaml
+from bizztune.pipeline.config import FOLDS, RunConfig, default_out, resolved_yaml
+from bizztune.pipeline.crossfit import run_crossfit
 from bizztune.pipeline.curve import CurvePoint, run_curve
 from bizztune.pipeline.datastages import DataStages
 from bizztune.pipeline.engine import (
@@ -58,16 +59,17 @@ from bizztune.pipeline.engine import (
     read_json,
     read_marker,
 )
-from bizztune.pipeline.plan import PlannedEval, RunResult, TestSet
+from bizztune.pipeline.plan import PlannedEval, RunResult, SetPlan, TestSet, plan_sets
 from bizztune.report.experiment import write_experiment_report
 from bizztune.trainers.config import TRAIN_CONFIG_VERSION
 
-STAGES = ("generate", "split", "baselines", "train", "finetuned", "curve", "report")
+STAGES = ("generate", "split", "baselines", "train", "finetuned", "folds", "curve", "report")
 NEEDS: dict[str, tuple[str, ...]] = {
     "split": ("generate",),
     "baselines": ("split",),
     "train": ("split",),
     "finetuned": ("train",),
+    "folds": ("split",),
     "curve": ("split",),
 }
 """A stage needs these stages finished; the report reads whatever evals have finished."""
@@ -93,30 +95,6 @@ class ExperimentRun(DataStages):
         """The run's task, resolved from ``cfg.task`` by the caller."""
         self.plugins = plugins
         self.result = RunResult(out)
-
-    def test_sets(self, task: Task) -> list[TestSet]:
-        """``eval.test_sets`` resolved; by default the run's split and the task's test sets."""
-        c = self.cfg
-        specs = c.eval.test_sets
-        if specs is None:
-            shipped = getattr(task, "datasets", None) or {}
-            specs = [c.eval.split] + [
-                f"{task.name}:{k}" for k, d in shipped.items() if d.role == "test"
-            ]
-        out: list[TestSet] = []
-        for i, spec in enumerate(specs):
-            own = spec in ("train", "val", "test")
-            if own and spec == "train":
-                raise BizztuneError("eval.test_sets: 'train' is what the models learn from")
-            if not own:
-                resolve_data(task, spec)  # a clear error now for a set that does not exist
-            stem = spec if own else spec.split(":", 1)[1] if ":" in spec else Path(spec).stem
-            slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in stem)
-            if any(t.slug == slug for t in out):
-                raise BizztuneError(f"eval.test_sets: two sets would share the folder '{slug}'")
-            name = f"{spec} split" if own else spec
-            out.append(TestSet(name, slug, None if own else spec, spec if own else "test", i == 0))
-        return out
 
     def eval_config(
         self,
@@ -201,8 +179,18 @@ class ExperimentRun(DataStages):
         return TestSet("val split", "val", None, "val", False)
 
     def calibrated(self, job: PlannedEval) -> bool:
-        """Whether ``eval.calibrate`` asks for this model's validation run."""
+        """Whether ``eval.calibrate`` asks for this model's validation run (the base model's
+        only with ``eval.base: all``)."""
+        if job.label == BASE_LABEL and self.cfg.eval.base != "all":
+            return False
         return self.cfg.eval.calibrate == "all" or job.api_key_env is None
+
+    def scored(self, job: PlannedEval, plan: SetPlan) -> bool:
+        """Whether ``job`` is scored on its set: the base model only on the sets the Decision
+        reads, unless ``eval.base`` is ``all``."""
+        if job.label != BASE_LABEL or self.cfg.eval.base == "all":
+            return True
+        return job.test_set in (plan.decide, plan.confirm)
 
     def evaluate(self, job: PlannedEval, group: str, upstream: str) -> Marker | None:
         ts = job.test_set
@@ -280,6 +268,7 @@ class ExperimentRun(DataStages):
         split: Marker | None,
         calibration: Sequence[tuple[PlannedEval, Marker]] = (),
         curve: Sequence[CurvePoint] = (),
+        plan: SetPlan | None = None,
     ) -> Marker | None:
         folder = self.dir / "report"
         sets: dict[str, list[tuple[str, Path, str]]] = {}
@@ -296,6 +285,7 @@ class ExperimentRun(DataStages):
             sorted(self.result.skipped.items()),
             [(j.label, m.token) for j, m in calibration],
             asdict(self.cfg.costs),
+            *([asdict(plan.roles())] if plan else []),
             *([points] if points else []),
         )
 
@@ -316,6 +306,7 @@ class ExperimentRun(DataStages):
                 curve={
                     p.set_name: [q.run for q in curve if q.set_name == p.set_name] for p in curve
                 },
+                sets=plan.roles() if plan else None,
             )
             return {"files": [self.rel(f) for f in out["files"]], "summary": out["summary"]}
 
@@ -331,6 +322,8 @@ class ExperimentRun(DataStages):
         train = [e.to_record() for e in load_examples(split_dir, task, "train")]
         out: dict[str, dict[str, Any]] = {}
         for ts in dict.fromkeys(test_sets):
+            if ts.split == FOLDS:  # the train split's own tickets: nothing to compare
+                continue
             path = self.data_path(ts) if ts.spec else split_dir
             rows = [
                 e.to_record()
@@ -343,16 +336,18 @@ class ExperimentRun(DataStages):
     def run(self) -> RunResult:
         c = self.cfg
         task = self.task
-        test_sets = self.test_sets(task)  # a bad eval.test_sets fails before the folder is claimed
-        # and so does a bad data.file: checked here, once, and handed to the generate stage
+        # a bad data.file fails before the folder is claimed: checked here, once, and handed
+        # to the generate stage; and so do bad eval.test_sets and decision sets
         own = self.own_source(task) if c.data.file is not None else None
-        inputs = [("--data", own), *(("eval.test_sets", t.spec) for t in test_sets if t.spec)]
+        plan = plan_sets(c, task, self.n_own if own is not None else None)
+        inputs = [("--data", own), *(("eval.test_sets", t.spec) for t in plan.sets if t.spec)]
         with self.claimed(resolved_yaml(c), inputs, self.run_data(own)):
-            self._run_stages(task, test_sets, own)
+            self._run_stages(task, plan, own)
         return self.result
 
-    def _run_stages(self, task: Task, test_sets: list[TestSet], own: Path | None) -> None:
+    def _run_stages(self, task: Task, plan: SetPlan, own: Path | None) -> None:
         c = self.cfg
+        test_sets = plan.sets
         # Every stage is visited: one that was not asked for gives its marker when it is current.
         gen = self.generate(task, own)
         split = self.split(task, gen)
@@ -362,6 +357,8 @@ class ExperimentRun(DataStages):
         if split is not None:
             for ts in test_sets:
                 for job in self.plan_evals(ts):
+                    if not self.scored(job, plan):
+                        continue
                     m = self.evaluate(job, "baselines", split.token)
                     if m is not None:
                         evals.append((job, m))
@@ -388,17 +385,20 @@ class ExperimentRun(DataStages):
                 m = self.evaluate(ft, "finetuned", train.token)
                 if m is not None:
                     (calibration if ts is calib else evals).append((ft, m))
+        crossfit = [plan.decide] if plan.decide.split == FOLDS else []
+        if crossfit and split is not None:  # the Decision chooses on cross-fitted folds
+            display = f"{Path(c.model.name).name} (fine-tuned, {c.train.trainer})"
+            evals += run_crossfit(self, task, plan.decide, split, gen, display)
         # The combined model (eval.combine) on every set its members finished: seconds.
-        for j, m in run_combined(
-            self, task, [*test_sets, *([calib] if calib else [])], [*evals, *calibration]
-        ):
+        sets = [*test_sets, *crossfit, *([calib] if calib else [])]
+        for j, m in run_combined(self, task, sets, [*evals, *calibration]):
             (calibration if j.test_set is calib else evals).append((j, m))
         curve = run_curve(self, task, split, test_sets, train, evals) if split else []
         if not calib:  # the validation split is a test set: its evaluations calibrate
             calibration = [(j, m) for j, m in evals if j.test_set and j.test_set.split == "val"]
         if not evals and "report" in self.selected:
             raise BizztuneError("no evaluation has finished, so there is nothing to report")
-        rep = self.report(task, evals, train, split, calibration, curve) if evals else None
+        rep = self.report(task, evals, train, split, calibration, curve, plan) if evals else None
         if rep is not None:
             self.result.summary = rep.outputs.get("summary", {})
             self.result.reports = [self.dir / p for p in rep.outputs.get("files", [])]

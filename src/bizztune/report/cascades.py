@@ -5,7 +5,8 @@ helpers the Decision shares with them.
     secs, plots, summary = cascade_section(runs, small, fallbacks, cals, mcost, costs, ...)
 
 ``runs``: eval label -> run (``load_run``'s dict) scored on one set. The numbers are
-``eval.calibration``'s and ``eval.cascade``'s; ``report.decision`` puts them together.
+``eval.calibration``'s, ``eval.cascade``'s and ``eval.options``'; ``report.decision`` puts
+them together.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from bizztune.eval.calibration import (
     reliability,
     risk_coverage,
 )
-from bizztune.eval.cascade import CascadePoint, cascade_curve, cheapest_non_inferior
+from bizztune.eval.cascade import CascadePoint
 from bizztune.eval.costs import CostsConfig, ModelCost
+from bizztune.eval.options import cascade_points
 from bizztune.eval.paired import run_name
 from bizztune.eval.tables import field_title, md_header, pct
 from bizztune.report.decision_plots import plot_cascades, plot_reliability, plot_risk_coverage
@@ -43,21 +45,6 @@ def volume_str(v: float | None) -> str:
 
 def pp(x: float) -> str:
     return f"{100 * x:+.1f}"
-
-
-# -- per item --------------------------------------------------------------------------------------
-def aligned(runs: Mapping[str, Run]) -> list[str]:
-    """The item ids every run scored, in the first run's order."""
-    first = next(iter(runs.values()))
-    return [i for i in first["predictions"] if all(i in r["predictions"] for r in runs.values())]
-
-
-def correct_of(run: Run, ids: Sequence[str], fields: Sequence[str]) -> dict[str, list[bool]]:
-    return {f: [bool(run["predictions"][i]["correct"].get(f)) for i in ids] for f in fields}
-
-
-def joint_of(c: Mapping[str, Sequence[bool]]) -> list[bool]:
-    return [all(x) for x in zip(*c.values(), strict=True)]
 
 
 def slug(name: str) -> str:
@@ -156,39 +143,31 @@ def cascade_section(
     fields: Sequence[str],
     set_name: str,
     suffix: str,
-    chosen: dict[str, CascadePoint | None],
+    chosen: Mapping[str, CascadePoint | None],
+    chosen_on: str,
     seed: int,
 ) -> tuple[list[Section], list[Plot], dict[str, Any]]:
-    """Curves of the small model with each fallback on one set; the threshold is chosen on the
-    first set (``chosen`` is filled then) and applied as it is on the others."""
+    """Curves of the small model with each fallback on one set, at the thresholds chosen on
+    ``chosen_on`` (``eval.options.choose_thresholds``), applied as they are here."""
     if small is None or small not in runs:
         return [], [], {}
     v = costs.tickets_per_month
     rows: list[str] = []
     pairs: list[tuple[str, Sequence[CascadePoint], float, float | None]] = []
     summary: dict[str, Any] = {}
-    first = not chosen
+    here = set_name == chosen_on
     for fb in fallbacks:
         if fb not in runs or fb not in mcost:
             continue
-        pair = {small: runs[small], fb: runs[fb]}
-        ids = aligned(pair)
-        conf_all = confidences(
-            [runs[small]["predictions"][i] for i in ids], fields, cals.get(small)
-        ).joint
-        s_ok, f_ok = correct_of(runs[small], ids, fields), correct_of(runs[fb], ids, fields)
-
-        def cost(share: float, fb: str = fb) -> float:
-            return (mcost[small].monthly(v, costs) + mcost[fb].monthly(share * v, costs)) / v * 1000
-
-        pts = cascade_curve(conf_all, s_ok, f_ok, cost, seed=seed)
+        ids, pts = cascade_points(runs, small, fb, cals, mcost, costs, fields, seed=seed)
         key = f"{small}>{fb}"
-        if first:
-            chosen[key] = cheapest_non_inferior(pts, costs.margin_pp)
         pick = chosen.get(key)
-        at = cascade_curve(conf_all, s_ok, f_ok, cost, [pick.threshold], seed)[0] if pick else None
+        at = None
+        if pick is not None:
+            thr = [pick.threshold]
+            at = cascade_points(runs, small, fb, cals, mcost, costs, fields, thr, seed)[1][0]
         name = f"{run_name(runs[small])} → {run_name(runs[fb])}"
-        fb_acc = sum(joint_of(f_ok)) / len(ids) if ids else 0.0
+        fb_acc = pts[-1].accuracy if pts else 0.0
         pairs.append((name, pts, fb_acc, pick.threshold if pick else None))
         rows += _cascade_rows(name, run_name(runs[fb]), pts, at, fb_acc, mcost[fb], costs)
         summary[key] = {
@@ -196,6 +175,7 @@ def cascade_section(
             "fallback": run_name(runs[fb]),
             "n": len(ids),
             "chosen": at.to_dict() if at else None,
+            "chosen_on": chosen_on,
             "fallback_alone": {"accuracy": fb_acc, "usd_per_1000": mcost[fb].per_1000(v, costs)},
             "curve": [p.to_dict() for p in pts],
         }
@@ -219,12 +199,11 @@ def cascade_section(
         f"cascade minus fallback alone on the same items, paired bootstrap. Cost at "
         f"{v:,} tickets a month: the small model on every ticket, the fallback on those sent "
         f"to it. Chosen: the cheapest t whose interval stays above -{costs.margin_pp:g} pp, "
-        f"chosen on {set_name if first else 'the first test set'} and applied as it is "
-        f"{'to the other sets' if first else 'here (an out-of-sample check)'}; none: no "
+        f"chosen on {chosen_on} and applied as it is "
+        f"{'to the other sets' if here else 'here (an out-of-sample check)'}; none: no "
         f"threshold reaches the fallback's accuracy within the margin."
     )
-    on = "" if first else f" ({set_name})"
-    title = f"Cascade: {run_name(runs[small])} first, the fallback for the unsure{on}"
+    title = f"Cascade: {run_name(runs[small])} first, the fallback for the unsure ({set_name})"
     plot = (
         f"cascade{suffix}",
         f"Cascades over their threshold: {set_name}",
@@ -271,18 +250,3 @@ def _cascade_rows(
             f"| {name} (chosen) | none within the margin | n/a | n/a | n/a | n/a | n/a | n/a |"
         )
     return rows
-
-
-def cascade_correct(
-    runs: Mapping[str, Run],
-    sm: str,
-    fb: str,
-    ids: Sequence[str],
-    t: float,
-    cals: Mapping[str, Calibration],
-    fields: Sequence[str],
-) -> list[bool]:
-    conf = confidences([runs[sm]["predictions"][i] for i in ids], fields, cals.get(sm)).joint
-    s_ok = joint_of(correct_of(runs[sm], ids, fields))
-    f_ok = joint_of(correct_of(runs[fb], ids, fields))
-    return [s if c >= t else f for c, s, f in zip(conf, s_ok, f_ok, strict=True)]

@@ -24,96 +24,22 @@ from typing import Any
 from bizztune.data.shift import shift_note, shift_table
 from bizztune.eval.combine import is_combined
 from bizztune.eval.costs import CostsConfig, is_api, read_train_summary
-from bizztune.eval.inference import verdict_cell
+from bizztune.eval.decision import DecisionSets
 from bizztune.eval.paired import (
     BASE_LABEL,
     FINETUNED_LABEL,
-    accuracy_of,
-    family_tests,
     ranking,
     run_name,
     summarize_answer,
 )
 from bizztune.eval.rundir import load_run
-from bizztune.eval.tables import (
-    accuracy_table,
-    field_title,
-    interval_table,
-    md_header,
-    pct,
-    subset_table,
-    truncation_note,
-    usage_table,
-)
 from bizztune.providers.api.prices import api_price
 from bizztune.report.curve import CurveRun, curve_report
-from bizztune.report.decision import decide
-from bizztune.report.html import Section, render_html
+from bizztune.report.decision import DecisionOutput, decide, default_sets
+from bizztune.report.headline import headline, options_table
+from bizztune.report.html import PLOTS_DIR, Page, Plot, Section, render_html, render_markdown
 from bizztune.report.plots import plot_accuracy, plot_confusion, plot_loss
-
-PLOTS_DIR = Path("report") / "plots"
-
-
-def finetune_table(base: dict[str, Any], ft: dict[str, Any], tests: Mapping[str, Any]) -> str:
-    """The study's Fine-Tuned Model Comparison: both models, the delta in pp, McNemar's p raw
-    and Holm-adjusted, and the margin verdict; ``tests``: the family's tests of ft against
-    base (``family_tests``)."""
-    fields = [*base["metrics"]["fields"], "joint"]
-    head = ["Model", *(f"{field_title(f)} Accuracy" for f in fields)]
-    lines = md_header(head)
-    for r in (base, ft):
-        lines.append(
-            "| " + " | ".join([run_name(r), *(pct(accuracy_of(r, f)) for f in fields)]) + " |"
-        )
-    delta = [f"{100 * (accuracy_of(ft, f) - accuracy_of(base, f)):+.1f}" for f in fields]
-    lines.append("| " + " | ".join(["Δ vs base (pp)", *delta]) + " |")
-    ci = [
-        f"[{100 * tests[f]['diff_ci95'][0]:+.1f}, {100 * tests[f]['diff_ci95'][1]:+.1f}]"
-        for f in fields
-    ]
-    rows = [
-        ("Δ 95% CI (paired bootstrap)", ci),
-        ("McNemar p", [f"{tests[f]['p_value']:.3g}" for f in fields]),
-        ("Holm-adjusted p", [f"{tests[f]['p_adj']:.3g}" for f in fields]),
-        ("Verdict", [verdict_cell(tests[f]) for f in fields]),
-    ]
-    for title, cells in rows:
-        lines.append("| " + " | ".join([title, *cells]) + " |")
-    return "\n".join(lines)
-
-
-def versus_table(
-    ref: dict[str, Any], others: Mapping[str, dict[str, Any]], fam: Mapping[str, Any]
-) -> str:
-    """Paired tests of ``ref`` against each other model (Δ = ref - model, on shared items), one
-    row per model and field: McNemar p raw and Holm-adjusted within ``fam``, and the verdict."""
-    fields = [*ref["metrics"]["fields"], "joint"]
-    head = [
-        f"{run_name(ref)} vs",
-        "Field",
-        "Shared items",
-        "Δ pp [95% CI]",
-        "McNemar p",
-        "Holm p",
-        "Verdict",
-    ]
-    lines = md_header(head)
-    for label, r in others.items():
-        t = fam[label]
-        for f in fields:
-            x = t[f]
-            lo, hi = x["diff_ci95"]
-            cells = [
-                run_name(r),
-                field_title(f),
-                str(t["n_shared"]),
-                f"{100 * x['diff']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]",
-                f"{x['p_value']:.3g}",
-                f"{x['p_adj']:.3g}" + (" *" if x["p_adj"] < 0.05 else ""),
-                verdict_cell(x),
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+from bizztune.report.set_sections import set_sections
 
 
 def _price_cached_answers(run: dict[str, Any]) -> None:
@@ -148,6 +74,7 @@ def write_experiment_report(
     calibration: Mapping[str, Path] | None = None,
     costs: CostsConfig | None = None,
     curve: Mapping[str, Sequence[CurveRun]] | None = None,
+    sets: DecisionSets | None = None,
 ) -> dict[str, Any]:
     """Write ``report.md`` (plots under ``report/plots``) and ``report.html`` into ``run_dir``.
 
@@ -156,19 +83,67 @@ def write_experiment_report(
     the open model before and after fine-tuning. ``shift``: ``bizztune.data.shift`` results by
     test set name. ``calibration``: label -> the model's eval run on the validation split, to
     fit its temperatures; ``costs``: the cost model (``CostsConfig()`` when None); ``curve``: the
-    learning curve's evaluations by test set name (``report/curve.py``). Returns the
-    files written and the summary: the first set's at the top level, every set's under
-    ``test_sets``, one verdict that names each set, and the Decision with its costs.
+    learning curve's evaluations by test set name (``report/curve.py``); ``sets``: the set the
+    Decision chooses on, the one that confirms it, and the checks (default: the first set
+    chooses). Returns the files written and the summary: the decision set's at the top level,
+    every set's under ``test_sets``, one verdict that names each set, and the Decision with its
+    costs.
     """
     by_set = dict(evals) if isinstance(evals, Mapping) else {"test split": evals}
-    skipped = dict(skipped or {})
-    plots: list[tuple[str, str, bytes]] = []
-    sections: list[Section] = []
-    summaries: dict[str, dict[str, Any]] = {}
-    first_n = 0
-    loaded: dict[str, dict[str, dict[str, Any]]] = {}
+    loaded = _load(by_set)
+    roles = _roles(sets, list(loaded))
+    loaded = {s.name: loaded[s.name] for s in roles.all}  # decide, confirm, then the checks
+    cal_runs = {label: load_run(d) for label, d in (calibration or {}).items()}
+    train = read_train_summary({}, train_dir) if train_dir is not None else None
+    seed = int(getattr(config, "seed", 0) or 0)
+    costs = costs or CostsConfig()
+    dec = decide(loaded, cal_runs, costs, train, seed, sets=roles)
+    sections, plots, summaries = _per_set(loaded, dec, dict(skipped or {}), confusion, costs)
+    lc = curve_report(curve or {}, loaded, seed)
+    for set_name, sm in summaries.items():  # the verdict quotes the seeds where there are some
+        line = lc.summary.get(set_name, {}).get("seed_line")
+        if line:
+            sm["verdict"] = f"{sm['verdict']} {line}"
+    sections += lc.sections
+    plots += lc.plots + dec.plots
+    if shift:
+        sections.append(_shift_section(shift))
+    loss = plot_loss(train_dir) if train_dir is not None else None
+    if loss is not None:
+        plots.append(("loss", "Training loss", loss))
+    plot_dir = run_dir / PLOTS_DIR
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    for key, _, png in [*([dec.chart] if dec.chart else []), *plots]:
+        (plot_dir / f"{key}.png").write_bytes(png)
+    summary = _summary(summaries, dec.summary, lc.summary, shift)
+    first_n = int(next(iter(next(iter(loaded.values())).values()))["metrics"]["n"])
+    choice = dec.decision
+    page = Page(
+        title,
+        headline(choice) if choice else [],
+        options_table(choice) if choice else "",
+        dec.chart,
+        [summary["verdict"], _setup_line(config, first_n, list(summaries))],
+        [*dec.sections[:1], *sections, *dec.sections[1:]],
+        plots,
+    )
+    files = [run_dir / "report.md", run_dir / "summary.json"]
+    files[0].write_text(render_markdown(page), encoding="utf-8")
+    files[1].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    if write_html:
+        (run_dir / "report.html").write_text(render_html(page, config, run_dir), encoding="utf-8")
+        files.append(run_dir / "report.html")
+    return {"files": [str(f) for f in files], "summary": summary}
+
+
+Runs = dict[str, dict[str, Any]]
+
+
+def _load(by_set: Mapping[str, Sequence[tuple[str, Path, str]]]) -> dict[str, Runs]:
+    """Every set's runs, each with the name the report shows and cached answers priced."""
+    loaded: dict[str, Runs] = {}
     for set_name, items in by_set.items():
-        runs: dict[str, dict[str, Any]] = {}
+        runs: Runs = {}
         for label, d, display in items:
             r = load_run(d)
             r["metrics"]["model"] = display
@@ -176,67 +151,57 @@ def write_experiment_report(
             runs[label] = r
         if runs:
             loaded[set_name] = runs
-    cal_runs = {label: load_run(d) for label, d in (calibration or {}).items()}
-    train = read_train_summary({}, train_dir) if train_dir is not None else None
-    seed = int(getattr(config, "seed", 0) or 0)
-    costs = costs or CostsConfig()
-    dec = decide(loaded, cal_runs, costs, train, seed)
+    return loaded
+
+
+def _per_set(
+    loaded: Mapping[str, Runs],
+    dec: DecisionOutput,
+    skipped: Mapping[str, str],
+    confusion: str,
+    costs: CostsConfig,
+) -> tuple[list[Section], list[Plot], dict[str, dict[str, Any]]]:
+    """Each set's sections (its own, then its calibration and cascades), plots and answer."""
+    sections: list[Section] = []
+    plots: list[Plot] = []
+    summaries: dict[str, dict[str, Any]] = {}
     for i, (set_name, runs) in enumerate(loaded.items()):
         suffix = "" if i == 0 else f"-{_slug(set_name)}"
-        if not summaries:
-            first_n = int(next(iter(runs.values()))["metrics"]["n"])
         # The verdict is the fine-tuned model's: a combination holding it is not its rival.
         alone = {k: r for k, r in runs.items() if not is_combined(r)}
         summaries[set_name] = summarize_answer(alone, costs.margin_pp)
         summaries[set_name]["ranking"] = ranking(runs)  # combined models ranked too
-        own = _sections(runs, set_name, suffix, skipped if i == 0 else {}, costs.margin_pp)
+        own = set_sections(runs, set_name, suffix, skipped if i == 0 else {}, costs.margin_pp)
         at = next((k for k, sec in enumerate(own) if sec[0] == "skipped"), len(own))
         sections += [*own[:at], *dec.set_sections.get(set_name, []), *own[at:]]
-        plots.append(
-            (
-                f"accuracy{suffix}",
-                f"Per-field accuracy with 95% intervals: {set_name}",
-                plot_accuracy(list(runs.values())),
-            )
-        )
+        caption = f"Per-field accuracy with 95% intervals: {set_name}"
+        plots.append((f"accuracy{suffix}", caption, plot_accuracy(list(runs.values()))))
         for label, r in runs.items():
             if label in (BASE_LABEL, FINETUNED_LABEL) or (confusion == "all" and i == 0):
-                plots.append(
-                    (
-                        f"confusion-{label}{suffix}",
-                        f"Confusion matrices: {run_name(r)}, {set_name}",
-                        plot_confusion(r),
-                    )
-                )
-    lc = curve_report(curve or {}, loaded, seed)
-    for set_name, sm in summaries.items():  # the verdict quotes the seeds where there are some
-        line = lc.summary.get(set_name, {}).get("seed_line")
-        if line:
-            sm["verdict"] = f"{sm['verdict']} {line}"
-    sections += lc.sections
-    plots += lc.plots
-    sections += dec.sections
-    plots += dec.plots
-    if shift:
-        fields = list(next(iter(shift.values()))["labels"])
-        sections.append(
-            (
-                "data-shift",
-                "How far each test set is from the training data",
-                shift_table(list(shift.items()), fields),
-                shift_note()
-                + " A test set the training data does not resemble is where a score says "
-                "something about tickets unlike the ones the models learnt from.",
-            )
-        )
-    loss = plot_loss(train_dir) if train_dir is not None else None
-    if loss is not None:
-        plots.append(("loss", "Training loss", loss))
-    plot_dir = run_dir / PLOTS_DIR
-    plot_dir.mkdir(parents=True, exist_ok=True)
-    for key, _, png in plots:
-        (plot_dir / f"{key}.png").write_bytes(png)
+                caption = f"Confusion matrices: {run_name(r)}, {set_name}"
+                plots.append((f"confusion-{label}{suffix}", caption, plot_confusion(r)))
+    return sections, plots, summaries
 
+
+def _shift_section(shift: Mapping[str, Mapping[str, Any]]) -> Section:
+    fields = list(next(iter(shift.values()))["labels"])
+    return (
+        "data-shift",
+        "How far each test set is from the training data",
+        shift_table(list(shift.items()), fields),
+        shift_note() + " A test set the training data does not resemble is where a score says "
+        "something about tickets unlike the ones the models learnt from.",
+    )
+
+
+def _summary(
+    summaries: Mapping[str, dict[str, Any]],
+    dec: Mapping[str, Any],
+    curve: Mapping[str, Any],
+    shift: Mapping[str, Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    """summary.json: the decision set's answer at the top level, every set's under
+    ``test_sets``, one verdict naming each set, the Decision, costs, calibration, cascades."""
     first = next(iter(summaries.values()))
     many = len(summaries) > 1
     verdict = " ".join(
@@ -244,17 +209,14 @@ def write_experiment_report(
     )
     summary = {**first, "verdict": verdict}
     if many:
-        summary["test_sets"] = summaries
-    summary["decision"] = dec.summary.get("decision")
-    summary["costs"] = dec.summary.get("costs")
-    summary["calibration"] = {
-        s: v["calibration"] for s, v in (dec.summary.get("test_sets") or {}).items()
-    }
-    summary["cascades"] = {
-        s: v["cascades"] for s, v in (dec.summary.get("test_sets") or {}).items()
-    }
-    if lc.summary:
-        summary["curve"] = lc.summary
+        summary["test_sets"] = dict(summaries)
+    per_set = dec.get("test_sets") or {}
+    summary["decision"] = dec.get("decision")
+    summary["costs"] = dec.get("costs")
+    summary["calibration"] = {s: v["calibration"] for s, v in per_set.items()}
+    summary["cascades"] = {s: v["cascades"] for s, v in per_set.items()}
+    if curve:
+        summary["curve"] = curve
     if shift:
         summary["data_shift"] = {
             name: {
@@ -264,168 +226,24 @@ def write_experiment_report(
             }
             for name, r in shift.items()
         }
-    intro = [verdict, _setup_line(config, first_n, list(summaries))]
-    lead = (dec.text, dec.decision) if dec.decision is not None else None
-    md = _markdown(title, intro, sections, plots, lead)
-    files = [run_dir / "report.md"]
-    files[0].write_text(md, encoding="utf-8")
-    (run_dir / "summary.json").write_text(
-        json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
-    )
-    files.append(run_dir / "summary.json")
-    if write_html:
-        page = render_html(title, intro, sections, plots, config, run_dir, lead)
-        (run_dir / "report.html").write_text(page, encoding="utf-8")
-        files.append(run_dir / "report.html")
-    return {"files": [str(f) for f in files], "summary": summary}
+    return summary
+
+
+def _roles(sets: DecisionSets | None, names: Sequence[str]) -> DecisionSets:
+    """The roles of the loaded sets: ``sets`` where they were loaded (a set not loaded is left
+    out; one loaded but not named is a check), else the first set chooses."""
+    if sets is None or sets.decide.name not in names:
+        return default_sets(names)
+    named = {s.name for s in sets.all}
+    confirm = sets.confirm if sets.confirm and sets.confirm.name in names else None
+    checks = tuple(s for s in sets.checks if s.name in names)
+    checks += tuple(default_sets(["x", *(n for n in names if n not in named)]).checks)
+    return DecisionSets(sets.decide, confirm, checks)
 
 
 def _slug(name: str) -> str:
     stem = name.split(":", 1)[1] if ":" in name else Path(name).stem
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in stem).strip("-") or "set"
-
-
-def _sections(
-    runs: Mapping[str, dict[str, Any]],
-    set_name: str,
-    suffix: str,
-    skipped: Mapping[str, str],
-    margin_pp: float,
-) -> list[Section]:
-    ordered = list(runs.values())
-    n = ordered[0]["metrics"]["n"]
-    on = f" ({set_name})" if suffix else ""
-    out: list[Section] = [
-        (
-            f"accuracy-comparison{suffix}",
-            f"Accuracy Comparison{on}",
-            accuracy_table(ordered),
-            f"Accuracy in percent on the {n} items of {set_name}; joint: all fields right; "
-            f"invalid: at least one field unparseable or outside the taxonomy. One item moves "
-            f"an accuracy by {100 / max(n, 1):.1f} points.",
-        )
-    ]
-    base, ft = runs.get(BASE_LABEL), runs.get(FINETUNED_LABEL)
-    ref = ft or base
-    others = {label: r for label, r in runs.items() if r is not ref and not is_combined(r)}
-    fam = family_tests({k: (r, ref) for k, r in others.items()}, margin_pp) if ref else {}
-    rule = verdict_rule(margin_pp, len(others), n)
-    if base is not None and ft is not None:
-        out.append(
-            (
-                f"finetuned-comparison{suffix}",
-                f"Fine-Tuned Model Comparison{on}",
-                finetune_table(base, ft, fam[BASE_LABEL]),
-                "Δ: fine-tuned minus base in percentage points on the same items; the interval "
-                "is a paired bootstrap; p is McNemar's exact test on the paired outcomes. " + rule,
-            )
-        )
-    out.append(
-        (
-            f"intervals{suffix}",
-            f"Intervals and macro-F1{on}",
-            interval_table(ordered),
-            "95% percentile-bootstrap intervals over items (2,000 resamples, seeded). Macro-F1 "
-            "averages per-label F1 with every label weighted equally.",
-        )
-    )
-    subsets = subset_table(ordered)
-    if subsets:
-        out.append(
-            (
-                f"subsets{suffix}",
-                f"Clear and ambiguous items{on}",
-                subsets,
-                "Ambiguous: items the data flags as ones a careful second labeller could label "
-                "otherwise. Judge models on the clear items first.",
-            )
-        )
-    if not suffix:
-        out.append(
-            (
-                "usage",
-                "Latency, throughput and cost",
-                usage_table(ordered),
-                "Mean latency per ticket; items/s over the stage's wall time (n/a when every "
-                "answer came from the cache); cost: token counts times list prices, also for "
-                "answers from the response cache (local models and baselines: 0)."
-                + (f" {note}" if (note := truncation_note(ordered)) else ""),
-            )
-        )
-    if ref is not None and others:
-        out.append(
-            (
-                f"paired-tests{suffix}",
-                f"Paired tests: {run_name(ref)} against every other model{on}",
-                versus_table(ref, others, fam),
-                "Δ = reference minus model in percentage points on the shared items, with a "
-                "paired-bootstrap interval; McNemar's exact p; * marks a Holm-adjusted p < 0.05. "
-                + rule,
-            )
-        )
-    out += _combined_sections(runs, on, suffix, margin_pp)
-    if skipped:
-        rows = "\n".join(f"| {k} | {v} |" for k, v in skipped.items())
-        out.append(
-            (
-                "skipped",
-                "Skipped models",
-                f"| Model | Why |\n|---|---|\n{rows}",
-                "Set the key and rerun the same command: finished stages are reused.",
-            )
-        )
-    return out
-
-
-def _combined_sections(
-    runs: Mapping[str, dict[str, Any]], on: str, suffix: str, margin_pp: float
-) -> list[Section]:
-    """Each combined model (``eval.combine``) against each of its members, one family."""
-    out: list[Section] = []
-    label_of = {Path(r["dir"]).resolve(): k for k, r in runs.items()}
-    for label, combo in runs.items():
-        if not is_combined(combo):
-            continue
-        given = combo["config"]["combine"]["members"]
-        labels = [label_of.get(Path(m["dir"]).resolve()) for m in given]
-        members = {k: r for k, r in runs.items() if k in labels}
-        if not members:
-            continue
-        fam = family_tests({k: (r, combo) for k, r in members.items()}, margin_pp)
-        weights = ", ".join(
-            f"{run_name(runs[k]) if k is not None else m['model']} {m['weight']:.2g}"
-            for k, m in zip(labels, given, strict=True)
-        )
-        out.append(
-            (
-                f"combined-{_slug(label)}{suffix}",
-                f"Combined model: {run_name(combo)} against its members{on}",
-                versus_table(combo, members, fam),
-                f"The combined model answers from the product of its members' probabilities "
-                f"(weights: {weights}; bizztune.eval.combine), made consistent with the "
-                f"taxonomy; no parameter is fitted on these items. Δ = combined minus member. "
-                f"Serving it runs every member: its latency and cost are theirs summed. The "
-                f"verdict at the top is the fine-tuned model's alone. "
-                + verdict_rule(margin_pp, len(members), int(combo["metrics"]["n"])),
-            )
-        )
-    return out
-
-
-def verdict_rule(margin_pp: float, n_models: int, n_items: int) -> str:
-    """The note that says what the family is and how a verdict is reached."""
-    m = f"{margin_pp:g}"
-    return (
-        f"Holm: the McNemar p-values of every field and joint of this model against the "
-        f"{n_models} other model(s) on this set are one family, adjusted together. Verdict, "
-        f"of the reference against the model, with margin d = {m} pp (costs.margin_pp): "
-        f"superior if the interval's lower end > 0 and Holm p < 0.05; non-inferior if the "
-        f"lower end ≥ -{m}; inferior if the upper end < 0 and Holm p < 0.05; else "
-        f"inconclusive. For an inconclusive one, N: the test items ({n_items} here) with which "
-        f"power 0.8 would show non-inferiority at {m} pp or detect the measured difference "
-        f"(McNemar at 0.05 divided by the family's size), if the measured difference and "
-        f"share of discordant items are the true ones (docs/method.md)."
-    )
 
 
 def _setup_line(config: Any, n: int, sets: Sequence[str] = ()) -> str:
@@ -442,23 +260,3 @@ def _setup_line(config: Any, n: int, sets: Sequence[str] = ()) -> str:
         f"{t.lr_scheduler}); seed {config.seed}. The resolved config is in config.yaml, the "
         f"package versions in versions.json."
     )
-
-
-def _markdown(
-    title: str,
-    intro: list[str],
-    sections: list[Section],
-    plots: list[tuple[str, str, bytes]],
-    lead: tuple[str, Section] | None = None,
-) -> str:
-    parts = [f"# {title}", ""]
-    if lead is not None:
-        text, (_key, heading, table, note) = lead
-        parts += [f"## {heading}", "", f"**{text}**", "", table, "", note, ""]
-    parts += [f"**{intro[0]}**", "", *(x for line in intro[1:] for x in (line, ""))]
-    for _key, heading, table, note in sections:
-        parts += [f"## {heading}", "", table, "", note, ""]
-    parts += ["## Plots", ""]
-    for key, caption, _ in plots:
-        parts += [f"![{caption}]({(PLOTS_DIR / f'{key}.png').as_posix()})", ""]
-    return "\n".join(parts)

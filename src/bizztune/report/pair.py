@@ -25,6 +25,7 @@ from bizztune.eval.paired import run_name
 from bizztune.eval.rundir import load_run
 from bizztune.eval.tables import accuracy_table, data_name
 from bizztune.report.decision import decide
+from bizztune.report.headline import headline, options_table
 
 SMALL, FALLBACK = "a", "b"
 
@@ -79,12 +80,14 @@ def cascade_report(
         fallbacks=[FALLBACK],
     )
     title = f"Cascade: {run_name(a)} first, {run_name(b)} for the unsure"
-    parts = [f"# {title}", "", f"**{dec.text}**", ""]
+    parts = [f"# {title}", ""]
+    if dec.decision is not None:
+        parts += ["## Decision", "", *headline(dec.decision), "", options_table(dec.decision), ""]
     sections = [
         ("accuracy", "Accuracy", accuracy_table([a, b]), f"On {set_name}."),
-        *([dec.decision] if dec.decision else []),
+        *dec.sections[:1],
         *dec.set_sections.get(set_name, []),
-        *dec.sections,
+        *dec.sections[1:],
     ]
     for _key, heading, table, note in sections:
         parts += [f"## {heading}", "", table, "", note, ""]
