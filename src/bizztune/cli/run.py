@@ -246,7 +246,7 @@ def run_cmd(
             con.print(f"report: {path}")
     click.echo(f"run folder: {run_dir}")
     decision = result.summary.get("decision")
-    if decision:
+    if decision and "decide_on" in decision:  # a report written before the sets: not shown
         print_decision(con, decision)
 
 
