@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bizztune.core.errors import DataError
 from bizztune.data.shift import shift_note, shift_table
 from bizztune.eval.combine import is_combined
 from bizztune.eval.costs import CostsConfig, is_api, read_train_summary
@@ -232,8 +233,13 @@ def _summary(
 def _roles(sets: DecisionSets | None, names: Sequence[str]) -> DecisionSets:
     """The roles of the loaded sets: ``sets`` where they were loaded (a set not loaded is left
     out; one loaded but not named is a check), else the first set chooses."""
-    if sets is None or sets.decide.name not in names:
+    if sets is None:
         return default_sets(names)
+    if sets.decide.name not in names:
+        raise DataError(
+            f"the Decision chooses on {sets.decide.name}, and no model has finished there: run "
+            f"the stages that score it (baselines, finetuned, folds), or drop --stages"
+        )
     named = {s.name for s in sets.all}
     confirm = sets.confirm if sets.confirm and sets.confirm.name in names else None
     checks = tuple(s for s in sets.checks if s.name in names)
