@@ -291,10 +291,14 @@ def test_a_winner_on_the_generated_split_alone_is_not_chosen_against_a_dev_set(
     from bizztune.report.experiment import write_experiment_report
 
     train = [json.loads(x) for x in (split_dir / "train.jsonl").read_text().splitlines()]
-    top = {
-        f: max({r[f] for r in train}, key=[r[f] for r in train].count)
-        for f in ("category", "subcategory", "urgency")
-    }
+    from collections import Counter
+
+    def most(f: str) -> str:
+        return Counter(sorted(r[f] for r in train)).most_common(1)[0][0]
+
+    sub = most("subcategory")
+    cat = next(r["category"] for r in train if r["subcategory"] == sub)
+    top = {"category": cat, "subcategory": sub, "urgency": most("urgency")}
     other = [r for r in train if r["subcategory"] != top["subcategory"]][:30]
     dev = tmp_path / "dev.jsonl"
     dev.write_text(
