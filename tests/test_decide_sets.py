@@ -27,7 +27,7 @@ def test_default_sets_choose_on_the_hand_written_dev_set(tmp_path: Path) -> None
     from bizztune.core.errors import BizztuneError
     from bizztune.pipeline.config import DecisionConfig, RunConfig
     from bizztune.pipeline.plan import plan_sets
-    from bizztune.tasks import load_task
+    from bizztune.plugins import load_task
 
     task = load_task("tickets")
     plan = plan_sets(RunConfig(), task)

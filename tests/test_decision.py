@@ -287,8 +287,10 @@ def test_a_winner_on_the_generated_split_alone_is_not_chosen_against_a_dev_set(
 
     from bizztune.core.interfaces import ProviderConfig
     from bizztune.eval.decision import DecisionSets, SetInfo
-    from bizztune.eval.evaluate import EvalConfig, run_eval
+    from bizztune.eval.evaluate import EvalConfig
     from bizztune.report.experiment import write_experiment_report
+
+    from conftest import run_eval
 
     train = [json.loads(x) for x in (split_dir / "train.jsonl").read_text().splitlines()]
     from collections import Counter

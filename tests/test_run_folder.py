@@ -53,6 +53,8 @@ def config(model: Path, data: dict[str, Any] | None = None) -> Any:
                 "combine": [],
                 "calibrate": "none",
             },
+            # choose on the val split, confirm on the test split: no shipped set to score
+            "decision": {"choose_on": "val", "confirm_on": "test"},
             "report": {"html": False},
         },
     )

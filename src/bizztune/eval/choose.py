@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from bizztune.eval.costs import CostsConfig
 from bizztune.eval.decision import (
@@ -42,6 +42,7 @@ from bizztune.eval.decision import (
     Kind,
     Option,
     Paired,
+    Rule,
     Score,
     SetInfo,
     Shortfall,
@@ -116,12 +117,60 @@ def make_decision(
     candidates: Sequence[Candidate], sets: DecisionSets, costs: CostsConfig, seed: int = 0
 ) -> Decision:
     """The Decision over ``candidates`` (module docstring for the rule)."""
-    decide, confirm, checks = sets.decide, sets.confirm, sets.checks
-    m = costs.margin_pp
-    on = decide.name
+    on = sets.decide.name
     pool = [c for c in candidates if len(c.correct.get(on, ())) > 0]
     if not pool:
         raise ValueError(f"no option was scored on the decision set {on}")
+    pick = _choose(pool, on, costs.margin_pp, seed)
+    vs_chosen, short = _confirmation(pool, pick.chosen, sets.confirm, costs.margin_pp, seed)
+    shortfalls = (*pick.shortfalls, *([short] if short is not None else []))
+    n = len(pool[0].correct[on])
+    options = tuple(
+        Option(
+            key=c.key,
+            name=c.name,
+            kind=c.kind,
+            usd_per_1000=c.usd_per_1000,
+            scores={
+                s.name: _score(c.correct[s.name], seed) for s in sets.all if c.correct.get(s.name)
+            },
+            vs_best=pick.vs_best.get(c.key),
+            vs_chosen=vs_chosen.get(c.key),
+            threshold=c.threshold,
+        )
+        for c in sorted(pool, key=lambda c: (c.usd_per_1000, -sum(c.correct[on]) / n))
+    )
+    return Decision(
+        volume=costs.tickets_per_month,
+        margin_pp=costs.margin_pp,
+        decide=sets.decide,
+        confirm=sets.confirm,
+        checks=tuple(sets.checks),
+        options=options,
+        chosen_key=pick.chosen.key,
+        best_key=pick.best.key,
+        runner_up_key=pick.runner.key if pick.runner is not None else None,
+        runner_vs_chosen=pick.runner_vs,
+        rule=pick.rule,
+        shortfalls=shortfalls,
+    )
+
+
+@dataclass(frozen=True)
+class _Pick:
+    """The choice on the decision set, with the comparisons that made it."""
+
+    chosen: Candidate
+    best: Candidate
+    runner: Candidate | None
+    rule: Rule
+    vs_best: dict[str, Paired]
+    runner_vs: Paired | None
+    shortfalls: tuple[Shortfall, ...]
+
+
+def _choose(pool: Sequence[Candidate], on: str, m: float, seed: int) -> _Pick:
+    """Rules 1-4 of the module docstring on the decision set ``on``."""
     n = len(pool[0].correct[on])
 
     def acc(c: Candidate) -> float:
@@ -135,15 +184,14 @@ def make_decision(
     raw = {c.key: _paired(best.correct[on], c.correct[on], seed) for c in others}
     # The rule reads the intervals; whether the set is too small also reads the planner's N.
     ok = [best, *(c for c in others if raw[c.key]["diff_ci95"][0] >= -m / 100 - EPS)]
-    chosen, rule = cheapest(ok), "non-inferior"
+    chosen, rule = cheapest(ok), cast(Rule, "non-inferior")
     first = dict(zip(raw, _family([dict(t) for t in raw.values()], m, n), strict=True))
-    apart = [
-        c for c in others
-        if c.usd_per_1000 < chosen.usd_per_1000 and _unsettled(first[c.key], n, m / 100)
-    ]  # fmt: skip
+    cheaper = [c for c in others if c.usd_per_1000 < chosen.usd_per_1000]
+    apart = [c for c in cheaper if _unsettled(first[c.key], n, m / 100)]
+    runner: Candidate | None
     if apart:
-        chosen, rule = cheapest([*ok, *apart]), "too-small"
-        runner: Candidate | None = best
+        chosen, rule = cheapest([*ok, *apart]), cast(Rule, "too-small")
+        runner = best
     else:
         cheaper_ok = sorted((c for c in ok if c is not chosen), key=lambda c: c.usd_per_1000)
         others_acc = (c for c in pool if c is not chosen)
@@ -157,42 +205,12 @@ def make_decision(
     judged = _family(tests, m, n)
     vs_best = dict(zip(raw, judged, strict=False))
     runner_vs = judged[-1] if extra else vs_best.get(runner.key) if runner else None
-    shortfalls: list[Shortfall] = []
+    shortfalls: tuple[Shortfall, ...] = ()
     if rule == "too-small":
         names = tuple(c.name for c in sorted([*ok, *apart], key=lambda c: c.usd_per_1000))
         need = vs_best[chosen.key].needed or first[chosen.key].needed or 0
-        shortfalls.append(Shortfall("decide", on, n, need, names))
-    vs_chosen, short = _confirmation(pool, chosen, confirm, m, seed)
-    shortfalls += [short] if short is not None else []
-    options = tuple(
-        Option(
-            key=c.key,
-            name=c.name,
-            kind=c.kind,
-            usd_per_1000=c.usd_per_1000,
-            scores={
-                s.name: _score(c.correct[s.name], seed) for s in sets.all if c.correct.get(s.name)
-            },
-            vs_best=vs_best.get(c.key),
-            vs_chosen=vs_chosen.get(c.key),
-            threshold=c.threshold,
-        )
-        for c in sorted(pool, key=lambda c: (c.usd_per_1000, -acc(c)))
-    )
-    return Decision(
-        volume=costs.tickets_per_month,
-        margin_pp=m,
-        decide=decide,
-        confirm=confirm,
-        checks=tuple(checks),
-        options=options,
-        chosen_key=chosen.key,
-        best_key=best.key,
-        runner_up_key=runner.key if runner is not None else None,
-        runner_vs_chosen=runner_vs,
-        rule=rule,  # type: ignore[arg-type]
-        shortfalls=tuple(shortfalls),
-    )
+        shortfalls = (Shortfall("decide", on, n, need, names),)
+    return _Pick(chosen, best, runner, rule, vs_best, runner_vs, shortfalls)
 
 
 def _confirmation(

@@ -179,8 +179,7 @@ def concat_runs(task: Task, dirs: Sequence[Path], out: Path, name: str, seed: in
     ids = [rec["id"] for rec in recs]
     if len(set(ids)) != len(ids):
         raise DataError(f"{', '.join(map(str, dirs))}: the runs share items; folds must not")
-    out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out, folder=True):
+    with output_guard(out, folder=True, inputs=[("RUNS", d) for d in dirs]):
         cfg = {**runs[0]["config"], "folds": [str(d) for d in dirs]}
         write_text_atomic(out / "config.json", json.dumps(cfg, indent=2, ensure_ascii=False))
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)

@@ -243,9 +243,17 @@ def _paired_of(d: Mapping[str, Any] | None) -> Paired | None:
         return None
     lo, hi = d["ci95"]
     return Paired(
-        d["diff"], lo, hi, d["p_value"], d["p_adj"], d["verdict"], d["n"], d["only_a"],
-        d["only_b"], d.get("plan"),
-    )  # fmt: skip
+        d["diff"],
+        lo,
+        hi,
+        d["p_value"],
+        d["p_adj"],
+        d["verdict"],
+        d["n"],
+        d["only_a"],
+        d["only_b"],
+        d.get("plan"),
+    )
 
 
 def _set_dict(s: SetInfo) -> dict[str, Any]:

@@ -288,8 +288,12 @@ def run_eval(
         ),
     }
     p = cfg.provider
-    inputs = [("--data", data), ("--train-data", cfg.train_data), ("--adapter", p.adapter),
-              ("--model", p.model)]  # fmt: skip
+    inputs = [
+        ("--data", data),
+        ("--train-data", cfg.train_data),
+        ("--adapter", p.adapter),
+        ("--model", p.model),
+    ]
     # One writer, never over an input; a refused eval leaves no folder behind.
     with output_guard(run_dir, folder=True, inputs=inputs):
         check_resume(run_dir, resolved)

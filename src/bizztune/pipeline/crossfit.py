@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bizztune.core.interfaces import Task
-from bizztune.core.registry import get_registry, load_trainer
+from bizztune.core.registry import Registry
 from bizztune.data.folds import FOLDS_SCHEMA_VERSION, write_folds
 from bizztune.eval.combine import concat_runs
 from bizztune.eval.paired import FINETUNED_LABEL
 from bizztune.pipeline.engine import Marker, fingerprint
 from bizztune.pipeline.plan import PlannedEval, RunHost, TestSet
+from bizztune.trainers.config import TRAIN_CONFIG_VERSION
 
 GROUP = "folds"
 
@@ -41,6 +42,8 @@ Evals = list[tuple[PlannedEval, Marker]]
 
 class Host(RunHost, Protocol):
     """What cross-fitting needs of the run (``stages.ExperimentRun``)."""
+
+    plugins: Registry
 
     def plan_evals(self, test_set: TestSet | None = None) -> list[PlannedEval]: ...
 
@@ -58,9 +61,7 @@ def run_crossfit(
     if folds is None:
         return []
     fittable = {
-        b.slug
-        for b in c.eval.baselines
-        if get_registry().get("provider", b.provider).needs.fittable
+        b.slug for b in c.eval.baselines if host.plugins.provider(b.provider).needs.fittable
     }
     per_label: dict[str, list[Marker]] = {}
     jobs: dict[str, PlannedEval] = {}
@@ -145,13 +146,13 @@ def train_stage(host: Host, task: Task, folds: Marker, i: int) -> Marker | None:
     probe = c.train_config(Path("<fold>"), Path("<out>"), resume=False).to_dict()
     for k in ("num_threads", "resume", "device", "report_to"):
         probe.pop(k, None)
-    fp = fingerprint("train", folds.token, i, probe)
+    fp = fingerprint("train", TRAIN_CONFIG_VERSION, folds.token, i, probe)
 
     def work() -> dict[str, Any]:
         resume = any(folder.glob("checkpoint-*"))
         data = host.dir / folds.outputs["dir"] / f"fold{i}"
         tcfg = c.train_config(data, folder, resume=resume)
-        adapter = load_trainer(tcfg.trainer).train(task, tcfg)
+        adapter = host.plugins.trainer(tcfg.trainer).train(task, tcfg)
         return {"adapter": host.rel(adapter), "dir": host.rel(folder), "trainer": tcfg.trainer}
 
     return host.stage(f"train:fold{i}", GROUP, folder, fp, work)

@@ -189,22 +189,44 @@ def plot_accuracy_cost(
         x = usd * (1.04**k) if log else usd + k * 2.5 * step
         color = colors[i % len(colors)]
         acc, lo, hi = (100 * v for v in dec)
-        ax.errorbar(x, acc, yerr=[[acc - lo], [hi - acc]], fmt="o", color=color, ms=6,
-                    capsize=3, label=name)  # fmt: skip
+        ax.errorbar(
+            x, acc, yerr=[[acc - lo], [hi - acc]], fmt="o", color=color, ms=6, capsize=3, label=name
+        )
         where[name] = (x, acc)
         if conf is not None:
             c_acc, c_lo, c_hi = (100 * v for v in conf)
             xc = x * 1.015 if log else x + step
-            ax.errorbar(xc, c_acc, yerr=[[c_acc - c_lo], [c_hi - c_acc]], fmt="D", mfc="white",
-                        color=color, ms=5, capsize=2, lw=0.8)  # fmt: skip
+            ax.errorbar(
+                xc,
+                c_acc,
+                yerr=[[c_acc - c_lo], [c_hi - c_acc]],
+                fmt="D",
+                mfc="white",
+                color=color,
+                ms=5,
+                capsize=2,
+                lw=0.8,
+            )
         if chosen:
             ax.plot(x, acc, "o", ms=16, mfc="none", mec="black", mew=1.5)
-            ax.annotate("chosen", (x, acc), xytext=(10, -14), textcoords="offset points",
-                        fontsize=8, weight="bold")  # fmt: skip
+            ax.annotate(
+                "chosen",
+                (x, acc),
+                xytext=(10, -14),
+                textcoords="offset points",
+                fontsize=8,
+                weight="bold",
+            )
     line = sorted((where[n] for n in frontier if n in where), key=lambda p: p[0])
     if len(line) > 1:
-        ax.plot([p[0] for p in line], [p[1] for p in line], color="grey", ls="--", lw=1,
-                label=f"frontier on {decide}")  # fmt: skip
+        ax.plot(
+            [p[0] for p in line],
+            [p[1] for p in line],
+            color="grey",
+            ls="--",
+            lw=1,
+            label=f"frontier on {decide}",
+        )
     from matplotlib.ticker import FuncFormatter
 
     if log:

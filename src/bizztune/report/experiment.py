@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,53 +92,115 @@ def write_experiment_report(
     costs.
     """
     by_set = dict(evals) if isinstance(evals, Mapping) else {"test split": evals}
-    loaded = _load(by_set)
-    roles = _roles(sets, list(loaded))
-    loaded = {s.name: loaded[s.name] for s in roles.all}  # decide, confirm, then the checks
-    cal_runs = {label: load_run(d) for label, d in (calibration or {}).items()}
-    train = read_train_summary({}, train_dir) if train_dir is not None else None
+    loaded, roles = _load_sets(by_set, sets)
     seed = int(getattr(config, "seed", 0) or 0)
     costs = costs or CostsConfig()
-    dec = decide(loaded, cal_runs, costs, train, seed, sets=roles)
-    sections, plots, summaries = _per_set(loaded, dec, dict(skipped or {}), confusion, costs)
-    lc = curve_report(curve or {}, loaded, seed)
+    dec = _decide(loaded, roles, calibration, train_dir, costs, seed)
+    body = _body(loaded, dec, dict(skipped or {}), confusion, costs, curve or {}, seed)
+    if shift:
+        body.sections.append(_shift_section(shift))
+    loss = plot_loss(train_dir) if train_dir is not None else None
+    if loss is not None:
+        body.plots.append(("loss", "Training loss", loss))
+    summary = _summary(body.summaries, dec.summary, body.curve, shift)
+    page = _page(title, loaded, dec, body, summary, config)
+    return _write(run_dir, page, summary, config, write_html)
+
+
+Runs = dict[str, dict[str, Any]]
+
+
+@dataclass
+class _Body:
+    """Everything below the first screen: each set's sections and plots, their answers, the
+    learning curve's summary."""
+
+    sections: list[Section]
+    plots: list[Plot]
+    summaries: dict[str, dict[str, Any]]
+    curve: dict[str, Any]
+
+
+def _load_sets(
+    by_set: Mapping[str, Sequence[tuple[str, Path, str]]], sets: DecisionSets | None
+) -> tuple[dict[str, Runs], DecisionSets]:
+    """Every set's runs, in the order of their roles (decide, confirm, then the checks)."""
+    loaded = _load(by_set)
+    roles = _roles(sets, list(loaded))
+    return {s.name: loaded[s.name] for s in roles.all}, roles
+
+
+def _decide(
+    loaded: Mapping[str, Runs],
+    roles: DecisionSets,
+    calibration: Mapping[str, Path] | None,
+    train_dir: Path | None,
+    costs: CostsConfig,
+    seed: int,
+) -> DecisionOutput:
+    """The Decision (computed in eval/) with its calibration, cascade and cost sections."""
+    cal_runs = {label: load_run(d) for label, d in (calibration or {}).items()}
+    train = read_train_summary({}, train_dir) if train_dir is not None else None
+    return decide(loaded, cal_runs, costs, train, seed, sets=roles)
+
+
+def _body(
+    loaded: Mapping[str, Runs],
+    dec: DecisionOutput,
+    skipped: Mapping[str, str],
+    confusion: str,
+    costs: CostsConfig,
+    curve: Mapping[str, Sequence[CurveRun]],
+    seed: int,
+) -> _Body:
+    """Each set's sections, then the learning curve's; the Decision's plots last."""
+    sections, plots, summaries = _per_set(loaded, dec, skipped, confusion, costs)
+    lc = curve_report(curve, loaded, seed)
     for set_name, sm in summaries.items():  # the verdict quotes the seeds where there are some
         line = lc.summary.get(set_name, {}).get("seed_line")
         if line:
             sm["verdict"] = f"{sm['verdict']} {line}"
-    sections += lc.sections
-    plots += lc.plots + dec.plots
-    if shift:
-        sections.append(_shift_section(shift))
-    loss = plot_loss(train_dir) if train_dir is not None else None
-    if loss is not None:
-        plots.append(("loss", "Training loss", loss))
-    plot_dir = run_dir / PLOTS_DIR
-    plot_dir.mkdir(parents=True, exist_ok=True)
-    for key, _, png in [*([dec.chart] if dec.chart else []), *plots]:
-        (plot_dir / f"{key}.png").write_bytes(png)
-    summary = _summary(summaries, dec.summary, lc.summary, shift)
+    return _Body([*sections, *lc.sections], [*plots, *lc.plots, *dec.plots], summaries, lc.summary)
+
+
+def _page(
+    title: str,
+    loaded: Mapping[str, Runs],
+    dec: DecisionOutput,
+    body: _Body,
+    summary: Mapping[str, Any],
+    config: Any,
+) -> Page:
+    """The first screen (the Decision's headline, chart and options table), the verdict and
+    the set-up, then the rule, every set's sections and the costs."""
     first_n = int(next(iter(next(iter(loaded.values())).values()))["metrics"]["n"])
     choice = dec.decision
-    page = Page(
+    return Page(
         title,
         headline(choice) if choice else [],
         options_table(choice) if choice else "",
         dec.chart,
-        [summary["verdict"], _setup_line(config, first_n, list(summaries))],
-        [*dec.sections[:1], *sections, *dec.sections[1:]],
-        plots,
+        [summary["verdict"], _setup_line(config, first_n, list(body.summaries))],
+        [*dec.sections[:1], *body.sections, *dec.sections[1:]],
+        body.plots,
     )
+
+
+def _write(
+    run_dir: Path, page: Page, summary: Mapping[str, Any], config: Any, write_html: bool
+) -> dict[str, Any]:
+    """The plots, report.md, summary.json and report.html; the files written and the summary."""
+    plot_dir = run_dir / PLOTS_DIR
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    for key, _, png in [*([page.chart] if page.chart else []), *page.plots]:
+        (plot_dir / f"{key}.png").write_bytes(png)
     files = [run_dir / "report.md", run_dir / "summary.json"]
     files[0].write_text(render_markdown(page), encoding="utf-8")
     files[1].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     if write_html:
         (run_dir / "report.html").write_text(render_html(page, config, run_dir), encoding="utf-8")
         files.append(run_dir / "report.html")
-    return {"files": [str(f) for f in files], "summary": summary}
-
-
-Runs = dict[str, dict[str, Any]]
+    return {"files": [str(f) for f in files], "summary": dict(summary)}
 
 
 def _load(by_set: Mapping[str, Sequence[tuple[str, Path, str]]]) -> dict[str, Runs]:

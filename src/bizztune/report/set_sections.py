@@ -154,17 +154,7 @@ def set_sections(
             )
         )
     if not suffix:
-        out.append(
-            (
-                "usage",
-                "Latency, throughput and cost",
-                usage_table(ordered),
-                "Mean latency per ticket; items/s over the stage's wall time (n/a when every "
-                "answer came from the cache); cost: token counts times list prices, also for "
-                "answers from the response cache (local models and baselines: 0)."
-                + (f" {note}" if (note := truncation_note(ordered)) else ""),
-            )
-        )
+        out.append(_usage_section(ordered))
     if ref is not None and others:
         out.append(
             (
@@ -178,16 +168,30 @@ def set_sections(
         )
     out += _combined_sections(runs, on, suffix, margin_pp)
     if skipped:
-        rows = "\n".join(f"| {k} | {v} |" for k, v in skipped.items())
-        out.append(
-            (
-                "skipped",
-                "Skipped models",
-                f"| Model | Why |\n|---|---|\n{rows}",
-                "Set the key and rerun the same command: finished stages are reused.",
-            )
-        )
+        out.append(_skipped_section(skipped))
     return out
+
+
+def _usage_section(ordered: list[dict[str, Any]]) -> Section:
+    return (
+        "usage",
+        "Latency, throughput and cost",
+        usage_table(ordered),
+        "Mean latency per ticket; items/s over the stage's wall time (n/a when every "
+        "answer came from the cache); cost: token counts times list prices, also for "
+        "answers from the response cache (local models and baselines: 0)."
+        + (f" {note}" if (note := truncation_note(ordered)) else ""),
+    )
+
+
+def _skipped_section(skipped: Mapping[str, str]) -> Section:
+    rows = "\n".join(f"| {k} | {v} |" for k, v in skipped.items())
+    return (
+        "skipped",
+        "Skipped models",
+        f"| Model | Why |\n|---|---|\n{rows}",
+        "Set the key and rerun the same command: finished stages are reused.",
+    )
 
 
 def _combined_sections(
