@@ -191,6 +191,24 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
     assert dom["toc_missing"] == [] and len(dom["toc"]) == len(dom["headings"]) - 2
 
 
+PAGES = Path(__file__).parent / "pages"
+FIRST_SCREEN = ("decision-text", "plot-accuracy-cost", "options")
+
+
+def page_problems(dom: dict[str, Any]) -> list[str]:
+    """At 1280 x 800: a page wider than the window, a table wider than the page or scrolling
+    inside itself, a paragraph on the first screen over 400 characters, or a part of the first
+    screen (headline, accuracy-cost chart, options table) below it."""
+    problems = []
+    if dom["scroll_width"] > dom["viewport"]:
+        problems.append(f"page {dom['scroll_width']} px wide")
+    problems += [f"table {t[0]} {t[1]} px wide in {t[2]} px" for t in dom["wide_tables"]]
+    long = [t for t in dom["first_screen_text"] if len(t) > 400]
+    problems += [f"paragraph of {len(t)} characters: {t[:60]}" for t in long]
+    problems += [f"{k} not on the first screen" for k in FIRST_SCREEN if not dom["first_screen"][k]]
+    return problems
+
+
 def test_report_fits_the_page_and_its_first_screen_reads_quickly(
     report_dir: Path, tmp_path: Path
 ) -> None:
@@ -198,16 +216,19 @@ def test_report_fits_the_page_and_its_first_screen_reads_quickly(
     paragraph on the first screen longer than 400 characters."""
     dom = render(report_dir / "report.html", tmp_path)
     assert dom["viewport"] == 1280
-    assert dom["scroll_width"] <= dom["viewport"], dom["scroll_width"]
-    assert dom["wide_tables"] == []
-    long = [t for t in dom["first_screen_text"] if len(t) > 400]
-    assert long == [], [t[:120] for t in long]
-    # what the first screen shows: the headline, the chart and the options table
-    assert dom["first_screen"] == {
-        "decision-text": True,
-        "plot-accuracy-cost": True,
-        "options": True,
-    }
+    assert page_problems(dom) == []
+
+
+def test_the_page_checks_fail_on_the_report_before_issue_34(tmp_path: Path) -> None:
+    """The first section of the default run's report before issue 34 (main at 80465b3, its
+    images left out): a Decision table of 2,339 px in 1,200, two bold paragraphs of over 800
+    characters, and neither chart nor options table on the first screen."""
+    dom = render(PAGES / "report_before_issue_34.html", tmp_path)
+    problems = page_problems(dom)
+    assert any(p.startswith("table decision ") for p in problems), problems
+    assert sum(p.startswith("paragraph of ") for p in problems) >= 2, problems
+    assert "plot-accuracy-cost not on the first screen" in problems
+    assert "options not on the first screen" in problems
 
 
 def _run(name: str, correct: list[dict[str, bool]]) -> dict[str, Any]:
