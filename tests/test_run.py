@@ -214,8 +214,12 @@ def test_run_end_to_end_then_resume(first_run: FirstRun, tiny_model: Path) -> No
         assert (out / "report" / "plots" / f"{plot}.png").stat().st_size > 1000, plot
         assert f"report/plots/{plot}.png" in md
     page = (out / "report.html").read_text(encoding="utf-8")
-    # accuracy, 6 confusion, loss, reliability, risk-coverage, cascade, cost-volume
-    assert page.count("data:image/png;base64,") == 12
+    # every plot embedded once: each set's (val split, where the Decision chooses, and the test
+    # split) accuracy, confusions, reliability and cascade, the loss, risk-coverage, cost-volume
+    # and the accuracy-cost chart of the first screen
+    pngs = sorted((out / "report" / "plots").glob("*.png"))
+    assert (out / "report" / "plots" / "accuracy-cost.png") in pngs
+    assert page.count("data:image/png;base64,") == len(pngs) >= 12
     check_combined(out, md, n_test)
     check_decision(out, md, n_test)
     check_statistics(out, md)
@@ -482,8 +486,9 @@ def test_other_test_sets_get_their_own_evals_and_report_sections(
     assert other["chosen_on"] == "val split"
     checks = [c["name"] for c in summary["decision"]["checks"]]
     assert checks == [str(mine)]
-    for option in summary["decision"]["options"]:
-        assert set(option["scores"]) == {"val split", "test split", str(mine)}
+    for option in summary["decision"]["options"]:  # the base model: where the Decision reads
+        mine_too = {str(mine)} if option["key"] != "base" else set()
+        assert set(option["scores"]) == {"val split", "test split", *mine_too}, option["key"]
     assert "break_even" in summary["costs"] and summary["costs"]["break_even"] == {
         label: {} for label in ("majority", "tfidf", "base", "finetuned", "finetuned+tfidf")
     }  # no API model: nothing to break even with
