@@ -4,7 +4,6 @@
     bizztune run --config experiments/study-gpu.yaml --out runs/study
     bizztune run --stages train,finetuned,report --force      # redo just these
     bizztune run --no-api                                     # skip API baselines, fully offline
-    bizztune run --sizes 100,200,400,800 --seeds 0,1,2        # a learning curve, 3 seeds
 
 Parses flags and shows progress; the pipeline is ``bizztune.pipeline.stages``.
 """
@@ -98,18 +97,6 @@ class RichReporter:
             self.bar = None
 
 
-def int_list(flag: str, text: str | None) -> list[int] | None:
-    """``"100,200"`` -> [100, 200]; a click error naming the flag for anything else."""
-    if text is None:
-        return None
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise click.BadParameter(
-            f"expected whole numbers separated by commas, not {text!r}", param_hint=flag
-        ) from None
-
-
 @click.command("run")
 @click.option(
     "--config",
@@ -129,7 +116,7 @@ def int_list(flag: str, text: str | None) -> list[int] | None:
 @click.option(
     "--stages",
     help="Comma-separated stages to run (default: all): generate,split,baselines,train,"
-    "finetuned,folds,curve,report. Stages they need must have finished.",
+    "finetuned,folds,report. Stages they need must have finished.",
 )
 @click.option("--force", is_flag=True, help="Redo the chosen stages even when they finished.")
 @click.option(
@@ -166,15 +153,6 @@ def int_list(flag: str, text: str | None) -> list[int] | None:
     "--no-api", is_flag=True, default=False, help="Skip the API baselines even if keys are set."
 )
 @click.option(
-    "--sizes",
-    help="Learning curve: training sizes, comma separated (train.sizes), e.g. 100,200,400,800.",
-)
-@click.option(
-    "--seeds",
-    help="Training seeds, comma separated (train.seeds), e.g. 0,1,2; the first at every size, "
-    "the others at the largest (train.seeds_at).",
-)
-@click.option(
     "--tickets-per-month",
     type=int,
     help="Volume the Decision is made for (costs.tickets_per_month).",
@@ -197,8 +175,6 @@ def run_cmd(
     folds: int | None,
     seed: int | None,
     limit: int | None,
-    sizes: str | None,
-    seeds: str | None,
     no_api: bool,
     tickets_per_month: int | None,
     cpu_usd_per_hour: float | None,
@@ -216,7 +192,6 @@ def run_cmd(
         "data": {"file": data_file, "add_generated": add_generated},
         "eval": {"limit": limit},
         "decision": {"choose_on": choose_on, "confirm_on": confirm_on, "folds": folds},
-        "train": {"sizes": int_list("--sizes", sizes), "seeds": int_list("--seeds", seeds)},
         "costs": {
             "tickets_per_month": tickets_per_month,
             "cpu_usd_per_hour": cpu_usd_per_hour,

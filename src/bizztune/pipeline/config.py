@@ -7,14 +7,14 @@ CLI flags override the YAML file, which overrides these defaults; ``experiments/
 is the defaults written out. Sections: ``data`` (the generate and split stages), ``model``
 (the open model: its provider, prompt style and decoding), ``eval`` (the baselines, the sets
 they are scored on, and which models are calibrated on the validation split), ``train`` (the
-trainer's config, from a named recipe, and the learning curve), ``costs`` (prices, volume and
+trainer's config, from a named recipe), ``costs`` (prices, volume and
 the margin of the Decision; ``bizztune.eval.costs.CostsConfig``) and ``report``. A run folder
 keeps the resolved file as ``config.yaml``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -323,55 +323,6 @@ class ReportConfig:
     """Confusion matrices for every model, or only the open model before and after."""
 
 
-@dataclass
-class CurveConfig:
-    """The learning curve and the seeds (``bizztune.pipeline.curve``): keys of the ``train:``
-    section of an experiment file. Neither set: one fine-tuning."""
-
-    sizes: list[int] | None = None
-    """Training sizes of the learning curve (``--sizes``): nested, stratified subsets of the
-    run's train split, each fine-tuned with the run's recipe and scored on every test set,
-    fittable baselines too. At most the train split's size. None: no curve (or, with
-    ``seeds``, the whole train split only)."""
-    seeds: list[int] | None = None
-    """Training seeds (``--seeds``): initialisation and data order; the subsets do not move
-    with them. The first is the seed of every size; the others are trained where
-    ``seeds_at`` says. None: the run's ``seed``."""
-    seeds_at: Literal["largest", "all"] = "largest"
-    """Train every seed at the largest size only (``largest``), or at every size (``all``)."""
-
-    def __post_init__(self) -> None:
-        for key in ("sizes", "seeds"):
-            values = getattr(self, key)
-            if values is None:
-                continue
-            if isinstance(values, int) and not isinstance(values, bool):
-                values = [values]
-            if (
-                not isinstance(values, list)
-                or not values
-                or any(not isinstance(v, int) or isinstance(v, bool) for v in values)
-            ):
-                raise ConfigError(f"train.{key} must be a non-empty list of whole numbers")
-            if len(set(values)) != len(values):
-                raise ConfigError(f"train.{key} lists a value twice: {values}")
-            setattr(self, key, values)
-        if self.sizes is not None:
-            if any(v < 1 for v in self.sizes):
-                raise ConfigError(f"train.sizes must be positive numbers of tickets: {self.sizes}")
-            self.sizes = sorted(self.sizes)
-        if self.seeds_at not in ("largest", "all"):
-            raise ConfigError(f"train.seeds_at must be 'largest' or 'all', not {self.seeds_at!r}")
-
-    @property
-    def active(self) -> bool:
-        """Whether the run trains more than its one fine-tuning."""
-        return self.sizes is not None or self.seeds is not None
-
-
-CURVE_KEYS = tuple(f.name for f in fields(CurveConfig))
-
-
 def default_train() -> TrainJob:
     """The default recipe (``trainers/recipes.py``) as its trainer's config."""
     return build_config(HeadConfig, DEFAULT.values(), "the default recipe")
@@ -395,8 +346,6 @@ class RunConfig:
     the one its trainer is tuned by, ``trainers/recipes.py``) and the keys given over it.
     ``model``, ``data``, ``out``, ``task``, ``style``, ``seed`` and ``resume`` are filled in
     from this run and may not be set here."""
-    curve: CurveConfig = field(default_factory=CurveConfig)
-    """The learning curve's ``sizes``, ``seeds`` and ``seeds_at``, written in ``train:``."""
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     """Where the Decision chooses and where it is confirmed (``DecisionConfig``)."""
     costs: CostsConfig = field(default_factory=CostsConfig)
@@ -430,10 +379,6 @@ def load_run_config(
     says which config type the trainer of the ``train:`` section takes."""
     data = read_yaml(path) if path else {}
     where = str(path or "defaults")
-    if "curve" in data:
-        raise ConfigError(
-            f"{where}: unknown key 'curve'; the curve's keys go in train: {', '.join(CURVE_KEYS)}"
-        )
     if not isinstance(data.get("train") or {}, dict):
         raise ConfigError(f"{where}: train must be a mapping of the trainer's parameters")
     for k in RUN_FILLED:
@@ -447,7 +392,6 @@ def load_run_config(
         data["name"] = path.stem
     data = merge(data, overrides or {})
     train = dict(data.pop("train", None) or {})
-    data["curve"] = {k: train.pop(k) for k in CURVE_KEYS if k in train}
     cfg = build(RunConfig, data, where)
     values = resolve_values(train)  # the recipe's model and style give way to the run's
     config_type = plugins.trainer(values["trainer"]).config_type
@@ -462,7 +406,6 @@ def resolved_yaml(cfg: RunConfig) -> str:
     data = yaml.safe_load(to_yaml(cfg))
     for k in RUN_FILLED:
         data["train"].pop(k, None)
-    data["train"].update(data.pop("curve"))
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     return f"# The resolved config of this run; rerun it with --config this-file.\n{body}"
 

@@ -5,8 +5,7 @@ Decision chooses on and which confirms it, and each evaluation.
     plan.sets            # every set every model is scored on; the first one's folder is eval/
     plan.decide, plan.confirm, plan.roles()
 
-Shared by the stages (``stages.py``), the learning curve (``curve.py``) and cross-fitting
-(``crossfit.py``).
+Shared by the stages (``stages.py``) and cross-fitting (``crossfit.py``).
 """
 
 from __future__ import annotations

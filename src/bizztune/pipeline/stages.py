@@ -11,8 +11,7 @@
 
 Stages, in order: ``generate`` (tickets) -> ``split`` (train/val/test) -> ``baselines`` (majority,
 tfidf, the open model as is, API models whose key is set) -> ``train`` (LoRA/QLoRA adapter) ->
-``finetuned`` (the open model with the adapter) -> ``curve`` (the learning curve and seeds of
-``train.sizes`` and ``train.seeds``, when set: ``curve.py``) -> ``report`` (Markdown + HTML). The models
+``finetuned`` (the open model with the adapter) -> ``report`` (Markdown + HTML). The models
 ``eval.calibrate`` names are also scored on the validation split (``eval-val/``), in their
 stage, so the report can fit the temperatures that calibrate their probabilities. Each is a step
 of its own folder (``bizztune.data``, ``bizztune.eval``, the registered trainer,
@@ -47,7 +46,6 @@ from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
 from bizztune.pipeline.combined import run_combined
 from bizztune.pipeline.config import FOLDS, RunConfig, default_out, resolved_yaml
 from bizztune.pipeline.crossfit import run_crossfit
-from bizztune.pipeline.curve import CurvePoint, run_curve
 from bizztune.pipeline.datastages import DataStages
 from bizztune.pipeline.engine import (
     DONE,
@@ -63,14 +61,13 @@ from bizztune.pipeline.plan import PlannedEval, RunResult, SetPlan, TestSet, pla
 from bizztune.report.experiment import write_experiment_report
 from bizztune.trainers.config import TRAIN_CONFIG_VERSION
 
-STAGES = ("generate", "split", "baselines", "train", "finetuned", "folds", "curve", "report")
+STAGES = ("generate", "split", "baselines", "train", "finetuned", "folds", "report")
 NEEDS: dict[str, tuple[str, ...]] = {
     "split": ("generate",),
     "baselines": ("split",),
     "train": ("split",),
     "finetuned": ("train",),
     "folds": ("split",),
-    "curve": ("split",),
 }
 """A stage needs these stages finished; the report reads whatever evals have finished."""
 
@@ -267,7 +264,6 @@ class ExperimentRun(DataStages):
         train: Marker | None,
         split: Marker | None,
         calibration: Sequence[tuple[PlannedEval, Marker]] = (),
-        curve: Sequence[CurvePoint] = (),
         plan: SetPlan | None = None,
     ) -> Marker | None:
         folder = self.dir / "report"
@@ -275,7 +271,6 @@ class ExperimentRun(DataStages):
         for j, m in evals:
             name = j.test_set.name if j.test_set else f"{self.cfg.eval.split} split"
             sets.setdefault(name, []).append((j.label, self.dir / m.outputs["dir"], j.display))
-        points = [(p.set_name, p.run.model, p.run.size, p.run.seed, p.token) for p in curve]
         fp = fingerprint(
             "report",
             asdict(self.cfg.report),
@@ -286,7 +281,6 @@ class ExperimentRun(DataStages):
             [(j.label, m.token) for j, m in calibration],
             asdict(self.cfg.costs),
             *([asdict(plan.roles())] if plan else []),
-            *([points] if points else []),
         )
 
         def work() -> dict[str, Any]:
@@ -303,9 +297,6 @@ class ExperimentRun(DataStages):
                 shift=shift,
                 calibration={j.label: self.dir / m.outputs["dir"] for j, m in calibration},
                 costs=self.cfg.costs,
-                curve={
-                    p.set_name: [q.run for q in curve if q.set_name == p.set_name] for p in curve
-                },
                 sets=plan.roles() if plan else None,
             )
             return {"files": [self.rel(f) for f in out["files"]], "summary": out["summary"]}
@@ -393,12 +384,11 @@ class ExperimentRun(DataStages):
         sets = [*test_sets, *crossfit, *([calib] if calib else [])]
         for j, m in run_combined(self, task, sets, [*evals, *calibration]):
             (calibration if j.test_set is calib else evals).append((j, m))
-        curve = run_curve(self, task, split, test_sets, train, evals) if split else []
         if not calib:  # the validation split is a test set: its evaluations calibrate
             calibration = [(j, m) for j, m in evals if j.test_set and j.test_set.split == "val"]
         if not evals and "report" in self.selected:
             raise BizztuneError("no evaluation has finished, so there is nothing to report")
-        rep = self.report(task, evals, train, split, calibration, curve, plan) if evals else None
+        rep = self.report(task, evals, train, split, calibration, plan) if evals else None
         if rep is not None:
             self.result.summary = rep.outputs.get("summary", {})
             self.result.reports = [self.dir / p for p in rep.outputs.get("files", [])]

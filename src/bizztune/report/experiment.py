@@ -36,7 +36,6 @@ from bizztune.eval.paired import (
 )
 from bizztune.eval.rundir import load_run
 from bizztune.providers.api.prices import api_price
-from bizztune.report.curve import CurveRun, curve_report
 from bizztune.report.decision import DecisionOutput, decide, default_sets
 from bizztune.report.headline import headline, options_table
 from bizztune.report.html import PLOTS_DIR, Page, Plot, Section, render_html, render_markdown
@@ -75,7 +74,6 @@ def write_experiment_report(
     shift: Mapping[str, Mapping[str, Any]] | None = None,
     calibration: Mapping[str, Path] | None = None,
     costs: CostsConfig | None = None,
-    curve: Mapping[str, Sequence[CurveRun]] | None = None,
     sets: DecisionSets | None = None,
 ) -> dict[str, Any]:
     """Write ``report.md`` (plots under ``report/plots``) and ``report.html`` into ``run_dir``.
@@ -84,8 +82,7 @@ def write_experiment_report(
     name (the first set is the run's own test split); labels ``base`` and ``finetuned`` mark
     the open model before and after fine-tuning. ``shift``: ``bizztune.data.shift`` results by
     test set name. ``calibration``: label -> the model's eval run on the validation split, to
-    fit its temperatures; ``costs``: the cost model (``CostsConfig()`` when None); ``curve``: the
-    learning curve's evaluations by test set name (``report/curve.py``); ``sets``: the set the
+    fit its temperatures; ``costs``: the cost model (``CostsConfig()`` when None); ``sets``: the set the
     Decision chooses on, the one that confirms it, and the checks (default: the first set
     chooses). Returns the files written and the summary: the decision set's at the top level,
     every set's under ``test_sets``, one verdict that names each set, and the Decision with its
@@ -96,13 +93,13 @@ def write_experiment_report(
     seed = int(getattr(config, "seed", 0) or 0)
     costs = costs or CostsConfig()
     dec = _decide(loaded, roles, calibration, train_dir, costs, seed)
-    body = _body(loaded, dec, dict(skipped or {}), confusion, costs, curve or {}, seed)
+    body = _body(loaded, dec, dict(skipped or {}), confusion, costs)
     if shift:
         body.sections.append(_shift_section(shift))
     loss = plot_loss(train_dir) if train_dir is not None else None
     if loss is not None:
         body.plots.append(("loss", "Training loss", loss))
-    summary = _summary(body.summaries, dec.summary, body.curve, shift)
+    summary = _summary(body.summaries, dec.summary, shift)
     page = _page(title, loaded, dec, body, summary, config)
     return _write(run_dir, page, summary, config, write_html)
 
@@ -112,13 +109,11 @@ Runs = dict[str, dict[str, Any]]
 
 @dataclass
 class _Body:
-    """Everything below the first screen: each set's sections and plots, their answers, the
-    learning curve's summary."""
+    """Everything below the first screen: each set's sections and plots, and their answers."""
 
     sections: list[Section]
     plots: list[Plot]
     summaries: dict[str, dict[str, Any]]
-    curve: dict[str, Any]
 
 
 def _load_sets(
@@ -150,17 +145,10 @@ def _body(
     skipped: Mapping[str, str],
     confusion: str,
     costs: CostsConfig,
-    curve: Mapping[str, Sequence[CurveRun]],
-    seed: int,
 ) -> _Body:
-    """Each set's sections, then the learning curve's; the Decision's plots last."""
+    """Each set's sections; the Decision's plots last."""
     sections, plots, summaries = _per_set(loaded, dec, skipped, confusion, costs)
-    lc = curve_report(curve, loaded, seed)
-    for set_name, sm in summaries.items():  # the verdict quotes the seeds where there are some
-        line = lc.summary.get(set_name, {}).get("seed_line")
-        if line:
-            sm["verdict"] = f"{sm['verdict']} {line}"
-    return _Body([*sections, *lc.sections], [*plots, *lc.plots, *dec.plots], summaries, lc.summary)
+    return _Body(sections, [*plots, *dec.plots], summaries)
 
 
 def _page(
@@ -261,7 +249,6 @@ def _shift_section(shift: Mapping[str, Mapping[str, Any]]) -> Section:
 def _summary(
     summaries: Mapping[str, dict[str, Any]],
     dec: Mapping[str, Any],
-    curve: Mapping[str, Any],
     shift: Mapping[str, Mapping[str, Any]] | None,
 ) -> dict[str, Any]:
     """summary.json: the decision set's answer at the top level, every set's under
@@ -279,8 +266,6 @@ def _summary(
     summary["costs"] = dec.get("costs")
     summary["calibration"] = {s: v["calibration"] for s, v in per_set.items()}
     summary["cascades"] = {s: v["cascades"] for s, v in per_set.items()}
-    if curve:
-        summary["curve"] = curve
     if shift:
         summary["data_shift"] = {
             name: {

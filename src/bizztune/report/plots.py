@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,62 +212,4 @@ def plot_loss(train_dir: Path) -> bytes | None:
     ax.set_title("Training loss")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _png(fig)
-
-
-Stats = Mapping[str, Any]
-"""One point's numbers for one field: ``mean``, ``low``, ``high`` (0-1), maybe ``per_seed``."""
-
-
-def plot_curve(
-    series: Mapping[str, Sequence[tuple[int, Mapping[str, Stats]]]],
-    bands: Mapping[str, Mapping[str, tuple[float, float, float]]],
-    fields: Sequence[str],
-    title: str,
-) -> bytes:
-    """Accuracy per field against training size, one panel per field: a line per fitted
-    model (``series``: name -> (size, field -> stats)) with its 95% interval shaded and each
-    seed's accuracy as a dot, and a horizontal band per model that is not fitted (``bands``:
-    name -> field -> (accuracy, low, high))."""
-    plt = _pyplot()
-    sizes = sorted({n for pts in series.values() for n, _ in pts})
-    fig, axes = plt.subplots(
-        1, len(fields), figsize=(3.6 * len(fields), 3.8), sharey=True, squeeze=False
-    )
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, f in zip(axes[0], fields, strict=True):
-        for i, (name, pts) in enumerate(series.items()):
-            pts = sorted(pts, key=lambda p: p[0])
-            xs = [n for n, _ in pts]
-            color = colors[i % len(colors)]
-            ax.plot(xs, [100 * s[f]["mean"] for _, s in pts], marker="o", color=color, label=name)
-            ax.fill_between(
-                xs,
-                [100 * s[f]["low"] for _, s in pts],
-                [100 * s[f]["high"] for _, s in pts],
-                color=color,
-                alpha=0.18,
-                linewidth=0,
-            )
-            for n, s in pts:
-                per = s[f].get("per_seed") or []
-                ax.scatter([n] * len(per), [100 * a for a in per], color=color, s=9, alpha=0.7)
-        for j, (name, by_field) in enumerate(bands.items()):
-            acc, lo, hi = by_field[f]
-            color = colors[(len(series) + j) % len(colors)]
-            ax.axhspan(100 * lo, 100 * hi, color=color, alpha=0.12, linewidth=0)
-            ax.axhline(100 * acc, color=color, linestyle="--", linewidth=1, label=name)
-        if sizes:
-            ax.set_xscale("log", base=2)
-            ax.set_xticks(sizes, [str(n) for n in sizes])
-            ax.minorticks_off()
-        ax.set_title(field_title(f), fontsize=9)
-        ax.set_xlabel("training tickets", fontsize=8)
-        ax.set_ylim(0, 105)
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("accuracy (%)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0.08 + 0.04 * (len(labels) // 5), 1, 1))
     return _png(fig)
