@@ -277,6 +277,33 @@ def test_a_decision_set_too_small_to_separate_the_options_says_so_and_names_n() 
     assert big.chosen_key == "finetuned" and big.rule == "most-accurate" and big.shortfalls == ()
 
 
+def test_a_cost_difference_below_the_shown_cent_does_not_decide() -> None:
+    """Two local models on one always-on machine cost the same but for the fine-tuned one's
+    amortized training (7.3000 and 7.3002 USD per 1,000 in the default run): at that equal
+    cost the more accurate one is run, even where the set cannot tell them apart. A cost a
+    cent or more lower still wins such a tie."""
+    from bizztune.eval.choose import Candidate, make_decision
+
+    dev = [[1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0], [1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0]]
+    test = [[1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 1], [0, 1, 1, 0, 0, 0, 1, 0, 1, 0, 0]]
+
+    def pair(ft_usd: float) -> list[Candidate]:
+        return [
+            Candidate(
+                key, key, "model", usd, {"dev": [bool(x) for x in d], "test": [bool(x) for x in t]}
+            )
+            for key, usd, d, t in (
+                ("combined", ft_usd, dev[0], test[0]),
+                ("tfidf", 7.3, dev[1], test[1]),
+            )
+        ]
+
+    same = make_decision(pair(7.3002), _sets("dev", "test"), CostsConfig())
+    assert same.chosen_key == "combined" and same.rule == "most-accurate"
+    cheaper = make_decision(pair(7.31), _sets("dev", "test"), CostsConfig())
+    assert cheaper.chosen_key == "tfidf" and cheaper.rule == "too-small"
+
+
 def test_a_winner_on_the_generated_split_alone_is_not_chosen_against_a_dev_set(
     split_dir: Path, tmp_path: Path
 ) -> None:

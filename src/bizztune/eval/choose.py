@@ -22,6 +22,11 @@ set scored (``bizztune.eval.options`` builds them from eval runs). The rule, on 
    them. Then the cheapest of the options it cannot tell apart is run, and the Decision says
    so first, with N and how many more tickets to label.
 
+Costs are compared at the cent per 1,000 tickets that the report shows (``usd_key``): two
+local models on one always-on machine differ only by their amortized training, a few
+hundredths of a cent, and that must not decide between them; at an equal cost the more
+accurate one is run.
+
 On the **confirmation set** nothing is chosen: every option's accuracy is reported, and the
 chosen option is compared with every other one (one Holm family, Δ = other - chosen). Where a
 comparison there reaches 0 with an N larger than the set, the confirmation set is too small to
@@ -169,6 +174,11 @@ class _Pick:
     shortfalls: tuple[Shortfall, ...]
 
 
+def usd_key(c: Candidate) -> float:
+    """The cost the rule compares: USD per 1,000 tickets to the cent the report shows."""
+    return round(c.usd_per_1000, 2)
+
+
 def _choose(pool: Sequence[Candidate], on: str, m: float, seed: int) -> _Pick:
     """Rules 1-4 of the module docstring on the decision set ``on``."""
     n = len(pool[0].correct[on])
@@ -177,23 +187,23 @@ def _choose(pool: Sequence[Candidate], on: str, m: float, seed: int) -> _Pick:
         return sum(c.correct[on]) / n
 
     def cheapest(cs: Sequence[Candidate]) -> Candidate:
-        return min(cs, key=lambda c: (c.usd_per_1000, -acc(c)))
+        return min(cs, key=lambda c: (usd_key(c), -acc(c)))
 
-    best = max(pool, key=lambda c: (acc(c), -c.usd_per_1000))
+    best = max(pool, key=lambda c: (acc(c), -usd_key(c)))
     others = [c for c in pool if c is not best]
     raw = {c.key: _paired(best.correct[on], c.correct[on], seed) for c in others}
     # The rule reads the intervals; whether the set is too small also reads the planner's N.
     ok = [best, *(c for c in others if raw[c.key]["diff_ci95"][0] >= -m / 100 - EPS)]
     chosen, rule = cheapest(ok), cast(Rule, "non-inferior")
     first = dict(zip(raw, _family([dict(t) for t in raw.values()], m, n), strict=True))
-    cheaper = [c for c in others if c.usd_per_1000 < chosen.usd_per_1000]
+    cheaper = [c for c in others if usd_key(c) < usd_key(chosen)]
     apart = [c for c in cheaper if _unsettled(first[c.key], n, m / 100)]
     runner: Candidate | None
     if apart:
         chosen, rule = cheapest([*ok, *apart]), cast(Rule, "too-small")
         runner = best
     else:
-        cheaper_ok = sorted((c for c in ok if c is not chosen), key=lambda c: c.usd_per_1000)
+        cheaper_ok = sorted((c for c in ok if c is not chosen), key=usd_key)
         others_acc = (c for c in pool if c is not chosen)
         runner = cheaper_ok[0] if cheaper_ok else max(others_acc, key=acc, default=None)
     if chosen is best:
@@ -207,7 +217,7 @@ def _choose(pool: Sequence[Candidate], on: str, m: float, seed: int) -> _Pick:
     runner_vs = judged[-1] if extra else vs_best.get(runner.key) if runner else None
     shortfalls: tuple[Shortfall, ...] = ()
     if rule == "too-small":
-        names = tuple(c.name for c in sorted([*ok, *apart], key=lambda c: c.usd_per_1000))
+        names = tuple(c.name for c in sorted([*ok, *apart], key=usd_key))
         need = vs_best[chosen.key].needed or first[chosen.key].needed or 0
         shortfalls = (Shortfall("decide", on, n, need, names),)
     return _Pick(chosen, best, runner, rule, vs_best, runner_vs, shortfalls)
