@@ -170,7 +170,7 @@ def test_run_treats_a_plugin_api_provider_like_the_built_ins(
         for label in ("acme", "acme-local"):
             assert f"eval:{label} skipped: API baselines are off" in r.stderr
         assert "eval:majority cached" in r.stderr
-        assert len(srv.requests) == n_test
+        assert len(srv.requests) == n_test + n_val  # --no-api: not one request more
 
 
 def test_non_editable_wheel_ships_the_task(tmp_path: Path) -> None:
