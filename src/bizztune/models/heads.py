@@ -322,8 +322,11 @@ def load_body(
     layers: float | None = None,
 ) -> Any:
     """The base model without its LM head (``AutoModel``): the head reads its last states (of
-    its first ``layers`` layers when given)."""
+    its first ``layers`` layers when given). A float32 input embedding whose values are bf16
+    ones is kept in bf16 (``models.embedding``)."""
     from transformers import AutoModel
+
+    from bizztune.models.embedding import compact_input_embedding
 
     kwargs: dict[str, Any] = {"dtype": dtype}
     if quantization is not None:
@@ -333,6 +336,7 @@ def load_body(
     if layers is not None:
         body = keep_layers(body, layers)
     if quantization is None:
+        compact_input_embedding(body)  # float32 only: the same numbers in half the memory
         body.to(device)
     return body
 
