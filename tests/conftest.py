@@ -17,6 +17,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+# Under pytest-xdist each worker's torch (and the CLI runs it starts, which inherit the
+# environment) would use every core: with -n 2 on 2 cores that is 4+ busy threads on 2 cores.
+# One worker's share of the cores each, unless the caller chose; set before torch is imported.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, str(_share))
+
 # Hand-written problem phrases per subcategory, and urgency cues. Small on purpose: core tests
 # need a realistic, learnable split that does not depend on the data generator under test.
 PHRASES = {
@@ -169,19 +177,14 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def run_cli(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: int = 600
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `bizztune` entry point in a subprocess."""
+    """Run the `bizztune` entry point in a process of its own: forked from a server with torch
+    and transformers imported (``clifork``), or a real subprocess where a fork cannot do."""
+    import clifork
+
     full_env = {**os.environ, **(env or {})}
     exe = Path(sys.executable).with_name("bizztune")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "bizztune.cli"]
-    return subprocess.run(
-        [*cmd, *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return clifork.run(cmd, list(args), cwd, full_env, timeout)
 
 
 def train_head(model: Path, data: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
