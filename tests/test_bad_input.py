@@ -322,7 +322,7 @@ def _flag_cases() -> list[tuple[str, list[str], tuple[str, ...]]]:
          ("run-emptied/predictions.jsonl: 0 records for the 8 items", "rerun the same")),
         ("plan-emptied", ["plan", f"{c}/run-valid", f"{c}/run-emptied"],
          ("run-emptied/predictions.jsonl: 0 records",)),
-        ("cascade-nothing-shared", ["cascade", f"{c}/run-valid", f"{c}/run-other"],
+        ("plan-nothing-shared", ["plan", f"{c}/run-valid", f"{c}/run-other"],
          ("share no scored item",)),
     ]  # fmt: skip
 

@@ -147,7 +147,7 @@ def test_bizztune_combine_writes_an_eval_run_that_reports_read(
     cfg = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert [m["weight"] for m in cfg["combine"]["members"]] == [0.75, 0.25]
     assert cfg["provider_info"]["paid"] is False
-    # the cascade and plan commands read it as any eval run
+    # the plan command reads it as any eval run
     r = run_cli("plan", str(out), str(tf))
     assert r.returncode == 0, r.stderr
     # items one run scored and another did not (a run of the first N items) are left out,

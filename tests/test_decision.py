@@ -1,4 +1,4 @@
-"""The arithmetic of the decision: calibration, the cascade, the cost model and break-even,
+"""The arithmetic of the decision: calibration, the cost model and break-even,
 against values computed by hand.
 
     pytest tests/test_decision.py
@@ -25,9 +25,7 @@ from bizztune.eval.calibration import (
     risk_coverage,
     scale,
 )
-from bizztune.eval.cascade import cascade_curve, cheapest_non_inferior
 from bizztune.eval.costs import CostsConfig, ModelCost, break_even
-from bizztune.eval.metrics import paired_diff_ci
 
 
 # -- calibration -----------------------------------------------------------------------------------
@@ -98,43 +96,6 @@ def test_binary_temperature_softens_a_sure_joint_confidence() -> None:
     # always 0.99 sure, right 3 times in 4: the fitted confidence is 0.75
     t = fit_binary_temperature([0.99] * 400, [i % 4 != 0 for i in range(400)])
     assert 1 / (1 + math.exp(-math.log(99) / t)) == pytest.approx(0.75, abs=1e-3)
-
-
-# -- the cascade -----------------------------------------------------------------------------------
-CONF = [0.9, 0.8, 0.6, 0.4, 0.2]
-SMALL = {"f": [True, True, False, True, False]}
-FALLBACK = {"f": [True, False, True, True, True]}
-
-
-def cost(share: float) -> float:
-    """1 USD per 1,000 for the small model on every ticket, 10 for each deferred one."""
-    return 1.0 + 10.0 * share
-
-
-def test_cascade_arithmetic_by_hand() -> None:
-    pts = cascade_curve(CONF, SMALL, FALLBACK, cost)
-    want = [
-        (0.2, 0.0, 0.6, 1.0),  # the small model answers all
-        (0.4, 0.2, 0.8, 3.0),
-        (0.6, 0.4, 0.8, 5.0),
-        (0.8, 0.6, 1.0, 7.0),  # the fallback takes the three it gets right
-        (0.9, 0.8, 0.8, 9.0),
-    ]
-    for p, w in zip(pts, want, strict=False):
-        assert (p.threshold, p.deferred, p.accuracy, p.usd_per_1000) == pytest.approx(w)
-    assert pts[-1].threshold is None and (pts[-1].deferred, pts[-1].accuracy) == (1.0, 0.8)
-    assert [p.diff for p in pts] == pytest.approx([-0.2, 0.0, 0.0, 0.2, 0.0, 0.0])
-    assert pts[1].usd_per_1000_correct == pytest.approx(3.0 / 0.8)
-    # the interval is metrics.paired_diff_ci's: the same resamples
-    for p in pts:
-        _, lo, hi = paired_diff_ci(FALLBACK["f"], p.correct)
-        assert p.diff_ci95 == pytest.approx((lo, hi))
-    # t = 0.8 never does worse than the fallback (its interval starts at 0) and costs 7 < 9 < 11
-    best = cheapest_non_inferior(pts, margin_pp=2.0)
-    assert best is not None and best.threshold == 0.8 and best.usd_per_1000 == 7.0
-    # a margin of 100 pp admits everything: the small model alone is cheapest
-    loose = cheapest_non_inferior(pts, margin_pp=100.0)
-    assert loose is not None and loose.threshold == 0.2
 
 
 # -- the Decision's rule and its words ------------------------------------------------------------
@@ -435,17 +396,19 @@ def test_api_prices_say_where_they_come_from() -> None:
     assert api_price("my-own-model") is None
 
 
-# -- bizztune cascade, against a priced API model on the local server ------------------------------
-def test_cli_cascade_of_tfidf_and_a_served_api_model(split_dir: Path, tmp_path: Path) -> None:
-    """tfidf first, gpt-4o (the local OpenAI-compatible server, its answers with logprobs) for
-    the unsure: the curve, the chosen threshold and the break-even volume, by hand."""
+# -- the costs of a run, against a priced API model on the local server ---------------------------
+def test_costs_of_tfidf_and_a_served_api_model(split_dir: Path, tmp_path: Path) -> None:
+    """tfidf and gpt-4o (the local OpenAI-compatible server) priced: gpt-4o's tokens at
+    litellm's list price, tfidf's hosting, and the break-even volume, by hand."""
     import json
 
     from bizztune.core.interfaces import ProviderConfig
     from bizztune.eval.evaluate import EvalConfig
+    from bizztune.eval.rundir import load_run
+    from bizztune.report.decision import decide
 
     from chat_server import ChatServer, Reply
-    from conftest import run_cli, run_eval
+    from conftest import run_eval
 
     rows = {
         json.loads(x)["description"]: json.loads(x)
@@ -460,13 +423,8 @@ def test_cli_cascade_of_tfidf_and_a_served_api_model(split_dir: Path, tmp_path: 
             content=json.dumps(labels, ensure_ascii=False), prompt_tokens=400, completion_tokens=20
         )
 
-    tfidf, val = tmp_path / "tfidf", tmp_path / "tfidf-val"
+    tfidf = tmp_path / "tfidf"
     run_eval(EvalConfig(provider=ProviderConfig(name="tfidf"), data=str(split_dir), out=str(tfidf)))
-    run_eval(
-        EvalConfig(
-            provider=ProviderConfig(name="tfidf"), data=str(split_dir), split="val", out=str(val)
-        )
-    )
     with ChatServer(script) as srv:
         gpt = run_eval(
             EvalConfig(
@@ -476,15 +434,9 @@ def test_cli_cascade_of_tfidf_and_a_served_api_model(split_dir: Path, tmp_path: 
                 out=str(tmp_path / "gpt"),
             )
         )
-    out = tmp_path / "cascade"
-    args = [
-        "cascade", str(tfidf), str(gpt), "--calibration", str(val), "--out", str(out),
-        "--tickets-per-month", "20000", "--cpu-usd-per-hour", "0.2", "--hosting-hours-per-month", "100",
-    ]  # fmt: skip
-    r = run_cli(*args)
-    assert r.returncode == 0, r.stderr
-    assert "## Decision" in r.stdout and "## Break-even volume" in r.stdout
-    summary = json.loads((out / "cascade.json").read_text())
+    costs = CostsConfig(tickets_per_month=20_000, cpu_usd_per_hour=0.2, hosting_hours_per_month=100)
+    out = decide({"test split": {"a": load_run(tfidf), "b": load_run(gpt)}}, None, costs)
+    summary = out.summary
     # gpt-4o: 400 prompt and 20 completion tokens a ticket at 2.5 / 10 USD per 1M (litellm's map)
     per_ticket = (400 * 2.5 + 20 * 10.0) / 1e6
     models = summary["costs"]["models"]
@@ -492,38 +444,5 @@ def test_cli_cascade_of_tfidf_and_a_served_api_model(split_dir: Path, tmp_path: 
     assert models["b"]["price"]["source"].startswith("litellm")
     # tfidf: 100 h x 0.20 USD hosted, no training; its compute fits in them: (20 + 0) / a
     assert summary["costs"]["break_even"]["a"]["b"] == pytest.approx(100 * 0.2 / per_ticket)
-    casc = summary["test_sets"][next(iter(summary["test_sets"]))]["cascades"]["a>b"]
-    curve = casc["curve"]
-    # the gpt-4o answers are all right here: deferring more never lowers the accuracy
-    assert curve[-1]["accuracy"] == 1.0 and curve[-1]["deferred"] == 1.0
-    v, hosted = 20_000, 100 * 0.2
-    for p in curve:  # cost per 1,000: tfidf's hosting, plus gpt-4o on the deferred tickets
-        assert p["usd_per_1000"] == pytest.approx(
-            (hosted + p["deferred"] * v * per_ticket) / v * 1000
-        )
-    chosen = casc["chosen"]
-    assert chosen is not None and chosen["diff_ci95"][0] >= -0.02
-    cheaper = [p for p in curve if p["usd_per_1000"] < chosen["usd_per_1000"] - 1e-9]
-    assert all(p["diff_ci95"][0] < -0.02 for p in cheaper)  # nothing cheaper is non-inferior
-    for plot in ("reliability", "risk-coverage", "cascade", "cost-volume"):
-        assert (out / "plots" / f"{plot}.png").stat().st_size > 1000
-
-
-def test_cli_cascade_refuses_runs_of_different_items(split_dir: Path, tmp_path: Path) -> None:
-    from bizztune.core.interfaces import ProviderConfig
-    from bizztune.eval.evaluate import EvalConfig
-
-    from conftest import run_cli, run_eval
-
-    a, b = tmp_path / "a", tmp_path / "b"
-    run_eval(EvalConfig(provider=ProviderConfig(name="majority"), data=str(split_dir), out=str(a)))
-    run_eval(
-        EvalConfig(
-            provider=ProviderConfig(name="tfidf"), data=str(split_dir), split="val", out=str(b)
-        )
-    )
-    r = run_cli("cascade", str(a), str(b))
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "share no scored item: score both models on the same --data" in r.stderr
-    r = run_cli("cascade", str(a), str(tmp_path / "nothing"))
-    assert r.returncode == 2 and "not a finished run directory" in r.stderr
+    assert out.decision is not None and {o.key for o in out.decision.options} == {"a", "b"}
+    assert [key for key, _, _ in out.plots][-1] == "cost-volume"

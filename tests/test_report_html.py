@@ -95,7 +95,7 @@ def render(page: Path, tmp: Path) -> dict[str, Any]:
 @pytest.fixture()
 def report_dir(split_dir: Path, tmp_path: Path) -> Path:
     """A run folder with three real evals (majority as 'base', tfidf as 'finetuned' and as
-    itself, the cascade's fallback), their validation runs, a loss curve and a training
+    itself), their validation runs, a loss curve and a training
     summary, reported by the real report writer."""
     from bizztune.core.interfaces import ProviderConfig
     from bizztune.eval.evaluate import EvalConfig
@@ -129,8 +129,8 @@ def test_report_is_self_contained(report_dir: Path) -> None:
     # nothing to fetch: no external scripts, styles or images
     assert not re.search(r'(src|href)="(https?:|//|file:)', page)
     assert "<script" not in page and "<link" not in page
-    # accuracy, 3 confusion, reliability, risk-coverage, cascade, cost-volume, loss
-    assert page.count('src="data:image/png;base64,') == 10  # and the accuracy-cost chart
+    # accuracy, 3 confusion, reliability, risk-coverage, cost-volume, loss
+    assert page.count('src="data:image/png;base64,') == 9  # and the accuracy-cost chart
 
 
 def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
@@ -145,7 +145,6 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
         "usage",
         "paired-tests",
         "calibration",
-        "cascade",
         "skipped",
         "costs",
     }
@@ -179,7 +178,6 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
         "plot-confusion-tfidf",
         "plot-reliability",
         "plot-risk-coverage",
-        "plot-cascade",
         "plot-cost-volume",
         "plot-loss",
     }

@@ -210,12 +210,12 @@ def test_run_end_to_end_then_resume(first_run: FirstRun, tiny_model: Path) -> No
     assert "| open-mistral-7b | MISTRAL_API_KEY is not set" in md
     assert "McNemar" in md and "macro-F1" in md and "Cost per 1,000 USD" in md
     plots = ("accuracy", "confusion-base", "confusion-finetuned", "confusion-gpt-4", "loss")
-    for plot in (*plots, "reliability", "risk-coverage", "cascade", "cost-volume"):
+    for plot in (*plots, "reliability", "risk-coverage", "cost-volume"):
         assert (out / "report" / "plots" / f"{plot}.png").stat().st_size > 1000, plot
         assert f"report/plots/{plot}.png" in md
     page = (out / "report.html").read_text(encoding="utf-8")
     # every plot embedded once: each set's (val split, where the Decision chooses, and the test
-    # split) accuracy, confusions, reliability and cascade, the loss, risk-coverage, cost-volume
+    # split) accuracy, confusions and reliability, the loss, risk-coverage, cost-volume
     # and the accuracy-cost chart of the first screen
     pngs = sorted((out / "report" / "plots").glob("*.png"))
     assert (out / "report" / "plots" / "accuracy-cost.png") in pngs
@@ -302,9 +302,8 @@ def check_combined(out: Path, md: str, n_test: int) -> None:
 
 
 def check_decision(out: Path, md: str, n_test: int) -> None:
-    """Probabilities in every prediction, calibration, the cascades of the fine-tuned model
-    with tfidf and with gpt-4 (served by the local server, priced at list price), break-even
-    and the Decision at the top of the report."""
+    """Probabilities in every prediction, calibration, gpt-4's costs (served by the local
+    server, priced at list price), break-even and the Decision at the top of the report."""
     for label in ("majority", "tfidf", "base", "finetuned", "gpt-4"):
         for line in lines(out / "eval" / label / "predictions.jsonl"):
             rec = json.loads(line)
@@ -327,18 +326,11 @@ def check_decision(out: Path, md: str, n_test: int) -> None:
     assert verdict < md.index("## Accuracy Comparison")
     for heading in (
         "## Calibration",
-        "## Cascade: ",
         "## Cost per 1,000 tickets at 10,000 a month",
         "## Break-even volume",
     ):
         assert heading in md, heading
-    cascades = summary["cascades"]["test split"]
-    assert set(cascades) == {"finetuned>tfidf", "finetuned>gpt-4"}
-    for c in cascades.values():
-        assert c["n"] == n_test
-        curve = c["curve"]
-        assert curve[0]["deferred"] == 0.0 and curve[-1]["deferred"] == 1.0
-        assert curve[-1]["accuracy"] == pytest.approx(c["fallback_alone"]["accuracy"])
+    assert "cascade" not in md.lower() and "cascades" not in summary  # retired in round 9
     cal = summary["calibration"]["test split"]["finetuned"]
     assert cal["calibrated_on"] >= 10 and "ece_joint_after" in cal
 
@@ -469,21 +461,11 @@ def test_other_test_sets_get_their_own_evals_and_report_sections(
     assert f"| tfidf | {acc} |" in part.split("##")[0]
     for plot in ("accuracy-my-tickets", "confusion-finetuned-my-tickets"):
         assert (out / "report" / "plots" / f"{plot}.png").is_file(), plot
-    # offline (no API model): calibration, the cascade of the fine-tuned model with tfidf as
-    # its fallback on every set (the threshold chosen on the val split, applied to the others)
-    # and the cost plot; the Decision has every set's number
+    # offline (no API model): calibration on every set and the cost plot; the Decision has
+    # every set's number
     assert "## Calibration (test split)\n" in md and f"## Calibration ({mine})" in md
-    assert (
-        "## Cascade: tiny (fine-tuned, lora) first, the fallback for the unsure (test split)\n"
-        in md
-    )
-    assert f"## Cascade: tiny (fine-tuned, lora) first, the fallback for the unsure ({mine})" in md
-    for plot in ("reliability", "reliability-my-tickets", "cascade-my-tickets", "cost-volume"):
+    for plot in ("reliability", "reliability-my-tickets", "cost-volume"):
         assert (out / "report" / "plots" / f"{plot}.png").is_file(), plot
-    first, other = (summary["cascades"][s]["finetuned>tfidf"] for s in ("val split", str(mine)))
-    if first["chosen"] is not None:
-        assert other["chosen"]["threshold"] == first["chosen"]["threshold"]
-    assert other["chosen_on"] == "val split"
     checks = [c["name"] for c in summary["decision"]["checks"]]
     assert checks == [str(mine)]
     for option in summary["decision"]["options"]:  # the base model: where the Decision reads

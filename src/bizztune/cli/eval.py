@@ -4,11 +4,10 @@ bizztune eval --provider tfidf --task tickets --data data/split
 bizztune eval --provider tfidf --data tickets:foreign --train-data data/split   # train on one set, test on another
 bizztune eval --provider gpt-4o --task tickets --limit 50          # OPENAI_API_KEY
 bizztune report runs/eval/A runs/eval/B --out comparison.md
-bizztune cascade runs/eval/ft runs/eval/gpt-4 --calibration runs/eval/ft-val --out cascade/
 bizztune plan runs/eval/gpt-4 runs/eval/ft --delta 3 --power 0.8
 
 Parses flags and shows progress; the work is in ``bizztune.eval.evaluate``,
-``bizztune.report.compare``, ``bizztune.report.pair`` and ``bizztune.report.planner``.
+``bizztune.report.compare`` and ``bizztune.report.planner``.
 """
 
 from __future__ import annotations
@@ -163,75 +162,6 @@ def report(run_dirs: tuple[Path, ...], out: Path | None, margin_pp: float) -> No
     click.echo(md)
 
 
-@click.command("cascade")
-@click.argument("run_a", type=click.Path(path_type=Path))
-@click.argument("run_b", type=click.Path(path_type=Path))
-@click.option(
-    "--calibration",
-    type=click.Path(path_type=Path),
-    help="RUN_A's model scored on a validation split (an eval run folder): fits the "
-    "temperatures that calibrate its confidence. Without it the raw probabilities are used.",
-)
-@click.option("--tickets-per-month", type=int, help="Volume the costs are computed at.")
-@click.option("--cpu-usd-per-hour", type=float, help="Price of a CPU machine hour.")
-@click.option("--gpu-usd-per-hour", type=float, help="Price of a GPU machine hour.")
-@click.option(
-    "--hosting-hours-per-month",
-    type=float,
-    help="Hours a local model's machine is paid for whatever the load (730: always on).",
-)
-@click.option("--amortize-months", type=float, help="Months the training cost is spread over.")
-@click.option("--margin-pp", type=float, help="Non-inferiority margin in percentage points.")
-@click.option(
-    "--price",
-    "prices",
-    multiple=True,
-    metavar="MODEL=IN,OUT",
-    help="USD per 1M input and output tokens of an API model (wins over litellm's cost map).",
-)
-@click.option(
-    "--out", "-o", type=click.Path(path_type=Path), help="Write cascade.md, .json, plots."
-)
-@click.option("--seed", type=int, default=0, help="Seed of the bootstrap intervals.")
-def cascade_cmd(
-    run_a: Path,
-    run_b: Path,
-    calibration: Path | None,
-    prices: tuple[str, ...],
-    out: Path | None,
-    seed: int,
-    **kw: Any,
-) -> None:
-    """RUN_A's model answers when sure enough, RUN_B's recorded answer otherwise: accuracy,
-    share deferred and cost per 1,000 tickets over the threshold, and the cheapest threshold
-    as accurate as RUN_B alone (within the margin)."""
-    from bizztune.core.config import build
-    from bizztune.data.locks import output_guard
-    from bizztune.eval.costs import CostsConfig
-    from bizztune.report.pair import cascade_report
-
-    api_prices: dict[str, list[float]] = {}
-    for item in prices:
-        model, _, values = item.partition("=")
-        try:
-            api_prices[model] = [float(x) for x in values.split(",")]
-        except ValueError:
-            raise click.BadParameter(
-                f"{item!r}: expected MODEL=IN,OUT", param_hint="--price"
-            ) from None
-    data = {k: v for k, v in kw.items() if v is not None}
-    costs = build(CostsConfig, {**data, "api_prices": api_prices}, "flags")
-    if out is None:
-        result = cascade_report(run_a, run_b, costs, calibration, None, seed)
-    else:
-        inputs = [("RUN_A", run_a), ("RUN_B", run_b), ("--calibration", calibration)]
-        with output_guard(out, folder=True, inputs=inputs):
-            result = cascade_report(run_a, run_b, costs, calibration, out, seed)
-    click.echo(result["markdown"])
-    for f in result["files"]:
-        click.echo(f"wrote {f}")
-
-
 @click.command("plan")
 @click.argument("run_a", type=click.Path(path_type=Path))
 @click.argument("run_b", type=click.Path(path_type=Path), required=False)
@@ -294,7 +224,7 @@ def combine_cmd(
 ) -> None:
     """Combine eval runs of the same items into one model: per item, the product of their
     recorded probabilities (weighted), made consistent with the task's hierarchy. Nothing is
-    asked again; the result is an eval run folder for report, cascade and plan."""
+    asked again; the result is an eval run folder for report and plan."""
     from bizztune.cli.common import floats
     from bizztune.eval.combine import combine_runs
     from bizztune.eval.rundir import load_run

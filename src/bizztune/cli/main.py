@@ -4,7 +4,6 @@ bizztune plugins
 bizztune generate --task tickets -n 1000 --out data/tickets.jsonl
 bizztune eval --provider tfidf --task tickets
 bizztune report runs/eval/A runs/eval/B
-bizztune cascade runs/eval/ft runs/eval/gpt-4 --calibration runs/eval/ft-val
 bizztune plan runs/eval/gpt-4 runs/eval/ft --delta 3 --power 0.8
 bizztune run --config experiments/default.yaml
 bizztune serve --model smollm2-135m --adapter runs/train/lora
@@ -23,7 +22,7 @@ import click
 from bizztune import __version__
 from bizztune.cli.common import load_dotenv
 from bizztune.cli.data import compare_data, generate, split
-from bizztune.cli.eval import cascade_cmd, combine_cmd, eval_cmd, plan_cmd, report
+from bizztune.cli.eval import combine_cmd, eval_cmd, plan_cmd, report
 from bizztune.cli.plugins import plugins
 from bizztune.cli.run import run_cmd
 from bizztune.cli.serve import serve_cmd
@@ -46,7 +45,6 @@ for command in (
     compare_data,
     eval_cmd,
     report,
-    cascade_cmd,
     combine_cmd,
     plan_cmd,
     train,

@@ -241,8 +241,8 @@ def print_decision(con: Any, summary: dict[str, Any]) -> None:
     head, rows = console_table(d)
     table = Table(title="Joint accuracy % (all fields right)", box=None, pad_edge=False)
     for i, h in enumerate(head):
-        # one row per option even on a pipe's 80 columns: the names are never folded (a
-        # cascade's is long), the headers are
+        # one row per option even on a pipe's 80 columns: the names are never folded, the
+        # headers are
         first = (
             {"no_wrap": True, "min_width": max(len(r[0]) for r in rows)}
             if i == 0

@@ -6,7 +6,7 @@
         ...
 
 Every command that writes (generate, split, eval, report -o, plan -o, compare-data -o,
-cascade, combine, export, train, sweep, run) holds ``output_guard`` on its output while it
+combine, export, train, sweep, run) holds ``output_guard`` on its output while it
 writes. The guard
 
 1. follows symlinks to the real path, so two names of one file or folder are one output;

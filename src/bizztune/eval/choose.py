@@ -5,9 +5,9 @@ most accurate one; on the confirmation set, nothing chosen, every comparison rep
                         SetInfo("tickets:foreign", True, "hand-written tickets"))
     d = make_decision(candidates, sets, CostsConfig())       # a bizztune.eval.decision.Decision
 
-A candidate is a model, the combined model or a cascade at its threshold, with its cost per
-1,000 tickets and its joint correctness (every field right) on the items every candidate of a
-set scored (``bizztune.eval.options`` builds them from eval runs). The rule, on the
+A candidate is a model or the combined model, with its cost per 1,000 tickets and its joint
+correctness (every field right) on the items every candidate of a set scored
+(``bizztune.eval.options`` builds them from eval runs). The rule, on the
 **decision set** only (docs/method.md, "The Decision"):
 
 1. the most accurate option is the one with the highest joint accuracy (ties: the cheaper);
@@ -64,7 +64,7 @@ class Candidate:
     """What the rule needs of one option."""
 
     key: str
-    """An eval label (``finetuned``), or ``small>fallback`` for a cascade."""
+    """An eval label (``finetuned``, ``finetuned+tfidf``)."""
     name: str
     kind: Kind
     usd_per_1000: float
@@ -72,8 +72,6 @@ class Candidate:
     correct: Mapping[str, Sequence[bool]]
     """Set name -> joint correctness, per item, on the items every candidate of that set
     scored (the same items in the same order for every candidate)."""
-    threshold: float | None = None
-    """A cascade's threshold, chosen on the decision set."""
 
 
 def _paired(a: Sequence[bool], b: Sequence[bool], seed: int) -> dict[str, Any]:
@@ -141,7 +139,6 @@ def make_decision(
             },
             vs_best=pick.vs_best.get(c.key),
             vs_chosen=vs_chosen.get(c.key),
-            threshold=c.threshold,
         )
         for c in sorted(pool, key=lambda c: (c.usd_per_1000, -sum(c.correct[on]) / n))
     )

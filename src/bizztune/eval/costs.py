@@ -43,7 +43,7 @@ HOURS_PER_MONTH = 730.0
 
 @dataclass
 class CostsConfig:
-    """The ``costs:`` section of a run (and the flags of ``bizztune run`` and ``cascade``)."""
+    """The ``costs:`` section of a run (and the flags of ``bizztune run``)."""
 
     tickets_per_month: int = 10_000
     """The volume the report's Decision is made for."""

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["model", "combined", "cascade"]
+Kind = Literal["model", "combined"]
 Rule = Literal["non-inferior", "most-accurate", "too-small"]
 
 
@@ -111,7 +111,6 @@ class Option:
     vs_chosen: Paired | None = None
     """On the confirmation set, this option minus the chosen one (None: it is that one, or
     there is no confirmation set)."""
-    threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -291,7 +290,6 @@ def _to_dict(d: Decision) -> dict[str, Any]:
                 "name": o.name,
                 "kind": o.kind,
                 "usd_per_1000": o.usd_per_1000,
-                "threshold": o.threshold,
                 "scores": {
                     k: {"accuracy": s.accuracy, "ci95": [s.lo, s.hi], "n": s.n}
                     for k, s in o.scores.items()
@@ -320,7 +318,6 @@ def _from_dict(d: Mapping[str, Any]) -> Decision:
             },
             vs_best=_paired_of(o.get("vs_most_accurate")),
             vs_chosen=_paired_of(o.get("vs_chosen")),
-            threshold=o.get("threshold"),
         )
         for o in d["options"]
     )

@@ -12,7 +12,7 @@ parents, the pooling, the base model, the maximum input length), next to the tok
 Why a head: a generative model must spell its answer out token by token and spends a softmax
 over its whole vocabulary (262k words for Gemma 3) at each of them; a head reads the state the
 body ends the prompt in once, and gives a probability for every label of every field, which
-is what a decision (calibration, a cascade to a bigger model) needs. The prompt is the task's
+is what a decision (calibration, a combined model) needs. The prompt is the task's
 own chat prompt, so the state pooled is the one the model would start its answer from.
 
 torch is imported at the top: import this module only where a model is loaded (the provider

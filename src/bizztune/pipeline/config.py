@@ -269,7 +269,7 @@ class DecisionConfig:
     noisy scores is biased upwards), so the two are different sets (docs/method.md)."""
 
     choose_on: str | None = None
-    """Where the options are compared and one is chosen (the option, a cascade's threshold):
+    """Where the options are compared and one is chosen:
     ``val`` (the run's validation split), ``folds`` (your own tickets, cross-fitted: every
     train and validation ticket scored by models trained without it), a set the task ships
     (``tickets:foreign-dev``) or a labelled file. None: with your own tickets (``data.file``),

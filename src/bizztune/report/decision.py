@@ -1,16 +1,16 @@
-"""The business decision, rendered: which model or cascade to run at a volume, what it costs
-per 1,000 tickets, and how far its probabilities can be trusted.
+"""The business decision, rendered: which model to run at a volume, what it costs per 1,000
+tickets, and how far its probabilities can be trusted.
 
     out = decide(by_set, calibration_runs, CostsConfig(), train_summary, sets=DecisionSets(...))
     out.decision          # the typed Decision (bizztune.eval.decision), for the first screen
-    out.set_sections      # set name -> calibration and cascade sections
+    out.set_sections      # set name -> its calibration section
     out.sections, out.plots, out.summary
 
 ``by_set``: test set name -> eval label -> run (``load_run``'s dict, display name set);
 ``sets``: which of them the options are chosen on, which confirms the choice, and the checks
 (default: the first set decides, the others are checks). ``calibration``: label -> the same
 model's run on the validation split, whose records fit its temperatures
-(``eval.calibration``). The Decision, the cascades' thresholds and the costs are computed in
+(``eval.calibration``). The Decision and the costs are computed in
 ``eval/`` (``eval.options``, ``eval.decision``, ``eval.costs``); this module lays out their
 sections, and ``headline.py`` says the Decision in words.
 """
@@ -22,26 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bizztune.eval.calibration import fit_calibration
-from bizztune.eval.cascade import CascadePoint
 from bizztune.eval.choose import make_decision
 from bizztune.eval.costs import CostsConfig, ModelCost, break_even
 from bizztune.eval.decision import Decision, DecisionSets, SetInfo
-from bizztune.eval.options import (
-    candidates_of,
-    choose_thresholds,
-    model_costs,
-    small_and_fallbacks,
-)
+from bizztune.eval.options import candidates_of, model_costs
+from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
 from bizztune.eval.tables import md_header
-from bizztune.report.cascades import (
-    Plot,
-    Run,
-    calibration_section,
-    cascade_section,
-    slug,
-    usd,
-    volume_str,
-)
+from bizztune.report.calibration import Plot, Run, calibration_section, slug, usd, volume_str
 from bizztune.report.decision_plots import plot_accuracy_cost, plot_cost_volume
 from bizztune.report.headline import rule_section
 from bizztune.report.html import Section
@@ -60,7 +47,7 @@ class DecisionOutput:
 
 
 def default_sets(names: Sequence[str]) -> DecisionSets:
-    """The first set decides; the others are checks (``bizztune cascade``, older callers)."""
+    """The first set decides; the others are checks (older callers)."""
     infos = [SetInfo(s, False, "test items") for s in names]
     return DecisionSets(infos[0], None, tuple(infos[1:]))
 
@@ -72,13 +59,9 @@ def decide(
     costs: CostsConfig,
     train: Mapping[str, Any] | None = None,
     seed: int = 0,
-    small: str | None = None,
-    fallbacks: Sequence[str] | None = None,
     sets: DecisionSets | None = None,
 ) -> DecisionOutput:
-    """Calibration, cascades, costs and the Decision for runs scored on the same sets.
-    ``small``: the label of the cascades' first model (default: the fine-tuned one, else the
-    base model); ``fallbacks``: their second models (default: every API model and tfidf)."""
+    """Calibration, costs and the Decision for runs scored on the same sets."""
     out = DecisionOutput()
     names = [s for s, runs in by_set.items() if runs]
     if not names:
@@ -97,20 +80,15 @@ def decide(
         for label, r in (calibration or {}).items()
     }
     mcost = model_costs(first, costs, train)
-    small, fallbacks = small_and_fallbacks(first, small, fallbacks)
-    chosen = choose_thresholds(first, small, fallbacks, cals, mcost, costs, fields, seed)
     summary_sets: dict[str, Any] = {}
     for i, s in enumerate(roles.all):
         runs = by_set[s.name]
         suffix = "" if i == 0 else f"-{slug(s.name)}"
         secs, plots, cal_summary = calibration_section(runs, cals, fields, s.name, suffix, True)
-        casc = cascade_section(
-            runs, small, fallbacks, cals, mcost, costs, fields, s.name, suffix, chosen, on, seed
-        )
-        out.set_sections[s.name] = secs + casc[0]
-        out.plots += plots + casc[1]
-        summary_sets[s.name] = {"calibration": cal_summary, "cascades": casc[2]}
-    candidates = candidates_of(by_set, on, chosen, mcost, costs, cals, fields)
+        out.set_sections[s.name] = secs
+        out.plots += plots
+        summary_sets[s.name] = {"calibration": cal_summary}
+    candidates = candidates_of(by_set, on, mcost, costs, fields)
     d = make_decision(candidates, roles, costs, seed)
     out.decision = d
     out.sections = [
@@ -118,7 +96,7 @@ def decide(
         *_cost_sections(mcost, costs, [s.name for s in roles.all], by_set),
     ]
     out.chart = _chart(d)
-    out.plots.append(_cost_plot(d, mcost, chosen, costs, small))
+    out.plots.append(_cost_plot(d, mcost, costs))
     out.summary = {
         "decision": d.to_dict(),
         "costs": {
@@ -242,13 +220,11 @@ def _cost_sections(
 def _cost_plot(
     d: Decision,
     mcost: Mapping[str, ModelCost],
-    chosen: Mapping[str, CascadePoint | None],
     costs: CostsConfig,
-    small: str | None,
 ) -> Plot:
-    """Every option's monthly cost; the small model's break-even volumes marked."""
+    """Every option's monthly cost; the fine-tuned model's break-even volumes marked."""
     marks: list[tuple[str, float]] = []
-    ft = mcost.get(small) if small else None
+    ft = mcost.get(FINETUNED_LABEL) or mcost.get(BASE_LABEL)
     if ft is not None:
         for c in mcost.values():
             if c.kind == "api":
@@ -256,15 +232,9 @@ def _cost_plot(
                 if be:
                     marks.append((f"{ft.name} = {c.name}", be))
 
-    def line(key: str) -> Any:
-        if key in mcost:
-            c = mcost[key]
-            return lambda x: c.monthly(x, costs)
-        sm, fb = key.split(">", 1)
-        point = chosen[key]
-        share = point.deferred if point is not None else 1.0
-        return lambda x: mcost[sm].monthly(x, costs) + mcost[fb].monthly(share * x, costs)
+    def line(c: ModelCost) -> Any:
+        return lambda x: c.monthly(x, costs)
 
-    lines = [(o.name, line(o.key)) for o in d.options]
+    lines = [(o.name, line(mcost[o.key])) for o in d.options]
     png = plot_cost_volume(lines, costs.tickets_per_month, marks)
     return ("cost-volume", "Monthly cost against volume, with the break-even volumes", png)

@@ -1,5 +1,5 @@
-"""The decision's plots, as PNG bytes: reliability diagrams, risk-coverage curves, cascades over
-their threshold, and monthly cost against volume.
+"""The decision's plots, as PNG bytes: reliability diagrams, risk-coverage curves, and monthly
+cost against volume.
 
     png = plot_reliability([("tfidf", bins_raw, bins_calibrated), ...])
 
@@ -9,7 +9,6 @@ matplotlib with the Agg backend, no timestamp in the files (``plots._png``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from bizztune.report.plots import _png, _pyplot
 
@@ -70,46 +69,6 @@ def plot_risk_coverage(curves: Sequence[tuple[str, Sequence[float], Sequence[flo
     ax.set_title("Risk-coverage per model")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _png(fig)
-
-
-def plot_cascades(pairs: Sequence[tuple[str, Sequence[Any], float, float | None]]) -> bytes:
-    """Per cascade (name, points, fallback's accuracy, chosen threshold): joint accuracy with
-    its paired interval against the fallback, and the share deferred and cost per 1,000, over
-    the threshold."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(11, 3.6 * len(pairs)), squeeze=False)
-    for (ax_acc, ax_cost), (name, points, fb_acc, chosen) in zip(axes, pairs, strict=True):
-        pts = [p for p in points if p.threshold is not None]
-        ts = [p.threshold for p in pts]
-        acc = [100 * p.accuracy for p in pts]
-        lo = [100 * (fb_acc + p.diff_ci95[0]) for p in pts]
-        hi = [100 * (fb_acc + p.diff_ci95[1]) for p in pts]
-        ax_acc.plot(ts, acc, color="tab:blue", label="cascade")
-        ax_acc.fill_between(
-            ts, lo, hi, color="tab:blue", alpha=0.15, label="fallback + paired 95% CI"
-        )
-        ax_acc.axhline(100 * fb_acc, color="tab:orange", ls="--", label="fallback alone")
-        ax_cost.plot(
-            ts, [100 * p.deferred for p in pts], color="tab:green", label="sent to fallback %"
-        )
-        twin = ax_cost.twinx()
-        twin.plot(ts, [p.usd_per_1000 for p in pts], color="tab:purple", label="USD per 1,000")
-        twin.set_ylabel("USD per 1,000 tickets", fontsize=8)
-        for ax in (ax_acc, ax_cost):
-            if chosen is not None:
-                ax.axvline(chosen, color="black", lw=1, ls=":", label=f"chosen t = {chosen:.4g}")
-            ax.set_xlabel("threshold t on the small model's confidence", fontsize=8)
-            ax.grid(alpha=0.3)
-        ax_acc.set_ylabel("joint accuracy (%)", fontsize=8)
-        ax_acc.set_title(name, fontsize=9)
-        ax_cost.set_ylabel("tickets sent to the fallback (%)", fontsize=8)
-        ax_cost.set_title(f"{name}: deferral and cost", fontsize=9)
-        ax_acc.legend(fontsize=7, loc="lower left")
-        handles = ax_cost.get_legend_handles_labels()
-        extra = twin.get_legend_handles_labels()
-        ax_cost.legend(handles[0] + extra[0], handles[1] + extra[1], fontsize=7, loc="upper left")
-    fig.tight_layout()
     return _png(fig)
 
 

@@ -133,7 +133,7 @@ def _decide(
     costs: CostsConfig,
     seed: int,
 ) -> DecisionOutput:
-    """The Decision (computed in eval/) with its calibration, cascade and cost sections."""
+    """The Decision (computed in eval/) with its calibration and cost sections."""
     cal_runs = {label: load_run(d) for label, d in (calibration or {}).items()}
     train = read_train_summary({}, train_dir) if train_dir is not None else None
     return decide(loaded, cal_runs, costs, train, seed, sets=roles)
@@ -213,7 +213,7 @@ def _per_set(
     confusion: str,
     costs: CostsConfig,
 ) -> tuple[list[Section], list[Plot], dict[str, dict[str, Any]]]:
-    """Each set's sections (its own, then its calibration and cascades), plots and answer."""
+    """Each set's sections (its own, then its calibration), plots and answer."""
     sections: list[Section] = []
     plots: list[Plot] = []
     summaries: dict[str, dict[str, Any]] = {}
@@ -252,7 +252,7 @@ def _summary(
     shift: Mapping[str, Mapping[str, Any]] | None,
 ) -> dict[str, Any]:
     """summary.json: the decision set's answer at the top level, every set's under
-    ``test_sets``, one verdict naming each set, the Decision, costs, calibration, cascades."""
+    ``test_sets``, one verdict naming each set, the Decision, costs, calibration."""
     first = next(iter(summaries.values()))
     many = len(summaries) > 1
     verdict = " ".join(
@@ -265,7 +265,6 @@ def _summary(
     summary["decision"] = dec.get("decision")
     summary["costs"] = dec.get("costs")
     summary["calibration"] = {s: v["calibration"] for s, v in per_set.items()}
-    summary["cascades"] = {s: v["cascades"] for s, v in per_set.items()}
     if shift:
         summary["data_shift"] = {
             name: {

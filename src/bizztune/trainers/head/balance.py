@@ -14,7 +14,7 @@ the rare ones (on the default data it did not: "Hoch" recall stayed 4 of 26 on
 tickets:foreign-dev, docs/research/). The weighted loss is minimized by ``p(label | x) / prior(label)``, not by
 ``p(label | x)``; adding ``log prior(label)`` to each head's bias afterwards (logit adjustment,
 Menon et al. 2021, "Long-tail learning via logit adjustment") gives back probabilities on
-the training data's prior, which accuracy, calibration and the cascade expect. The weights
+the training data's prior, which accuracy and calibration expect. The weights
 have mean 1 over the training examples, so the loss keeps the scale of the unweighted one.
 """
 
