@@ -10,21 +10,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from bizztune.core.errors import ConfigError
-from bizztune.eval.calibration import (
-    Calibration,
-    confidences,
-    ece,
-    fit_binary_temperature,
-    fit_calibration,
-    fit_temperature,
-    reliability,
-    risk_coverage,
-    scale,
-)
+from bizztune.eval.calibration import ece, reliability, risk_coverage
 from bizztune.eval.costs import CostsConfig, ModelCost, break_even
 
 
@@ -45,57 +34,6 @@ def test_ece_and_reliability_by_hand() -> None:
     assert cov == pytest.approx([1 / 3, 2 / 3, 1.0])
     assert risk == pytest.approx([0.0, 0.5, 2 / 3])
     assert aurc == pytest.approx((0 + 0.5 + 2 / 3) / 3)
-
-
-def _overconfident(n: int, seed: int) -> tuple[list[dict[str, float]], list[str]]:
-    """A model whose probabilities are the truth at temperature 1/3: far too sure."""
-    rng = np.random.default_rng(seed)
-    labels = ["a", "b", "c"]
-    z = rng.normal(0, 1.0, size=(n, 3))
-    truth = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    said = np.exp(3 * z) / np.exp(3 * z).sum(1, keepdims=True)
-    gold = [labels[rng.choice(3, p=p)] for p in truth]
-    return [dict(zip(labels, map(float, p), strict=True)) for p in said], gold
-
-
-def test_temperature_scaling_lowers_ece_on_a_miscalibrated_model() -> None:
-    val, val_gold = _overconfident(2000, seed=1)
-    test, test_gold = _overconfident(2000, seed=2)
-    t = fit_temperature(val, val_gold)
-    assert t == pytest.approx(3.0, rel=0.15)  # it finds the temperature that made it sure
-
-    def field_ece(dists: list[dict[str, float]], temp: float) -> float:
-        pred = [max(d, key=d.__getitem__) for d in dists]
-        conf = [scale(d, temp)[p] for d, p in zip(dists, pred, strict=True)]
-        return ece(conf, [p == g for p, g in zip(pred, test_gold, strict=True)])
-
-    before, after = field_ece(test, 1.0), field_ece(test, t)
-    assert before > 0.15 and after < 0.04 and after < before / 4
-    # the same through eval records: per field and for the answer's confidence
-    recs = [
-        {
-            "parsed": {"f": max(d, key=d.__getitem__)},
-            "gold": {"f": g},
-            "correct": {"f": max(d, key=d.__getitem__) == g},
-            "probs": {"f": d},
-            "confidence": max(d.values()),
-            "probs_source": "model",
-        }
-        for d, g in zip(test, test_gold, strict=True)
-    ]
-    cal = fit_calibration(recs[:1000], ["f"])
-    assert cal.fitted and cal.fields["f"] > 2 and cal.joint > 2
-    raw, calibrated = confidences(recs[1000:], ["f"]), confidences(recs[1000:], ["f"], cal)
-    assert ece(calibrated.joint, calibrated.joint_correct) < ece(raw.joint, raw.joint_correct) / 3
-    # a model without probabilities is left as it is
-    onehot = [{**r, "probs_source": "none"} for r in recs[:50]]
-    assert fit_calibration(onehot, ["f"]) == Calibration({"f": 1.0}, 1.0, 50, False)
-
-
-def test_binary_temperature_softens_a_sure_joint_confidence() -> None:
-    # always 0.99 sure, right 3 times in 4: the fitted confidence is 0.75
-    t = fit_binary_temperature([0.99] * 400, [i % 4 != 0 for i in range(400)])
-    assert 1 / (1 + math.exp(-math.log(99) / t)) == pytest.approx(0.75, abs=1e-3)
 
 
 # -- the Decision's rule and its words ------------------------------------------------------------
@@ -435,7 +373,7 @@ def test_costs_of_tfidf_and_a_served_api_model(split_dir: Path, tmp_path: Path) 
             )
         )
     costs = CostsConfig(tickets_per_month=20_000, cpu_usd_per_hour=0.2, hosting_hours_per_month=100)
-    out = decide({"test split": {"a": load_run(tfidf), "b": load_run(gpt)}}, None, costs)
+    out = decide({"test split": {"a": load_run(tfidf), "b": load_run(gpt)}}, costs)
     summary = out.summary
     # gpt-4o: 400 prompt and 20 completion tokens a ticket at 2.5 / 10 USD per 1M (litellm's map)
     per_ticket = (400 * 2.5 + 20 * 10.0) / 1e6

@@ -95,7 +95,7 @@ def render(page: Path, tmp: Path) -> dict[str, Any]:
 @pytest.fixture()
 def report_dir(split_dir: Path, tmp_path: Path) -> Path:
     """A run folder with three real evals (majority as 'base', tfidf as 'finetuned' and as
-    itself), their validation runs, a loss curve and a training
+    itself), a loss curve and a training
     summary, reported by the real report writer."""
     from bizztune.core.interfaces import ProviderConfig
     from bizztune.eval.evaluate import EvalConfig
@@ -104,23 +104,17 @@ def report_dir(split_dir: Path, tmp_path: Path) -> Path:
     from conftest import run_eval
 
     run = tmp_path / "run"
-    evals, calibration = [], {}
+    evals = []
     for label, prov in (("base", "majority"), ("finetuned", "tfidf"), ("tfidf", "tfidf")):
         out = run / "eval" / label
         run_eval(EvalConfig(provider=ProviderConfig(name=prov), data=str(split_dir), out=str(out)))
         evals.append((label, out, f"{prov} as {label}"))
-        val = run / "eval-val" / label
-        prov_cfg = ProviderConfig(name=prov)
-        run_eval(EvalConfig(provider=prov_cfg, data=str(split_dir), split="val", out=str(val)))
-        calibration[label] = val
     train = run / "train"
     train.mkdir(parents=True)
     history = [{"step": s, "loss": 3.0 / s} for s in range(1, 9)] + [{"step": 8, "eval_loss": 0.6}]
     (train / "loss_curve.json").write_text(json.dumps(history))
     (train / "train_summary.json").write_text(json.dumps({"train_time_s": 900, "device": "cpu"}))
-    write_experiment_report(
-        run, evals, train_dir=train, skipped={"gpt-4": "no key"}, calibration=calibration
-    )
+    write_experiment_report(run, evals, train_dir=train, skipped={"gpt-4": "no key"})
     return run
 
 
@@ -129,8 +123,8 @@ def test_report_is_self_contained(report_dir: Path) -> None:
     # nothing to fetch: no external scripts, styles or images
     assert not re.search(r'(src|href)="(https?:|//|file:)', page)
     assert "<script" not in page and "<link" not in page
-    # accuracy, 3 confusion, reliability, risk-coverage, cost-volume, loss
-    assert page.count('src="data:image/png;base64,') == 9  # and the accuracy-cost chart
+    # accuracy, 3 confusion, cost-volume, loss
+    assert page.count('src="data:image/png;base64,') == 7  # and the accuracy-cost chart
 
 
 def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
@@ -176,8 +170,6 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
         "plot-confusion-base",
         "plot-confusion-finetuned",
         "plot-confusion-tfidf",
-        "plot-reliability",
-        "plot-risk-coverage",
         "plot-cost-volume",
         "plot-loss",
     }

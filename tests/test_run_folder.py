@@ -51,7 +51,6 @@ def config(model: Path, data: dict[str, Any] | None = None) -> Any:
                 "baselines": ["majority", "tfidf"],
                 "test_sets": ["test"],
                 "combine": [],
-                "calibrate": "none",
             },
             # choose on the val split, confirm on the test split: no shipped set to score
             "decision": {"choose_on": "val", "confirm_on": "test"},

@@ -212,8 +212,7 @@ def summarize(task: Task, records: list[dict[str, Any]], seed: int = 0) -> dict[
             )
             for name, want in (("clear", False), ("ambiguous", True))
         }
-    # How well the raw probabilities are calibrated; bizztune run also fits temperatures on
-    # the validation split (bizztune.eval.calibration).
+    # How well the model's own probabilities are calibrated (bizztune.eval.calibration).
     m["calibration"] = calibration_summary(records, task.schema.names)
     m["confidence_fields"] = list(task.schema.leaves)
     lat = np.array([r["latency_s"] for r in records], dtype=float)

@@ -248,8 +248,7 @@ def run_report_md(run: dict[str, Any]) -> str:
                 "",
                 "ECE: expected calibration error of the raw probabilities (10 equal-width bins), "
                 "for the whole answer's probability and per field; AURC: mean error rate of the "
-                "most confident items over all coverages. `bizztune run` also calibrates them on "
-                "the validation split.",
+                "most confident items over all coverages.",
                 "",
             ]
             if (probs := probability_table([run]))

@@ -2,10 +2,9 @@
 
     eval: {combine: [finetuned, tfidf]}    # the default when tfidf is a baseline
 
-On every set where all the members finished (the test sets and the validation split, so the
-report can calibrate it), the stage ``eval:finetuned+tfidf`` (``eval@<set>:...`` on the other
-sets) combines their recorded answers (``bizztune.eval.combine``) into
-``<eval folder>/finetuned+tfidf``. It belongs to the ``finetuned`` group of ``--stages``, is
+On every set where all the members finished, the stage ``eval:finetuned+tfidf``
+(``eval@<set>:...`` on the other sets) combines their recorded answers
+(``bizztune.eval.combine``) into ``<eval folder>/finetuned+tfidf``. It belongs to the ``finetuned`` group of ``--stages``, is
 redone whenever a member is, and asks no model anything: it takes seconds.
 """
 

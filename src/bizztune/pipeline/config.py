@@ -6,7 +6,7 @@
 CLI flags override the YAML file, which overrides these defaults; ``experiments/default.yaml``
 is the defaults written out. Sections: ``data`` (the generate and split stages), ``model``
 (the open model: its provider, prompt style and decoding), ``eval`` (the baselines, the sets
-they are scored on, and which models are calibrated on the validation split), ``train`` (the
+they are scored on), ``train`` (the
 trainer's config, from a named recipe), ``costs`` (prices, volume and
 the margin of the Decision; ``bizztune.eval.costs.CostsConfig``) and ``report``. A run folder
 keeps the resolved file as ``config.yaml``.
@@ -182,16 +182,11 @@ class EvalSection:
     """Models benchmarked besides the open model, which is always included."""
     api: bool = True
     """Benchmark API baselines whose key is set; false: skip them all (fully offline)."""
-    calibrate: Literal["local", "all", "none"] = "local"
-    """Which models are also scored on the validation split, to fit the temperatures that
-    calibrate their probabilities: ``local`` (the open model and the offline baselines, which
-    cost nothing), ``all`` (API models too: as many paid calls again as the split has tickets),
-    ``none`` (the report shows raw probabilities)."""
     base: Literal["decision", "all"] = "decision"
     """Where the open model as it ships (the base model) is scored: ``decision``, on the sets
     the Decision reads (the decision and confirmation sets), where it is an option and where
-    the fine-tuned model is compared with it; ``all``, on every test set and the validation
-    split too (about 45 s per 200 tickets on 2 CPU cores)."""
+    the fine-tuned model is compared with it; ``all``, on every test set too (about 45 s per
+    200 tickets on 2 CPU cores)."""
     combine: list[str] | None = None
     """Models whose recorded answers are also combined into one, scored on every set as a
     model of its own (``bizztune.eval.combine``: the product of their probabilities, equal
@@ -211,10 +206,6 @@ class EvalSection:
             raise ConfigError("eval.limit must be a positive number of items")
         if self.base not in ("decision", "all"):
             raise ConfigError(f"eval.base must be 'decision' or 'all', not {self.base!r}")
-        if self.calibrate not in ("local", "all", "none"):
-            raise ConfigError(
-                f"eval.calibrate must be 'local', 'all' or 'none', not {self.calibrate!r}"
-            )
         if self.test_sets is not None:
             if not isinstance(self.test_sets, list) or not self.test_sets:
                 raise ConfigError("eval.test_sets must be a non-empty list of data sets")

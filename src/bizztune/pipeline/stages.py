@@ -11,9 +11,7 @@
 
 Stages, in order: ``generate`` (tickets) -> ``split`` (train/val/test) -> ``baselines`` (majority,
 tfidf, the open model as is, API models whose key is set) -> ``train`` (LoRA/QLoRA adapter) ->
-``finetuned`` (the open model with the adapter) -> ``report`` (Markdown + HTML). The models
-``eval.calibrate`` names are also scored on the validation split (``eval-val/``), in their
-stage, so the report can fit the temperatures that calibrate their probabilities. Each is a step
+``finetuned`` (the open model with the adapter) -> ``report`` (Markdown + HTML). Each is a step
 of its own folder (``bizztune.data``, ``bizztune.eval``, the registered trainer,
 ``bizztune.report``); ``datastages.py`` holds the two data stages (generated tickets, or your own
 file with ``data.file``), this module plans the rest and hands them to the stage engine
@@ -163,25 +161,6 @@ class ExperimentRun(DataStages):
             (api if is_api else offline).append(job)
         return [*offline, base, *api]
 
-    def calibration_set(self, test_sets: Sequence[TestSet], split: Marker | None) -> TestSet | None:
-        """The validation split as a set of its own (folder ``eval-val/``), or None when
-        ``eval.calibrate`` is ``none``, the split has no validation items, or it is a test set
-        already (its evaluations then serve)."""
-        if self.cfg.eval.calibrate == "none" or split is None:
-            return None
-        if not (split.outputs.get("counts") or {}).get("val"):
-            return None
-        if any(t.spec is None and t.split == "val" for t in test_sets):
-            return None
-        return TestSet("val split", "val", None, "val", False)
-
-    def calibrated(self, job: PlannedEval) -> bool:
-        """Whether ``eval.calibrate`` asks for this model's validation run (the base model's
-        only with ``eval.base: all``)."""
-        if job.label == BASE_LABEL and self.cfg.eval.base != "all":
-            return False
-        return self.cfg.eval.calibrate == "all" or job.api_key_env is None
-
     def scored(self, job: PlannedEval, plan: SetPlan) -> bool:
         """Whether ``job`` is scored on its set: the base model only on the sets the Decision
         reads, unless ``eval.base`` is ``all``."""
@@ -263,7 +242,6 @@ class ExperimentRun(DataStages):
         evals: list[tuple[PlannedEval, Marker]],
         train: Marker | None,
         split: Marker | None,
-        calibration: Sequence[tuple[PlannedEval, Marker]] = (),
         plan: SetPlan | None = None,
     ) -> Marker | None:
         folder = self.dir / "report"
@@ -278,7 +256,6 @@ class ExperimentRun(DataStages):
             train.token if train else None,
             split.token if split else None,
             sorted(self.result.skipped.items()),
-            [(j.label, m.token) for j, m in calibration],
             asdict(self.cfg.costs),
             *([asdict(plan.roles())] if plan else []),
         )
@@ -295,7 +272,6 @@ class ExperimentRun(DataStages):
                 confusion=self.cfg.report.confusion,
                 config=self.cfg,
                 shift=shift,
-                calibration={j.label: self.dir / m.outputs["dir"] for j, m in calibration},
                 costs=self.cfg.costs,
                 sets=plan.roles() if plan else None,
             )
@@ -343,8 +319,6 @@ class ExperimentRun(DataStages):
         gen = self.generate(task, own)
         split = self.split(task, gen)
         evals: list[tuple[PlannedEval, Marker]] = []
-        calib = self.calibration_set(test_sets, split)
-        calibration: list[tuple[PlannedEval, Marker]] = []
         if split is not None:
             for ts in test_sets:
                 for job in self.plan_evals(ts):
@@ -353,15 +327,10 @@ class ExperimentRun(DataStages):
                     m = self.evaluate(job, "baselines", split.token)
                     if m is not None:
                         evals.append((job, m))
-            for job in self.plan_evals(calib) if calib else []:
-                if self.calibrated(job):
-                    m = self.evaluate(job, "baselines", split.token)
-                    if m is not None:
-                        calibration.append((job, m))
         train = self.train(task, split) if split is not None else None
         if train is not None:
             adapter = str(self.dir / train.outputs["adapter"])
-            for ts in [*test_sets, *([calib] if calib else [])]:
+            for ts in test_sets:
                 ft = PlannedEval(
                     FINETUNED_LABEL,
                     self.eval_config(
@@ -375,20 +344,16 @@ class ExperimentRun(DataStages):
                 )
                 m = self.evaluate(ft, "finetuned", train.token)
                 if m is not None:
-                    (calibration if ts is calib else evals).append((ft, m))
+                    evals.append((ft, m))
         crossfit = [plan.decide] if plan.decide.split == FOLDS else []
         if crossfit and split is not None:  # the Decision chooses on cross-fitted folds
             display = f"{Path(c.model.name).name} (fine-tuned, {c.train.trainer})"
             evals += run_crossfit(self, task, plan.decide, split, gen, display)
         # The combined model (eval.combine) on every set its members finished: seconds.
-        sets = [*test_sets, *crossfit, *([calib] if calib else [])]
-        for j, m in run_combined(self, task, sets, [*evals, *calibration]):
-            (calibration if j.test_set is calib else evals).append((j, m))
-        if not calib:  # the validation split is a test set: its evaluations calibrate
-            calibration = [(j, m) for j, m in evals if j.test_set and j.test_set.split == "val"]
+        evals += run_combined(self, task, [*test_sets, *crossfit], evals)
         if not evals and "report" in self.selected:
             raise BizztuneError("no evaluation has finished, so there is nothing to report")
-        rep = self.report(task, evals, train, split, calibration, plan) if evals else None
+        rep = self.report(task, evals, train, split, plan) if evals else None
         if rep is not None:
             self.result.summary = rep.outputs.get("summary", {})
             self.result.reports = [self.dir / p for p in rep.outputs.get("files", [])]

@@ -1,17 +1,15 @@
 """The business decision, rendered: which model to run at a volume, what it costs per 1,000
 tickets, and how far its probabilities can be trusted.
 
-    out = decide(by_set, calibration_runs, CostsConfig(), train_summary, sets=DecisionSets(...))
+    out = decide(by_set, CostsConfig(), train_summary, sets=DecisionSets(...))
     out.decision          # the typed Decision (bizztune.eval.decision), for the first screen
     out.set_sections      # set name -> its calibration section
     out.sections, out.plots, out.summary
 
 ``by_set``: test set name -> eval label -> run (``load_run``'s dict, display name set);
 ``sets``: which of them the options are chosen on, which confirms the choice, and the checks
-(default: the first set decides, the others are checks). ``calibration``: label -> the same
-model's run on the validation split, whose records fit its temperatures
-(``eval.calibration``). The Decision and the costs are computed in
-``eval/`` (``eval.options``, ``eval.decision``, ``eval.costs``); this module lays out their
+(default: the first set decides, the others are checks). The Decision and the costs are
+computed in ``eval/`` (``eval.options``, ``eval.decision``, ``eval.costs``); this module lays out their
 sections, and ``headline.py`` says the Decision in words.
 """
 
@@ -21,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bizztune.eval.calibration import fit_calibration
 from bizztune.eval.choose import make_decision
 from bizztune.eval.costs import CostsConfig, ModelCost, break_even
 from bizztune.eval.decision import Decision, DecisionSets, SetInfo
@@ -55,7 +52,6 @@ def default_sets(names: Sequence[str]) -> DecisionSets:
 # -- the whole thing -------------------------------------------------------------------------------
 def decide(
     by_set: Mapping[str, Mapping[str, Run]],
-    calibration: Mapping[str, Run] | None,
     costs: CostsConfig,
     train: Mapping[str, Any] | None = None,
     seed: int = 0,
@@ -75,18 +71,13 @@ def decide(
     on = roles.decide.name
     first = by_set[on]
     fields = list(next(iter(first.values()))["metrics"]["fields"])
-    cals = {
-        label: fit_calibration(list(r["predictions"].values()), fields)
-        for label, r in (calibration or {}).items()
-    }
     mcost = model_costs(first, costs, train)
     summary_sets: dict[str, Any] = {}
     for i, s in enumerate(roles.all):
         runs = by_set[s.name]
         suffix = "" if i == 0 else f"-{slug(s.name)}"
-        secs, plots, cal_summary = calibration_section(runs, cals, fields, s.name, suffix, True)
+        secs, cal_summary = calibration_section(runs, s.name, suffix)
         out.set_sections[s.name] = secs
-        out.plots += plots
         summary_sets[s.name] = {"calibration": cal_summary}
     candidates = candidates_of(by_set, on, mcost, costs, fields)
     d = make_decision(candidates, roles, costs, seed)

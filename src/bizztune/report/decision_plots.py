@@ -1,7 +1,6 @@
-"""The decision's plots, as PNG bytes: reliability diagrams, risk-coverage curves, and monthly
-cost against volume.
+"""The decision's plots, as PNG bytes: monthly cost against volume, and accuracy against cost.
 
-    png = plot_reliability([("tfidf", bins_raw, bins_calibrated), ...])
+    png = plot_cost_volume([("tfidf", lambda v: 7.3), ...], 10_000)
 
 matplotlib with the Agg backend, no timestamp in the files (``plots._png``).
 """
@@ -11,65 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bizztune.report.plots import _png, _pyplot
-
-Bins = Sequence[dict[str, float]]
-
-
-def plot_reliability(panels: Sequence[tuple[str, Bins, Bins | None]]) -> bytes:
-    """One panel per model: accuracy against confidence per bin, raw and calibrated, with the
-    diagonal of perfect calibration; marker areas follow the items in the bin."""
-    plt = _pyplot()
-    cols = min(3, len(panels))
-    rows = (len(panels) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(4.0 * cols, 3.8 * rows), squeeze=False)
-    for ax in axes.flat[len(panels) :]:
-        ax.axis("off")
-    for ax, (name, raw, cal) in zip(axes.flat, panels, strict=False):
-        ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfect")
-        for bins, label, color in ((raw, "raw", "tab:red"), (cal, "calibrated", "tab:blue")):
-            if not bins:
-                continue
-            total = sum(b["n"] for b in bins)
-            ax.plot(
-                [b["confidence"] for b in bins],
-                [b["accuracy"] for b in bins],
-                marker="o",
-                color=color,
-                label=label,
-            )
-            ax.scatter(
-                [b["confidence"] for b in bins],
-                [b["accuracy"] for b in bins],
-                s=[20 + 400 * b["n"] / total for b in bins],
-                color=color,
-                alpha=0.25,
-            )
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.02)
-        ax.set_xlabel("confidence of the whole answer", fontsize=8)
-        ax.set_ylabel("share fully right", fontsize=8)
-        ax.set_title(name, fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
-    fig.suptitle("Reliability diagrams (10 equal-width bins)", fontsize=10)
-    fig.tight_layout()
-    return _png(fig)
-
-
-def plot_risk_coverage(curves: Sequence[tuple[str, Sequence[float], Sequence[float]]]) -> bytes:
-    """Error rate of the most confident items against the share of items answered."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for name, coverage, risk in curves:
-        ax.plot([100 * c for c in coverage], [100 * r for r in risk], label=name)
-    ax.set_xlabel("coverage: tickets answered, most confident first (%)")
-    ax.set_ylabel("risk: share of them not fully right (%)")
-    ax.set_xlim(0, 100)
-    ax.set_ylim(bottom=0)
-    ax.set_title("Risk-coverage per model")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _png(fig)
 
 
 def plot_cost_volume(

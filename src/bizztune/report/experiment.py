@@ -72,7 +72,6 @@ def write_experiment_report(
     confusion: str = "all",
     config: Any = None,
     shift: Mapping[str, Mapping[str, Any]] | None = None,
-    calibration: Mapping[str, Path] | None = None,
     costs: CostsConfig | None = None,
     sets: DecisionSets | None = None,
 ) -> dict[str, Any]:
@@ -81,8 +80,7 @@ def write_experiment_report(
     ``evals``: (label, eval run folder, display name) per model, or such lists by test set
     name (the first set is the run's own test split); labels ``base`` and ``finetuned`` mark
     the open model before and after fine-tuning. ``shift``: ``bizztune.data.shift`` results by
-    test set name. ``calibration``: label -> the model's eval run on the validation split, to
-    fit its temperatures; ``costs``: the cost model (``CostsConfig()`` when None); ``sets``: the set the
+    test set name. ``costs``: the cost model (``CostsConfig()`` when None); ``sets``: the set the
     Decision chooses on, the one that confirms it, and the checks (default: the first set
     chooses). Returns the files written and the summary: the decision set's at the top level,
     every set's under ``test_sets``, one verdict that names each set, and the Decision with its
@@ -92,7 +90,7 @@ def write_experiment_report(
     loaded, roles = _load_sets(by_set, sets)
     seed = int(getattr(config, "seed", 0) or 0)
     costs = costs or CostsConfig()
-    dec = _decide(loaded, roles, calibration, train_dir, costs, seed)
+    dec = _decide(loaded, roles, train_dir, costs, seed)
     body = _body(loaded, dec, dict(skipped or {}), confusion, costs)
     if shift:
         body.sections.append(_shift_section(shift))
@@ -128,15 +126,13 @@ def _load_sets(
 def _decide(
     loaded: Mapping[str, Runs],
     roles: DecisionSets,
-    calibration: Mapping[str, Path] | None,
     train_dir: Path | None,
     costs: CostsConfig,
     seed: int,
 ) -> DecisionOutput:
     """The Decision (computed in eval/) with its calibration and cost sections."""
-    cal_runs = {label: load_run(d) for label, d in (calibration or {}).items()}
     train = read_train_summary({}, train_dir) if train_dir is not None else None
-    return decide(loaded, cal_runs, costs, train, seed, sets=roles)
+    return decide(loaded, costs, train, seed, sets=roles)
 
 
 def _body(
