@@ -1,5 +1,5 @@
 """`bizztune` CLI runs in a fresh process forked from a server that has torch and transformers
-imported already, for the tests' ``run_cli``.
+imported already (and the rest of ``PRELOAD``), for the tests' ``run_cli``.
 
 A CLI run that loads a model spends 5-9 s of CPU importing torch and transformers before it
 does anything; the suite makes a few hundred such runs. A ``multiprocessing`` forkserver
@@ -11,7 +11,8 @@ imported fresh in every run.
 
 What a fork cannot change comes from a real subprocess instead: an environment that sets an
 interpreter variable (``PYTHONHASHSEED``, ``PYTHONPATH``, ...). ``BIZZTUNE_TEST_SUBPROCESS=1``
-makes every run a real subprocess.
+makes every run a real subprocess. A script that patches torch or safetensors before they are
+imported (tests/faultinject.py) needs a real subprocess too: its patch would come too late here.
 """
 
 from __future__ import annotations
@@ -19,13 +20,29 @@ from __future__ import annotations
 import locale
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-PRELOAD = ["torch", "transformers", "transformers.modeling_utils", "peft"]
+# what most runs import (none of it reads the environment on import, nor starts threads):
+# the model stack, the tfidf baseline's scikit-learn, the API client, the report's matplotlib
+PRELOAD = [
+    "torch",
+    "transformers",
+    "transformers.modeling_utils",
+    "peft",
+    "sklearn.feature_extraction.text",
+    "sklearn.linear_model",
+    "sklearn.metrics",
+    "sklearn.model_selection",
+    "sklearn.pipeline",
+    "openai",
+    "matplotlib.figure",
+    "matplotlib.ticker",
+]
 _ctx: Any = None
 
 
@@ -53,7 +70,7 @@ def _child(args: list[str], cwd: str | None, env: dict[str, str], out: str, err:
     if cwd is not None:
         os.chdir(cwd)
     for fd, path in ((1, out), (2, err)):
-        f = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        f = os.open(path, os.O_WRONLY | os.O_APPEND)  # one file for both: stderr=STDOUT
         os.dup2(f, fd)
         os.close(f)
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -90,34 +107,107 @@ def _child(args: list[str], cwd: str | None, env: dict[str, str], out: str, err:
     os._exit(code)
 
 
+class Spawned:
+    """A forked run started without waiting for it: the part of ``subprocess.Popen`` the tests
+    use (pid, poll, wait, send_signal, terminate, kill, communicate). Its stdout and stderr go
+    to the files ``out`` and ``err`` (one file for both, like ``stderr=STDOUT``), or, left
+    out, to files that ``communicate`` reads, like ``subprocess.PIPE``."""
+
+    def __init__(
+        self,
+        cmd: list[str],
+        cwd: Path | None,
+        env: dict[str, str],
+        out: Path | None = None,
+        err: Path | None = None,
+    ) -> None:
+        self.args = cmd
+        self._tmp = tempfile.TemporaryDirectory(prefix="bizztune-cli-")
+        self.out = out or Path(self._tmp.name) / "stdout"
+        self.err = err or Path(self._tmp.name) / "stderr"
+        for path in (self.out, self.err):
+            path.touch()
+        self._proc = _context().Process(
+            target=_child,
+            args=(
+                cmd[3:] if cmd[1:3] == ["-m", "bizztune.cli"] else cmd[1:],
+                None if cwd is None else str(cwd),
+                env,
+                str(self.out),
+                str(self.err),
+            ),
+        )
+        self._proc.start()
+        self.pid: int = self._proc.pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self._proc.exitcode
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._proc.join(timeout)
+        code = self.poll()
+        if code is None:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        self.wait(timeout)
+        return _text(self.out), _text(self.err)
+
+
+def popen(
+    cmd: list[str],
+    cwd: Path | None,
+    env: dict[str, str],
+    log: Path | None = None,
+) -> Any:
+    """``subprocess.Popen(cmd, ...)`` with stdout and stderr to pipes, or both to the file
+    ``log``: a ``Spawned`` fork, or the real Popen where a fork cannot do."""
+    if forkable(env):
+        return Spawned(cmd, cwd, env, log, log)
+    if log is None:
+        return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+    with log.open("w", encoding="utf-8") as f:
+        return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
+
+
 def run(
-    cmd: list[str], args: list[str], cwd: Path | None, env: dict[str, str], timeout: int
+    cmd: list[str],
+    args: list[str],
+    cwd: Path | None,
+    env: dict[str, str],
+    timeout: int,
 ) -> subprocess.CompletedProcess[str]:
-    """``cmd + args`` as ``subprocess.run(..., capture_output=True, text=True)`` would run it."""
+    """``cmd + args`` as ``subprocess.run(..., capture_output=True, text=True)`` would run it
+    (``cmd``: the console script)."""
     if not forkable(env):
         return subprocess.run(
             [*cmd, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
             check=False,
         )  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="bizztune-cli-") as d:
-        out, err = Path(d) / "stdout", Path(d) / "stderr"
-        out.touch()
-        err.touch()
-        proc = _context().Process(
-            target=_child,
-            args=(list(args), None if cwd is None else str(cwd), env, str(out), str(err)),
-        )
-        proc.start()
-        proc.join(timeout)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
-            raise subprocess.TimeoutExpired(
-                [*cmd, *args], timeout, out.read_bytes(), err.read_bytes()
-            )
-        code = proc.exitcode
-        assert code is not None
-        return subprocess.CompletedProcess([*cmd, *args], code, _text(out), _text(err))
+    full = [*cmd[:1], *args]
+    proc = Spawned(full, cwd, env)
+    try:
+        out, err = proc.communicate(timeout)
+    except subprocess.TimeoutExpired as e:
+        proc.kill()
+        proc.wait()
+        raise subprocess.TimeoutExpired(full, timeout, _text(proc.out), _text(proc.err)) from e
+    return subprocess.CompletedProcess(full, proc.wait(), out, err)
 
 
 def _text(path: Path) -> str:

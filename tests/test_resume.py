@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+import clifork
 
 from conftest import run_cli
 
@@ -39,12 +40,7 @@ def kill_after_checkpoint(args: list[str], out: Path, step: int, last_file: str)
     """Start ``bizztune train ARGS``, SIGSTOP it once ``checkpoint-STEP/LAST_FILE`` exists (the
     file a trainer writes last), note the newest complete checkpoint, SIGKILL it; returns
     that checkpoint's step."""
-    proc = subprocess.Popen(
-        [*cli_cmd(), "train", "--recipe", "none", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = clifork.popen([*cli_cmd(), "train", "--recipe", "none", *args], None, dict(os.environ))
     try:
         deadline = time.monotonic() + 300
         while not (out / f"checkpoint-{step}" / last_file).exists():

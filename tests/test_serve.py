@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
+import clifork
 from bizztune.core.interfaces import Example, Task
 from bizztune.plugins import load_task
 from bizztune.providers.api.engine import answer_schema
@@ -40,7 +41,8 @@ NAME = "tiny-tickets"
 @dataclass
 class Server:
     url: str
-    proc: subprocess.Popen[str]
+    proc: Any
+    """A ``subprocess.Popen``, or ``clifork``'s fork with its interface."""
     log: Path
 
     def output(self) -> str:
@@ -67,14 +69,7 @@ def serving(model: Path | None, home: Path, *args: str, key: str | None = None) 
     model_flag = ["--model", str(model)] if model else []
     log = home / f"serve-{port}.log"
     home.mkdir(parents=True, exist_ok=True)
-    with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.Popen(
-            [*cmd, "serve", *model_flag, "--port", str(port), *args],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    proc = clifork.popen([*cmd, "serve", *model_flag, "--port", str(port), *args], None, env, log)
     srv = Server(f"http://127.0.0.1:{port}", proc, log)
     try:
         deadline = time.monotonic() + 300
