@@ -20,10 +20,28 @@ sys.path.insert(0, str(REPO / "tests"))
 # Under pytest-xdist each worker's torch (and the CLI runs it starts, which inherit the
 # environment) would use every core: with -n 2 on 2 cores that is 4+ busy threads on 2 cores.
 # One worker's share of the cores each, unless the caller chose; set before torch is imported.
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
-    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for _var in THREAD_VARS:
         os.environ.setdefault(_var, str(_share))
+
+
+@pytest.fixture()
+def same_threads_everywhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """One thread count for this test's torch and every process it starts: for tests that
+    compare runs made in different processes bit for bit (a float sum's order follows the
+    thread count), which the per-worker share above would give two counts."""
+    import torch
+
+    n = os.cpu_count() or 1
+    for var in THREAD_VARS:
+        monkeypatch.setenv(var, str(n))
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    yield
+    torch.set_num_threads(before)
+
 
 # Hand-written problem phrases per subcategory, and urgency cues. Small on purpose: core tests
 # need a realistic, learnable split that does not depend on the data generator under test.
@@ -220,3 +238,29 @@ def run_experiment(cfg: Any, out: Path | None = None, **kw: Any) -> Any:
     from bizztune.plugins import load_task, registry
 
     return run(cfg, load_task(cfg.task), registry(), out, **kw)
+
+
+# The longest test files, longest first (measured with -n 2 --durations=0, summed per file).
+# pytest-xdist's --dist loadfile hands whole files to the workers in collection order, so a
+# long file collected last would run alone at the end while the other worker sits idle.
+LONGEST_FIRST = (
+    "test_run.py",
+    "test_hf_provider.py",
+    "test_train.py",
+    "test_fault_injection.py",
+    "test_decide_sets.py",
+    "test_memory.py",
+    "test_export.py",
+    "test_head.py",
+    "test_cli_eval.py",
+    "test_decision.py",
+    "test_serve.py",
+    "test_fsdp.py",
+    "test_head_refit.py",
+    "test_serve_adapter.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept

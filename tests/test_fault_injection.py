@@ -27,7 +27,13 @@ import yaml
 HERE = Path(__file__).parent
 KILLED = -signal.SIGKILL
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc: Linux only")
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc: Linux only"),
+    # killed runs in child processes must equal a reference run made here, bit for bit; and
+    # faultinject.py patches torch and safetensors before they are imported, so its runs are
+    # real subprocesses, not clifork's forks
+    pytest.mark.usefixtures("same_threads_everywhere"),
+]
 
 
 def cli(fault: str, *args: str, cwd: Path, wait: bool = True) -> Any:
