@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +21,7 @@ from bizztune.eval.inference import (
     plan,
 )
 from bizztune.eval.metrics import mcnemar_exact, paired_diff_ci
+from bizztune.eval.runs import EvalRun
 
 Z975, Z80 = 1.959963984540054, 0.8416212335729143  # z(0.975), z(0.8)
 
@@ -183,16 +183,14 @@ def test_mcnemar_power_at_the_planned_n_by_simulation(psi: float, delta: float) 
 
 
 # -- one family ------------------------------------------------------------------------------------
-def _run(name: str, right: dict[str, list[bool]]) -> dict[str, Any]:
-    """A scored run from per-field correctness per item, in the shape ``load_run`` reads."""
+def _run(name: str, right: dict[str, list[bool]]) -> EvalRun:
+    """A scored run from per-field correctness per item, as ``load_run`` reads it."""
     fields = list(right)
     n = len(right[fields[0]])
     correct = [{f: right[f][i] for f in fields} for i in range(n)]
-    return {
-        "dir": Path(name),
-        "metrics": {"model": name, "fields": {f: {} for f in fields}, "joint": {}},
-        "predictions": {f"t{i}": {"correct": c} for i, c in enumerate(correct)},
-    }
+    metrics = {"model": name, "fields": {f: {} for f in fields}, "joint": {}}
+    predictions = {f"t{i}": {"correct": c} for i, c in enumerate(correct)}
+    return EvalRun(Path(name), {}, metrics, predictions, name, "tickets", "test", n, tuple(fields))
 
 
 def test_family_tests_adjust_every_field_of_every_model_together() -> None:

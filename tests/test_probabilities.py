@@ -105,7 +105,7 @@ def test_hf_constrained_records_carry_probabilities(tmp_path: Path) -> None:
         )
     )
     run = load_run(out)
-    for rec in run["predictions"].values():
+    for rec in run.predictions.values():
         assert rec["probs_source"] == "model"
         assert all(_sums_to_one(d) for d in rec["probs"].values())
         sub, urg = rec["parsed"]["subcategory"], rec["parsed"]["urgency"]
@@ -113,10 +113,10 @@ def test_hf_constrained_records_carry_probabilities(tmp_path: Path) -> None:
         assert rec["confidence"] == pytest.approx(
             rec["probs"]["subcategory"][sub] * rec["probs"]["urgency"][urg], rel=1e-4
         )
-    cal = run["metrics"]["calibration"]
+    cal = run.metrics["calibration"]
     assert cal["with_probs"] == 1.0 and 0.0 <= cal["ece_joint"] <= 1.0
-    assert run["config"]["provider_info"]["device"] == "cpu"
-    assert run["config"]["provider_info"]["paid"] is False
+    assert run.config["provider_info"]["device"] == "cpu"
+    assert run.config["provider_info"]["paid"] is False
 
 
 # -- the baselines ---------------------------------------------------------------------------------
@@ -128,7 +128,7 @@ def test_tfidf_and_majority_give_their_probabilities(split_dir: Path, tmp_path: 
             )
         )
         run = load_run(out)
-        for rec in run["predictions"].values():
+        for rec in run.predictions.values():
             assert rec["probs_source"] == "model"
             assert all(_sums_to_one(d) for d in rec["probs"].values())
             p = rec["probs"]
@@ -141,8 +141,7 @@ def test_tfidf_and_majority_give_their_probabilities(split_dir: Path, tmp_path: 
             )
         if name == "majority":  # the train prior, the same for every item
             assert (
-                len({json.dumps(r["probs"], sort_keys=True) for r in run["predictions"].values()})
-                == 1
+                len({json.dumps(r["probs"], sort_keys=True) for r in run.predictions.values()}) == 1
             )
 
 
@@ -241,13 +240,13 @@ def test_api_logprobs_read_through_the_openai_client(task: Task, tmp_path: Path)
             )
         )
     run = load_run(out)
-    for rec in run["predictions"].values():
+    for rec in run.predictions.values():
         assert rec["probs_source"] == "model"
         gold_u = rec["gold"]["urgency"]
         assert rec["probs"]["urgency"][gold_u] == pytest.approx(0.8)
         assert rec["probs"]["subcategory"] == {rec["gold"]["subcategory"]: 1.0}
         assert rec["confidence"] == pytest.approx(0.8)
-    assert run["config"]["provider_info"] == {
+    assert run.config["provider_info"] == {
         "name": "openai",
         "model": "gpt-4o",
         "family": "openai",
@@ -269,8 +268,8 @@ def test_api_logprobs_read_through_the_openai_client(task: Task, tmp_path: Path)
         )
     )
     # (records are written in the order answers arrive: compare them by item)
-    assert {i: r["probs"] for i, r in load_run(again)["predictions"].items()} == {
-        i: r["probs"] for i, r in run["predictions"].items()
+    assert {i: r["probs"] for i, r in load_run(again).predictions.items()} == {
+        i: r["probs"] for i, r in run.predictions.items()
     }
 
 
@@ -301,6 +300,6 @@ def test_a_server_refusing_logprobs_is_asked_without_them(task: Task, tmp_path: 
         )
         asked = [bool(b.get("logprobs")) for b in srv.requests]
     assert asked == [True, False, False, False]  # refused once, then never asked again
-    recs = list(load_run(out)["predictions"].values())
+    recs = list(load_run(out).predictions.values())
     assert all(r["probs_source"] == "none" and r["confidence"] == 1.0 for r in recs)
     assert all(r["probs"]["urgency"] == {"Niedrig": 1.0} for r in recs)

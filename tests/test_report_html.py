@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from bizztune.eval.runs import EvalRun
+
 pytestmark = pytest.mark.browser
 
 # What the page looked like to the browser, written into the DOM once everything has loaded.
@@ -221,19 +223,17 @@ def test_the_page_checks_fail_on_the_report_before_issue_34(tmp_path: Path) -> N
     assert "options not on the first screen" in problems
 
 
-def _run(name: str, correct: list[dict[str, bool]]) -> dict[str, Any]:
-    """A scored run from per-item correctness, in the shape the report reads."""
+def _run(name: str, correct: list[dict[str, bool]]) -> EvalRun:
+    """A scored run from per-item correctness, as the report reads it (an EvalRun)."""
     fields = list(correct[0])
     n = len(correct)
-    return {
-        "dir": Path(name),
-        "metrics": {
-            "model": name,
-            "fields": {f: {"accuracy": sum(c[f] for c in correct) / n} for f in fields},
-            "joint": {"accuracy": sum(all(c.values()) for c in correct) / n},
-        },
-        "predictions": {f"t{i}": {"correct": c} for i, c in enumerate(correct)},
+    metrics = {
+        "model": name,
+        "fields": {f: {"accuracy": sum(c[f] for c in correct) / n} for f in fields},
+        "joint": {"accuracy": sum(all(c.values()) for c in correct) / n},
     }
+    predictions = {f"t{i}": {"correct": c} for i, c in enumerate(correct)}
+    return EvalRun(Path(name), {}, metrics, predictions, name, "tickets", "test", n, tuple(fields))
 
 
 def test_verdict_claims_only_what_the_data_support() -> None:

@@ -12,15 +12,18 @@ Parses flags and shows progress; the work is in ``bizztune.eval.evaluate``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from bizztune.cli.common import LazyBar, output_file
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def provider_options(f: Any) -> Any:
+
+def provider_options(f: F) -> F:
     opts = [
         click.option("--provider", "-p", help="Provider name or alias (see 'bizztune plugins')."),
         click.option("--model", "-m", help="Model id or local path (provider default if unset)."),
@@ -233,9 +236,9 @@ def combine_cmd(
     w = floats(weights, "--weights")
     if len(runs) < 2:
         raise click.BadParameter("give two or more eval run folders", param_hint="RUNS")
-    task_name = task or str(load_run(runs[0])["config"]["eval"]["task"])
+    task_name = task or load_run(runs[0]).task
     combined = combine_runs(load_task(task_name), list(runs), out, w, name)
-    m = load_run(combined)["metrics"]
+    m = load_run(combined).metrics
     fields = ", ".join(f"{f} {100 * v['accuracy']:.1f}" for f, v in m["fields"].items())
     click.echo(f"{m['model']}: {m['n']} items; {fields}; joint {100 * m['joint']['accuracy']:.1f}")
     click.echo(f"wrote {combined}")

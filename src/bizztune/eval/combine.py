@@ -44,6 +44,7 @@ from bizztune.core.interfaces import Schema, Task
 from bizztune.data.io import write_text_atomic
 from bizztune.data.locks import output_guard
 from bizztune.eval.rundir import EVAL_RUN_SCHEMA_VERSION, load_run, write_run_report
+from bizztune.eval.runs import EvalRun
 from bizztune.providers.combined import answer, check_weights, pool
 
 PROVIDER = "combine"
@@ -94,16 +95,14 @@ def combine_records(
     return out
 
 
-def combined_config(
-    runs: Sequence[dict[str, Any]], weights: Sequence[float], out: Path
-) -> dict[str, Any]:
+def combined_config(runs: Sequence[EvalRun], weights: Sequence[float], out: Path) -> dict[str, Any]:
     """The combined run's config.json: the first member's evaluation (its data, split and
     provider, so its adapter's training cost is found), with the members and weights."""
-    first = runs[0]["config"]
+    first = runs[0].config
     ev = dict(first["eval"])
     ev["provider"] = {**ev["provider"], "name": PROVIDER}
     ev["out"] = str(out)
-    names = [str(r["metrics"].get("model") or r["dir"].name) for r in runs]
+    names = [r.name for r in runs]
     return {
         "schema_version": EVAL_RUN_SCHEMA_VERSION,
         "bizztune_version": __version__,
@@ -113,12 +112,12 @@ def combined_config(
             "name": PROVIDER,
             "model": " × ".join(names),
             "family": None,
-            "paid": any(bool((r["config"].get("provider_info") or {}).get("paid")) for r in runs),
+            "paid": any(bool(r.provider_info.get("paid")) for r in runs),
             "device": (first.get("provider_info") or {}).get("device", "cpu"),
         },
         "combine": {
             "members": [
-                {"dir": str(r["dir"]), "model": n, "weight": w}
+                {"dir": str(r.dir), "model": n, "weight": w}
                 for r, n, w in zip(runs, names, weights, strict=True)
             ],
             "rule": "log-linear pooling, hierarchy-consistent (bizztune.eval.combine)",
@@ -126,9 +125,9 @@ def combined_config(
     }
 
 
-def is_combined(run: Mapping[str, Any]) -> bool:
-    """Whether an eval run (``load_run``'s dict) is a combination of other runs."""
-    return "combine" in run["config"]
+def is_combined(run: EvalRun) -> bool:
+    """Whether an eval run (an EvalRun) is a combination of other runs."""
+    return run.is_combined
 
 
 def combine_runs(
@@ -146,12 +145,12 @@ def combine_runs(
     w = check_weights(weights, len(dirs))
     runs = [load_run(d) for d in dirs]
     try:
-        recs = combine_records(task.schema, [r["predictions"] for r in runs], w)
+        recs = combine_records(task.schema, [r.predictions for r in runs], w)
     except DataError as e:
         raise DataError(f"{', '.join(map(str, dirs))}: {e}") from None
     if not recs:
         raise DataError(f"{', '.join(map(str, dirs))}: no item was scored by every one of them")
-    left = [(d, len(r["predictions"]) - len(recs)) for d, r in zip(dirs, runs, strict=True)]
+    left = [(d, len(r.predictions) - len(recs)) for d, r in zip(dirs, runs, strict=True)]
     for d, k in left:
         if k:  # the combination is scored on the items every member answered, and says so
             log.warning("warning: %s: %d of its items left out: not scored by every run", d, k)
@@ -175,12 +174,12 @@ def concat_runs(task: Task, dirs: Sequence[Path], out: Path, name: str, seed: in
     from bizztune.eval.evaluate import summarize
 
     runs = [load_run(d) for d in dirs]
-    recs = [rec for r in runs for rec in r["predictions"].values()]
+    recs = [rec for r in runs for rec in r.predictions.values()]
     ids = [rec["id"] for rec in recs]
     if len(set(ids)) != len(ids):
         raise DataError(f"{', '.join(map(str, dirs))}: the runs share items; folds must not")
     with output_guard(out, folder=True, inputs=[("RUNS", d) for d in dirs]):
-        cfg = {**runs[0]["config"], "folds": [str(d) for d in dirs]}
+        cfg = {**runs[0].config, "folds": [str(d) for d in dirs]}
         write_text_atomic(out / "config.json", json.dumps(cfg, indent=2, ensure_ascii=False))
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
         write_text_atomic(out / "predictions.jsonl", text)

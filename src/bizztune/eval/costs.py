@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bizztune.core.errors import ConfigError
+from bizztune.eval.runs import EvalRun
 from bizztune.providers.api.prices import Price, api_price
 
 HOURS_PER_MONTH = 730.0
@@ -201,20 +202,20 @@ def break_even(local: ModelCost, api: ModelCost, costs: CostsConfig) -> float | 
 
 
 # -- from eval runs --------------------------------------------------------------------------------
-def is_api(run: dict[str, Any]) -> bool:
+def is_api(run: EvalRun) -> bool:
     """Whether the run's provider is a paid API (recorded at eval time; a run recorded before
     that: whether it paid anything)."""
-    info = run["config"].get("provider_info") or {}
+    info = run.provider_info
     if "paid" in info:
         return bool(info["paid"])
-    return bool((run["metrics"].get("usage") or {}).get("cost_usd"))
+    return bool(run.usage.get("cost_usd"))
 
 
-def read_train_summary(run: dict[str, Any], train_dir: Path | None = None) -> dict[str, Any]:
+def read_train_summary(run: EvalRun | None, train_dir: Path | None = None) -> dict[str, Any]:
     """The train_summary.json of the adapter a run used (or of ``train_dir``); {} if none."""
     folder = train_dir
-    if folder is None:
-        adapter = run["config"]["eval"]["provider"].get("adapter")
+    if folder is None and run is not None:
+        adapter = run.provider_config.get("adapter")
         folder = Path(adapter) if adapter else None
     path = folder / "train_summary.json" if folder else None
     if path is None or not path.is_file():
@@ -227,19 +228,19 @@ def read_train_summary(run: dict[str, Any], train_dir: Path | None = None) -> di
 
 
 def model_cost(
-    run: dict[str, Any],
+    run: EvalRun,
     costs: CostsConfig,
     name: str | None = None,
     train: dict[str, Any] | None = None,
 ) -> ModelCost:
-    """The cost structure of the model behind an eval run (``load_run``'s dict); ``train``: its
+    """The cost structure of the model behind an eval run (an EvalRun); ``train``: its
     train_summary.json when it was fine-tuned (read from the run's adapter when None)."""
-    name = name or str(run["metrics"].get("model") or run["dir"].name)
-    recs = list(run["predictions"].values())
+    name = name or run.name
+    recs = list(run.predictions.values())
     n = max(len(recs), 1)
-    info = run["config"].get("provider_info") or {}
+    info = run.provider_info
     if is_api(run):
-        model = str(info.get("model") or run["config"]["eval"]["provider"].get("model") or "")
+        model = str(info.get("model") or run.provider_config.get("model") or "")
         price = api_price(model, info.get("family"), costs.api_prices) if model else None
         if price is not None:
             usd = sum(price.usd(r["prompt_tokens"], r["completion_tokens"]) for r in recs) / n
@@ -254,7 +255,7 @@ def model_cost(
     lat = [float(r["latency_s"]) for r in recs if float(r.get("latency_s") or 0) > 0]
     seconds = sum(lat) / len(lat) if lat else 0.0
     if not seconds:
-        ips = (run["metrics"].get("usage") or {}).get("items_per_s")
+        ips = run.usage.get("items_per_s")
         seconds = 1 / ips if ips else 0.0
     rate = costs.rate(device)
     summary = read_train_summary(run) if train is None else train

@@ -4,7 +4,7 @@ among them), each with its cost and its joint correctness on every set.
     mcost = model_costs(by_set[decide_on], costs, train)
     candidates = candidates_of(by_set, decide_on, mcost, costs, fields)
 
-``by_set``: set name -> eval label -> run (``load_run``'s dict, display name set).
+``by_set``: set name -> eval label -> run (an EvalRun, renamed to its display name).
 """
 
 from __future__ import annotations
@@ -17,19 +17,20 @@ from bizztune.eval.combine import is_combined
 from bizztune.eval.costs import CostsConfig, ModelCost, model_cost
 from bizztune.eval.decision import Kind
 from bizztune.eval.paired import FINETUNED_LABEL, run_name
+from bizztune.eval.runs import EvalRun
 
-Run = dict[str, Any]
+Run = EvalRun
 
 
 # -- per item --------------------------------------------------------------------------------------
 def aligned(runs: Mapping[str, Run]) -> list[str]:
     """The item ids every run scored, in the first run's order."""
     first = next(iter(runs.values()))
-    return [i for i in first["predictions"] if all(i in r["predictions"] for r in runs.values())]
+    return [i for i in first.predictions if all(i in r.predictions for r in runs.values())]
 
 
 def correct_of(run: Run, ids: Sequence[str], fields: Sequence[str]) -> dict[str, list[bool]]:
-    return {f: [bool(run["predictions"][i]["correct"].get(f)) for i in ids] for f in fields}
+    return {f: [bool(run.predictions[i]["correct"].get(f)) for i in ids] for f in fields}
 
 
 def joint_of(c: Mapping[str, Sequence[bool]]) -> list[bool]:

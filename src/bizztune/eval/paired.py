@@ -11,7 +11,7 @@ of the fine-tuned model against every other model. Its McNemar p-values are adju
 with Holm's method; each test gets the margin verdict of ``bizztune.eval.inference`` (superior,
 non-inferior, inferior, inconclusive) and, when inconclusive, the planner's numbers of items.
 
-Runs are the dicts ``bizztune.eval.rundir.load_run`` reads. ``BASE_LABEL`` and
+Runs are the EvalRuns ``bizztune.eval.rundir.load_run`` reads. ``BASE_LABEL`` and
 ``FINETUNED_LABEL`` are the eval labels of the open model before and after fine-tuning in a
 ``bizztune run`` folder (``eval/base``, ``eval/finetuned``).
 """
@@ -23,6 +23,7 @@ from typing import Any
 
 from bizztune.eval.inference import ALPHA, Discordance, holm, margin_verdict, plan, plan_sentence
 from bizztune.eval.metrics import mcnemar_exact, paired_diff_ci
+from bizztune.eval.runs import EvalRun
 from bizztune.eval.tables import pct
 
 BASE_LABEL = "base"
@@ -31,26 +32,27 @@ MARGIN_PP = 2.0
 """The default non-inferiority margin, the one of ``costs.margin_pp``."""
 
 
-def accuracy_of(run: dict[str, Any], field: str) -> float:
+def accuracy_of(run: EvalRun, field: str) -> float:
     """A run's accuracy on one field, or on all of them (``"joint"``)."""
-    m = run["metrics"]
-    return float(m["joint"]["accuracy"] if field == "joint" else m["fields"][field]["accuracy"])
+    if field == "joint":
+        return run.joint_accuracy
+    return float(run.metrics["fields"][field]["accuracy"])
 
 
-def run_name(run: dict[str, Any]) -> str:
+def run_name(run: EvalRun) -> str:
     """The model's name as reports show it."""
-    return str(run["metrics"].get("model", run["dir"].name))
+    return run.name
 
 
-def paired_tests(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+def paired_tests(base: EvalRun, other: EvalRun) -> dict[str, Any]:
     """McNemar exact p and paired-bootstrap difference per field and joint, on shared items."""
-    ids = [i for i in base["predictions"] if i in other["predictions"]]
-    fields = list(base["metrics"]["fields"])
+    ids = [i for i in base.predictions if i in other.predictions]
+    fields = list(base.fields)
     out: dict[str, Any] = {"n_shared": len(ids)}
     for f in [*fields, "joint"]:
 
-        def ok(run: dict[str, Any], i: str, f: str = f) -> bool:
-            c = run["predictions"][i]["correct"]
+        def ok(run: EvalRun, i: str, f: str = f) -> bool:
+            c = run.predictions[i]["correct"]
             return all(c.values()) if f == "joint" else bool(c.get(f))
 
         a = [ok(base, i) for i in ids]
@@ -62,7 +64,7 @@ def paired_tests(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
 
 
 def family_tests(
-    pairs: Mapping[str, tuple[dict[str, Any], dict[str, Any]]], margin_pp: float = MARGIN_PP
+    pairs: Mapping[str, tuple[EvalRun, EvalRun]], margin_pp: float = MARGIN_PP
 ) -> dict[str, dict[str, Any]]:
     """``paired_tests(a, b)`` for each named pair (Δ = b - a), as one family: every field's
     and joint's McNemar p Holm-adjusted over all of them (``p_adj``), with its ``verdict`` at
@@ -119,15 +121,13 @@ def cite(t: Mapping[str, Any]) -> str:
     )
 
 
-def ranking(runs: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def ranking(runs: Mapping[str, EvalRun]) -> list[dict[str, Any]]:
     """Every model by joint accuracy, best first."""
     ordered = sorted(runs.values(), key=lambda r: -accuracy_of(r, "joint"))
     return [{"model": run_name(r), "joint_accuracy": accuracy_of(r, "joint")} for r in ordered]
 
 
-def summarize_answer(
-    runs: Mapping[str, dict[str, Any]], margin_pp: float = MARGIN_PP
-) -> dict[str, Any]:
+def summarize_answer(runs: Mapping[str, EvalRun], margin_pp: float = MARGIN_PP) -> dict[str, Any]:
     """The answer to the study's question, as numbers and one sentence. The fine-tuned model's
     tests against every other model are one family (``family_tests``); claims follow their
     Holm-adjusted p and margin verdicts."""
@@ -141,7 +141,7 @@ def summarize_answer(
             "model is not compared with it here."
         )
         return out
-    fields = [*base["metrics"]["fields"], "joint"]
+    fields = [*base.fields, "joint"]
     fam = family_tests(
         {label: (r, ft) for label, r in runs.items() if label != FINETUNED_LABEL}, margin_pp
     )

@@ -6,7 +6,7 @@
         metrics.json        the shared evaluator's metrics (bizztune.eval.metrics) and usage
         report.md           those metrics as Markdown tables (bizztune.eval.tables)
 
-    run = load_run(Path("runs/eval/tfidf"))   # {"dir", "metrics", "config", "predictions"}
+    run = load_run(Path("runs/eval/tfidf"))   # an EvalRun (bizztune.eval.runs)
 
 A prediction record: ``id``, ``raw`` (the answer text; a mapping per call for per-field calls),
 ``parsed``, ``errors`` (field -> why it is None), ``gold``, ``correct``, ``latency_s``,
@@ -29,6 +29,7 @@ from typing import Any
 
 from bizztune.core.errors import ConfigError, DataError
 from bizztune.data.io import write_text_atomic
+from bizztune.eval.runs import EvalRun
 from bizztune.eval.tables import (
     accuracy_table,
     data_name,
@@ -187,7 +188,10 @@ def provider_failed(rec: dict[str, Any]) -> bool:
     return any(str(v).startswith("provider error:") for v in rec.get("errors", {}).values())
 
 
-def load_run(run_dir: Path) -> dict[str, Any]:
+def load_run(run_dir: Path) -> EvalRun:
+    """The finished eval run in ``run_dir``; a DataError naming the file (and the field) when
+    it is not one: no metrics.json or config.json, a field missing or of the wrong type, or
+    fewer records than metrics.json counts."""
     mpath = run_dir / "metrics.json"
     if not mpath.is_file():
         raise DataError(f"{run_dir}: not a finished run directory (no metrics.json)")
@@ -201,18 +205,19 @@ def load_run(run_dir: Path) -> dict[str, Any]:
     if config is None:
         raise DataError(f"{run_dir}: not a finished run directory (no config.json)")
     preds = read_predictions(run_dir / "predictions.jsonl")
-    if len(preds) < metrics["n"]:  # every reader compares records: never report stale metrics
+    run = EvalRun.of(run_dir, config, metrics, preds)
+    if len(preds) < run.n:  # every reader compares records: never report stale metrics
         raise DataError(
             f"{run_dir / 'predictions.jsonl'}: {len(preds)} record{'s' * (len(preds) != 1)} for "
             f"the {metrics['n']} items metrics.json counts (cut or emptied since it was scored); "
             "rerun the same 'bizztune eval' to score the missing items"
         )
-    return {"dir": run_dir, "metrics": metrics, "config": config, "predictions": preds}
+    return run
 
 
-def run_report_md(run: dict[str, Any]) -> str:
-    m = run["metrics"]
-    cfg = run["config"]["eval"]
+def run_report_md(run: EvalRun) -> str:
+    m = run.metrics
+    cfg = run.eval
     parts = [
         f"# Evaluation: {m.get('model')}",
         "",

@@ -3,8 +3,8 @@
     from bizztune.eval.tables import accuracy_table
     print(accuracy_table([load_run(Path("runs/eval/A")), load_run(Path("runs/eval/B"))]))
 
-A run is the dict ``bizztune.eval.rundir.load_run`` reads: ``metrics``, ``config``,
-``predictions`` and its ``dir``. Accuracies are printed in percent with one decimal.
+A run is the EvalRun ``bizztune.eval.rundir.load_run`` reads (``bizztune.eval.runs``).
+Accuracies are printed in percent with one decimal.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from bizztune.eval.runs import EvalRun
 
 
 def pct(x: float | None) -> str:
@@ -31,9 +33,9 @@ def field_title(field: str) -> str:
     return field.replace("_", " ").title()
 
 
-def accuracy_table(runs: list[dict[str, Any]]) -> str:
+def accuracy_table(runs: list[EvalRun]) -> str:
     """The study's table: Model | <Field> Accuracy ... plus joint accuracy and invalid rate."""
-    fields = list(runs[0]["metrics"]["fields"])
+    fields = list(runs[0].fields)
     head = [
         "Model",
         *(f"{field_title(f)} Accuracy" for f in fields),
@@ -43,16 +45,16 @@ def accuracy_table(runs: list[dict[str, Any]]) -> str:
     ]
     lines = md_header(head)
     for r in runs:
-        m = r["metrics"]
-        cells = [m.get("model", r["dir"].name)]
+        m = r.metrics
+        cells = [r.name]
         cells += [pct(m["fields"][f]["accuracy"]) for f in fields]
         cells += [pct(m["joint"]["accuracy"]), pct(m["invalid_rate"]), str(m["n"])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def interval_table(runs: list[dict[str, Any]]) -> str:
-    fields = list(runs[0]["metrics"]["fields"])
+def interval_table(runs: list[EvalRun]) -> str:
+    fields = list(runs[0].fields)
     head = [
         "Model",
         *(f"{field_title(f)} 95% CI" for f in fields),
@@ -62,8 +64,8 @@ def interval_table(runs: list[dict[str, Any]]) -> str:
     ]
     lines = md_header(head)
     for r in runs:
-        m = r["metrics"]
-        cells = [m.get("model", r["dir"].name)]
+        m = r.metrics
+        cells = [r.name]
         cells += [ci(m["fields"][f]["ci95"]) for f in fields]
         cells += [ci(m["joint"]["ci95"])]
         cells += [f"{m['fields'][f]['macro_f1']:.3f}" for f in fields]
@@ -72,7 +74,7 @@ def interval_table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def usage_table(runs: list[dict[str, Any]]) -> str:
+def usage_table(runs: list[EvalRun]) -> str:
     head = [
         "Model",
         "Mean latency s",
@@ -84,13 +86,13 @@ def usage_table(runs: list[dict[str, Any]]) -> str:
     ]
     lines = md_header(head)
     for r in runs:
-        u = r["metrics"].get("usage", {})
+        u = r.usage
         ips = u.get("items_per_s")
         lines.append(
             "| "
             + " | ".join(
                 [
-                    r["metrics"].get("model", r["dir"].name),
+                    r.name,
                     f"{u.get('latency_mean_s', 0):.3f}",
                     f"{ips:.2f}" if ips else "n/a",
                     str(u.get("prompt_tokens", 0)),
@@ -104,13 +106,9 @@ def usage_table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def truncation_note(runs: list[dict[str, Any]]) -> str:
+def truncation_note(runs: list[EvalRun]) -> str:
     """A sentence naming the runs whose local model had items cut to fit its context, or ""."""
-    cut = [
-        (r["metrics"].get("model", r["dir"].name), int(u.get("truncated_items") or 0))
-        for r in runs
-        for u in [r["metrics"].get("usage", {})]
-    ]
+    cut = [(r.name, int(u.get("truncated_items") or 0)) for r in runs for u in [r.usage]]
     cut = [(m, n) for m, n in cut if n]
     if not cut:
         return ""
@@ -121,13 +119,13 @@ def truncation_note(runs: list[dict[str, Any]]) -> str:
     )
 
 
-def probability_table(runs: list[dict[str, Any]]) -> str | None:
+def probability_table(runs: list[EvalRun]) -> str | None:
     """How well each run's raw probabilities are calibrated (``metrics.json``'s
     ``calibration``); None when no run has it (runs written before probabilities)."""
-    have = [r for r in runs if r["metrics"].get("calibration")]
+    have = [r for r in runs if r.metrics.get("calibration")]
     if not have:
         return None
-    fields = list(have[0]["metrics"]["fields"])
+    fields = list(have[0].fields)
     head = [
         "Model",
         "With probabilities %",
@@ -137,9 +135,9 @@ def probability_table(runs: list[dict[str, Any]]) -> str | None:
     ]
     lines = md_header(head)
     for r in have:
-        c = r["metrics"]["calibration"]
+        c = r.metrics["calibration"]
         cells = [
-            r["metrics"].get("model", r["dir"].name),
+            r.name,
             f"{100 * c['with_probs']:.0f}",
             pct(c["ece_joint"]),
             *(pct(c["ece"].get(f)) for f in fields),
@@ -162,18 +160,18 @@ def paired_cell(test: Mapping[str, Any]) -> str:
     )
 
 
-def subset_table(runs: list[dict[str, Any]]) -> str | None:
+def subset_table(runs: list[EvalRun]) -> str | None:
     """Accuracy with interval on the clear and on the ambiguous items (data with an
     ``ambiguous`` column); None when no run has such subsets."""
-    have = [r for r in runs if r["metrics"].get("subsets")]
+    have = [r for r in runs if r.metrics.get("subsets")]
     if not have:
         return None
-    fields = [*have[0]["metrics"]["fields"], "joint"]
+    fields = [*have[0].fields, "joint"]
     head = ["Model", "Items", "n", *(f"{field_title(f)} Accuracy [95% CI]" for f in fields)]
     lines = md_header(head)
     for r in have:
-        for name, m in r["metrics"]["subsets"].items():
-            cells = [r["metrics"].get("model", r["dir"].name), name, str(m["n"])]
+        for name, m in r.metrics["subsets"].items():
+            cells = [r.name, name, str(m["n"])]
             for f in fields:
                 x = m["joint"] if f == "joint" else m["fields"][f]
                 cells.append(f"{pct(x['accuracy'])} {ci(x['ci95'])}")
@@ -181,9 +179,9 @@ def subset_table(runs: list[dict[str, Any]]) -> str | None:
     return "\n".join(lines)
 
 
-def data_name(run: Mapping[str, Any]) -> str:
+def data_name(run: EvalRun) -> str:
     """What a run was scored on, as reports name it: ``tickets:foreign``, a path, or a split."""
-    cfg = run["config"]["eval"]
+    cfg = run.eval
     spec = cfg.get("data_spec")
     if spec and ":" in str(spec) and not str(spec).startswith(("/", ".")):
         return str(spec)

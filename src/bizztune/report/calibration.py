@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bizztune.eval.runs import EvalRun
 from bizztune.eval.tables import probability_table
 from bizztune.report.html import Section
 
-Run = dict[str, Any]
+Run = EvalRun
 Plot = tuple[str, str, bytes]
 
 
@@ -50,7 +51,5 @@ def calibration_section(
         "With probabilities: items whose model gave probabilities; the others count 1 for "
         "their answer."
     )
-    summary = {
-        k: r["metrics"]["calibration"] for k, r in runs.items() if r["metrics"].get("calibration")
-    }
+    summary = {k: r.metrics["calibration"] for k, r in runs.items() if r.metrics.get("calibration")}
     return [(f"calibration{suffix}", f"Calibration ({set_name})", table, note)], summary

@@ -9,10 +9,10 @@ print(compare_md([Path("runs/eval/A"), Path("runs/eval/B")]))
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from bizztune.eval.paired import MARGIN_PP, family_tests
 from bizztune.eval.rundir import load_run
+from bizztune.eval.runs import EvalRun
 from bizztune.eval.tables import (
     accuracy_table,
     field_title,
@@ -25,21 +25,21 @@ from bizztune.eval.tables import (
 from bizztune.report.pair import check_pair
 
 
-def comparison_table(runs: list[dict[str, Any]], margin_pp: float = MARGIN_PP) -> str:
+def comparison_table(runs: list[EvalRun], margin_pp: float = MARGIN_PP) -> str:
     """Every other run against the first, on the items both scored: Δ = run - first; the
     McNemar p-values of all of them are one family (Holm), judged at ``margin_pp``."""
     base = runs[0]
     fam = family_tests({str(i): (base, r) for i, r in enumerate(runs[1:])}, margin_pp)
-    fields = [*base["metrics"]["fields"], "joint"]
+    fields = [*base.fields, "joint"]
     head = [
-        "Model vs " + base["metrics"].get("model", base["dir"].name),
+        "Model vs " + base.name,
         "Shared items",
         *(f"{field_title(f)} Δ pp [95% CI], McNemar p" for f in fields),
     ]
     lines = md_header(head)
     for i, r in enumerate(runs[1:]):
         t = fam[str(i)]
-        cells = [r["metrics"].get("model", r["dir"].name), str(t["n_shared"])]
+        cells = [r.name, str(t["n_shared"])]
         cells += [paired_cell(t[f]) for f in fields]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -51,7 +51,7 @@ def compare_md(run_dirs: list[Path], margin_pp: float = MARGIN_PP) -> str:
     runs = [load_run(d) for d in run_dirs]
     for r in runs[1:]:
         check_pair(runs[0], r)
-    n = {r["metrics"]["n"] for r in runs}
+    n = {r.n for r in runs}
     parts = [
         "# Comparison",
         "",
@@ -71,7 +71,7 @@ def compare_md(run_dirs: list[Path], margin_pp: float = MARGIN_PP) -> str:
     if len(runs) > 1:
         parts += [
             "",
-            f"## Paired tests against {runs[0]['metrics'].get('model')}",
+            f"## Paired tests against {runs[0].metrics.get('model')}",
             "",
             comparison_table(runs, margin_pp),
             "",

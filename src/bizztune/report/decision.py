@@ -6,7 +6,7 @@ tickets, and how far its probabilities can be trusted.
     out.set_sections      # set name -> its calibration section
     out.sections, out.plots, out.summary
 
-``by_set``: test set name -> eval label -> run (``load_run``'s dict, display name set);
+``by_set``: test set name -> eval label -> run (an EvalRun, renamed to its display name);
 ``sets``: which of them the options are chosen on, which confirms the choice, and the checks
 (default: the first set decides, the others are checks). The Decision and the costs are
 computed in ``eval/`` (``eval.options``, ``eval.decision``, ``eval.costs``); this module lays out their
@@ -70,7 +70,7 @@ def decide(
     )
     on = roles.decide.name
     first = by_set[on]
-    fields = list(next(iter(first.values()))["metrics"]["fields"])
+    fields = list(next(iter(first.values())).fields)
     mcost = model_costs(first, costs, train)
     summary_sets: dict[str, Any] = {}
     for i, s in enumerate(roles.all):
@@ -158,7 +158,7 @@ def _cost_sections(
         correct = []
         for s in sets:
             r = by_set[s].get(label)
-            acc = float(r["metrics"]["joint"]["accuracy"]) if r else float("nan")
+            acc = r.joint_accuracy if r else float("nan")
             correct.append(usd(per / acc) if acc and acc == acc else "n/a")
         if c.kind == "api":
             priced = c.note

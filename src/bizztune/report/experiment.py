@@ -16,6 +16,7 @@ the HTML page is ``html.py``'s.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from bizztune.eval.paired import (
     summarize_answer,
 )
 from bizztune.eval.rundir import load_run
+from bizztune.eval.runs import EvalRun
 from bizztune.providers.api.prices import api_price
 from bizztune.report.decision import DecisionOutput, decide, default_sets
 from bizztune.report.headline import headline, options_table
@@ -43,23 +45,23 @@ from bizztune.report.plots import plot_accuracy, plot_confusion, plot_loss
 from bizztune.report.set_sections import set_sections
 
 
-def _price_cached_answers(run: dict[str, Any]) -> None:
+def _price_cached_answers(run: EvalRun) -> EvalRun:
     """Answers from the API response cache cost 0 in metrics.json (nothing was paid this time).
     The report prices their recorded token counts at list price, so cost per 1,000 tickets is
     what the tickets cost, whether or not a cache answered."""
-    usage = run["metrics"].get("usage") or {}
-    info = run["config"].get("provider_info") or {}
+    usage = run.usage
+    info = run.provider_info
     model = info.get("model")
-    if not model or not usage.get("cached_items") or not run["metrics"].get("n"):
-        return
+    if not model or not usage.get("cached_items") or not run.n:
+        return run
     if not is_api(run):
-        return
+        return run
     price = api_price(str(model), info.get("family"))
     if price is None:
-        return
+        return run
     cost = price.usd(usage["prompt_tokens"], usage["completion_tokens"])
-    usage["cost_usd"] = cost
-    usage["cost_per_1000"] = cost / run["metrics"]["n"] * 1000
+    usage = {**usage, "cost_usd": cost, "cost_per_1000": cost / run.n * 1000}
+    return dataclasses.replace(run, metrics={**run.metrics, "usage": usage})
 
 
 def write_experiment_report(
@@ -102,7 +104,7 @@ def write_experiment_report(
     return _write(run_dir, page, summary, config, write_html)
 
 
-Runs = dict[str, dict[str, Any]]
+Runs = dict[str, EvalRun]
 
 
 @dataclass
@@ -131,7 +133,7 @@ def _decide(
     seed: int,
 ) -> DecisionOutput:
     """The Decision (computed in eval/) with its calibration and cost sections."""
-    train = read_train_summary({}, train_dir) if train_dir is not None else None
+    train = read_train_summary(None, train_dir) if train_dir is not None else None
     return decide(loaded, costs, train, seed, sets=roles)
 
 
@@ -157,7 +159,7 @@ def _page(
 ) -> Page:
     """The first screen (the Decision's headline, chart and options table), the verdict and
     the set-up, then the rule, every set's sections and the costs."""
-    first_n = int(next(iter(next(iter(loaded.values())).values()))["metrics"]["n"])
+    first_n = int(next(iter(next(iter(loaded.values())).values())).n)
     choice = dec.decision
     return Page(
         title,
@@ -193,10 +195,7 @@ def _load(by_set: Mapping[str, Sequence[tuple[str, Path, str]]]) -> dict[str, Ru
     for set_name, items in by_set.items():
         runs: Runs = {}
         for label, d, display in items:
-            r = load_run(d)
-            r["metrics"]["model"] = display
-            _price_cached_answers(r)
-            runs[label] = r
+            runs[label] = _price_cached_answers(load_run(d).renamed(display))
         if runs:
             loaded[set_name] = runs
     return loaded

@@ -25,6 +25,7 @@ from bizztune.core.errors import ConfigError, DataError
 from bizztune.eval.inference import ALPHA, POWER, Discordance, plan
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL, MARGIN_PP, paired_tests, run_name
 from bizztune.eval.rundir import load_run
+from bizztune.eval.runs import EvalRun
 from bizztune.eval.tables import field_title, md_header
 from bizztune.report.pair import check_pair
 
@@ -54,9 +55,7 @@ class PlanRequest:
             raise ConfigError(f"--margin-pp must be between 0 and 100, not {self.margin_pp:g}")
 
 
-def _pairs(
-    run_a: Path, run_b: Path | None
-) -> list[tuple[str, dict[str, Any], str, dict[str, Any]]]:
+def _pairs(run_a: Path, run_b: Path | None) -> list[tuple[str, EvalRun, str, EvalRun]]:
     """(name A, run A, name B, run B) for two eval folders, or for a ``bizztune run`` folder
     the fine-tuned model (else the base model) as B against every other model in its eval/."""
     if run_b is not None:
@@ -82,7 +81,7 @@ def _pairs(
 def plan_runs(run_a: Path, run_b: Path | None, req: PlanRequest) -> dict[str, Any]:
     """The planner's table for B against A (module docstring); ``markdown`` and ``plans``."""
     pairs = _pairs(run_a, run_b)
-    fields = [*pairs[0][1]["metrics"]["fields"], "joint"]
+    fields = [*pairs[0][1].fields, "joint"]
     if req.field != "all" and req.field not in fields:
         raise ConfigError(
             f"--field {req.field!r} is not a field of these runs: one of {', '.join(fields)}, all"

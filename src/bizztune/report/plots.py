@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bizztune.eval.paired import accuracy_of, run_name
+from bizztune.eval.runs import EvalRun
 from bizztune.eval.tables import field_title
 
 
@@ -37,17 +38,17 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def plot_accuracy(runs: Sequence[dict[str, Any]]) -> bytes:
+def plot_accuracy(runs: Sequence[EvalRun]) -> bytes:
     """Grouped bars: accuracy per field (and joint) per model, with 95% bootstrap intervals."""
     import numpy as np
 
     plt = _pyplot()
-    fields = [*runs[0]["metrics"]["fields"], "joint"]
+    fields = [*runs[0].fields, "joint"]
     x = np.arange(len(fields))
     width = 0.8 / max(len(runs), 1)
     fig, ax = plt.subplots(figsize=(max(7.0, 1.6 * len(fields) + 0.5 * len(runs)), 4.2))
     for i, r in enumerate(runs):
-        m = r["metrics"]
+        m = r.metrics
         accs = [100 * accuracy_of(r, f) for f in fields]
         cis = [m["joint"]["ci95"] if f == "joint" else m["fields"][f]["ci95"] for f in fields]
         lo = [
@@ -75,13 +76,13 @@ def plot_accuracy(runs: Sequence[dict[str, Any]]) -> bytes:
     return _png(fig)
 
 
-def plot_confusion(run: dict[str, Any]) -> bytes:
+def plot_confusion(run: EvalRun) -> bytes:
     """One heat map per field: gold label (rows) x predicted label or <invalid> (columns)."""
     import numpy as np
 
     plt = _pyplot()
-    fields = list(run["metrics"]["fields"])
-    sizes = [len(run["metrics"]["fields"][f]["confusion"]) for f in fields]
+    fields = list(run.fields)
+    sizes = [len(run.metrics["fields"][f]["confusion"]) for f in fields]
     # square cells: widths follow the number of columns (labels + <invalid>)
     fig, axes = plt.subplots(
         1,
@@ -91,7 +92,7 @@ def plot_confusion(run: dict[str, Any]) -> bytes:
         squeeze=False,
     )
     for ax, f in zip(axes[0], fields, strict=True):
-        table = run["metrics"]["fields"][f]["confusion"]
+        table = run.metrics["fields"][f]["confusion"]
         rows = list(table)
         cols = list(next(iter(table.values()))) if table else []
         mat = np.array([[table[g].get(c, 0) for c in cols] for g in rows], dtype=float)

@@ -4,7 +4,7 @@ every other model, and each combined model against its members.
 
     secs = set_sections(runs, "tickets:foreign", "-foreign", skipped={}, margin_pp=2.0)
 
-``runs``: eval label -> run (``load_run``'s dict, display name set), all scored on one set.
+``runs``: eval label -> run (an EvalRun, renamed to its display name), all scored on one set.
 Per set one family of paired tests (``bizztune.eval.paired.family_tests``): McNemar p raw and
 Holm-adjusted, the margin verdict and, for inconclusive ones, the planner's numbers of items.
 """
@@ -18,6 +18,7 @@ from typing import Any
 from bizztune.eval.combine import is_combined
 from bizztune.eval.inference import verdict_cell
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL, accuracy_of, family_tests, run_name
+from bizztune.eval.runs import EvalRun
 from bizztune.eval.tables import (
     accuracy_table,
     field_title,
@@ -36,11 +37,11 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in stem).strip("-") or "set"
 
 
-def finetune_table(base: dict[str, Any], ft: dict[str, Any], tests: Mapping[str, Any]) -> str:
+def finetune_table(base: EvalRun, ft: EvalRun, tests: Mapping[str, Any]) -> str:
     """The study's Fine-Tuned Model Comparison: both models, the delta in pp, McNemar's p raw
     and Holm-adjusted, and the margin verdict; ``tests``: the family's tests of ft against
     base (``family_tests``)."""
-    fields = [*base["metrics"]["fields"], "joint"]
+    fields = [*base.fields, "joint"]
     head = ["Model", *(f"{field_title(f)} Accuracy" for f in fields)]
     lines = md_header(head)
     for r in (base, ft):
@@ -64,12 +65,10 @@ def finetune_table(base: dict[str, Any], ft: dict[str, Any], tests: Mapping[str,
     return "\n".join(lines)
 
 
-def versus_table(
-    ref: dict[str, Any], others: Mapping[str, dict[str, Any]], fam: Mapping[str, Any]
-) -> str:
+def versus_table(ref: EvalRun, others: Mapping[str, EvalRun], fam: Mapping[str, Any]) -> str:
     """Paired tests of ``ref`` against each other model (Δ = ref - model, on shared items), one
     row per model and field: McNemar p raw and Holm-adjusted within ``fam``, and the verdict."""
-    fields = [*ref["metrics"]["fields"], "joint"]
+    fields = [*ref.fields, "joint"]
     head = [
         f"{run_name(ref)} vs",
         "Field",
@@ -99,14 +98,14 @@ def versus_table(
 
 
 def set_sections(
-    runs: Mapping[str, dict[str, Any]],
+    runs: Mapping[str, EvalRun],
     set_name: str,
     suffix: str,
     skipped: Mapping[str, str],
     margin_pp: float,
 ) -> list[Section]:
     ordered = list(runs.values())
-    n = ordered[0]["metrics"]["n"]
+    n = ordered[0].n
     on = f" ({set_name})"
     out: list[Section] = [
         (
@@ -172,7 +171,7 @@ def set_sections(
     return out
 
 
-def _usage_section(ordered: list[dict[str, Any]]) -> Section:
+def _usage_section(ordered: list[EvalRun]) -> Section:
     return (
         "usage",
         "Latency, throughput and cost",
@@ -195,15 +194,15 @@ def _skipped_section(skipped: Mapping[str, str]) -> Section:
 
 
 def _combined_sections(
-    runs: Mapping[str, dict[str, Any]], on: str, suffix: str, margin_pp: float
+    runs: Mapping[str, EvalRun], on: str, suffix: str, margin_pp: float
 ) -> list[Section]:
     """Each combined model (``eval.combine``) against each of its members, one family."""
     out: list[Section] = []
-    label_of = {Path(r["dir"]).resolve(): k for k, r in runs.items()}
+    label_of = {Path(r.dir).resolve(): k for k, r in runs.items()}
     for label, combo in runs.items():
         if not is_combined(combo):
             continue
-        given = combo["config"]["combine"]["members"]
+        given = combo.config["combine"]["members"]
         labels = [label_of.get(Path(m["dir"]).resolve()) for m in given]
         members = {k: r for k, r in runs.items() if k in labels}
         if not members:
@@ -223,7 +222,7 @@ def _combined_sections(
                 f"taxonomy; no parameter is fitted on these items. Δ = combined minus member. "
                 f"Serving it runs every member: its latency and cost are theirs summed. The "
                 f"verdict at the top is the fine-tuned model's alone. "
-                + verdict_rule(margin_pp, len(members), int(combo["metrics"]["n"])),
+                + verdict_rule(margin_pp, len(members), combo.n),
             )
         )
     return out
