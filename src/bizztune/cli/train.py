@@ -10,8 +10,9 @@ bizztune export runs/train/lora --format gguf --quant q8_0 --out runs/export/lor
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
     from bizztune.trainers.config import TrainJob
 
 
-def train_options(f: Any) -> Any:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def train_options(f: F) -> F:
     """The common flags of a trainer's config, a recipe, a config file and ``--set``; every one
     defaults to None = "not given" (then the config file, then the recipe wins)."""
     opts = [

@@ -28,15 +28,14 @@ import os
 import resource
 import sys
 from pathlib import Path
-from typing import Any
 
-_LIBC: list[Any] = []
+_LIBC: list[ctypes.CDLL | None] = []
 
 
-def _libc() -> Any:
+def _libc() -> ctypes.CDLL | None:
     if not _LIBC:
         name = ctypes.util.find_library("c") if sys.platform == "linux" else None
-        lib: Any = None
+        lib: ctypes.CDLL | None = None
         if name:
             try:
                 lib = ctypes.CDLL(name)

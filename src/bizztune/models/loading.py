@@ -26,6 +26,7 @@ from bizztune.models.tokenizer import load_tokenizer
 
 if TYPE_CHECKING:
     import torch
+    from peft import PeftModel
     from transformers import BitsAndBytesConfig
 
 
@@ -191,7 +192,7 @@ def refusing_code(adapter: Path) -> Iterator[None]:
         ) from None
 
 
-def attach_adapter(model: Any, adapter: Path, model_name: str) -> Any:
+def attach_adapter(model: Any, adapter: Path, model_name: str) -> PeftModel:
     """``model`` with the LoRA adapter of ``adapter`` on top (a peft PeftModel). An adapter
     trained on another base is a ConfigError naming both, not peft's page of size mismatches."""
     from peft import PeftModel

@@ -7,13 +7,16 @@ only (``lora_layers``), so that the backward pass stops above the rest.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bizztune.core.errors import ConfigError
 from bizztune.trainers.config import HeadConfig
 
+if TYPE_CHECKING:
+    from peft import PeftModel
 
-def add_lora(body: Any, cfg: HeadConfig) -> Any:
+
+def add_lora(body: Any, cfg: HeadConfig) -> PeftModel:
     """LoRA on the body's linear layers (of its top ``cfg.lora_layers`` layers only, when set);
     the adapters train in fp32 over a 16-bit base."""
     from peft import LoraConfig, get_peft_model

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bizztune.core.errors import ConfigError
 from bizztune.core.interfaces import Task
@@ -62,6 +62,9 @@ from bizztune.trainers.lora.run_folder import (
     write_loss_curve,
 )
 from bizztune.trainers.tracking import open_tracker, tracker
+
+if TYPE_CHECKING:
+    from torch.optim.lr_scheduler import LRScheduler
 
 DEFAULT_MAX_LEN = 512
 """Prompt tokens kept when ``max_seq_len`` is unset (longer tickets are cut in the middle)."""
@@ -271,7 +274,7 @@ def build_optimiser(cfg: HeadConfig, model: Model, plan: Plan) -> Loop:
     ]
     opt = torch.optim.AdamW(groups, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
 
-    def schedule(n: int) -> Any:
+    def schedule(n: int) -> LRScheduler:
         warmup = int(cfg.warmup_ratio * n)
         return get_scheduler(cfg.lr_scheduler, opt, num_warmup_steps=warmup, num_training_steps=n)
 

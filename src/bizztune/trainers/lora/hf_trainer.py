@@ -37,7 +37,7 @@ def trainer_class() -> type:
             self.session_start = time.perf_counter()
             self.loraplus_ratio: float | None = None
 
-        def create_optimizer(self, model: Any = None) -> Any:
+        def create_optimizer(self, model: Any = None) -> torch.optim.Optimizer:
             if self.loraplus_ratio and self.optimizer is None:
                 target = model if model is not None else self.model
                 self.optimizer = loraplus_optimizer(target, self.args, self.loraplus_ratio)

@@ -67,7 +67,9 @@ from bizztune.trainers.lora.run_folder import (
 from bizztune.trainers.tracking import tracker
 
 if TYPE_CHECKING:
-    from transformers import TrainingArguments
+    from datasets import Dataset
+    from peft import PeftModel
+    from transformers import Trainer, TrainingArguments
 
 
 # -- devices and data -----------------------------------------------------------------------------
@@ -169,7 +171,7 @@ def load_base(
     return model, memory
 
 
-def add_lora(model: Any, cfg: TrainConfig, *, uniform_dtype: Any = None) -> Any:
+def add_lora(model: Any, cfg: TrainConfig, *, uniform_dtype: Any = None) -> PeftModel:
     """Wrap the base with LoRA adapters. ``uniform_dtype``: cast them to it (FSDP)."""
     from peft import LoraConfig, get_peft_model
 
@@ -382,12 +384,12 @@ def training_arguments(cfg: LoraConfig, out: Path, setup: Setup, fsdp: Any) -> T
 
 def build_trainer(
     cfg: LoraConfig, out: Path, setup: Setup, model: Any, fsdp: Any, progress: Any
-) -> Any:
+) -> Trainer:
     """The Trainer over the encoded data, with the rich bar instead of printed logs."""
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
 
-    def to_ds(items: list[Any]) -> Any:
+    def to_ds(items: list[Any]) -> Dataset:
         return Dataset.from_list([{**e.features(), "length": len(e.input_ids)} for e in items])
 
     collator = CompletionCollator(pad_id=int(setup.tok.pad_token_id), padding_side="left")
