@@ -71,7 +71,8 @@ def test_a_run_reads_back_typed_and_frozen(tmp_path: Path) -> None:
         1,
         ("category",),
     )
-    assert run.joint_accuracy == 1.0 and run.usage["items_per_s"] == 2.0
+    assert run.joint_accuracy == run.accuracy("joint") == run.accuracy("category") == 1.0
+    assert run.usage["items_per_s"] == 2.0 and (run.provider_model, run.adapter) == (None, None)
     assert run.provider_info["paid"] is False and not run.is_combined
     assert run.predictions == {"t1": RECORD} and run.predictions_path.is_file()
     with pytest.raises(dataclasses.FrozenInstanceError):

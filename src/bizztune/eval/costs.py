@@ -215,8 +215,7 @@ def read_train_summary(run: EvalRun | None, train_dir: Path | None = None) -> di
     """The train_summary.json of the adapter a run used (or of ``train_dir``); {} if none."""
     folder = train_dir
     if folder is None and run is not None:
-        adapter = run.provider_config.get("adapter")
-        folder = Path(adapter) if adapter else None
+        folder = run.adapter
     path = folder / "train_summary.json" if folder else None
     if path is None or not path.is_file():
         return {}
@@ -240,7 +239,7 @@ def model_cost(
     n = max(len(recs), 1)
     info = run.provider_info
     if is_api(run):
-        model = str(info.get("model") or run.provider_config.get("model") or "")
+        model = str(info.get("model") or run.provider_model or "")
         price = api_price(model, info.get("family"), costs.api_prices) if model else None
         if price is not None:
             usd = sum(price.usd(r["prompt_tokens"], r["completion_tokens"]) for r in recs) / n

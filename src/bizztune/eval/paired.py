@@ -34,9 +34,7 @@ MARGIN_PP = 2.0
 
 def accuracy_of(run: EvalRun, field: str) -> float:
     """A run's accuracy on one field, or on all of them (``"joint"``)."""
-    if field == "joint":
-        return run.joint_accuracy
-    return float(run.metrics["fields"][field]["accuracy"])
+    return run.accuracy(field)
 
 
 def run_name(run: EvalRun) -> str:

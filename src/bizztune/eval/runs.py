@@ -89,6 +89,18 @@ class EvalRun:
         return self.config["eval"]["provider"]
 
     @property
+    def provider_model(self) -> str | None:
+        """The model id the provider was asked for (``eval.provider.model``; None: its default)."""
+        model = self.provider_config.get("model")
+        return str(model) if model else None
+
+    @property
+    def adapter(self) -> Path | None:
+        """The fine-tuned adapter it ran with (``eval.provider.adapter``), if any."""
+        adapter = self.provider_config.get("adapter")
+        return Path(adapter) if adapter else None
+
+    @property
     def provider_info(self) -> dict[str, Any]:
         """What the provider said about itself: model, family, paid, device ({} if nothing)."""
         return self.config.get("provider_info") or {}
@@ -102,6 +114,12 @@ class EvalRun:
     def joint_accuracy(self) -> float:
         """The share of items with every field right."""
         return float(self.metrics["joint"]["accuracy"])
+
+    def accuracy(self, field: str) -> float:
+        """The accuracy on one field, or on all of them (``"joint"``)."""
+        if field == "joint":
+            return self.joint_accuracy
+        return float(self.metrics["fields"][field]["accuracy"])
 
     @property
     def predictions_path(self) -> Path:
