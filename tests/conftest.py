@@ -141,6 +141,17 @@ def make_rows(n_per_cell: int = 2, seed: int = 0) -> list[dict[str, Any]]:
     return rows
 
 
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """``rows`` as a CSV file with a header, the first row's keys as its columns."""
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(

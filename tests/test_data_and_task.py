@@ -14,7 +14,7 @@ from bizztune.plugins import load_task
 from bizztune.tasks.tickets import TASK_FILE
 from bizztune.tasks.yaml_task import load_task_file
 
-from conftest import make_rows, write_jsonl
+from conftest import make_rows, write_csv, write_jsonl
 
 TASK = load_task("tickets")
 
@@ -22,12 +22,7 @@ TASK = load_task("tickets")
 def test_jsonl_csv_and_datasets_read_the_same(tmp_path: Path) -> None:
     rows = make_rows(1)[:12]
     jl = write_jsonl(tmp_path / "t.jsonl", rows)
-    import csv
-
-    with (tmp_path / "t.csv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(tmp_path / "t.csv", rows)
     from datasets import Dataset, DatasetDict
 
     DatasetDict({"test": Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "hf"))

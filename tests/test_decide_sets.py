@@ -7,7 +7,6 @@ console says at the end.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from dataclasses import replace
@@ -17,7 +16,7 @@ import pytest
 
 from test_run import lines, write_config
 
-from conftest import make_rows, run_cli
+from conftest import make_rows, run_cli, write_csv
 
 
 def test_default_sets_choose_on_the_hand_written_dev_set(tmp_path: Path) -> None:
@@ -75,11 +74,7 @@ def test_run_with_your_own_tickets_chooses_on_them_and_confirms_on_their_test_sp
     test split; --choose-on val chooses on the val split instead. The console ends with the
     Decision in a few short lines and one table."""
     rows = make_rows()
-    own = tmp_path / "own.csv"
-    with own.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    own = write_csv(tmp_path / "own.csv", rows)
     cfg = write_config(
         tmp_path / "c.yaml",
         tiny_model,

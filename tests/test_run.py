@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from chat_server import ChatServer, Reply
-from conftest import REPO, isolated, make_rows, run_cli, write_jsonl
+from conftest import REPO, isolated, make_rows, run_cli, write_csv, write_jsonl
 
 ANSWER = '{"category": "Ungewiss", "subcategory": "Kein Zusammenhang", "urgency": "Niedrig"}'
 # The answer's tokens as the server returns them with logprobs: where a label is decided, the
@@ -551,11 +551,7 @@ def test_run_learns_from_your_own_labelled_file(tmp_path: Path, tiny_model: Path
     import csv
 
     rows = make_rows()
-    own = tmp_path / "own.csv"
-    with own.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    own = write_csv(tmp_path / "own.csv", rows)
     cfg = write_config(tmp_path / "c.yaml", tiny_model, **{"eval.baselines": ["tfidf"]})
     out = tmp_path / "run"
     stages = ("--stages", "generate,split,baselines")

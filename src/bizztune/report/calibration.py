@@ -31,11 +31,6 @@ def volume_str(v: float | None) -> str:
     return "never" if v is None else f"{v:,.0f}"
 
 
-def slug(name: str) -> str:
-    stem = name.split(":", 1)[1] if ":" in name else name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in stem).strip("-") or "set"
-
-
 # -- calibration -----------------------------------------------------------------------------------
 def calibration_section(
     runs: Mapping[str, Run], set_name: str, suffix: str

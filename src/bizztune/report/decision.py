@@ -25,10 +25,11 @@ from bizztune.eval.decision import Decision, DecisionSets, SetInfo
 from bizztune.eval.options import candidates_of, model_costs
 from bizztune.eval.paired import BASE_LABEL, FINETUNED_LABEL
 from bizztune.eval.tables import md_header
-from bizztune.report.calibration import Plot, Run, calibration_section, slug, usd, volume_str
+from bizztune.report.calibration import Plot, Run, calibration_section, usd, volume_str
 from bizztune.report.decision_plots import plot_accuracy_cost, plot_cost_volume
 from bizztune.report.headline import rule_section
 from bizztune.report.html import Section
+from bizztune.report.set_sections import slug
 
 
 @dataclass

@@ -42,7 +42,7 @@ from bizztune.report.decision import DecisionOutput, decide, default_sets
 from bizztune.report.headline import headline, options_table
 from bizztune.report.html import PLOTS_DIR, Page, Plot, Section, render_html, render_markdown
 from bizztune.report.plots import plot_accuracy, plot_confusion, plot_loss
-from bizztune.report.set_sections import set_sections
+from bizztune.report.set_sections import set_sections, slug
 
 
 def _price_cached_answers(run: EvalRun) -> EvalRun:
@@ -93,7 +93,8 @@ def write_experiment_report(
     seed = int(getattr(config, "seed", 0) or 0)
     costs = costs or CostsConfig()
     dec = _decide(loaded, roles, train_dir, costs, seed)
-    body = _body(loaded, dec, dict(skipped or {}), confusion, costs)
+    sections, plots, summaries = _per_set(loaded, dec, dict(skipped or {}), confusion, costs)
+    body = _Body(sections, [*plots, *dec.plots], summaries)  # the Decision's plots last
     if shift:
         body.sections.append(_shift_section(shift))
     loss = plot_loss(train_dir) if train_dir is not None else None
@@ -135,18 +136,6 @@ def _decide(
     """The Decision (computed in eval/) with its calibration and cost sections."""
     train = read_train_summary(None, train_dir) if train_dir is not None else None
     return decide(loaded, costs, train, seed, sets=roles)
-
-
-def _body(
-    loaded: Mapping[str, Runs],
-    dec: DecisionOutput,
-    skipped: Mapping[str, str],
-    confusion: str,
-    costs: CostsConfig,
-) -> _Body:
-    """Each set's sections; the Decision's plots last."""
-    sections, plots, summaries = _per_set(loaded, dec, skipped, confusion, costs)
-    return _Body(sections, [*plots, *dec.plots], summaries)
 
 
 def _page(
@@ -213,7 +202,7 @@ def _per_set(
     plots: list[Plot] = []
     summaries: dict[str, dict[str, Any]] = {}
     for i, (set_name, runs) in enumerate(loaded.items()):
-        suffix = "" if i == 0 else f"-{_slug(set_name)}"
+        suffix = "" if i == 0 else f"-{slug(set_name)}"
         # The verdict is the fine-tuned model's: a combination holding it is not its rival.
         alone = {k: r for k, r in runs.items() if not is_combined(r)}
         summaries[set_name] = summarize_answer(alone, costs.margin_pp)
@@ -287,11 +276,6 @@ def _roles(sets: DecisionSets | None, names: Sequence[str]) -> DecisionSets:
     checks = tuple(s for s in sets.checks if s.name in names)
     checks += tuple(default_sets(["x", *(n for n in names if n not in named)]).checks)
     return DecisionSets(sets.decide, confirm, checks)
-
-
-def _slug(name: str) -> str:
-    stem = name.split(":", 1)[1] if ":" in name else Path(name).stem
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in stem).strip("-") or "set"
 
 
 def _setup_line(config: Any, n: int, sets: Sequence[str] = ()) -> str:

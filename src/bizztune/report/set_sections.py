@@ -32,7 +32,8 @@ from bizztune.eval.tables import (
 from bizztune.report.html import Section
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
+    """A set or model name as a key of a section or plot: ``tickets:foreign`` -> ``foreign``."""
     stem = name.split(":", 1)[1] if ":" in name else Path(name).stem
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in stem).strip("-") or "set"
 
@@ -214,7 +215,7 @@ def _combined_sections(
         )
         out.append(
             (
-                f"combined-{_slug(label)}{suffix}",
+                f"combined-{slug(label)}{suffix}",
                 f"Combined model: {run_name(combo)} against its members{on}",
                 versus_table(combo, members, fam),
                 f"The combined model answers from the product of its members' probabilities "
