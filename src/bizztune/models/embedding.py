@@ -41,7 +41,7 @@ class CompactEmbedding(nn.Module):
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         out = F.embedding(input_ids, self.weight, self.padding_idx).float()
-        return out if self.embed_scale is None else out * self.embed_scale.float()
+        return out if self.embed_scale is None else out * self.embed_scale  # float32 already
 
 
 def _known(emb: nn.Module) -> bool:
